@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Text.Json;
+using Rampart.Core.MtaSts;
+using Rampart.Core.Policy;
+
+namespace Rampart.Cli.Commands;
+
+/// <summary><c>rampart resolve DOMAIN [--json]</c>: the sender decision for one domain, every step shown, and the Postfix reply.</summary>
+internal static class ResolveCommand
+{
+    public static Command Create()
+    {
+        var domain = new Argument<string>("domain") { Description = "Destination domain (the part after @)." };
+        var json = new Option<bool>("--json") { Description = "Write the decision as JSON (keys: domain, policy, postfix, mx, evidence)." };
+        var strictTesting = new Option<bool>("--strict-testing") { Description = "Enforce MTA-STS policies in testing mode too." };
+        var timeout = new Option<double>("--timeout")
+        {
+            Description = "Total timeout of the MTA-STS policy fetch, in seconds.",
+            DefaultValueFactory = _ => 10,
+        };
+        var command = new Command("resolve",
+            "Decide how strictly TLS must be enforced towards DOMAIN (DANE, then MTA-STS, then pinned, else none) and show " +
+            "every step, its evidence and the exact Postfix socketmap reply. Exit 0 when a decision was made, 75 when it is " +
+            "to defer (tempfail), 2 on unusable options.")
+        {
+            domain, json, strictTesting, timeout,
+        };
+        command.SetAction((parse, ct) => Verb.RunAsync(async () =>
+        {
+            var seconds = parse.GetValue(timeout);
+            if (seconds is <= 0 or > 600)
+            {
+                return Terminal.Error($"--timeout {seconds}: must be between 0 and 600 seconds");
+            }
+            var services = Services.Create(parse);
+            foreach (var warning in services.Warnings)
+            {
+                Console.Error.WriteLine("rampart: warning: " + warning);
+            }
+            var fetch = new MtaStsFetchSettings { TotalTimeout = TimeSpan.FromSeconds(seconds), ConnectTimeout = TimeSpan.FromSeconds(Math.Min(5, seconds)) };
+            var resolver = services.SenderPolicy(fetch, new SenderPolicySettings { StrictTesting = parse.GetValue(strictTesting) });
+            var decision = await resolver.DecideAsync(parse.GetValue(domain)!, ct).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                WriteJson(decision);
+            }
+            else
+            {
+                WriteHuman(decision);
+            }
+            return decision.Kind == SenderPolicyKind.TempFail ? ExitCodes.TempFail : ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static void WriteHuman(SenderPolicyDecision decision)
+    {
+        Console.WriteLine($"Destination {decision.Domain}");
+        foreach (var e in decision.Evidence)
+        {
+            Console.WriteLine($"  {Terminal.Outcome(e.Outcome)}  {e.Step,-17} {e.Message}" + (e.Reference is null ? "" : Terminal.Paint($"  [{e.Reference}]", ConsoleColor.Gray)));
+        }
+        Console.WriteLine($"Policy:  {Terminal.Paint(SenderPolicyDecision.KindName(decision.Kind), ConsoleColor.Cyan)}");
+        Console.WriteLine($"Postfix: {decision.Postfix.Reply}");
+    }
+
+    private static void WriteJson(SenderPolicyDecision decision)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("domain", decision.Domain);
+            w.WriteString("policy", SenderPolicyDecision.KindName(decision.Kind));
+            w.WriteString("postfix", decision.Postfix.Reply);
+            w.WriteStartArray("mx");
+            foreach (var mx in decision.Mx)
+            {
+                w.WriteStringValue(mx);
+            }
+            w.WriteEndArray();
+            if (decision.MtaStsPolicy is { } policy)
+            {
+                w.WritePropertyName("mta_sts");
+                JsonShapes.WritePolicy(w, policy);
+            }
+            w.WriteStartArray("evidence");
+            foreach (var e in decision.Evidence)
+            {
+                w.WriteStartObject();
+                w.WriteString("step", e.Step);
+                w.WriteString("outcome", Evidence.OutcomeName(e.Outcome));
+                w.WriteString("message", e.Message);
+                if (e.Reference is not null)
+                {
+                    w.WriteString("reference", e.Reference);
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        stdout.WriteByte((byte)'\n');
+    }
+}
+
+/// <summary>JSON shapes shared by verbs.</summary>
+internal static class JsonShapes
+{
+    public static void WritePolicy(Utf8JsonWriter w, MtaStsPolicy policy)
+    {
+        w.WriteStartObject();
+        w.WriteString("version", policy.Version);
+        w.WriteString("mode", MtaStsPolicy.ModeName(policy.Mode));
+        w.WriteNumber("max_age", policy.MaxAge);
+        w.WriteStartArray("mx");
+        foreach (var pattern in policy.Mx)
+        {
+            w.WriteStringValue(pattern.Value);
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+}

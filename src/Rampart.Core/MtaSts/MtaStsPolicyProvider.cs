@@ -1,0 +1,166 @@
+using System.Text;
+using Rampart.Core.Dns;
+using Rampart.Core.Policy;
+
+namespace Rampart.Core.MtaSts;
+
+/// <summary>What MTA-STS says about a domain right now.</summary>
+public enum MtaStsLookupStatus
+{
+    /// <summary>A valid policy applies (fresh or cached).</summary>
+    Policy,
+    /// <summary>No usable <c>_mta-sts</c> TXT record (none, several, or malformed) and nothing cached.</summary>
+    NoPolicy,
+    /// <summary>The TXT lookup failed and nothing is cached.</summary>
+    LookupError,
+    /// <summary>A TXT record announces a policy but the fetch failed, and nothing is cached.</summary>
+    FetchError,
+    /// <summary>The fetched policy text is invalid, and nothing is cached.</summary>
+    PolicyInvalid,
+}
+
+/// <summary>The result of an MTA-STS lookup with the evidence that led to it.</summary>
+public sealed record MtaStsLookupResult(
+    MtaStsLookupStatus Status,
+    MtaStsPolicy? Policy,
+    string? PolicyId,
+    bool FromCache,
+    IReadOnlyList<Evidence> Evidence,
+    MtaStsFetchError FetchError = MtaStsFetchError.None);
+
+/// <summary>Tuning of the RFC 8461 §5 cache behaviour.</summary>
+public sealed record MtaStsPolicySettings
+{
+    /// <summary>How long a cached policy is used before its TXT id is compared again.</summary>
+    public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromHours(1);
+}
+
+/// <summary>
+/// Discovers, fetches, parses and caches MTA-STS policies (RFC 8461 §3 and §5):
+/// a cached policy holds until max_age expires whatever DNS says meanwhile; past the refresh interval the TXT id is
+/// compared and only a changed id triggers a refetch; a failed refresh keeps the cached policy.
+/// </summary>
+public sealed class MtaStsPolicyProvider(
+    IDnsResolver dns,
+    IMtaStsPolicyFetcher fetcher,
+    IMtaStsPolicyStore store,
+    MtaStsPolicySettings settings,
+    TimeProvider time)
+{
+    public static string TxtName(string domain) => "_mta-sts." + domain;
+
+    public async Task<MtaStsLookupResult> LookupAsync(string domain, CancellationToken cancellationToken)
+    {
+        var evidence = new List<Evidence>();
+        var now = time.GetUtcNow();
+        var cached = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
+        if (cached is not null && !cached.IsValidAt(now))
+        {
+            evidence.Add(new("mta-sts.cache", EvidenceOutcome.Info, $"cached policy id {cached.Id} expired at {cached.ExpiresAt:u}", "RFC 8461 §5"));
+            cached = null;
+        }
+        if (cached is not null && now - cached.CheckedAt < settings.RefreshInterval)
+        {
+            evidence.Add(CachedEvidence(cached, "used without a DNS check (checked " + Ago(now - cached.CheckedAt) + ")"));
+            return FromCached(cached, evidence);
+        }
+
+        var txtName = TxtName(domain);
+        var txt = await dns.QueryTxtAsync(txtName, cancellationToken).ConfigureAwait(false);
+        if (txt.IsLookupError)
+        {
+            evidence.Add(new("mta-sts.txt", EvidenceOutcome.Fail, $"{txtName} TXT lookup failed: {txt.ErrorMessage}", "RFC 8461 §3.1"));
+            if (cached is not null)
+            {
+                evidence.Add(CachedEvidence(cached, "kept: a failed TXT lookup never removes a cached policy"));
+                return FromCached(cached, evidence);
+            }
+            return new(MtaStsLookupStatus.LookupError, null, null, false, evidence);
+        }
+
+        var selection = MtaStsTxtRecord.Select(txt.Records);
+        if (selection.Status != MtaStsTxtStatus.Found)
+        {
+            var message = selection.Status switch
+            {
+                MtaStsTxtStatus.NoRecord => $"{txtName}: no v=STSv1 TXT record ({txt.Describe()})",
+                MtaStsTxtStatus.Multiple => $"{txtName}: {txt.Records.Count(r => r.StartsWith("v=STSv1", StringComparison.Ordinal))} v=STSv1 TXT records; exactly one is required, so no policy",
+                _ => $"{txtName}: invalid TXT record: {selection.Error}",
+            };
+            evidence.Add(new("mta-sts.txt", selection.Status == MtaStsTxtStatus.NoRecord ? EvidenceOutcome.Info : EvidenceOutcome.Warning, message, "RFC 8461 §3.1"));
+            if (cached is not null)
+            {
+                evidence.Add(CachedEvidence(cached, "kept: removing the TXT record does not remove a policy (use mode none)"));
+                return FromCached(cached, evidence);
+            }
+            return new(MtaStsLookupStatus.NoPolicy, null, null, false, evidence);
+        }
+
+        var id = selection.Record!.Id;
+        evidence.Add(new("mta-sts.txt", EvidenceOutcome.Pass, $"{txtName}: v=STSv1 id={id} ({(txt.IsSecure ? "DNSSEC-signed" : "unsigned")})", "RFC 8461 §3.1"));
+        if (cached is not null && cached.Id == id)
+        {
+            cached = cached with { CheckedAt = now };
+            await store.SetAsync(cached, cancellationToken).ConfigureAwait(false);
+            evidence.Add(CachedEvidence(cached, "id unchanged, no refetch"));
+            return FromCached(cached, evidence);
+        }
+        if (cached is not null)
+        {
+            evidence.Add(new("mta-sts.cache", EvidenceOutcome.Info, $"TXT id changed from {cached.Id} to {id}: refetching", "RFC 8461 §5.1"));
+        }
+
+        var fetch = await fetcher.FetchAsync(domain, cancellationToken).ConfigureAwait(false);
+        if (!fetch.IsSuccess)
+        {
+            evidence.Add(new("mta-sts.fetch", EvidenceOutcome.Fail, $"{MtaStsFetchResult.ErrorName(fetch.Error)}: {fetch.Message}", "RFC 8461 §3.3"));
+            if (cached is not null)
+            {
+                evidence.Add(CachedEvidence(cached, "kept: a failed refresh keeps the cached policy"));
+                return FromCached(cached, evidence);
+            }
+            return new(MtaStsLookupStatus.FetchError, null, id, false, evidence, fetch.Error);
+        }
+        evidence.Add(new("mta-sts.fetch", EvidenceOutcome.Pass, $"{fetch.Message} in {fetch.Elapsed.TotalMilliseconds:0} ms", "RFC 8461 §3.3"));
+
+        var parsed = MtaStsPolicyParser.Parse(fetch.Body!);
+        foreach (var warning in parsed.Warnings)
+        {
+            evidence.Add(new("mta-sts.policy", EvidenceOutcome.Warning, LineMessage(warning), "RFC 8461 §3.2"));
+        }
+        if (!parsed.IsValid)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                evidence.Add(new("mta-sts.policy", EvidenceOutcome.Fail, LineMessage(error), "RFC 8461 §3.2"));
+            }
+            if (cached is not null)
+            {
+                evidence.Add(CachedEvidence(cached, "kept: the new policy is invalid"));
+                return FromCached(cached, evidence);
+            }
+            return new(MtaStsLookupStatus.PolicyInvalid, null, id, false, evidence);
+        }
+
+        var policy = parsed.Policy!;
+        evidence.Add(new("mta-sts.policy", EvidenceOutcome.Pass,
+            $"mode {MtaStsPolicy.ModeName(policy.Mode)}, max_age {policy.MaxAge} s, mx [{string.Join(", ", policy.Mx)}]", "RFC 8461 §3.2"));
+        var entry = new CachedMtaStsPolicy(domain, id, policy, now, now.AddSeconds(policy.MaxAge), now);
+        if (policy.MaxAge > 0)
+        {
+            await store.SetAsync(entry, cancellationToken).ConfigureAwait(false);
+        }
+        return new(MtaStsLookupStatus.Policy, policy, id, false, evidence);
+    }
+
+    private static MtaStsLookupResult FromCached(CachedMtaStsPolicy cached, List<Evidence> evidence) =>
+        new(MtaStsLookupStatus.Policy, cached.Policy, cached.Id, true, evidence);
+
+    private static Evidence CachedEvidence(CachedMtaStsPolicy cached, string what) =>
+        new("mta-sts.cache", EvidenceOutcome.Pass,
+            $"cached policy id {cached.Id} (fetched {cached.FetchedAt:u}, valid until {cached.ExpiresAt:u}) {what}", "RFC 8461 §5");
+
+    private static string LineMessage(PolicyDiagnostic d) => d.Line > 0 ? $"line {d.Line}: {d.Message}" : d.Message;
+
+    private static string Ago(TimeSpan span) => span.TotalSeconds < 90 ? $"{span.TotalSeconds:0} s ago" : $"{span.TotalMinutes:0} min ago";
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs what the tests need (apt-get, only when missing), builds, brings the offline lab up and runs every test:
+# unit tests on the host, lab tests inside the lab's network namespace. Ends with "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")"
+root="$PWD"
+config=Release
+
+# 1. Packages the lab and the tests use: command -> Debian package.
+declare -A needs=(
+  [nsd]=nsd [unbound]=unbound [unbound-control]=unbound [dnssec-signzone]=bind9-utils [dig]=bind9-dnsutils
+  [openssl]=openssl [ip]=iproute2 [curl]=curl [flock]=util-linux
+)
+missing=()
+for cmd in "${!needs[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")
+done
+if ((${#missing[@]})); then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  echo "test.sh: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: need root to apt-get install ${missing[*]}" >&2; exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+
+# 2. Build everything once, warnings as errors.
+dotnet build Rampart.slnx -c "$config" --nologo -v quiet -clp:ErrorsOnly
+./rampart --help >/dev/null
+
+# 3. Run the test executables (xunit v3), collecting totals.
+passed=0 failed=0 status=0
+run_tests() { # run_tests NAME CMD...
+  local name=$1; shift
+  local log; log=$(mktemp)
+  echo "== $name" >&2
+  set +e
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  local line; line=$(grep -E 'Total: [0-9]+, Errors: [0-9]+, Failed: [0-9]+' "$log" | tail -1 || true)
+  if [ -z "$line" ]; then
+    echo "test.sh: $name printed no test summary (exit $rc)" >&2
+    failed=$((failed + 1)); status=1
+  else
+    local total errors fails skipped
+    total=$(sed -E 's/.*Total: ([0-9]+).*/\1/' <<<"$line")
+    errors=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
+    fails=$(sed -E 's/.*Failed: ([0-9]+).*/\1/' <<<"$line")
+    skipped=$(sed -E 's/.*Skipped: ([0-9]+).*/\1/' <<<"$line")
+    passed=$((passed + total - fails - skipped))
+    failed=$((failed + fails + errors))
+  fi
+  [ "$rc" -eq 0 ] || status=1
+  rm -f "$log"
+}
+bin() { echo "$root/tests/$1/bin/$config/net10.0/$1"; }
+
+run_tests "unit tests" "$(bin Rampart.Core.Tests)"
+
+# 4. The lab: up, tests inside it, down (always).
+trap 'lab/down >/dev/null 2>&1 || true' EXIT
+lab/up
+run_tests "lab tests" lab/run "$(bin Rampart.Lab.Tests)"
+
+echo
+echo "Tests: $passed passed, $failed failed"
+exit $status

@@ -1,0 +1,58 @@
+using System.Net;
+using Rampart.Core.Dns;
+
+namespace Rampart.Core.Tests.Fakes;
+
+/// <summary>A DNS resolver answering from a table, counting questions. Unknown names are NXDOMAIN (secure unless told otherwise).</summary>
+internal sealed class FakeDnsResolver : IDnsResolver
+{
+    private readonly Dictionary<(string Name, string Type), object> _answers = new();
+
+    public bool SecureByDefault { get; set; } = true;
+
+    public List<(string Name, string Type)> Queries { get; } = [];
+
+    public FakeDnsResolver Txt(string name, params string[] records) => Set(name, "TXT", Records(name, records));
+
+    public FakeDnsResolver Mx(string name, params (ushort Preference, string Host)[] records) =>
+        Set(name, "MX", Records(name, records.Select(r => new MxRecord(r.Preference, r.Host)).ToArray()));
+
+    public FakeDnsResolver Address(string name, params string[] addresses) =>
+        Set(name, "ADDR", Records(name, addresses.Select(IPAddress.Parse).ToArray()));
+
+    public FakeDnsResolver Fail(string name, string type, DnsErrorKind error = DnsErrorKind.ServFail)
+    {
+        _answers[(name, type)] = error;
+        return this;
+    }
+
+    public FakeDnsResolver Set<T>(string name, string type, DnsResult<T> result)
+    {
+        _answers[(name, type)] = result;
+        return this;
+    }
+
+    public int Count(string type) => Queries.Count(q => q.Type == type);
+
+    public Task<DnsResult<string>> QueryTxtAsync(string name, CancellationToken cancellationToken) => Answer<string>(name, "TXT");
+
+    public Task<DnsResult<MxRecord>> QueryMxAsync(string name, CancellationToken cancellationToken) => Answer<MxRecord>(name, "MX");
+
+    public Task<DnsResult<IPAddress>> QueryAddressesAsync(string name, CancellationToken cancellationToken) => Answer<IPAddress>(name, "ADDR");
+
+    public Task<DnsResult<TlsaRecordData>> QueryTlsaAsync(string name, CancellationToken cancellationToken) => Answer<TlsaRecordData>(name, "TLSA");
+
+    private Task<DnsResult<T>> Answer<T>(string name, string type)
+    {
+        Queries.Add((name, type));
+        return Task.FromResult(_answers.GetValueOrDefault((name, type)) switch
+        {
+            DnsErrorKind error => DnsResult<T>.Failed(name, error, $"{error} for {name} {type}"),
+            DnsResult<T> answer => answer,
+            _ => new DnsResult<T>(name, DnsOutcome.NxDomain, SecureByDefault, [], []),
+        });
+    }
+
+    private DnsResult<T> Records<T>(string name, T[] records) =>
+        new(name, records.Length == 0 ? DnsOutcome.NoData : DnsOutcome.Records, SecureByDefault, records, []);
+}

@@ -1,0 +1,32 @@
+using System.Text;
+using Rampart.Core.MtaSts;
+
+namespace Rampart.Core.Tests.Fakes;
+
+/// <summary>Serves policy bodies from a table; a domain without an entry fails with the configured error.</summary>
+internal sealed class FakePolicyFetcher : IMtaStsPolicyFetcher
+{
+    private readonly Dictionary<string, MtaStsFetchResult> _results = new(StringComparer.OrdinalIgnoreCase);
+
+    public int Fetches { get; private set; }
+
+    public FakePolicyFetcher Serve(string domain, string body)
+    {
+        _results[domain] = new(MtaStsFetchError.None, MtaStsPolicyFetcher.PolicyUrl(domain), "fake fetch", 200, Encoding.UTF8.GetBytes(body));
+        return this;
+    }
+
+    public FakePolicyFetcher Fail(string domain, MtaStsFetchError error)
+    {
+        _results[domain] = new(error, MtaStsPolicyFetcher.PolicyUrl(domain), $"fake {error}");
+        return this;
+    }
+
+    public Task<MtaStsFetchResult> FetchAsync(string domain, CancellationToken cancellationToken)
+    {
+        Fetches++;
+        return Task.FromResult(_results.TryGetValue(domain, out var result)
+            ? result
+            : new MtaStsFetchResult(MtaStsFetchError.ConnectFailed, MtaStsPolicyFetcher.PolicyUrl(domain), "fake: no server"));
+    }
+}

@@ -1,0 +1,171 @@
+using Microsoft.Extensions.Time.Testing;
+using Rampart.Core.Dns;
+using Rampart.Core.MtaSts;
+using Rampart.Core.Policy;
+using Rampart.Core.Tests.Fakes;
+
+namespace Rampart.Core.Tests.Policy;
+
+public class SenderPolicyResolverTests
+{
+    private readonly FakeDnsResolver _dns = new();
+    private readonly FakePolicyFetcher _fetcher = new();
+
+    private Task<SenderPolicyDecision> Decide(string domain, SenderPolicySettings? settings = null)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero));
+        var provider = new MtaStsPolicyProvider(_dns, _fetcher, new InMemoryMtaStsPolicyStore(), new MtaStsPolicySettings(), time);
+        return new SenderPolicyResolver(_dns, provider, settings ?? new SenderPolicySettings()).DecideAsync(domain, TestContext.Current.CancellationToken);
+    }
+
+    private void Sts(string domain, string mode, params string[] mx)
+    {
+        _dns.Txt("_mta-sts." + domain, "v=STSv1; id=1");
+        _fetcher.Serve(domain, $"version: STSv1\nmode: {mode}\n" + string.Concat(mx.Select(m => $"mx: {m}\n")) + "max_age: 86400\n");
+    }
+
+    [Fact]
+    public async Task Decide_EnforcePolicy_SecureMatchWithServername()
+    {
+        _dns.Mx("example.org", (10, "mx.example.org"));
+        Sts("example.org", "enforce", "mx.example.org");
+
+        var decision = await Decide("Example.ORG.");
+
+        Assert.Equal(SenderPolicyKind.MtaSts, decision.Kind);
+        Assert.Equal("example.org", decision.Domain);
+        Assert.Equal("OK secure match=mx.example.org servername=hostname", decision.Postfix.Reply);
+    }
+
+    [Fact]
+    public async Task Decide_RequireSniOff_NoServername()
+    {
+        _dns.Mx("example.org", (10, "mx.example.org"));
+        Sts("example.org", "enforce", "mx.example.org");
+
+        var decision = await Decide("example.org", new SenderPolicySettings { RequireSni = false });
+
+        Assert.Equal("OK secure match=mx.example.org", decision.Postfix.Reply);
+    }
+
+    [Fact]
+    public async Task Decide_TestingMode_NotFoundUnlessStrict()
+    {
+        _dns.Mx("example.org", (10, "mx.example.org"));
+        Sts("example.org", "testing", "mx.example.org");
+
+        var relaxed = await Decide("example.org");
+        var strict = await Decide("example.org", new SenderPolicySettings { StrictTesting = true });
+
+        Assert.Equal(SenderPolicyKind.MtaStsTesting, relaxed.Kind);
+        Assert.Equal("NOTFOUND ", relaxed.Postfix.Reply);
+        Assert.Equal(SenderPolicyKind.MtaStsTesting, strict.Kind);
+        Assert.Equal("OK secure match=mx.example.org servername=hostname", strict.Postfix.Reply);
+    }
+
+    [Fact]
+    public async Task Decide_ModeNone_NoPolicy()
+    {
+        _dns.Mx("example.org", (10, "mx.example.org"));
+        Sts("example.org", "none");
+
+        var decision = await Decide("example.org");
+
+        Assert.Equal(SenderPolicyKind.None, decision.Kind);
+        Assert.Equal("NOTFOUND ", decision.Postfix.Reply);
+    }
+
+    [Fact]
+    public async Task Decide_MxLookupError_TempFailNeverNone()
+    {
+        _dns.Fail("example.org", "MX");
+        Sts("example.org", "enforce", "mx.example.org");
+
+        var decision = await Decide("example.org");
+
+        Assert.Equal(SenderPolicyKind.TempFail, decision.Kind);
+        Assert.StartsWith("TEMP ", decision.Postfix.Reply, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Decide_WildcardPattern_ExpandsToOneLabelMxOnly()
+    {
+        _dns.Mx("w.test", (10, "mx.w.test"), (20, "a.mx.w.test"));
+        Sts("w.test", "enforce", "*.w.test");
+
+        var decision = await Decide("w.test");
+
+        Assert.Equal("OK secure match=mx.w.test servername=hostname", decision.Postfix.Reply);
+        Assert.Contains(decision.Evidence, e => e.Step == "mta-sts.mx-match" && e.Message.Contains("a.mx.w.test", StringComparison.Ordinal) && e.Outcome == EvidenceOutcome.Warning);
+    }
+
+    [Fact]
+    public async Task Decide_WildcardMatchingNoMx_TempFail()
+    {
+        _dns.Mx("w.test", (10, "a.mx.w.test"));
+        Sts("w.test", "enforce", "*.w.test");
+
+        var decision = await Decide("w.test");
+
+        Assert.Equal(PostfixReplyStatus.Temp, decision.Postfix.Status);
+    }
+
+    [Fact]
+    public async Task Decide_MxNotInPolicy_StillEnforcesPolicyPatterns()
+    {
+        _dns.Mx("example.org", (10, "mx-new.example.org"));
+        Sts("example.org", "enforce", "mx.example.org");
+
+        var decision = await Decide("example.org");
+
+        Assert.Equal("OK secure match=mx.example.org servername=hostname", decision.Postfix.Reply);
+        Assert.Contains(decision.Evidence, e => e.Outcome == EvidenceOutcome.Warning && e.Message.Contains("mx-new.example.org", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Decide_NoMxRecord_DomainIsImplicitMx()
+    {
+        _dns.Set("example.org", "MX", new DnsResult<MxRecord>("example.org", DnsOutcome.NoData, true, [], []));
+        Sts("example.org", "enforce", "example.org");
+
+        var decision = await Decide("example.org");
+
+        Assert.Equal(["example.org"], decision.Mx);
+        Assert.Equal("OK secure match=example.org servername=hostname", decision.Postfix.Reply);
+    }
+
+    [Fact]
+    public async Task Decide_NoStsRecord_NotFound()
+    {
+        _dns.Mx("example.org", (10, "mx.example.org"));
+
+        var decision = await Decide("example.org");
+
+        Assert.Equal(SenderPolicyKind.None, decision.Kind);
+        Assert.Equal("NOTFOUND ", decision.Postfix.Reply);
+        Assert.Equal(0, _fetcher.Fetches);
+    }
+
+    [Theory]
+    [InlineData("192.0.2.1")]
+    [InlineData("[2001:db8::1]")]
+    [InlineData("not a domain")]
+    [InlineData("")]
+    public async Task Decide_NotADomain_NotFoundWithoutDns(string destination)
+    {
+        var decision = await Decide(destination);
+
+        Assert.Equal(SenderPolicyKind.None, decision.Kind);
+        Assert.Empty(_dns.Queries);
+    }
+
+    [Fact]
+    public void PostfixMatchList_UnknownMx_FallsBackToPostfixDotForm()
+    {
+        var policy = MtaStsPolicyParser.Parse("version: STSv1\nmode: enforce\nmx: *.example.org\nmx: mx.other.org\nmax_age: 60\n").Policy!;
+
+        var match = SenderPolicyResolver.PostfixMatchList(policy, null);
+
+        Assert.Equal([".example.org", "mx.other.org"], match.Order());
+    }
+}

@@ -1,0 +1,111 @@
+using Microsoft.Extensions.Time.Testing;
+using Rampart.Core.Tests.Fakes;
+using Rampart.Core.Tls;
+
+namespace Rampart.Core.Tests.Tls;
+
+public sealed class WebPkiValidatorTests : IDisposable
+{
+    private static readonly TestPki s_pki = new();
+    private readonly string _dir = Directory.CreateTempSubdirectory("rampart-pki").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private WebPkiValidator Validator(bool trustTestRoot = true) =>
+        new(trustTestRoot ? TrustAnchors.Load(s_pki.WriteRootPem(_dir), sslCertFile: "") : TrustAnchors.SystemOnly, new FakeTimeProvider(TestPki.Now));
+
+    [Fact]
+    public void Validate_ChainToExtraRootAndMatchingName_Valid()
+    {
+        var leaf = s_pki.Leaf("mta-sts.example.org");
+
+        var verdict = Validator().Validate(leaf, [leaf, s_pki.Intermediate], "mta-sts.example.org");
+
+        Assert.True(verdict.IsValid, verdict.Message);
+    }
+
+    [Fact]
+    public void Validate_RootNotTrusted_NotTrusted()
+    {
+        var leaf = s_pki.Leaf("mta-sts.example.org");
+
+        var verdict = Validator(trustTestRoot: false).Validate(leaf, [leaf, s_pki.Intermediate], "mta-sts.example.org");
+
+        Assert.Equal(WebPkiFailure.NotTrusted, verdict.Failure);
+    }
+
+    [Fact]
+    public void Validate_IntermediateMissing_NotTrusted()
+    {
+        var leaf = s_pki.Leaf("mta-sts.example.org");
+
+        var verdict = Validator().Validate(leaf, [leaf], "mta-sts.example.org");
+
+        Assert.Equal(WebPkiFailure.NotTrusted, verdict.Failure);
+    }
+
+    [Fact]
+    public void Validate_OtherName_HostMismatch()
+    {
+        var leaf = s_pki.Leaf("mta-sts.other.org");
+
+        var verdict = Validator().Validate(leaf, [leaf, s_pki.Intermediate], "mta-sts.example.org");
+
+        Assert.Equal(WebPkiFailure.HostMismatch, verdict.Failure);
+        Assert.Contains("mta-sts.other.org", verdict.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_Expired_Expired()
+    {
+        var leaf = s_pki.Leaf("mta-sts.example.org", TestPki.Now.AddDays(-90), TestPki.Now.AddDays(-1));
+
+        var verdict = Validator().Validate(leaf, [leaf, s_pki.Intermediate], "mta-sts.example.org");
+
+        Assert.Equal(WebPkiFailure.Expired, verdict.Failure);
+    }
+
+    [Fact]
+    public void Validate_SelfSigned_NotTrusted()
+    {
+        var other = new TestPki("Other");
+        var leaf = other.Leaf("mta-sts.example.org", issuer: other.Root);
+
+        var verdict = Validator().Validate(leaf, [leaf], "mta-sts.example.org");
+
+        Assert.Equal(WebPkiFailure.NotTrusted, verdict.Failure);
+    }
+
+    [Fact]
+    public void Validate_NoCertificate_Fails()
+    {
+        Assert.Equal(WebPkiFailure.NoCertificate, Validator().Validate(null, [], "mta-sts.example.org").Failure);
+    }
+
+    [Fact]
+    public void Load_MissingCaFile_ErrorNamesTheFile()
+    {
+        var ex = Assert.Throws<TrustAnchorException>(() => TrustAnchors.Load(Path.Combine(_dir, "nope.pem"), sslCertFile: ""));
+
+        Assert.Contains("nope.pem", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_FileWithoutCertificates_ErrorSaysSo()
+    {
+        var path = Path.Combine(_dir, "empty.pem");
+        File.WriteAllText(path, "not a certificate\n");
+
+        var ex = Assert.Throws<TrustAnchorException>(() => TrustAnchors.Load(path, sslCertFile: ""));
+
+        Assert.Contains("no PEM certificate", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_Directory_ErrorSaysSo()
+    {
+        var ex = Assert.Throws<TrustAnchorException>(() => TrustAnchors.Load(_dir, sslCertFile: ""));
+
+        Assert.Contains("directory", ex.Message, StringComparison.Ordinal);
+    }
+}
