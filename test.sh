@@ -58,7 +58,8 @@ run_tests() { # run_tests NAME CMD...
 }
 bin() { echo "$root/tests/$1/bin/$config/net10.0/$1"; }
 
-run_tests "unit tests" "$(bin Rampart.Core.Tests)"
+run_tests "core unit tests" "$(bin Rampart.Core.Tests)"
+run_tests "cli tests" "$(bin Rampart.Cli.Tests)"
 
 # 4. The lab: up, tests inside it, down (always).
 trap 'lab/down >/dev/null 2>&1 || true' EXIT

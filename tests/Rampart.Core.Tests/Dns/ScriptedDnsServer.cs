@@ -227,7 +227,7 @@ internal sealed class ScriptedDnsServer : IAsyncDisposable
             {
                 client = await _tcp.AcceptTcpClientAsync(_stop.Token);
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)
             {
                 return;
             }

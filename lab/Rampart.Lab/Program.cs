@@ -1,0 +1,37 @@
+using Rampart.Lab;
+
+// Small command dispatch: each lab role is one subcommand of this program.
+// Later roles (SMTP receivers `mx`, the `mitm`) are added here.
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    return Usage(Console.Out, 0);
+}
+
+try
+{
+    var options = CommandLine.Parse(args[1..]);
+    return args[0] switch
+    {
+        "policy-host" => await PolicyHostCommand.RunAsync(options),
+        "scenarios" => ScenariosCommand.Run(options),
+        _ => Usage(Console.Error, 2),
+    };
+}
+catch (LabException e)
+{
+    await Console.Error.WriteLineAsync($"Rampart.Lab {args[0]}: {e.Message}");
+    return 2;
+}
+
+static int Usage(TextWriter w, int code)
+{
+    w.WriteLine("""
+        usage: Rampart.Lab COMMAND [--option value]...
+          policy-host --state DIR --listen IP:PORT [--log FILE] [--pid-file FILE]
+                      HTTPS MTA-STS policy host for the scenarios materialised in DIR/scenarios
+                      (re-reads them on SIGHUP)
+          scenarios   --dir DIR
+                      validate every scenario folder in DIR and list what the policy host serves
+        """);
+    return code;
+}
