@@ -71,4 +71,17 @@ public class ResolveCliLabTests
 
         Assert.Equal("OK secure match=mx.sts-wildcard.test servername=hostname", json.GetProperty("postfix").GetString());
     }
+
+    [Fact]
+    public async Task Resolve_ProxyVariablesSet_NoProxyUsed()
+    {
+        Lab.RequireLab();
+        var proxy = "http://127.0.0.1:9";
+        var environment = new Dictionary<string, string> { ["HTTPS_PROXY"] = proxy, ["https_proxy"] = proxy, ["ALL_PROXY"] = proxy, ["all_proxy"] = proxy };
+
+        var result = await CliRunner.RunAsync(["resolve", "sts-enforce.test", "--json"], null, TimeSpan.FromSeconds(60), environment);
+
+        using var json = JsonDocument.Parse(result.Stdout);
+        Assert.Equal("mta-sts", json.RootElement.GetProperty("policy").GetString());
+    }
 }

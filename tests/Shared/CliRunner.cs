@@ -17,7 +17,7 @@ internal static class CliRunner
 {
     public static string RampartDll { get; } = Path.Combine(AppContext.BaseDirectory, "rampart.dll");
 
-    public static async Task<CliResult> RunAsync(IEnumerable<string> args, byte[]? stdin = null, TimeSpan? timeout = null)
+    public static async Task<CliResult> RunAsync(IEnumerable<string> args, byte[]? stdin = null, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -32,6 +32,10 @@ internal static class CliRunner
             info.ArgumentList.Add(arg);
         }
         info.Environment["NO_COLOR"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         var started = Stopwatch.StartNew();
         using var process = Process.Start(info) ?? throw new InvalidOperationException("cannot start dotnet");
         var stdout = process.StandardOutput.ReadToEndAsync();

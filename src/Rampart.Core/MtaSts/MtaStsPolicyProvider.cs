@@ -1,4 +1,4 @@
-using System.Text;
+using System.Collections.Concurrent;
 using Rampart.Core.Dns;
 using Rampart.Core.Policy;
 
@@ -33,12 +33,22 @@ public sealed record MtaStsPolicySettings
 {
     /// <summary>How long a cached policy is used before its TXT id is compared again.</summary>
     public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>After a failed fetch (or an invalid policy) the same TXT id is not fetched again for this long; doubled per failure.</summary>
+    public TimeSpan FailureBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest failure backoff.</summary>
+    public TimeSpan MaxFailureBackoff { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How many domains' failure states are remembered at most (expired ones are purged first).</summary>
+    public int MaxFailureEntries { get; init; } = 100_000;
 }
 
 /// <summary>
 /// Discovers, fetches, parses and caches MTA-STS policies (RFC 8461 §3 and §5):
 /// a cached policy holds until max_age expires whatever DNS says meanwhile; past the refresh interval the TXT id is
-/// compared and only a changed id triggers a refetch; a failed refresh keeps the cached policy.
+/// compared and only a changed id triggers a refetch; a failed refresh keeps the cached policy. Concurrent lookups of
+/// one domain share one DNS check and fetch, and a failed fetch of a TXT id is not repeated before its backoff ends.
 /// </summary>
 public sealed class MtaStsPolicyProvider(
     IDnsResolver dns,
@@ -47,10 +57,44 @@ public sealed class MtaStsPolicyProvider(
     MtaStsPolicySettings settings,
     TimeProvider time)
 {
+    private readonly ConcurrentDictionary<string, Lazy<Task<MtaStsLookupResult>>> _inFlight = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, FetchFailure> _failures = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>A failed fetch of one TXT id, and when the next attempt is allowed.</summary>
+    private sealed record FetchFailure(string Id, int Count, DateTimeOffset RetryAt, MtaStsLookupResult Result);
+
     public static string TxtName(string domain) => "_mta-sts." + domain;
 
     public async Task<MtaStsLookupResult> LookupAsync(string domain, CancellationToken cancellationToken)
     {
+        var now = time.GetUtcNow();
+        var cached = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
+        if (cached is not null && cached.IsValidAt(now) && now - cached.CheckedAt < settings.RefreshInterval)
+        {
+            return FromCached(cached, [CachedEvidence(cached, "used without a DNS check (checked " + Ago(now - cached.CheckedAt) + ")")]);
+        }
+
+        // One DNS check and fetch per domain however many lookups ask; the shared work is bounded by the DNS and fetch
+        // timeouts, not by any one caller's token, so a caller that gives up does not cancel it for the others.
+        var mine = new Lazy<Task<MtaStsLookupResult>>(() => RefreshAsync(domain));
+        var stored = _inFlight.GetOrAdd(domain, mine);
+        var joined = !ReferenceEquals(stored, mine);
+        var shared = stored.Value;
+        if (!joined)
+        {
+            _ = shared.ContinueWith(_ => _inFlight.TryRemove(new(domain, mine)), CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        var result = await shared.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return joined
+            ? result with { Evidence = [new("mta-sts.cache", EvidenceOutcome.Info, "joined a lookup of the same domain already in flight"), .. result.Evidence] }
+            : result;
+    }
+
+    private async Task<MtaStsLookupResult> RefreshAsync(string domain)
+    {
+        await Task.Yield();
+        var cancellationToken = CancellationToken.None;
         var evidence = new List<Evidence>();
         var now = time.GetUtcNow();
         var cached = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
@@ -58,11 +102,6 @@ public sealed class MtaStsPolicyProvider(
         {
             evidence.Add(new("mta-sts.cache", EvidenceOutcome.Info, $"cached policy id {cached.Id} expired at {cached.ExpiresAt:u}", "RFC 8461 §5"));
             cached = null;
-        }
-        if (cached is not null && now - cached.CheckedAt < settings.RefreshInterval)
-        {
-            evidence.Add(CachedEvidence(cached, "used without a DNS check (checked " + Ago(now - cached.CheckedAt) + ")"));
-            return FromCached(cached, evidence);
         }
 
         var txtName = TxtName(domain);
@@ -109,17 +148,29 @@ public sealed class MtaStsPolicyProvider(
         {
             evidence.Add(new("mta-sts.cache", EvidenceOutcome.Info, $"TXT id changed from {cached.Id} to {id}: refetching", "RFC 8461 §5.1"));
         }
-
-        var fetch = await fetcher.FetchAsync(domain, cancellationToken).ConfigureAwait(false);
-        if (!fetch.IsSuccess)
+        if (_failures.TryGetValue(domain, out var failure) && failure.Id == id && now < failure.RetryAt)
         {
-            evidence.Add(new("mta-sts.fetch", EvidenceOutcome.Fail, $"{MtaStsFetchResult.ErrorName(fetch.Error)}: {fetch.Message}", "RFC 8461 §3.3"));
+            evidence.Add(new("mta-sts.fetch", EvidenceOutcome.Fail,
+                $"not fetched: id {id} failed {failure.Count} time{(failure.Count == 1 ? "" : "s")}, next attempt after {failure.RetryAt:u}", "RFC 8461 §5"));
             if (cached is not null)
             {
                 evidence.Add(CachedEvidence(cached, "kept: a failed refresh keeps the cached policy"));
                 return FromCached(cached, evidence);
             }
-            return new(MtaStsLookupStatus.FetchError, null, id, false, evidence, fetch.Error);
+            return failure.Result with { Evidence = [.. evidence, .. failure.Result.Evidence.Where(e => e.Step is "mta-sts.fetch" or "mta-sts.policy")] };
+        }
+
+        var fetch = await fetcher.FetchAsync(domain, cancellationToken).ConfigureAwait(false);
+        if (!fetch.IsSuccess)
+        {
+            evidence.Add(new("mta-sts.fetch", EvidenceOutcome.Fail, $"{MtaStsFetchResult.ErrorName(fetch.Error)}: {fetch.Message}", "RFC 8461 §3.3"));
+            var failed = RememberFailure(domain, id, now, new(MtaStsLookupStatus.FetchError, null, id, false, evidence, fetch.Error));
+            if (cached is not null)
+            {
+                evidence.Add(CachedEvidence(cached, "kept: a failed refresh keeps the cached policy"));
+                return FromCached(cached, evidence);
+            }
+            return failed;
         }
         evidence.Add(new("mta-sts.fetch", EvidenceOutcome.Pass, $"{fetch.Message} in {fetch.Elapsed.TotalMilliseconds:0} ms", "RFC 8461 §3.3"));
 
@@ -134,13 +185,15 @@ public sealed class MtaStsPolicyProvider(
             {
                 evidence.Add(new("mta-sts.policy", EvidenceOutcome.Fail, LineMessage(error), "RFC 8461 §3.2"));
             }
+            var invalid = RememberFailure(domain, id, now, new(MtaStsLookupStatus.PolicyInvalid, null, id, false, evidence));
             if (cached is not null)
             {
                 evidence.Add(CachedEvidence(cached, "kept: the new policy is invalid"));
                 return FromCached(cached, evidence);
             }
-            return new(MtaStsLookupStatus.PolicyInvalid, null, id, false, evidence);
+            return invalid;
         }
+        _failures.TryRemove(domain, out _);
 
         var policy = parsed.Policy!;
         evidence.Add(new("mta-sts.policy", EvidenceOutcome.Pass,
@@ -151,6 +204,28 @@ public sealed class MtaStsPolicyProvider(
             await store.SetAsync(entry, cancellationToken).ConfigureAwait(false);
         }
         return new(MtaStsLookupStatus.Policy, policy, id, false, evidence);
+    }
+
+    private MtaStsLookupResult RememberFailure(string domain, string id, DateTimeOffset now, MtaStsLookupResult result)
+    {
+        var count = _failures.TryGetValue(domain, out var previous) && previous.Id == id ? previous.Count + 1 : 1;
+        var backoff = TimeSpan.FromTicks(Math.Min(settings.MaxFailureBackoff.Ticks, settings.FailureBackoff.Ticks << Math.Min(count - 1, 20)));
+        if (_failures.Count >= settings.MaxFailureEntries)
+        {
+            foreach (var (key, value) in _failures)
+            {
+                if (value.RetryAt <= now)
+                {
+                    _failures.TryRemove(key, out _);
+                }
+            }
+            if (_failures.Count >= settings.MaxFailureEntries)
+            {
+                _failures.Clear();
+            }
+        }
+        _failures[domain] = new FetchFailure(id, count, now + backoff, result with { Evidence = [.. result.Evidence] });
+        return result;
     }
 
     private static MtaStsLookupResult FromCached(CachedMtaStsPolicy cached, List<Evidence> evidence) =>

@@ -198,3 +198,117 @@ public class MtaStsPolicyProviderTests
         Assert.Null(await _store.GetAsync(Domain, TestContext.Current.CancellationToken));
     }
 }
+
+/// <summary>Coalescing and failure backoff (RULES.md, MTA-STS "Cache and refresh").</summary>
+public class MtaStsPolicyProviderConcurrencyTests
+{
+    private const string Domain = "example.org";
+    private readonly FakeDnsResolver _dns = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero));
+
+    public MtaStsPolicyProviderConcurrencyTests() => _dns.Txt("_mta-sts.example.org", "v=STSv1; id=one");
+
+    private MtaStsPolicyProvider Provider(IMtaStsPolicyFetcher fetcher) =>
+        new(_dns, fetcher, new InMemoryMtaStsPolicyStore(), new MtaStsPolicySettings { FailureBackoff = TimeSpan.FromSeconds(30), MaxFailureBackoff = TimeSpan.FromMinutes(2) }, _time);
+
+    [Fact]
+    public async Task Lookup_FiftySimultaneousFirstLookups_OneFetch()
+    {
+        var fetcher = new GatedFetcher("version: STSv1\nmode: enforce\nmx: mx.example.org\nmax_age: 86400\n");
+        var provider = Provider(fetcher);
+
+        var lookups = Enumerable.Range(0, 50).Select(_ => provider.LookupAsync(Domain, TestContext.Current.CancellationToken)).ToList();
+        await fetcher.Started.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        fetcher.Release.SetResult();
+        var results = await Task.WhenAll(lookups);
+
+        Assert.Equal(1, fetcher.Fetches);
+        Assert.All(results, r => Assert.Equal(MtaStsLookupStatus.Policy, r.Status));
+    }
+
+    [Fact]
+    public async Task Lookup_CallerCancels_SharedFetchGoesOnForOthers()
+    {
+        var fetcher = new GatedFetcher("version: STSv1\nmode: enforce\nmx: mx.example.org\nmax_age: 86400\n");
+        var provider = Provider(fetcher);
+        using var impatient = new CancellationTokenSource();
+
+        var first = provider.LookupAsync(Domain, impatient.Token);
+        var second = provider.LookupAsync(Domain, TestContext.Current.CancellationToken);
+        await fetcher.Started.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await impatient.CancelAsync();
+        fetcher.Release.SetResult();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        Assert.Equal(MtaStsLookupStatus.Policy, (await second).Status);
+    }
+
+    [Fact]
+    public async Task Lookup_FailedFetch_NotRepeatedUntilBackoffEnds()
+    {
+        var fetcher = new FakePolicyFetcher().Fail(Domain, MtaStsFetchError.HttpStatus);
+        var provider = Provider(fetcher);
+
+        var first = await provider.LookupAsync(Domain, TestContext.Current.CancellationToken);
+        _time.Advance(TimeSpan.FromSeconds(10));
+        var during = await provider.LookupAsync(Domain, TestContext.Current.CancellationToken);
+        _time.Advance(TimeSpan.FromSeconds(25));
+        var after = await provider.LookupAsync(Domain, TestContext.Current.CancellationToken);
+
+        Assert.Equal(MtaStsLookupStatus.FetchError, first.Status);
+        Assert.Equal(MtaStsLookupStatus.FetchError, during.Status);
+        Assert.Equal(MtaStsFetchError.HttpStatus, during.FetchError);
+        Assert.Equal(2, fetcher.Fetches);
+        Assert.Equal(MtaStsLookupStatus.FetchError, after.Status);
+    }
+
+    [Fact]
+    public async Task Lookup_RepeatedFailures_BackoffDoubles()
+    {
+        var fetcher = new FakePolicyFetcher().Fail(Domain, MtaStsFetchError.Timeout);
+        var provider = Provider(fetcher);
+
+        await provider.LookupAsync(Domain, TestContext.Current.CancellationToken);   // fails: retry after 30 s
+        _time.Advance(TimeSpan.FromSeconds(31));
+        await provider.LookupAsync(Domain, TestContext.Current.CancellationToken);   // fails again: retry after 60 s
+        _time.Advance(TimeSpan.FromSeconds(45));
+        await provider.LookupAsync(Domain, TestContext.Current.CancellationToken);   // still backing off
+
+        Assert.Equal(2, fetcher.Fetches);
+    }
+
+    [Fact]
+    public async Task Lookup_FailedIdReplacedByNewId_FetchedAtOnce()
+    {
+        var fetcher = new FakePolicyFetcher().Fail(Domain, MtaStsFetchError.HttpStatus);
+        var provider = Provider(fetcher);
+        await provider.LookupAsync(Domain, TestContext.Current.CancellationToken);
+
+        _dns.Txt("_mta-sts.example.org", "v=STSv1; id=two");
+        fetcher.Serve(Domain, "version: STSv1\nmode: enforce\nmx: mx.example.org\nmax_age: 86400\n");
+        var result = await provider.LookupAsync(Domain, TestContext.Current.CancellationToken);
+
+        Assert.Equal(MtaStsLookupStatus.Policy, result.Status);
+        Assert.Equal(2, fetcher.Fetches);
+    }
+
+    /// <summary>A fetcher that holds every fetch until released, counting them.</summary>
+    private sealed class GatedFetcher(string body) : IMtaStsPolicyFetcher
+    {
+        private int _fetches;
+
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Fetches => _fetches;
+
+        public async Task<MtaStsFetchResult> FetchAsync(string domain, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _fetches);
+            Started.TrySetResult();
+            await Release.Task;
+            return new(MtaStsFetchError.None, MtaStsPolicyFetcher.PolicyUrl(domain), "gated", 200, System.Text.Encoding.UTF8.GetBytes(body));
+        }
+    }
+}
