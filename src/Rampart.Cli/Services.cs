@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Rampart.Core;
+using Rampart.Core.Dane;
 using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
@@ -44,7 +45,7 @@ internal sealed class Services
             store ?? new InMemoryMtaStsPolicyStore(), new MtaStsPolicySettings(), Time);
 
     public SenderPolicyResolver SenderPolicy(MtaStsFetchSettings fetch, SenderPolicySettings settings) =>
-        new(Dns, MtaSts(fetch), settings);
+        new(Dns, new DaneHostLookup(Dns), MtaSts(fetch), settings);
 }
 
 /// <summary>Runs a verb body, turning configuration faults into one-line errors with exit code 2.</summary>

@@ -1,3 +1,4 @@
+using Rampart.Core.Dane;
 using System.Diagnostics;
 using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
@@ -69,7 +70,7 @@ public class DnsLabTests
             Timeout = TimeSpan.FromMilliseconds(500),
             Retries = 0,
         }));
-        var resolver = new SenderPolicyResolver(dns, Lab.MtaSts(dns), new SenderPolicySettings());
+        var resolver = new SenderPolicyResolver(dns, new DaneHostLookup(dns), Lab.MtaSts(dns), new SenderPolicySettings());
         var clock = Stopwatch.StartNew();
 
         var decision = await resolver.DecideAsync("sts-enforce.test", Ct);

@@ -1,3 +1,4 @@
+using Rampart.Core.Dane;
 using System.Diagnostics;
 using System.Net;
 using Rampart.Core.Dns;
@@ -46,7 +47,7 @@ internal static class Lab
     public static SenderPolicyResolver Sender(TimeSpan? fetchTimeout = null)
     {
         var dns = Dns();
-        return new SenderPolicyResolver(dns, MtaSts(dns, fetchTimeout: fetchTimeout), new SenderPolicySettings());
+        return new SenderPolicyResolver(dns, new DaneHostLookup(dns), MtaSts(dns, fetchTimeout: fetchTimeout), new SenderPolicySettings());
     }
 
     /// <summary>Runs a lab helper command (e.g. lab-bump) found on lab/run's PATH.</summary>

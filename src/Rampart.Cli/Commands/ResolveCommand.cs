@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Rampart.Core.Dane;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
 
@@ -79,6 +80,25 @@ internal static class ResolveCommand
                 w.WriteStringValue(mx);
             }
             w.WriteEndArray();
+            if (decision.Dane is { } dane)
+            {
+                w.WriteStartArray("dane");
+                foreach (var host in dane)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("host", host.Host);
+                    w.WriteString("status", DaneHostResult.StatusName(host.Status));
+                    w.WriteString("tlsa_base_domain", host.TlsaBaseDomain);
+                    w.WriteStartArray("tlsa");
+                    foreach (var record in host.Records)
+                    {
+                        w.WriteStringValue(record.ToString());
+                    }
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
             if (decision.MtaStsPolicy is { } policy)
             {
                 w.WritePropertyName("mta_sts");

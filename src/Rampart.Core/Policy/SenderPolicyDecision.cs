@@ -1,3 +1,4 @@
+using Rampart.Core.Dane;
 using Rampart.Core.MtaSts;
 
 namespace Rampart.Core.Policy;
@@ -28,7 +29,8 @@ public sealed record SenderPolicyDecision(
     PostfixTlsPolicy Postfix,
     IReadOnlyList<string> Mx,
     IReadOnlyList<Evidence> Evidence,
-    MtaStsPolicy? MtaStsPolicy = null)
+    MtaStsPolicy? MtaStsPolicy = null,
+    IReadOnlyList<DaneHostResult>? Dane = null)
 {
     public static string KindName(SenderPolicyKind kind) => kind switch
     {

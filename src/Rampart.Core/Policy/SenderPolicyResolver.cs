@@ -1,3 +1,4 @@
+using Rampart.Core.Dane;
 using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
 
@@ -15,10 +16,10 @@ public sealed record SenderPolicySettings
 
 /// <summary>
 /// The sender decision of DESIGN.md, one destination domain at a time:
-/// 1. MX lookup (lookup error → TEMP); 2. DANE (issue 3 plugs in here; DANE, where it applies, always wins);
-/// 3. MTA-STS; 4. pinned policies; 5. no policy → NOTFOUND.
+/// 1. MX lookup (lookup error → TEMP); 2. DANE per MX host (any lookup error → TEMP; where it applies it always wins,
+/// and MTA-STS is not consulted: RFC 8461 §2); 3. MTA-STS; 4. pinned policies; 5. no policy → NOTFOUND.
 /// </summary>
-public sealed class SenderPolicyResolver(IDnsResolver dns, MtaStsPolicyProvider mtaSts, SenderPolicySettings settings)
+public sealed class SenderPolicyResolver(IDnsResolver dns, DaneHostLookup dane, MtaStsPolicyProvider mtaSts, SenderPolicySettings settings)
 {
     public async Task<SenderPolicyDecision> DecideAsync(string destination, CancellationToken cancellationToken)
     {
@@ -29,51 +30,83 @@ public sealed class SenderPolicyResolver(IDnsResolver dns, MtaStsPolicyProvider 
             return new(destination, SenderPolicyKind.None, PostfixTlsPolicy.NotFound, [], evidence);
         }
 
-        var mx = await LookupMxAsync(domain, evidence, cancellationToken).ConfigureAwait(false);
+        var (mx, mxSecure) = await LookupMxAsync(domain, evidence, cancellationToken).ConfigureAwait(false);
         if (mx is null)
         {
             return new(domain, SenderPolicyKind.TempFail, PostfixTlsPolicy.Temp($"MX lookup for {domain} failed"), [], evidence);
         }
 
-        // DANE (RFC 7672) is evaluated here once Rampart.Core.Dane exists; it wins over MTA-STS where it applies.
+        var daneHosts = await Task.WhenAll(mx.Select(host => dane.LookupAsync(host, cancellationToken))).ConfigureAwait(false);
+        evidence.AddRange(daneHosts.Select(h => h.Evidence));
+        if (DecideDane(domain, mx, mxSecure, daneHosts, evidence) is { } daneDecision)
+        {
+            return daneDecision;
+        }
 
         var sts = await mtaSts.LookupAsync(domain, cancellationToken).ConfigureAwait(false);
         evidence.AddRange(sts.Evidence);
         if (sts.Status == MtaStsLookupStatus.Policy && sts.Policy is { } policy)
         {
-            return DecideMtaSts(domain, policy, mx, evidence);
+            return DecideMtaSts(domain, policy, mx, evidence) with { Dane = daneHosts };
         }
 
         evidence.Add(new("decision", EvidenceOutcome.Info, "no DANE, MTA-STS or pinned policy: Postfix's default TLS level applies"));
-        return new(domain, SenderPolicyKind.None, PostfixTlsPolicy.NotFound, mx, evidence);
+        return new(domain, SenderPolicyKind.None, PostfixTlsPolicy.NotFound, mx, evidence, null, daneHosts);
     }
 
-    private async Task<List<string>?> LookupMxAsync(string domain, List<Evidence> evidence, CancellationToken cancellationToken)
+    private async Task<(List<string>? Hosts, bool Secure)> LookupMxAsync(string domain, List<Evidence> evidence, CancellationToken cancellationToken)
     {
         var answer = await dns.QueryMxAsync(domain, cancellationToken).ConfigureAwait(false);
         switch (answer.Outcome)
         {
             case DnsOutcome.LookupError:
                 evidence.Add(new("mx", EvidenceOutcome.Fail, $"MX lookup for {domain} failed: {answer.ErrorMessage}; deferring rather than guessing", "RFC 7672 §2.2.1"));
-                return null;
+                return (null, false);
             case DnsOutcome.NxDomain:
                 evidence.Add(new("mx", EvidenceOutcome.Info, $"{domain} does not exist (NXDOMAIN)", "RFC 5321 §5.1"));
-                return [];
+                return ([], answer.IsSecure);
             case DnsOutcome.NoData:
                 evidence.Add(new("mx", EvidenceOutcome.Info, $"{domain} has no MX record: the domain itself is the implicit MX ({answer.Describe()})", "RFC 5321 §5.1"));
-                return [domain];
+                return ([domain], answer.IsSecure);
         }
         var hosts = answer.Records.OrderBy(r => r.Preference).Select(r => r.Exchange).Distinct().ToList();
         if (hosts is [""])
         {
             evidence.Add(new("mx", EvidenceOutcome.Info, $"{domain} publishes a null MX: it accepts no mail", "RFC 7505"));
-            return [];
+            return ([], answer.IsSecure);
         }
         hosts.RemoveAll(h => h.Length == 0);
         evidence.Add(new("mx", EvidenceOutcome.Pass,
             $"MX {string.Join(", ", answer.Records.OrderBy(r => r.Preference).Select(r => $"{r.Preference} {r.Exchange}"))} ({(answer.IsSecure ? "DNSSEC-signed" : "unsigned")})",
             "RFC 5321 §5.1"));
-        return hosts;
+        return (hosts, answer.IsSecure);
+    }
+
+    /// <summary>
+    /// DANE for the domain from its hosts' verdicts: any lookup error defers; every reachable MX authenticated by usable
+    /// TLSA under a signed MX RRset → <c>dane-only</c>; some hosts with TLSA (usable or not) → <c>dane</c>, where Postfix
+    /// authenticates those hosts and requires TLS from hosts whose records are all unusable; none → null (DANE does not apply).
+    /// </summary>
+    private static SenderPolicyDecision? DecideDane(string domain, List<string> mx, bool mxSecure, DaneHostResult[] hosts, List<Evidence> evidence)
+    {
+        if (hosts.FirstOrDefault(h => h.Status == DaneHostStatus.LookupError) is { } failed)
+        {
+            evidence.Add(new("decision", EvidenceOutcome.Fail, $"a DNSSEC lookup for {failed.Host} failed: deferring, never falling back to MTA-STS or plaintext", "RFC 7672 §2.1.1"));
+            return new(domain, SenderPolicyKind.TempFail, PostfixTlsPolicy.Temp($"DANE lookup for {failed.Host} failed"), mx, evidence, null, hosts);
+        }
+        var reachable = hosts.Where(h => h.Status != DaneHostStatus.NoAddress).ToList();
+        if (!reachable.Any(h => h.Status is DaneHostStatus.Usable or DaneHostStatus.AllUnusable))
+        {
+            return null;
+        }
+        var only = mxSecure && reachable.All(h => h.Status == DaneHostStatus.Usable);
+        evidence.Add(new("decision", EvidenceOutcome.Pass, only
+            ? "DANE: every MX host has usable DNSSEC-signed TLSA records; MTA-STS is not consulted (DANE wins)"
+            : $"DANE for {string.Join(", ", reachable.Where(h => h.Status is DaneHostStatus.Usable or DaneHostStatus.AllUnusable).Select(h => h.Host))}"
+              + (mxSecure ? "" : " (the MX RRset is unsigned, so not dane-only)") + "; MTA-STS is not consulted (DANE wins)",
+            "RFC 7672 §2.2, RFC 8461 §2"));
+        return new(domain, only ? SenderPolicyKind.DaneOnly : SenderPolicyKind.Dane,
+            only ? PostfixTlsPolicy.DaneOnly : PostfixTlsPolicy.Dane, mx, evidence, null, hosts);
     }
 
     private SenderPolicyDecision DecideMtaSts(string domain, MtaStsPolicy policy, List<string> mx, List<Evidence> evidence)

@@ -20,6 +20,17 @@ internal sealed class FakeDnsResolver : IDnsResolver
     public FakeDnsResolver Address(string name, params string[] addresses) =>
         Set(name, "ADDR", Records(name, addresses.Select(IPAddress.Parse).ToArray()));
 
+    public FakeDnsResolver Tlsa(string name, params string[] records) =>
+        Set(name, "TLSA", Records(name, records.Select(r =>
+        {
+            var t = Rampart.Core.Dane.TlsaRecord.Parse(r);
+            return new TlsaRecordData((byte)t.Usage, (byte)t.Selector, (byte)t.MatchingType, t.Data);
+        }).ToArray()));
+
+    /// <summary>Addresses reached through a CNAME chain (the last name is where the records are).</summary>
+    public FakeDnsResolver AddressVia(string name, string[] cnameChain, params string[] addresses) =>
+        Set(name, "ADDR", new DnsResult<IPAddress>(name, DnsOutcome.Records, SecureByDefault, addresses.Select(IPAddress.Parse).ToArray(), cnameChain));
+
     public FakeDnsResolver Fail(string name, string type, DnsErrorKind error = DnsErrorKind.ServFail)
     {
         _answers[(name, type)] = error;

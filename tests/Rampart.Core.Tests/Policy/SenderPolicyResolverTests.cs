@@ -1,3 +1,4 @@
+using Rampart.Core.Dane;
 using Microsoft.Extensions.Time.Testing;
 using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
@@ -15,7 +16,7 @@ public class SenderPolicyResolverTests
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero));
         var provider = new MtaStsPolicyProvider(_dns, _fetcher, new InMemoryMtaStsPolicyStore(), new MtaStsPolicySettings(), time);
-        return new SenderPolicyResolver(_dns, provider, settings ?? new SenderPolicySettings()).DecideAsync(domain, TestContext.Current.CancellationToken);
+        return new SenderPolicyResolver(_dns, new DaneHostLookup(_dns), provider, settings ?? new SenderPolicySettings()).DecideAsync(domain, TestContext.Current.CancellationToken);
     }
 
     private void Sts(string domain, string mode, params string[] mx)
