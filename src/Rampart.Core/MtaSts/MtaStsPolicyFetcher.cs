@@ -72,12 +72,11 @@ public sealed class MtaStsPolicyFetcher(IDnsResolver dns, WebPkiValidator valida
             {
                 TargetHost = host,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+                CertificateChainPolicy = validator.CreateChainPolicy(),
+                RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
                 {
-                    // Copy what we need: the runtime disposes the chain elements once the callback returns.
-                    var leaf = certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-                    var presented = chain?.ChainElements.Select(e => X509CertificateLoader.LoadCertificate(e.Certificate.RawData)).ToList() ?? [];
-                    verdict = validator.Validate(leaf, presented, host);
+                    // The handshake built the chain once with our trust policy: read its verdict, build nothing again.
+                    verdict = WebPkiValidator.FromHandshake(certificate, chain, errors, host);
                     return verdict.IsValid;
                 },
             };

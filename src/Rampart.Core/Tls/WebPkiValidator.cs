@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Rampart.Core.Tls;
@@ -23,70 +24,103 @@ public enum WebPkiFailure
 }
 
 /// <summary>
-/// WebPKI validation as MTA-STS requires it (RFC 8461 §4.2): a chain to a trusted root (system store plus the extra
-/// anchors), valid at the given time, and a name matching the host (RFC 6125 rules as implemented by
-/// <see cref="X509Certificate2.MatchesHostname"/>). A pure function of its inputs: TLS callbacks only adapt to it.
+/// WebPKI validation as MTA-STS requires it (RFC 8461 §4.2): a chain to a trusted root (the system store plus the
+/// extra anchors), valid at the time, and a name matching the host (RFC 6125, wildcards only as the whole leftmost
+/// label). One chain policy serves both paths: a TLS handshake builds the chain once with <see cref="CreateChainPolicy"/>
+/// and <see cref="FromHandshake"/> reads its result; <see cref="Validate"/> builds it for certificates at rest.
 /// </summary>
-public sealed class WebPkiValidator(TrustAnchors anchors, TimeProvider time)
+public sealed class WebPkiValidator
 {
+    private readonly TimeProvider _time;
+    private readonly X509ChainPolicy _policy;
+
+    public WebPkiValidator(TrustAnchors anchors, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(anchors);
+        _time = time;
+        _policy = new X509ChainPolicy
+        {
+            RevocationMode = X509RevocationMode.NoCheck,
+            DisableCertificateDownloads = true,
+        };
+        if (anchors.ExtraRoots.Count > 0)
+        {
+            // Custom root trust replaces the system store, so the system roots join the extra anchors (read once).
+            _policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            _policy.CustomTrustStore.AddRange(SystemRoots.Value);
+            _policy.CustomTrustStore.AddRange(anchors.ExtraRoots);
+        }
+    }
+
+    private static readonly Lazy<X509Certificate2Collection> SystemRoots = new(() =>
+    {
+        using var store = new X509Store(StoreName.Root, StoreLocation.LocalMachine);
+        store.Open(OpenFlags.ReadOnly | OpenFlags.OpenExistingOnly);
+        return store.Certificates;
+    });
+
+    /// <summary>A copy of the chain policy for <see cref="SslClientAuthenticationOptions.CertificateChainPolicy"/>.</summary>
+    public X509ChainPolicy CreateChainPolicy() => _policy.Clone();
+
+    /// <summary>Maps the chain the TLS handshake built (with <see cref="CreateChainPolicy"/>) to a verdict, without building another.</summary>
+    public static WebPkiVerdict FromHandshake(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, string hostname)
+    {
+        if (certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
+        {
+            return new(false, WebPkiFailure.NoCertificate, "the server presented no certificate");
+        }
+        using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateChainErrors))
+        {
+            var statuses = chain?.ChainStatus.Select(s => s.Status).Distinct().ToList() ?? [];
+            return ChainFailure(leaf, statuses);
+        }
+        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
+        {
+            return NameMismatch(leaf, hostname);
+        }
+        return Valid(leaf, hostname);
+    }
+
+    /// <summary>Validates a leaf and the certificates presented with it, at the injected time.</summary>
     public WebPkiVerdict Validate(X509Certificate2? leaf, IReadOnlyList<X509Certificate2> presented, string hostname)
     {
         if (leaf is null)
         {
             return new(false, WebPkiFailure.NoCertificate, "the server presented no certificate");
         }
-        var now = time.GetUtcNow();
-        if (now < leaf.NotBefore.ToUniversalTime() || now > leaf.NotAfter.ToUniversalTime())
-        {
-            return new(false, WebPkiFailure.Expired,
-                $"certificate for {Subject(leaf)} is outside its validity period ({leaf.NotBefore.ToUniversalTime():u} to {leaf.NotAfter.ToUniversalTime():u})");
-        }
-        var chainError = BuildChain(leaf, presented, now, customRoots: null);
-        if (chainError is not null && anchors.ExtraRoots.Count > 0)
-        {
-            chainError = BuildChain(leaf, presented, now, anchors.ExtraRoots);
-        }
-        if (chainError is not null)
-        {
-            return new(false, chainError.Value.Failure, $"certificate for {Subject(leaf)} is not trusted: {chainError.Value.Detail}");
-        }
-        if (!leaf.MatchesHostname(hostname, allowWildcards: true, allowCommonName: false))
-        {
-            return new(false, WebPkiFailure.HostMismatch,
-                $"certificate names [{string.Join(", ", DnsNames(leaf))}] do not cover {hostname}");
-        }
-        return WebPkiVerdict.Valid($"certificate for {hostname} is valid (issuer {leaf.Issuer}, expires {leaf.NotAfter.ToUniversalTime():u})");
-    }
-
-    private static (WebPkiFailure Failure, string Detail)? BuildChain(
-        X509Certificate2 leaf, IReadOnlyList<X509Certificate2> presented, DateTimeOffset now, X509Certificate2Collection? customRoots)
-    {
-        using var chain = new X509Chain();
-        var policy = chain.ChainPolicy;
-        policy.RevocationMode = X509RevocationMode.NoCheck;
-        policy.VerificationTime = now.UtcDateTime;
-        policy.VerificationTimeIgnored = false;
-        policy.DisableCertificateDownloads = true;
+        using var chain = new X509Chain { ChainPolicy = CreateChainPolicy() };
+        chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
+        chain.ChainPolicy.VerificationTimeIgnored = false;
         foreach (var cert in presented)
         {
             if (!cert.RawDataMemory.Span.SequenceEqual(leaf.RawDataMemory.Span))
             {
-                policy.ExtraStore.Add(cert);
+                chain.ChainPolicy.ExtraStore.Add(cert);
             }
         }
-        if (customRoots is not null)
+        if (!chain.Build(leaf))
         {
-            policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            policy.CustomTrustStore.AddRange(customRoots);
+            return ChainFailure(leaf, chain.ChainStatus.Select(s => s.Status).Distinct().ToList());
         }
-        if (chain.Build(leaf))
-        {
-            return null;
-        }
-        var statuses = chain.ChainStatus.Select(s => s.Status).Distinct().ToList();
-        var failure = statuses.Any(s => s == X509ChainStatusFlags.NotTimeValid) ? WebPkiFailure.Expired : WebPkiFailure.NotTrusted;
-        return (failure, string.Join(", ", statuses));
+        return leaf.MatchesHostname(hostname, allowWildcards: true, allowCommonName: false) ? Valid(leaf, hostname) : NameMismatch(leaf, hostname);
     }
+
+    private static WebPkiVerdict ChainFailure(X509Certificate2 leaf, List<X509ChainStatusFlags> statuses)
+    {
+        if (statuses.Contains(X509ChainStatusFlags.NotTimeValid))
+        {
+            return new(false, WebPkiFailure.Expired,
+                $"certificate for {Subject(leaf)} is outside its validity period ({leaf.NotBefore.ToUniversalTime():u} to {leaf.NotAfter.ToUniversalTime():u}) or a CA in its chain is");
+        }
+        return new(false, WebPkiFailure.NotTrusted, $"certificate for {Subject(leaf)} is not trusted: {string.Join(", ", statuses)}");
+    }
+
+    private static WebPkiVerdict NameMismatch(X509Certificate2 leaf, string hostname) =>
+        new(false, WebPkiFailure.HostMismatch, $"certificate names [{string.Join(", ", DnsNames(leaf))}] do not cover {hostname}");
+
+    private static WebPkiVerdict Valid(X509Certificate2 leaf, string hostname) =>
+        WebPkiVerdict.Valid($"certificate for {hostname} is valid (issuer {leaf.Issuer}, expires {leaf.NotAfter.ToUniversalTime():u})");
 
     private static string Subject(X509Certificate2 cert) =>
         DnsNames(cert).FirstOrDefault() ?? cert.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
