@@ -9,7 +9,7 @@ config=Release
 # 1. Packages the lab and the tests use: command -> Debian package.
 declare -A needs=(
   [nsd]=nsd [unbound]=unbound [unbound-control]=unbound [dnssec-signzone]=bind9-utils [dig]=bind9-dnsutils
-  [openssl]=openssl [ip]=iproute2 [curl]=curl [flock]=util-linux
+  [openssl]=openssl [ip]=iproute2 [curl]=curl [flock]=util-linux [posttls-finger]=postfix
 )
 missing=()
 for cmd in "${!needs[@]}"; do
@@ -22,8 +22,16 @@ if ((${#missing[@]})); then
     echo "test.sh: need root to apt-get install ${missing[*]}" >&2; exit 1
   fi
   apt-get update -qq
+  # Installing postfix must not start a system instance outside the lab: deny service starts while apt runs.
+  guard=no
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && guard=yes
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ "$guard" = yes ] && rm -f /usr/sbin/policy-rc.d
 fi
+# A system Postfix left running would listen outside the lab: stop it (the lab runs its own instances).
+if command -v postfix >/dev/null 2>&1 && postfix status >/dev/null 2>&1; then postfix stop >/dev/null 2>&1 || true; fi
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 
 # 2. Build everything once, warnings as errors.

@@ -1,0 +1,40 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+
+namespace Rampart.Benchmarks;
+
+/// <summary>
+/// Two programs in one:
+/// <list type="bullet">
+/// <item><c>Rampart.Benchmarks resolve-lab [--count N] [--concurrency C] …</c>: the load run against the lab (<see cref="LabLoad"/>);</item>
+/// <item>anything else goes to BenchmarkDotNet's switcher (micro-benchmarks of the parsers), e.g. <c>--filter '*'</c>.</item>
+/// </list>
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (args is ["resolve-lab", .. var rest])
+        {
+            return await LabLoad.RunAsync(rest).ConfigureAwait(false);
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, DefaultConfig(args));
+        return 0;
+    }
+
+    /// <summary>
+    /// Unless the command line names a job, run ShortRun (3 warm-up, 5 measured iterations) in-process: the whole suite then takes a couple of minutes on
+    /// two cores, and BenchmarkDotNet does not generate and build a child project (which would build Rampart.Core in
+    /// place, beside the other builds of the repository). <c>--job</c> / <c>--runtimes</c> on the command line win.
+    /// </summary>
+    private static IConfig DefaultConfig(string[] args)
+    {
+        var config = ManualConfig.Create(BenchmarkDotNet.Configs.DefaultConfig.Instance)
+            .WithArtifactsPath(Path.Combine(Path.GetTempPath(), "rampart-bdn"));
+        bool jobGiven = args.Any(a => a is "--job" or "-j" or "--runtimes" or "-r" or "--inProcess" or "-i" || a.StartsWith("--job=", StringComparison.Ordinal));
+        return jobGiven ? config : config.AddJob(Job.ShortRun.WithIterationCount(5).WithToolchain(InProcessEmitToolchain.Instance).WithId("Short5-InProcess"));
+    }
+}
