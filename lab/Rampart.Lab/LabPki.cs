@@ -56,9 +56,15 @@ internal sealed class LabPki
         return SslStreamCertificateContext.Create(leaf, chain, offline: true);
     }
 
-    private X509Certificate2 Issue(string name, DateTimeOffset notBefore, DateTimeOffset notAfter, bool selfSigned)
+    private X509Certificate2 Issue(string name, DateTimeOffset notBefore, DateTimeOffset notAfter, bool selfSigned) =>
+        Issue(ECDsa.Create(ECCurve.NamedCurves.nistP256), name, notBefore, notAfter, selfSigned);
+
+    /// <summary>The lab intermediate CA certificate (what MX hosts send after their leaf).</summary>
+    public X509Certificate2 Intermediate => _intermediate;
+
+    /// <summary>A leaf for <paramref name="name"/> (SAN and CN) with the given key, from the lab intermediate or self-signed.</summary>
+    public X509Certificate2 Issue(ECDsa key, string name, DateTimeOffset notBefore, DateTimeOffset notAfter, bool selfSigned)
     {
-        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var req = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
         req.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         req.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));

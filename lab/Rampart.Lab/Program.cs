@@ -1,7 +1,7 @@
 using Rampart.Lab;
 
 // Small command dispatch: each lab role is one subcommand of this program.
-// Later roles (SMTP receivers `mx`, the `mitm`) are added here.
+// Later roles (the `mitm`) are added here.
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 {
     return Usage(Console.Out, 0);
@@ -14,6 +14,8 @@ try
     {
         "policy-host" => await PolicyHostCommand.RunAsync(options),
         "scenarios" => ScenariosCommand.Run(options),
+        "mx" => await MxCommand.RunAsync(options),
+        "mx-certs" => MxCertsCommand.Run(options),
         _ => Usage(Console.Error, 2),
     };
 }
@@ -30,6 +32,12 @@ static int Usage(TextWriter w, int code)
           policy-host --state DIR --listen IP:PORT [--log FILE] [--pid-file FILE]
                       HTTPS MTA-STS policy host for the scenarios materialised in DIR/scenarios
                       (re-reads them on SIGHUP)
+          mx          --state DIR [--hosts FILE] [--port 25] [--idle-timeout 60] [--log FILE] [--pid-file FILE]
+                      SMTP receivers (STARTTLS with each host's certificate from DIR/pki/mx) on every
+                      address of the host table (default DIR/mx/hosts.tsv, written by lab/up);
+                      mail to DIR/mail/HOST/*.eml; re-reads the table on SIGHUP
+          mx-certs    --pki DIR --list FILE
+                      issue MX certificates from the lab CA in DIR (lines: CERTDIR HOST VARIANT [PREFIX])
           scenarios   --dir DIR
                       validate every scenario folder in DIR and list what the policy host serves
         """);

@@ -39,11 +39,15 @@ internal static class ScenarioLoader
     public const string DescriptorName = "scenario.conf";
     public const string DefaultPolicyFile = "policy.txt";
 
-    // Every key a descriptor may hold. `signing*` is interpreted by lab/lib (zone signing);
-    // the policy.* keys by the policy host. Later roles add their keys (mx.*, mitm.*) here.
+    // Every key a descriptor may hold. `signing` and the mx.* keys are interpreted by lab/lib (zone
+    // signing, MX certificates, the receivers' host table); the policy.* keys by the policy host.
+    // Later roles add their keys (mitm.*) here. The mx.* keys may carry a host suffix, see MxKey.
     private static readonly HashSet<string> s_knownKeys = new(StringComparer.Ordinal)
     {
         "signing",
+        "mx.cert",
+        "mx.starttls",
+        "mx.listen",
         "policy.body",
         "policy.status",
         "policy.content_type",
@@ -97,10 +101,12 @@ internal static class ScenarioLoader
 
             var key = line[..eq].Trim();
             var value = line[(eq + 1)..].Trim();
-            if (!s_knownKeys.Contains(key))
+            if (!s_knownKeys.Contains(MxKey(key)))
             {
-                throw new LabException($"{path}:{lineNo}: unknown key '{key}' (known: {string.Join(", ", s_knownKeys)})");
+                throw new LabException($"{path}:{lineNo}: unknown key '{key}' (known: {string.Join(", ", s_knownKeys)}; mx.* keys also as mx.KEY[HOST])");
             }
+
+            CheckValue(path, lineNo, MxKey(key), value);
 
             if (!settings.TryAdd(key, value))
             {
@@ -109,6 +115,36 @@ internal static class ScenarioLoader
         }
 
         return settings;
+    }
+
+    /// <summary>
+    /// `mx.cert[mx2] = …` sets mx.cert for one MX host of the scenario only (HOST relative to the
+    /// domain, `@` for the apex, or the full host name); returns the key without the suffix.
+    /// </summary>
+    private static string MxKey(string key)
+    {
+        var open = key.IndexOf('[', StringComparison.Ordinal);
+        return open > 3 && key.StartsWith("mx.", StringComparison.Ordinal) && key.EndsWith(']') && key.Length > open + 2
+            && !key[(open + 1)..^1].Any(c => c is '[' or ']' || char.IsWhiteSpace(c))
+            ? key[..open]
+            : key;
+    }
+
+    // Values interpreted by lab/lib are checked here too, so a typo fails before anything is signed.
+    private static readonly Dictionary<string, string[]> s_allowedValues = new(StringComparer.Ordinal)
+    {
+        ["signing"] = ["signed", "unsigned", "rsasha256", "p384", "ed25519", "nsec3", "bogus", "stripped", "expired", "expiring"],
+        ["mx.cert"] = ["good", "wrongname", "expired", "selfsigned"],
+        ["mx.starttls"] = ["yes", "no"],
+        ["mx.listen"] = ["yes", "no"],
+    };
+
+    private static void CheckValue(string path, int lineNo, string key, string value)
+    {
+        if (s_allowedValues.TryGetValue(key, out var allowed) && !allowed.Contains(value, StringComparer.Ordinal))
+        {
+            throw new LabException($"{path}:{lineNo}: {key} = '{value}' is not one of {string.Join("|", allowed)}");
+        }
     }
 
     // `#` starts a comment at the start of a line or after whitespace (so URLs with fragments survive).
@@ -275,13 +311,16 @@ internal static class ScenariosCommand
         foreach (var s in all)
         {
             var p = s.Policy;
-            Console.WriteLine(p is null
+            var mx = string.Concat(s.Settings.Where(kv => kv.Key.StartsWith("mx.", StringComparison.Ordinal))
+                .OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                .Select(kv => $" {kv.Key}={kv.Value}"));
+            Console.WriteLine((p is null
                 ? $"{s.Domain}: signing={s.Settings.GetValueOrDefault("signing", "signed")} policy=none"
                 : $"{s.Domain}: signing={s.Settings.GetValueOrDefault("signing", "signed")} policy={p.Status} {p.ContentType} {p.Body.Length}B cert={p.Cert}"
                   + (p.Location is null ? "" : $" location={p.Location}")
                   + (p.DripBytesPerSecond > 0 ? $" drip={p.DripBytesPerSecond}B/s" : "")
                   + (p.SendContentLength ? "" : " no-content-length")
-                  + (p.Wildcard ? " wildcard" : ""));
+                  + (p.Wildcard ? " wildcard" : "")) + mx);
         }
 
         return 0;

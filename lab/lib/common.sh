@@ -2,6 +2,10 @@
 # Shared by lab/up, lab/down, lab/run and lab/bin/lab-bump. Sourced, never executed.
 # Layout of the state dir ($STATE, default <repo>/.lab, never committed):
 #   pki/            lab CA (root + intermediate, openssl), ca-bundle.pem (= SSL_CERT_FILE in lab/run)
+#   pki/mx/<host>/  MX host key.pem, cert.pem, chain.pem (leaf + intermediate), variant, old-*.pem,
+#                   tlsa-* (cached TLSA data)
+#   mx/hosts.tsv    the MX receivers' host table (address, host, domain, cert dir, variant, starttls)
+#   mail/<host>/    messages the MX receivers accepted (<time>-<n>.eml)
 #   build/          Rampart.Lab build output (dotnet --artifacts-path)
 #   scenarios/      scenario folders as served: copied from the sources with placeholders filled in
 #   bump/<domain>   lab-bump counters ({{BUMP}})
@@ -23,8 +27,13 @@ ADDR_POLICY=127.0.0.10    # policy host: HTTPS 443 for every mta-sts.<domain>
 NS_NAME=ns.test.          # the single name server name of every lab zone
 ZONE_TTL=30               # TTL, SOA timers and negative TTL of every lab zone
 DEFAULT_ALG=ECDSAP256SHA256
+NSEC3_SALT=c0ffee         # signing = nsec3: dnssec-signzone -3 <salt> -H 0 (no extra iterations, RFC 9276)
+MX_PORT=25                # every MX receiver
+# A records in these blocks are MX hosts: each gets a certificate and a receiver (unless mx.listen = no)
+MX_ADDR_RE='^127[.]0[.](1|2|9)[.][0-9]+$'
 
-POLICY_HOST_BIN=$STATE/build/bin/Rampart.Lab/release/Rampart.Lab
+LAB_BIN=$STATE/build/bin/Rampart.Lab/release/Rampart.Lab   # subcommands policy-host, mx, scenarios
+POLICY_HOST_BIN=$LAB_BIN
 
 die() { echo "lab: error: $*" >&2; exit 1; }
 say() { echo "lab: $*" >&2; }
@@ -36,7 +45,7 @@ check_tools() {
     local -A pkg=(
         [ip]=iproute2 [nsd]=nsd [nsd-control]=nsd [nsd-checkzone]=nsd
         [unbound]=unbound [unbound-control]=unbound [unbound-checkconf]=unbound
-        [dnssec-signzone]=bind9-utils [dnssec-keygen]=bind9-utils [dnssec-dsfromkey]=bind9-utils
+        [dnssec-signzone]=bind9-utils [dnssec-keygen]=bind9-utils
         [dig]=bind9-dnsutils [openssl]=openssl [setsid]=util-linux [flock]=util-linux
     )
     local missing=() t
@@ -71,7 +80,7 @@ pid_alive() {
     [[ -s $file ]] || return 1
     read -r pid <"$file" || return 1
     [[ $pid =~ ^[0-9]+$ ]] || return 1
-    comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
+    { read -r comm <"/proc/$pid/comm"; } 2>/dev/null || return 1
     [[ $comm == "$2"* ]] || return 1 # prefix: nsd renames its main process "nsd: xfrd"
     echo "$pid"
 }
@@ -156,14 +165,29 @@ scenario_setting() {
 
 bump_of() { cat "$STATE/bump/$1" 2>/dev/null || echo 0; }
 
+# slurp FILE: the whole file in SLURP (builtin read: no fork, lab/up stays fast on a loaded machine)
+slurp() {
+    SLURP=
+    IFS= read -r -d '' SLURP <"$1" || true
+}
+
 # materialise SRC DOMAIN [ROOT]: copy a scenario folder into $STATE/scenarios, filling in placeholders:
 #   {{POLICY_HOST}} the policy host address, {{DOMAIN}} the scenario domain, {{BUMP}} the lab-bump counter
 # (pure bash, no forks per file: lab/up stays fast on a loaded machine)
+# ({{TLSA …}} is filled afterwards by fill_tlsa, once the MX certificates exist)
 materialise() {
-    local src=$1 domain=$2 dst=${3:-$STATE/scenarios}/$2 f text bump=0
-    [[ ! -f $STATE/bump/$domain ]] || read -r bump <"$STATE/bump/$domain"
+    local src=$1 domain=$2 dst=${3:-$STATE/scenarios}/$2
     rm -rf "$dst.new"
     mkdir -p "$dst.new"
+    materialise_files "$src" "$domain" "$dst.new"
+    rm -rf "$dst"
+    mv "$dst.new" "$dst"
+}
+
+# materialise_files SRC DOMAIN DST: the placeholder-filling copy into an existing, empty DST
+materialise_files() {
+    local src=$1 domain=$2 dst=$3 f text bump=0
+    [[ ! -f $STATE/bump/$domain ]] || read -r bump <"$STATE/bump/$domain"
     for f in "$src"/*; do
         [[ -f $f ]] || continue
         text=
@@ -171,10 +195,8 @@ materialise() {
         text=${text//\{\{POLICY_HOST\}\}/$ADDR_POLICY}
         text=${text//\{\{DOMAIN\}\}/$domain}
         text=${text//\{\{BUMP\}\}/$bump}
-        printf '%s' "$text" >"$dst.new/${f##*/}"
+        printf '%s' "$text" >"$dst/${f##*/}"
     done
-    rm -rf "$dst"
-    mv "$dst.new" "$dst"
 }
 
 # Materialise every scenario from every source dir into $STATE/scenarios.next, and record where each
@@ -182,9 +204,8 @@ materialise() {
 materialise_all() {
     local dir src domain next=$STATE/scenarios.next
     local -A seen=()
+    local order=() dirs=()
     rm -rf "$next"
-    mkdir -p "$next"
-    : >"$STATE/scenario-sources.next"
     while read -r dir; do
         for src in "$dir"/*/; do
             src=${src%/}
@@ -195,10 +216,16 @@ materialise_all() {
                 || die "scenario folder $src: name must be a domain under .test"
             [[ -z ${seen[$domain]:-} ]] || die "scenario $domain defined twice: ${seen[$domain]} and $src"
             seen[$domain]=$src
-            materialise "$src" "$domain" "$next"
-            printf '%s\t%s\n' "$domain" "$src" >>"$STATE/scenario-sources.next"
+            order+=("$domain")
+            dirs+=("$next/$domain")
         done
     done < <(scenario_source_dirs)
+    mkdir -p "$next" "${dirs[@]}" # one mkdir for all: forks are what is slow on a loaded machine
+    : >"$STATE/scenario-sources.next"
+    for domain in "${order[@]}"; do
+        materialise_files "${seen[$domain]}" "$domain" "$next/$domain"
+        printf '%s\t%s\n' "$domain" "${seen[$domain]}" >>"$STATE/scenario-sources.next"
+    done
 }
 
 commit_scenarios() {
@@ -208,21 +235,35 @@ commit_scenarios() {
     load_scenarios
 }
 
-# load_scenarios: SCENARIOS (domains), SOURCE[domain] (source folder) and PARENT[domain] (the closest
-# enclosing scenario zone, else "test") from $STATE/scenario-sources
+# load_scenarios: SCENARIOS (domains), SOURCE[domain] (source folder), PARENT[domain] (the closest
+# enclosing scenario zone, else "test") from $STATE/scenario-sources, and SIGNING[domain] (the
+# `signing` mode, default signed) from the materialised scenario.conf files
 load_scenarios() {
-    local d src p
+    local d src p v confs
     SCENARIOS=()
-    declare -gA SOURCE=() PARENT=()
+    declare -gA SOURCE=() PARENT=() SIGNING=()
     while IFS=$'\t' read -r d src; do
         SCENARIOS+=("$d")
         SOURCE[$d]=$src
+        SIGNING[$d]=signed
     done <"$STATE/scenario-sources"
     for d in "${SCENARIOS[@]}"; do
         p=${d#*.}
         while [[ $p == *.* && -z ${SOURCE[$p]:-} ]]; do p=${p#*.}; done
         PARENT[$d]=$p
     done
+    confs=("$STATE/scenarios/"*/scenario.conf)
+    ((${#confs[@]})) || return 0
+    while IFS=$'\t' read -r d v; do
+        [[ -z ${SIGNING[$d]:-} || -z $v ]] || SIGNING[$d]=$v
+    done < <(awk '
+        FNR == 1 { n = split(FILENAME, p, "/"); dom = p[n - 1] }
+        { sub(/(^|[ \t])#.*/, "") }
+        index($0, "=") {
+            k = substr($0, 1, index($0, "=") - 1); v = substr($0, index($0, "=") + 1)
+            gsub(/^[ \t]+|[ \t]+$/, "", k); gsub(/^[ \t]+|[ \t]+$/, "", v)
+            if (k == "signing") print dom "\t" v
+        }' "${confs[@]}")
 }
 
 # Each address a scenario zone gives an A record must belong to one host name only, and stay out of
@@ -245,6 +286,166 @@ check_addresses() { # [ROOT]
         END { exit bad }' >&2 || die "address plan violated by the scenario zones (see lab/README.md)"
 }
 
+# --- MX hosts: certificates and the receivers' host table ------------------------------------------
+
+# mx_table [ROOT]: one line per MX host of the (materialised) scenarios in ROOT:
+#   ADDR HOST DOMAIN CERT STARTTLS LISTEN   (tab-separated)
+# An MX host is the owner of an A record in 127.0.1.0/24, 127.0.2.0/24 or 127.0.9.0/24 (wildcard
+# owners excepted). CERT/STARTTLS/LISTEN come from scenario.conf: `mx.KEY[HOST]` (HOST relative to
+# the domain, `@`, or the full name) over `mx.KEY` over the default (good, yes, yes).
+mx_table() {
+    local root=${1:-$STATE/scenarios} confs zones
+    confs=("$root"/*/scenario.conf)
+    zones=("$root"/*/zone)
+    ((${#zones[@]})) || return 0
+    awk -v addr_re="$MX_ADDR_RE" '
+        function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
+        function setting(key, dflt) {
+            if ((dom SUBSEP key "[" rel "]") in conf) return conf[dom, key "[" rel "]"]
+            if ((dom SUBSEP key "[" host "]") in conf) return conf[dom, key "[" host "]"]
+            if ((dom SUBSEP key) in conf) return conf[dom, key]
+            return dflt
+        }
+        FNR == 1 { n = split(FILENAME, p, "/"); dom = p[n - 1]; file = p[n]; owner = "" }
+        file == "scenario.conf" {
+            line = $0
+            sub(/(^|[ \t])#.*/, "", line)
+            if (!(i = index(line, "="))) next
+            conf[dom, trim(substr(line, 1, i - 1))] = trim(substr(line, i + 1))
+            next
+        }
+        /^[ \t]*(;|$)/ || /^\$/ { next }
+        {
+            sub(/;.*/, "")
+            if ($0 !~ /^[ \t]/) owner = $1
+            for (i = 1; i < NF; i++) if ($i == "A") {
+                if ($(i + 1) !~ addr_re || owner ~ /\*/) break
+                rel = tolower(owner)
+                if (rel == "@") host = dom
+                else if (rel ~ /\.$/) { host = substr(rel, 1, length(rel) - 1); rel = host }
+                else host = rel "." dom
+                if (host == dom) rel = "@"
+                printf "%s\t%s\t%s\t%s\t%s\t%s\n", $(i + 1), host, dom, setting("mx.cert", "good"), \
+                    setting("mx.starttls", "yes"), setting("mx.listen", "yes")
+                break
+            }
+        }' "${confs[@]}" "${zones[@]}" | sort -uV
+}
+
+# ensure_mx_pki TABLE ROOT: a key and a certificate of the wanted variant for every host of an
+# mx_table file, in $STATE/pki/mx/<host>/ (key.pem, cert.pem, chain.pem = leaf + intermediate,
+# variant), plus old-key.pem/old-cert.pem/old-chain.pem for each host a {{TLSA … HOST:old}} in the
+# scenario files under ROOT refers to. Keys are kept (TLSA data stays valid); a certificate is
+# (re-)issued when missing, when its variant changed or 30 days before it expires. The issuing is
+# one `Rampart.Lab mx-certs` run (variants: see issue list below and lab/README.md).
+ensure_mx_pki() {
+    local addr host dom cert starttls listen dir have renew now=${EPOCHREALTIME%.*} f text ref
+    local re='\{\{TLSA[^}]*[[:space:]]([^}[:space:]]+):old[[:space:]]*\}\}'
+    local list=$STATE/pki/mx/.issue
+    local -A known=()
+    mkdir -p "$STATE/pki/mx"
+    : >"$list"
+    while IFS=$'\t' read -r addr host dom cert starttls listen; do
+        known[$host]=1
+        dir=$STATE/pki/mx/$host
+        have=
+        renew=0
+        [[ ! -s $dir/variant || ! -s $dir/chain.pem || ! -s $dir/key.pem ]] || read -r have renew <"$dir/variant"
+        if [[ $have != "$cert" ]] || ((renew && renew < now)); then
+            printf '%s\t%s\t%s\n' "$dir" "$host" "$cert" >>"$list"
+        fi
+    done <"$1"
+    for f in "$2"/*/*; do
+        text=
+        IFS= read -r -d '' text <"$f" || true
+        while [[ $text =~ $re ]]; do
+            ref=${BASH_REMATCH[1],,}
+            text=${text#*"${BASH_REMATCH[0]}"}
+            [[ -n ${known[$ref]:-} ]] || continue # fill_tlsa reports it
+            dir=$STATE/pki/mx/$ref
+            [[ -s $dir/old-cert.pem && -s $dir/old-key.pem ]] || printf '%s\t%s\tgood\told-\n' "$dir" "$ref" >>"$list"
+        done
+    done
+    [[ -s $list ]] || return 0
+    sort -u -o "$list" "$list"
+    "$LAB_BIN" mx-certs --pki "$STATE/pki" --list "$list" >>"$STATE/log/pki.log" 2>&1 \
+        || die "issuing MX certificates failed (see $STATE/log/pki.log)"
+}
+
+# tlsa_rdata USAGE SELECTOR MTYPE REF: sets TLSA_RDATA to the TLSA record data for REF = an MX host
+# name (its current certificate), HOST:old (an older key and certificate of that host, never
+# presented), `intermediate` or `root` (the lab CA). Selector 0 = the whole certificate (DER), 1 =
+# its SubjectPublicKeyInfo (DER); matching type 0 = full hex, 1 = SHA-256, 2 = SHA-512, computed
+# with openssl and cached next to the certificate (mx-certs drops the cache when it re-issues).
+tlsa_rdata() {
+    local u=$1 s=$2 m=$3 ref=${4,,} cert cache host dir
+    [[ $u =~ ^[0-9]{1,3}$ && $s =~ ^[01]$ && $m =~ ^[012]$ ]] \
+        || { echo "bad TLSA parameters '$u $s $m' (selector 0|1, matching type 0|1|2)" >&2; return 1; }
+    case $ref in
+        intermediate | root)
+            cert=$STATE/pki/$ref.crt
+            cache=$STATE/pki/tlsa-$ref-
+            ;;
+        *)
+            host=${ref%:old}
+            dir=$STATE/pki/mx/$host
+            [[ -s $dir/cert.pem ]] \
+                || { echo "$host is not an MX host of any scenario (an A record in 127.0.1/2/9.x)" >&2; return 1; }
+            if [[ $ref == "$host:old" ]]; then
+                cert=$dir/old-cert.pem
+                cache=$dir/tlsa-old-
+            elif [[ $ref == "$host" ]]; then
+                cert=$dir/cert.pem
+                cache=$dir/tlsa-
+            else
+                echo "bad reference '$4' (HOST, HOST:old, intermediate or root)" >&2
+                return 1
+            fi
+            ;;
+    esac
+    if [[ ! -s $cache$s$m ]]; then
+        {
+            if ((s == 0)); then
+                openssl x509 -in "$cert" -outform DER
+            else
+                openssl x509 -in "$cert" -pubkey -noout | openssl pkey -pubin -outform DER
+            fi
+        } | case $m in
+            0) od -An -v -tx1 | tr -d ' \n' ;;
+            1) openssl dgst -sha256 -r ;;
+            2) openssl dgst -sha512 -r ;;
+        esac >"$cache$s$m.new"
+        [[ -s $cache$s$m.new ]] || { echo "computing TLSA $s $m of $cert failed" >&2; return 1; }
+        mv "$cache$s$m.new" "$cache$s$m"
+    fi
+    read -r TLSA_RDATA _ <"$cache$s$m" # (dgst -r prints "HEX *stdin")
+    TLSA_RDATA="$u $s $m $TLSA_RDATA"
+}
+
+# fill_tlsa DIR: replace every {{TLSA U S M REF}} in the files of a materialised scenario folder by
+# that TLSA record data (see tlsa_rdata)
+fill_tlsa() {
+    local f text out m
+    local re='\{\{TLSA[[:space:]]+([0-9]+)[[:space:]]+([0-9]+)[[:space:]]+([0-9]+)[[:space:]]+([^}[:space:]]+)[[:space:]]*\}\}'
+    for f in "$1"/*; do
+        [[ -f $f ]] || continue
+        text=
+        IFS= read -r -d '' text <"$f" || true
+        [[ $text == *'{{TLSA'* ]] || continue
+        out=
+        while [[ $text =~ $re ]]; do
+            m=("${BASH_REMATCH[@]}") # tlsa_rdata's own [[ =~ ]] overwrites BASH_REMATCH
+            tlsa_rdata "${m[1]}" "${m[2]}" "${m[3]}" "${m[4]}" \
+                || die "scenario ${1##*/}: cannot fill ${m[0]} in ${f##*/} (above)"
+            out+=${text%%"${m[0]}"*}$TLSA_RDATA
+            text=${text#*"${m[0]}"}
+        done
+        [[ $text != *'{{TLSA'* ]] \
+            || die "scenario ${1##*/}: malformed {{TLSA …}} in ${f##*/} (syntax: {{TLSA 3 1 1 HOST|HOST:old|intermediate|root}})"
+        printf '%s' "$out$text" >"$f"
+    done
+}
+
 # --- DNS ---------------------------------------------------------------------------------------------
 
 # fqdn ZONE: the zone with a trailing dot ("." stays "."); zfile ZONE: its file name stem ("." is "root")
@@ -260,62 +461,102 @@ next_serial() {
     echo "$s"
 }
 
-# ensure_keys ZONE ALG: prints the key dir, holding files `ksk` and `zsk` with the key base names
+# ensure_keys ZONE ALG: sets KD to the key dir, holding files `ksk` and `zsk` with the key base
+# names. KEYSET (a suffix for the dir) and KEYGEN_OPTS (extra dnssec-keygen options, e.g. back-dated
+# timing) select a separate key set.
 ensure_keys() {
-    local kd=$STATE/dns/keys/$(zfile "$1")/$2
-    if [[ ! -s $kd/ksk || ! -s $kd/zsk ]]; then
-        rm -rf "$kd"
-        mkdir -p "$kd"
-        dnssec-keygen -q -K "$kd" -a "$2" -f KSK -n ZONE "$(fqdn "$1")" >"$kd/ksk"
-        dnssec-keygen -q -K "$kd" -a "$2" -n ZONE "$(fqdn "$1")" >"$kd/zsk"
+    local opts
+    KD=$STATE/dns/keys/${1/#./root}/$2${KEYSET:-}
+    read -ra opts <<<"${KEYGEN_OPTS:-}"
+    if [[ ! -s $KD/ksk || ! -s $KD/zsk ]]; then
+        rm -rf "$KD"
+        mkdir -p "$KD"
+        dnssec-keygen -q -K "$KD" -a "$2" "${opts[@]}" -f KSK -n ZONE "${1%.}." >"$KD/ksk"
+        dnssec-keygen -q -K "$KD" -a "$2" "${opts[@]}" -n ZONE "${1%.}." >"$KD/zsk"
     fi
-    echo "$kd"
 }
 
 # sign_dnssec ZONE IN OUT ALG [dnssec-signzone options...]: sign with the zone's KSK+ZSK for ALG and
 # write the DS set for the parent to $STATE/dns/zones/<zone>.ds
 sign_dnssec() {
-    local zone=$1 in=$2 out=$3 alg=$4 kd ksk zsk
+    local zone=$1 in=$2 out=$3 alg=$4 ksk zsk
     shift 4
-    kd=$(ensure_keys "$zone" "$alg")
-    read -r ksk <"$kd/ksk"
-    read -r zsk <"$kd/zsk"
-    ksk=$kd/$ksk
-    zsk=$kd/$zsk
+    ensure_keys "$zone" "$alg"
+    read -r ksk <"$KD/ksk"
+    read -r zsk <"$KD/zsk"
+    ksk=$KD/$ksk
+    zsk=$KD/$zsk
     # validity: from an hour ago (dnssec-signzone's default) to +30 days, unless a mode sets SIG_START/SIG_END
     local validity=(-e "${SIG_END:-+2592000}")
     [[ -z ${SIG_START:-} ]] || validity+=(-s "$SIG_START")
-    cat "$in" "$ksk.key" "$zsk.key" >"$in.keys"
+    {
+        slurp "$in" && printf '%s' "$SLURP"
+        slurp "$ksk.key" && printf '%s' "$SLURP"
+        slurp "$zsk.key" && printf '%s' "$SLURP"
+    } >"$in.keys"
     dnssec-signzone -q -a -N keep -d "$STATE/dns/zones" -o "${zone%.}." "${validity[@]}" \
         -k "$ksk" -f "$out" "$@" "$in.keys" "$zsk" >/dev/null \
         || die "dnssec-signzone failed for zone $zone (input $in.keys)"
-    rm -f "$in.keys"
-    dnssec-dsfromkey -2 "$ksk.key" >"$STATE/dns/zones/${zone/#./root}.ds"
+    # the DS set (SHA-256) dnssec-signzone wrote as dsset-<zone>. (no dnssec-dsfromkey: one fork less per zone)
+    slurp "$STATE/dns/zones/dsset-${zone%.}."
+    [[ $SLURP == *[[:space:]]DS[[:space:]]* ]] || die "dnssec-signzone wrote no DS set for zone $zone"
+    printf '%s' "$SLURP" >"$STATE/dns/zones/${zone/#./root}.ds"
+}
+
+# tamper_rrsigs MODE TYPE IN OUT: in a zone signed with `dnssec-signzone -O full` (one record per
+# line: owner ttl class RRSIG covered alg labels ottl expiration inception tag signer signature…),
+# corrupt (MODE bogus: one base64 character of the signature changed, so it still parses) or delete
+# (MODE stripped) every RRSIG covering TYPE. The zone stays signed and its DS stays in the parent,
+# so a validator finds the TYPE answer bogus. Fails when the zone has no such RRSIG.
+tamper_rrsigs() {
+    awk -v mode="$1" -v type="$2" '
+        $4 == "RRSIG" && $5 == type {
+            n++
+            if (mode == "stripped") next
+            c = substr($14, 5, 1)
+            $14 = substr($14, 1, 4) (c == "A" ? "B" : "A") substr($14, 6)
+        }
+        { print }
+        END { if (!n) { print "no RRSIG covering " type " to tamper with" > "/dev/stderr"; exit 1 } }' "$3" >"$4"
 }
 
 # sign_zone ZONE MODE IN OUT: the one place signing modes are defined. Writes OUT (what NSD serves)
 # and <zone>.ds (the DS set the parent publishes; empty = insecure delegation).
 sign_zone() {
-    local zone=$1 mode=$2 in=$3 out=$4
+    local zone=$1 mode=$2 in=$3 out=$4 past
     case $mode in
         signed) sign_dnssec "$zone" "$in" "$out" "$DEFAULT_ALG" ;;
+        rsasha256) sign_dnssec "$zone" "$in" "$out" RSASHA256 ;;
+        p384) sign_dnssec "$zone" "$in" "$out" ECDSAP384SHA384 ;;
+        ed25519) sign_dnssec "$zone" "$in" "$out" ED25519 ;;
+        nsec3) sign_dnssec "$zone" "$in" "$out" "$DEFAULT_ALG" -3 "$NSEC3_SALT" -H 0 ;;
+        # signatures valid for 2 days (lab/up re-signs every 12 h while a zone uses this mode)
+        expiring) SIG_END=now+172800 sign_dnssec "$zone" "$in" "$out" "$DEFAULT_ALG" ;;
+        # every signature (the DNSKEY RRset's too) valid from 40 to 10 days ago, far beyond a
+        # validator's clock-skew allowance; keys of their own, published and active since 60 days
+        # before they were made; -P skips the post-signing check that rejects expired signatures
+        expired)
+            past=$(date -u -d '60 days ago' +%Y%m%d%H%M%S)
+            KEYSET=-backdated KEYGEN_OPTS="-P $past -A $past" \
+                SIG_START=$(date -u -d '40 days ago' +%Y%m%d%H%M%S) SIG_END=$(date -u -d '10 days ago' +%Y%m%d%H%M%S) \
+                sign_dnssec "$zone" "$in" "$out" "$DEFAULT_ALG" -P
+            ;;
+        # sign, then break (bogus) or delete (stripped) the RRSIGs of the TLSA RRsets
+        bogus | stripped)
+            sign_dnssec "$zone" "$in" "$out.full" "$DEFAULT_ALG" -O full
+            tamper_rrsigs "$mode" TLSA "$out.full" "$out" || die "zone $zone (signing = $mode) needs a TLSA RRset"
+            ;;
         unsigned)
             cp "$in" "$out"
             : >"$STATE/dns/zones/${zone/#./root}.ds"
             ;;
-        # Later modes fit here without changing the structure, e.g.:
-        #   nsec3)        sign_dnssec "$zone" "$in" "$out" "$DEFAULT_ALG" -3 - -H 0
-        #   rsasha256|ecdsap384sha384|ed25519)  sign_dnssec "$zone" "$in" "$out" <ALG>
-        #   expired)      back-dated keys (dnssec-settime) + SIG_START/SIG_END in the past, -P
-        #   bogus|stripped) sign_dnssec, then corrupt or delete RRSIGs in "$out" (DS stays in the parent)
-        *) die "zone $zone: unknown signing mode '$mode' (known: signed, unsigned)" ;;
+        *) die "zone $zone: unknown signing mode '$mode' (known: signed, unsigned, rsasha256, p384, ed25519, nsec3, expiring, expired, bogus, stripped)" ;;
     esac
 }
 
 # build_zone ZONE SERIAL: assemble <zone>.zone (SOA, NS, scenario records, delegations) and sign it
 build_zone() {
-    local zone=$1 serial=$2 origin mode in out child
-    origin=$(fqdn "$zone")
+    local zone=$1 serial=$2 origin=${1%.}. mode in out child
     in=$STATE/dns/zones/${zone/#./root}.zone
     out=$STATE/dns/zones/${zone/#./root}.db
     {
@@ -328,24 +569,24 @@ build_zone() {
             test) echo "$NS_NAME IN A $ADDR_NSD" ;;
             *)
                 echo "; ---- from the scenario ----"
-                [[ ! -f $STATE/scenarios/$zone/zone ]] || cat "$STATE/scenarios/$zone/zone"
+                [[ ! -f $STATE/scenarios/$zone/zone ]] || { slurp "$STATE/scenarios/$zone/zone" && printf '%s' "$SLURP"; }
                 echo
                 ;;
         esac
         echo "; ---- delegations ----"
         if [[ $zone == . ]]; then
             echo "test. IN NS $NS_NAME"
-            cat "$STATE/dns/zones/test.ds"
+            slurp "$STATE/dns/zones/test.ds" && printf '%s' "$SLURP"
         else
             for child in "${SCENARIOS[@]}"; do
                 [[ ${PARENT[$child]} == "$zone" ]] || continue
                 echo "$child. IN NS $NS_NAME"
-                cat "$STATE/dns/zones/$child.ds"
+                slurp "$STATE/dns/zones/$child.ds" && printf '%s' "$SLURP"
             done
         fi
     } >"$in"
     mode=signed
-    [[ $zone == . || $zone == test ]] || mode=$(scenario_setting "$zone" signing signed)
+    [[ $zone == . || $zone == test ]] || mode=${SIGNING[$zone]:-signed}
     sign_zone "$zone" "$mode" "$in" "$out"
     # dnssec-signzone has parsed signed zones already; check the others the way NSD will load them
     [[ -s $STATE/dns/zones/${zone/#./root}.ds ]] || nsd-checkzone "$origin" "$out" >/dev/null \
@@ -357,7 +598,8 @@ build_zone() {
 build_all_zones() {
     local serial d depth dots pid pids
     mkdir -p "$STATE/dns/zones"
-    rm -f "$STATE/dns/zones/"*.zone "$STATE/dns/zones/"*.db "$STATE/dns/zones/"*.ds
+    rm -f "$STATE/dns/zones/"*.zone "$STATE/dns/zones/"*.db "$STATE/dns/zones/"*.ds "$STATE/dns/zones/"*.keys \
+        "$STATE/dns/zones/"*.full "$STATE/dns/zones/"dsset-*
     serial=$(next_serial)
     for ((depth = 10; depth >= 1; depth--)); do
         # zones of one depth do not depend on each other: build them in parallel
@@ -373,9 +615,15 @@ build_all_zones() {
     done
     build_zone test "$serial"
     build_zone . "$serial"
+    # how old signatures may get before lab/up re-signs: a week; 12 h while a zone is `expiring`
+    if grep -qsE '^[[:space:]]*signing[[:space:]]*=[[:space:]]*expiring([[:space:]#]|$)' "$STATE/scenarios/"*/scenario.conf; then
+        echo $((12 * 3600)) >"$STATE/dns/max-age"
+    else
+        echo $((7 * 86400)) >"$STATE/dns/max-age"
+    fi
     cp "$STATE/dns/zones/root.ds" "$STATE/dns/root.anchor"
     printf '. 3600000 IN NS %s\n%s 3600000 IN A %s\n' "$NS_NAME" "$NS_NAME" "$ADDR_NSD" >"$STATE/dns/root.hints"
-    date +%s >"$STATE/dns/signed-at"
+    echo "${EPOCHREALTIME%.*}" >"$STATE/dns/signed-at"
 }
 
 nsd_conf() { echo "$STATE/nsd/nsd.conf"; }
@@ -414,7 +662,7 @@ remote-control:
     control-interface: "$STATE/run/nsd.ctl"
 EOF
         for d in . test "${SCENARIOS[@]}"; do
-            printf 'zone:\n    name: "%s"\n    zonefile: "%s.db"\n' "$(fqdn "$d")" "$(zfile "$d")"
+            printf 'zone:\n    name: "%s"\n    zonefile: "%s.db"\n' "${d%.}." "${d/#./root}"
         done
     } >"$(nsd_conf)"
     nsd-checkconf "$(nsd_conf)" || die "bad generated $(nsd_conf)"
