@@ -8,4 +8,16 @@ var root = new RootCommand(
 GlobalOptions.AddTo(root);
 root.Subcommands.Add(ResolveCommand.Create());
 root.Subcommands.Add(MtaStsCommand.Create());
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+root.Subcommands.Add(TlsaCommand.Create());
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    // Usage errors exit 2 (input error), never 1, which verbs use for "invalid" or "no match".
+    foreach (var error in parse.Errors)
+    {
+        Console.Error.WriteLine("rampart: " + error.Message);
+    }
+    Console.Error.WriteLine("rampart: see 'rampart --help' or 'rampart COMMAND --help'");
+    return ExitCodes.InputError;
+}
+return await parse.InvokeAsync().ConfigureAwait(false);

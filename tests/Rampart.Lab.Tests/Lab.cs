@@ -51,17 +51,37 @@ internal static class Lab
     }
 
     /// <summary>Runs a lab helper command (e.g. lab-bump) found on lab/run's PATH.</summary>
-    public static async Task<int> ExecAsync(string command, params string[] args)
+    public static async Task<int> ExecAsync(string command, params string[] args) => (await RunAsync(command, args)).ExitCode;
+
+    /// <summary>Runs a program inside the lab with stdin closed and a hard deadline; returns its exit code and all it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string command, string[] args, TimeSpan? timeout = null)
     {
-        var info = new ProcessStartInfo(command) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var info = new ProcessStartInfo(command)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
         }
-        using var process = Process.Start(info)!;
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(deadline.Token);
-        return process.ExitCode;
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {command}");
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{command} {string.Join(' ', args)} did not finish in time");
+        }
+        return (process.ExitCode, await stdout + await stderr);
     }
 
     /// <summary>An address on loopback where something listens for DNS and never answers: an outage, not a closed port.</summary>

@@ -86,15 +86,7 @@ internal static class ResolveCommand
                 foreach (var host in dane)
                 {
                     w.WriteStartObject();
-                    w.WriteString("host", host.Host);
-                    w.WriteString("status", DaneHostResult.StatusName(host.Status));
-                    w.WriteString("tlsa_base_domain", host.TlsaBaseDomain);
-                    w.WriteStartArray("tlsa");
-                    foreach (var record in host.Records)
-                    {
-                        w.WriteStringValue(record.ToString());
-                    }
-                    w.WriteEndArray();
+                    JsonShapes.WriteDaneHost(w, host);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -127,6 +119,20 @@ internal static class ResolveCommand
 /// <summary>JSON shapes shared by verbs.</summary>
 internal static class JsonShapes
 {
+    /// <summary>An MX host's DANE verdict as properties of the current object: host, status, tlsa_base_domain, tlsa.</summary>
+    public static void WriteDaneHost(Utf8JsonWriter w, DaneHostResult host)
+    {
+        w.WriteString("host", host.Host);
+        w.WriteString("status", DaneHostResult.StatusName(host.Status));
+        w.WriteString("tlsa_base_domain", host.TlsaBaseDomain);
+        w.WriteStartArray("tlsa");
+        foreach (var record in host.Records)
+        {
+            w.WriteStringValue(record.ToString());
+        }
+        w.WriteEndArray();
+    }
+
     public static void WritePolicy(Utf8JsonWriter w, MtaStsPolicy policy)
     {
         w.WriteStartObject();

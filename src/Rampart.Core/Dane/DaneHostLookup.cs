@@ -1,3 +1,4 @@
+using System.Net;
 using Rampart.Core.Dns;
 using Rampart.Core.Policy;
 
@@ -28,6 +29,8 @@ public sealed record DaneHostResult(
     IReadOnlyList<TlsaRecord> Records,
     Evidence Evidence)
 {
+    public IReadOnlyList<IPAddress> Addresses { get; init; } = [];
+
     public IEnumerable<TlsaRecord> UsableRecords => Records.Where(r => r.IsUsable);
 
     public static string StatusName(DaneHostStatus status) => status switch
@@ -101,7 +104,7 @@ public sealed class DaneHostLookup(IDnsResolver dns, int port = 25)
         return Result(DaneHostStatus.NoTlsa, null, [], EvidenceOutcome.Info, $"{host}: no secure TLSA records ({string.Join("; ", notes)})", "RFC 7672 §2.2");
 
         DaneHostResult Result(DaneHostStatus status, string? baseDomain, IReadOnlyList<TlsaRecord> records, EvidenceOutcome outcome, string message, string reference) =>
-            new(host, status, baseDomain, records, new Evidence("dane", outcome, message, reference));
+            new(host, status, baseDomain, records, new Evidence("dane", outcome, message, reference)) { Addresses = addresses.Records };
     }
 
     private static string Short(TlsaRecord r)

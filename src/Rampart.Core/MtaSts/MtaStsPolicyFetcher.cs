@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -36,7 +35,7 @@ public sealed class MtaStsPolicyFetcher(IDnsResolver dns, WebPkiValidator valida
     {
         var host = PolicyHost(domain);
         var url = PolicyUrl(domain);
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(settings.TotalTimeout);
         var stage = "address lookup";
