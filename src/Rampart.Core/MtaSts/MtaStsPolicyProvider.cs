@@ -65,6 +65,15 @@ public sealed class MtaStsPolicyProvider(
 
     public static string TxtName(string domain) => "_mta-sts." + domain;
 
+    /// <summary>The cached policy for a domain while it is valid, from the store only: no DNS, no network.</summary>
+    public async Task<MtaStsLookupResult?> CachedAsync(string domain, CancellationToken cancellationToken)
+    {
+        var cached = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
+        return cached is not null && cached.IsValidAt(time.GetUtcNow())
+            ? FromCached(cached, [CachedEvidence(cached, "used from the cache without any network lookup")])
+            : null;
+    }
+
     public async Task<MtaStsLookupResult> LookupAsync(string domain, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();

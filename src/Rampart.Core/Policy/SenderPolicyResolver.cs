@@ -33,6 +33,11 @@ public sealed class SenderPolicyResolver(IDnsResolver dns, DaneHostLookup dane, 
         var (mx, mxSecure) = await LookupMxAsync(domain, evidence, cancellationToken).ConfigureAwait(false);
         if (mx is null)
         {
+            // DNS is failing. A cached MTA-STS policy still holds until max_age (RFC 8461 §5): enforce it rather than defer.
+            if (await FromCachedPolicyAsync(domain, evidence, cancellationToken).ConfigureAwait(false) is { } cachedDecision)
+            {
+                return cachedDecision;
+            }
             return new(domain, SenderPolicyKind.TempFail, PostfixTlsPolicy.Temp($"MX lookup for {domain} failed"), [], evidence);
         }
 
@@ -52,6 +57,27 @@ public sealed class SenderPolicyResolver(IDnsResolver dns, DaneHostLookup dane, 
 
         evidence.Add(new("decision", EvidenceOutcome.Info, "no DANE, MTA-STS or pinned policy: Postfix's default TLS level applies"));
         return new(domain, SenderPolicyKind.None, PostfixTlsPolicy.NotFound, mx, evidence, null, daneHosts);
+    }
+
+    /// <summary>
+    /// The decision a cached MTA-STS policy implies, without any network lookup (the MX set is unknown, so wildcards
+    /// take Postfix's broader <c>.domain</c> form); null when nothing valid is cached. The daemon answers with this
+    /// while DNS is down or before its first full lookup of a domain.
+    /// </summary>
+    public Task<SenderPolicyDecision?> DecideFromCacheAsync(string destination, CancellationToken cancellationToken) =>
+        DomainName.TryNormalize(destination, out var domain, out _)
+            ? FromCachedPolicyAsync(domain, [], cancellationToken)
+            : Task.FromResult<SenderPolicyDecision?>(null);
+
+    private async Task<SenderPolicyDecision?> FromCachedPolicyAsync(string domain, List<Evidence> evidence, CancellationToken cancellationToken)
+    {
+        var cached = await mtaSts.CachedAsync(domain, cancellationToken).ConfigureAwait(false);
+        if (cached?.Policy is not { } policy)
+        {
+            return null;
+        }
+        evidence.AddRange(cached.Evidence);
+        return DecideMtaSts(domain, policy, null, evidence);
     }
 
     private async Task<(List<string>? Hosts, bool Secure)> LookupMxAsync(string domain, List<Evidence> evidence, CancellationToken cancellationToken)
@@ -109,15 +135,15 @@ public sealed class SenderPolicyResolver(IDnsResolver dns, DaneHostLookup dane, 
             only ? PostfixTlsPolicy.DaneOnly : PostfixTlsPolicy.Dane, mx, evidence, null, hosts);
     }
 
-    private SenderPolicyDecision DecideMtaSts(string domain, MtaStsPolicy policy, List<string> mx, List<Evidence> evidence)
+    private SenderPolicyDecision DecideMtaSts(string domain, MtaStsPolicy policy, List<string>? mx, List<Evidence> evidence)
     {
-        foreach (var host in mx)
+        foreach (var host in mx ?? [])
         {
             evidence.Add(policy.MatchesMx(host)
                 ? new("mta-sts.mx-match", EvidenceOutcome.Pass, $"MX {host} matches the policy", "RFC 8461 §4.1")
                 : new("mta-sts.mx-match", EvidenceOutcome.Warning, $"MX {host} matches no policy mx pattern: delivery to it will be refused", "RFC 8461 §4.1"));
         }
-        foreach (var pattern in policy.Mx.Where(p => !mx.Any(p.Matches)))
+        foreach (var pattern in policy.Mx.Where(p => mx is not null && !mx.Any(p.Matches)))
         {
             evidence.Add(new("mta-sts.mx-match", EvidenceOutcome.Info, $"policy pattern {pattern} matches no DNS MX host", "RFC 8461 §4.1"));
         }
@@ -126,22 +152,22 @@ public sealed class SenderPolicyResolver(IDnsResolver dns, DaneHostLookup dane, 
         {
             case MtaStsMode.None:
                 evidence.Add(new("decision", EvidenceOutcome.Info, "MTA-STS mode none: the domain has withdrawn its policy", "RFC 8461 §5"));
-                return new(domain, SenderPolicyKind.None, PostfixTlsPolicy.NotFound, mx, evidence, policy);
+                return new(domain, SenderPolicyKind.None, PostfixTlsPolicy.NotFound, mx ?? [], evidence, policy);
             case MtaStsMode.Testing when !settings.StrictTesting:
                 evidence.Add(new("decision", EvidenceOutcome.Info, "MTA-STS mode testing: failures are reported, delivery is not refused", "RFC 8461 §5"));
-                return new(domain, SenderPolicyKind.MtaStsTesting, PostfixTlsPolicy.NotFound, mx, evidence, policy);
+                return new(domain, SenderPolicyKind.MtaStsTesting, PostfixTlsPolicy.NotFound, mx ?? [], evidence, policy);
         }
 
         var match = PostfixMatchList(policy, mx);
         if (match.Count == 0)
         {
             evidence.Add(new("decision", EvidenceOutcome.Fail, "no MX host matches the policy: delivery must wait until one does", "RFC 8461 §5"));
-            return new(domain, Kind(policy), PostfixTlsPolicy.Temp($"MTA-STS policy of {domain} matches none of its MX hosts"), mx, evidence, policy);
+            return new(domain, Kind(policy), PostfixTlsPolicy.Temp($"MTA-STS policy of {domain} matches none of its MX hosts"), mx ?? [], evidence, policy);
         }
         var reply = PostfixTlsPolicy.Secure(match, settings.RequireSni);
         evidence.Add(new("decision", EvidenceOutcome.Pass,
             $"MTA-STS {MtaStsPolicy.ModeName(policy.Mode)}: TLS with a WebPKI-valid certificate for one of [{string.Join(", ", match)}]", "RFC 8461 §4"));
-        return new(domain, Kind(policy), reply, mx, evidence, policy);
+        return new(domain, Kind(policy), reply, mx ?? [], evidence, policy);
 
         static SenderPolicyKind Kind(MtaStsPolicy p) => p.Mode == MtaStsMode.Enforce ? SenderPolicyKind.MtaSts : SenderPolicyKind.MtaStsTesting;
     }

@@ -1,0 +1,161 @@
+using System.Net;
+using Microsoft.Extensions.Time.Testing;
+using Rampart.Core.Dane;
+using Rampart.Core.Dns;
+using Rampart.Core.MtaSts;
+using Rampart.Core.Policy;
+using Rampart.Core.Tests.Fakes;
+
+namespace Rampart.Core.Tests.Policy;
+
+/// <summary>The daemon's decision cache: never wait when something valid is known; survive DNS outages with cached policies.</summary>
+public class SenderPolicyCacheTests
+{
+    private const string Domain = "example.org";
+    private readonly FakeDnsResolver _dns = new();
+    private readonly GatedDns _gate;
+    private readonly FakePolicyFetcher _fetcher = new();
+    private readonly InMemoryMtaStsPolicyStore _store = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero));
+
+    public SenderPolicyCacheTests()
+    {
+        _gate = new GatedDns(_dns);
+        _dns.Mx(Domain, (10, "mx.example.org")).Txt("_mta-sts.example.org", "v=STSv1; id=1");
+        _fetcher.Serve(Domain, "version: STSv1\nmode: enforce\nmx: mx.example.org\nmax_age: 86400\n");
+    }
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private SenderPolicyCache NewCache()
+    {
+        var provider = new MtaStsPolicyProvider(_gate, _fetcher, _store, new MtaStsPolicySettings(), _time);
+        var resolver = new SenderPolicyResolver(_gate, new DaneHostLookup(_gate), provider, new SenderPolicySettings());
+        return new SenderPolicyCache(resolver, new SenderPolicyCacheSettings(), _time);
+    }
+
+    [Fact]
+    public async Task Get_FreshDecision_NoLookup()
+    {
+        var cache = NewCache();
+        await cache.GetAsync(Domain, Ct);
+        var queries = _dns.Queries.Count;
+
+        var decision = await cache.GetAsync(Domain, Ct);
+
+        Assert.Equal(SenderPolicyKind.MtaSts, decision.Kind);
+        Assert.Equal(queries, _dns.Queries.Count);
+        Assert.Equal(1, cache.Counters.Hits);
+    }
+
+    [Fact]
+    public async Task Get_StaleDecision_AnsweredWithoutWaitingForTheRefresh()
+    {
+        var cache = NewCache();
+        var first = await cache.GetAsync(Domain, Ct);
+        _time.Advance(TimeSpan.FromMinutes(6));
+        _gate.Close();
+
+        var stale = cache.GetAsync(Domain, Ct).AsTask();
+        var answered = await Task.WhenAny(stale, Task.Delay(TimeSpan.FromSeconds(5), Ct)) == stale;
+        _gate.Open();
+
+        Assert.True(answered, "a stale decision must be answered while the refresh waits");
+        Assert.Equal(first.Postfix.Reply, (await stale).Postfix.Reply);
+        Assert.Equal(1, cache.Counters.Stale);
+    }
+
+    [Fact]
+    public async Task Get_DnsOutageWithCachedPolicy_StillEnforced()
+    {
+        var cache = NewCache();
+        await cache.GetAsync(Domain, Ct);
+        _time.Advance(TimeSpan.FromHours(2));
+        _dns.Fail(Domain, "MX", DnsErrorKind.Timeout);
+
+        var decision = await cache.GetAsync(Domain, Ct);
+
+        Assert.Equal(SenderPolicyKind.MtaSts, decision.Kind);
+        Assert.Equal("OK secure match=mx.example.org servername=hostname", decision.Postfix.Reply);
+    }
+
+    [Fact]
+    public async Task Get_RestartWithPersistedPolicyAndNoNetwork_EnforcedAtOnce()
+    {
+        await NewCache().GetAsync(Domain, Ct);
+        _gate.Close();
+        var restarted = NewCache();
+
+        var answer = restarted.GetAsync(Domain, Ct).AsTask();
+        var answered = await Task.WhenAny(answer, Task.Delay(TimeSpan.FromSeconds(5), Ct)) == answer;
+        _gate.Open();
+
+        Assert.True(answered, "a persisted policy must be answered before any network lookup");
+        Assert.Equal(SenderPolicyKind.MtaSts, (await answer).Kind);
+        Assert.Equal(1, restarted.Counters.FromPolicyCache);
+    }
+
+    [Fact]
+    public async Task Get_FiftyConcurrentFirstLookups_OneMxQuery()
+    {
+        var cache = NewCache();
+        _gate.Close();
+
+        var lookups = Enumerable.Range(0, 50).Select(_ => cache.GetAsync(Domain, Ct).AsTask()).ToList();
+        await Task.Delay(100, Ct);
+        _gate.Open();
+        var decisions = await Task.WhenAll(lookups);
+
+        Assert.All(decisions, d => Assert.Equal(SenderPolicyKind.MtaSts, d.Kind));
+        Assert.Equal(1, _dns.Count("MX"));
+        Assert.Equal(1, _fetcher.Fetches);
+    }
+
+    [Fact]
+    public async Task Get_TempFail_RememberedBriefly()
+    {
+        _dns.Fail(Domain, "MX");
+        _dns.Txt("_mta-sts.example.org");
+        var cache = NewCache();
+        await cache.GetAsync(Domain, Ct);
+
+        _time.Advance(TimeSpan.FromSeconds(10));
+        var again = await cache.GetAsync(Domain, Ct);
+        _time.Advance(TimeSpan.FromSeconds(30));
+        await cache.GetAsync(Domain, Ct);
+
+        Assert.Equal(SenderPolicyKind.TempFail, again.Kind);
+        Assert.Equal(2, _dns.Count("MX"));
+    }
+
+    /// <summary>Holds every DNS question while closed.</summary>
+    private sealed class GatedDns(IDnsResolver inner) : IDnsResolver
+    {
+        private volatile TaskCompletionSource _open = Opened();
+
+        private static TaskCompletionSource Opened()
+        {
+            var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            tcs.SetResult();
+            return tcs;
+        }
+
+        public void Close() => _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Open() => _open.TrySetResult();
+
+        private async Task<T> Pass<T>(Func<Task<T>> query)
+        {
+            await _open.Task;
+            return await query();
+        }
+
+        public Task<DnsResult<string>> QueryTxtAsync(string name, CancellationToken ct) => Pass(() => inner.QueryTxtAsync(name, ct));
+
+        public Task<DnsResult<MxRecord>> QueryMxAsync(string name, CancellationToken ct) => Pass(() => inner.QueryMxAsync(name, ct));
+
+        public Task<DnsResult<IPAddress>> QueryAddressesAsync(string name, CancellationToken ct) => Pass(() => inner.QueryAddressesAsync(name, ct));
+
+        public Task<DnsResult<TlsaRecordData>> QueryTlsaAsync(string name, CancellationToken ct) => Pass(() => inner.QueryTlsaAsync(name, ct));
+    }
+}
