@@ -69,7 +69,10 @@ internal static class LabLoad
         return Report(run, options, self, self.TotalProcessorTime - cpuBefore);
     }
 
-    private static SenderPolicyResolver CreateSender(out TrustAnchors anchors)
+    internal static SenderPolicyResolver CreateSender(out TrustAnchors anchors) => CreateSender(anchors = TrustAnchors.Load(null));
+
+    /// <summary>A complete, fresh composition (own DNS client, fetcher, policy provider and in-memory store).</summary>
+    internal static SenderPolicyResolver CreateSender(TrustAnchors anchors)
     {
         // As tests/Rampart.Lab.Tests/Lab.cs: DNS timeout 3 s, fetch 5 s total / 2 s connect, in-memory policy store.
         var dns = new DnsClientResolver(DnsResolverSettings.FromOptions(new DnsResolverOptions
@@ -77,7 +80,6 @@ internal static class LabLoad
             Resolver = "127.0.0.1:53",
             Timeout = TimeSpan.FromSeconds(3),
         }));
-        anchors = TrustAnchors.Load(null);
         var fetcher = new MtaStsPolicyFetcher(dns, new WebPkiValidator(anchors, TimeProvider.System),
             new MtaStsFetchSettings { TotalTimeout = TimeSpan.FromSeconds(5), ConnectTimeout = TimeSpan.FromSeconds(2) },
             TimeProvider.System);
@@ -178,7 +180,7 @@ internal static class LabLoad
     }
 
     /// <summary>Nearest-rank percentile of sorted values (the same definition as the peer harness).</summary>
-    private static double Percentile(double[] sorted, double p)
+    internal static double Percentile(double[] sorted, double p)
     {
         int rank = (int)Math.Ceiling(p / 100.0 * sorted.Length);
         return sorted[Math.Clamp(rank, 1, sorted.Length) - 1];

@@ -6,10 +6,11 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 namespace Rampart.Benchmarks;
 
 /// <summary>
-/// Two programs in one:
+/// Three programs in one:
 /// <list type="bullet">
 /// <item><c>Rampart.Benchmarks resolve-lab [--count N] [--concurrency C] …</c>: the load run against the lab (<see cref="LabLoad"/>);</item>
-/// <item>anything else goes to BenchmarkDotNet's switcher (micro-benchmarks of the parsers), e.g. <c>--filter '*'</c>.</item>
+/// <item><c>Rampart.Benchmarks resolve-dane --domain D [--repeat N] …</c>: one domain's decision latency in the lab, cold and warm (<see cref="LabDane"/>);</item>
+/// <item>anything else goes to BenchmarkDotNet's switcher (micro-benchmarks of the parsers and the DANE matcher), e.g. <c>--filter '*'</c>.</item>
 /// </list>
 /// </summary>
 public static class Program
@@ -19,6 +20,10 @@ public static class Program
         if (args is ["resolve-lab", .. var rest])
         {
             return await LabLoad.RunAsync(rest).ConfigureAwait(false);
+        }
+        if (args is ["resolve-dane", .. var daneArgs])
+        {
+            return await LabDane.RunAsync(daneArgs).ConfigureAwait(false);
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, DefaultConfig(args));
