@@ -53,12 +53,13 @@ run_tests() { # run_tests NAME CMD...
     echo "test.sh: $name printed no test summary (exit $rc)" >&2
     failed=$((failed + 1)); status=1
   else
-    local total errors fails skipped
+    local total errors fails skipped notrun
     total=$(sed -E 's/.*Total: ([0-9]+).*/\1/' <<<"$line")
     errors=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
     fails=$(sed -E 's/.*Failed: ([0-9]+).*/\1/' <<<"$line")
     skipped=$(sed -E 's/.*Skipped: ([0-9]+).*/\1/' <<<"$line")
-    passed=$((passed + total - fails - skipped))
+    notrun=$(sed -E 's/.*Not Run: ([0-9]+).*/\1/' <<<"$line")
+    passed=$((passed + total - fails - skipped - notrun))
     failed=$((failed + fails + errors))
   fi
   [ "$rc" -eq 0 ] || status=1
@@ -67,6 +68,8 @@ run_tests() { # run_tests NAME CMD...
 bin() { echo "$root/tests/$1/bin/$config/net10.0/$1"; }
 
 run_tests "core unit tests" "$(bin Rampart.Core.Tests)"
+run_tests "storage tests" "$(bin Rampart.Storage.Tests)"
+run_tests "postfix socketmap tests" "$(bin Rampart.Postfix.Tests)"
 run_tests "cli tests" "$(bin Rampart.Cli.Tests)"
 
 # 4. The lab: up, tests inside it, down (always).

@@ -9,6 +9,7 @@ GlobalOptions.AddTo(root);
 root.Subcommands.Add(ResolveCommand.Create());
 root.Subcommands.Add(MtaStsCommand.Create());
 root.Subcommands.Add(TlsaCommand.Create());
+root.Subcommands.Add(DaemonCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {

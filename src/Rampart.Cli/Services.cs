@@ -11,13 +11,15 @@ namespace Rampart.Cli;
 /// <summary>Builds the Core objects a verb needs from the global options; option faults become one-line errors.</summary>
 internal sealed class Services
 {
-    private Services(IDnsResolver dns, TrustAnchors anchors, IReadOnlyList<string> warnings)
+    private Services(DnsResolverSettings dnsSettings, TrustAnchors anchors, IReadOnlyList<string> warnings)
     {
-        Dns = dns;
+        DnsSettings = dnsSettings;
+        Dns = new DnsClientResolver(dnsSettings);
         Anchors = anchors;
         Warnings = warnings;
     }
 
+    public DnsResolverSettings DnsSettings { get; }
     public IDnsResolver Dns { get; }
     public TrustAnchors Anchors { get; }
     public IReadOnlyList<string> Warnings { get; }
@@ -37,7 +39,7 @@ internal sealed class Services
             Console.Error.WriteLine($"rampart: resolver {settings.Endpoint} ({settings.Source}), DNSSEC {(settings.TrustAd ? "trusted" : "not trusted")}, " +
                                     $"timeout {settings.Timeout.TotalSeconds:0.#} s; extra CA files: {(anchors.Sources.Count == 0 ? "none" : string.Join(", ", anchors.Sources))}");
         }
-        return new Services(new DnsClientResolver(settings), anchors, warnings);
+        return new Services(settings, anchors, warnings);
     }
 
     public MtaStsPolicyProvider MtaSts(MtaStsFetchSettings fetch, IMtaStsPolicyStore? store = null) =>

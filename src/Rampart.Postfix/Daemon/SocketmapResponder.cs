@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Logging;
+using Rampart.Core.Policy;
+using Rampart.Postfix.Socketmap;
+
+namespace Rampart.Postfix.Daemon;
+
+/// <summary>
+/// Answers socketmap lookups from the zone's decision cache: normalises the key, answers Postfix's parent-domain probes
+/// and non-domains with NOTFOUND at once, and logs per domain what was decided and why.
+/// </summary>
+internal sealed partial class SocketmapResponder(
+    IReadOnlyDictionary<string, SenderPolicyCache> zones,
+    SenderPolicyCache defaultZone,
+    ILogger<SocketmapResponder> log) : ISocketmapResponder
+{
+    public async ValueTask<PostfixTlsPolicy> RespondAsync(string mapName, string key, CancellationToken cancellationToken)
+    {
+        if (key.StartsWith('[') || key.Contains(':', StringComparison.Ordinal))
+        {
+            // An explicit next hop ([host]:port, a relayhost) is not a recipient domain: MTA-STS and DANE policies are
+            // per recipient domain, and Postfix skips the MX lookup for it (postfix-mta-sts-resolver answers the same).
+            LogNotADomain(log, mapName, key, SocketmapKeyKind.NotADomain);
+            return PostfixTlsPolicy.NotFound;
+        }
+        var kind = SocketmapKey.Normalize(key, out var domain);
+        if (kind != SocketmapKeyKind.Domain || domain is null)
+        {
+            LogNotADomain(log, mapName, key, kind);
+            return PostfixTlsPolicy.NotFound;
+        }
+        var cache = zones.GetValueOrDefault(mapName, defaultZone);
+        var decision = await cache.GetAsync(domain, cancellationToken).ConfigureAwait(false);
+        if (log.IsEnabled(LogLevel.Information))
+        {
+            var evidence = decision.Evidence;
+            var why = evidence.LastOrDefault(e => e.Step == "decision")?.Message ?? (evidence.Count > 0 ? evidence[^1].Message : "");
+            LogDecision(log, mapName, domain, SenderPolicyDecision.KindName(decision.Kind), decision.Postfix.Reply, why);
+        }
+        return decision.Postfix;
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "{Zone} {Domain}: {Policy} -> \"{Reply}\" ({Why})")]
+    private static partial void LogDecision(ILogger logger, string zone, string domain, string policy, string reply, string why);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "{Zone} key '{Key}': {Kind}, NOTFOUND")]
+    private static partial void LogNotADomain(ILogger logger, string zone, string key, SocketmapKeyKind kind);
+}

@@ -1,0 +1,229 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Rampart.Core.Policy;
+
+namespace Rampart.Postfix.Socketmap;
+
+/// <summary>
+/// The socketmap server side of one Kestrel connection (socketmap_table(5)). It only reads, dispatches and writes:
+/// <list type="bullet">
+/// <item>every complete netstring in a read is answered in order (pipelining), replies flushed once per batch;</item>
+/// <item>bad framing is a connection fault: log and close this connection only;</item>
+/// <item>a malformed request (not UTF-8, control characters, no key) gets <c>PERM malformed request</c> and the
+///   connection stays up;</item>
+/// <item>each lookup has a deadline (<see cref="SocketmapOptions.RequestTimeout"/>) → <c>TEMP lookup timed out</c>;
+///   a throwing responder → <c>TEMP internal error</c>; a reply over 100000 bytes → <c>TEMP reply too long</c>
+///   (truncation would hand Postfix a different policy);</item>
+/// <item>connections are kept for reuse (Postfix reuses them and drops them itself after 10 s idle) until the peer
+///   closes, the server shuts down, or no progress is made for <see cref="SocketmapOptions.IdleTimeout"/>.</item>
+/// </list>
+/// Keys are passed to <see cref="ISocketmapResponder"/> exactly as received; normalising them
+/// (<see cref="SocketmapKey"/>) is the responder's job.
+/// </summary>
+internal sealed class SocketmapConnectionHandler : ConnectionHandler
+{
+    private const int FlushThreshold = 64 * 1024;
+
+    private static readonly byte[] s_malformed = Encode(new PostfixTlsPolicy(PostfixReplyStatus.Perm, "malformed request"));
+    private static readonly PostfixTlsPolicy s_timedOut = PostfixTlsPolicy.Temp("lookup timed out");
+    private static readonly PostfixTlsPolicy s_internalError = PostfixTlsPolicy.Temp("internal error");
+    private static readonly byte[] s_tooLong = Encode(PostfixTlsPolicy.Temp("reply too long"));
+
+    private readonly ISocketmapResponder _responder;
+    private readonly SocketmapOptions _options;
+    private readonly ILogger _log;
+    private readonly TimeProvider _time;
+
+    public SocketmapConnectionHandler(
+        ISocketmapResponder responder,
+        IOptions<SocketmapOptions> options,
+        ILogger<SocketmapConnectionHandler> log,
+        TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(responder);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(log);
+        _responder = responder;
+        _options = options.Value;
+        _log = log;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var id = connection.ConnectionId;
+        var closed = connection.ConnectionClosed;
+        var closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested
+            ?? CancellationToken.None;
+
+        // "stall" fires when the peer makes no progress (sends nothing, or does not take our replies) for IdleTimeout.
+        using var stall = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        using var progress = CancellationTokenSource.CreateLinkedTokenSource(stall.Token, closeRequested, closed);
+        var input = connection.Transport.Input;
+        var output = connection.Transport.Output;
+        long requests = 0;
+        string reason = "peer closed";
+        SocketmapLog.ConnectionOpened(_log, id, connection.RemoteEndPoint);
+        try
+        {
+            while (true)
+            {
+                stall.CancelAfter(_options.IdleTimeout);
+                var read = await input.ReadAsync(progress.Token).ConfigureAwait(false);
+                stall.CancelAfter(Timeout.InfiniteTimeSpan);
+
+                var buffer = read.Buffer;
+                bool badFrame = false;
+                try
+                {
+                    while (Netstring.TryRead(ref buffer, _options.MaxRequestBytes, out var frame))
+                    {
+                        requests++;
+                        var reply = await AnswerAsync(id, frame, closed).ConfigureAwait(false);
+                        Netstring.Write(output, reply);
+                        if (output.CanGetUnflushedBytes && output.UnflushedBytes >= FlushThreshold
+                            && !await FlushAsync(output, stall, progress.Token).ConfigureAwait(false))
+                        {
+                            return;
+                        }
+                    }
+
+                    if (read.IsCompleted && !buffer.IsEmpty)
+                    {
+                        SocketmapLog.IncompleteFrameAtClose(_log, id, buffer.Length);
+                    }
+                }
+                catch (NetstringFormatException ex)
+                {
+                    SocketmapLog.BadFrame(_log, id, ex.Message);
+                    (badFrame, reason) = (true, "bad framing");
+                }
+                finally
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
+
+                // Replies to the frames before a bad one still go out.
+                if (!await FlushAsync(output, stall, progress.Token).ConfigureAwait(false) || badFrame)
+                {
+                    return;
+                }
+
+                if (read.IsCompleted || read.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stall.IsCancellationRequested)
+        {
+            SocketmapLog.IdleTimeout(_log, id, _options.IdleTimeout);
+            reason = "idle";
+        }
+        catch (OperationCanceledException) when (closeRequested.IsCancellationRequested)
+        {
+            reason = "server shutting down";
+        }
+        catch (OperationCanceledException)
+        {
+            reason = "aborted";
+        }
+        catch (IOException ex)
+        {
+            SocketmapLog.TransportError(_log, id, ex);
+            reason = "transport error";
+        }
+        finally
+        {
+            SocketmapLog.ConnectionClosed(_log, id, requests, reason);
+        }
+    }
+
+    /// <summary>Flushes; false when the peer is gone. A peer that never takes our replies counts as idle.</summary>
+    private async ValueTask<bool> FlushAsync(PipeWriter output, CancellationTokenSource stall, CancellationToken token)
+    {
+        stall.CancelAfter(_options.IdleTimeout);
+        var result = await output.FlushAsync(token).ConfigureAwait(false);
+        stall.CancelAfter(Timeout.InfiniteTimeSpan);
+        return !result.IsCompleted && !result.IsCanceled;
+    }
+
+    private async ValueTask<byte[]> AnswerAsync(string id, ReadOnlySequence<byte> frame, CancellationToken closed)
+    {
+        if (!SocketmapRequest.TryParse(frame, out var request, out var error))
+        {
+            SocketmapLog.MalformedRequest(_log, id, error);
+            return s_malformed;
+        }
+
+        var policy = await LookupAsync(id, request, closed).ConfigureAwait(false);
+        var reply = policy.Reply;
+        int bytes = Encoding.UTF8.GetByteCount(reply);
+        if (bytes > PostfixTlsPolicy.MaxReplyBytes)
+        {
+            SocketmapLog.ReplyTooLong(_log, id, request.MapName, request.Key, bytes, PostfixTlsPolicy.MaxReplyBytes);
+            return s_tooLong;
+        }
+
+        SocketmapLog.Answered(_log, id, request.MapName, request.Key, reply);
+        return Encoding.UTF8.GetBytes(reply);
+    }
+
+    private async ValueTask<PostfixTlsPolicy> LookupAsync(string id, SocketmapRequest request, CancellationToken closed)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(closed);
+        Task<PostfixTlsPolicy> lookup;
+        try
+        {
+            lookup = _responder.RespondAsync(request.MapName, request.Key, deadline.Token).AsTask();
+        }
+        catch (OperationCanceledException) when (closed.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            SocketmapLog.ResponderFailed(_log, id, request.MapName, request.Key, ex);
+            return s_internalError;
+        }
+
+        try
+        {
+            var policy = await lookup.WaitAsync(_options.RequestTimeout, _time, closed).ConfigureAwait(false);
+            if (policy is null)
+            {
+                SocketmapLog.ResponderFailed(_log, id, request.MapName, request.Key,
+                    new InvalidOperationException($"{_responder.GetType().Name} returned null"));
+                return s_internalError;
+            }
+
+            return policy;
+        }
+        catch (TimeoutException ex) when (!ReferenceEquals(ex, lookup.Exception?.InnerException))
+        {
+            // Our deadline, not the responder's own TimeoutException: cancel the lookup and let it finish unobserved.
+            await deadline.CancelAsync().ConfigureAwait(false);
+            _ = lookup.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            SocketmapLog.RequestTimedOut(_log, id, request.MapName, request.Key, _options.RequestTimeout);
+            return s_timedOut;
+        }
+        catch (OperationCanceledException) when (closed.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            SocketmapLog.ResponderFailed(_log, id, request.MapName, request.Key, ex);
+            return s_internalError;
+        }
+    }
+
+    private static byte[] Encode(PostfixTlsPolicy policy) => Encoding.UTF8.GetBytes(policy.Reply);
+}

@@ -1,0 +1,120 @@
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Rampart.Postfix.Socketmap;
+
+/// <summary>
+/// Hosting the socketmap server in Kestrel:
+/// <code>
+/// builder.Services.AddSocketmap();                                  // options "Socketmap", validated on start
+/// builder.Services.AddSingleton&lt;ISocketmapResponder, MyResponder&gt;();
+/// builder.WebHost.ConfigureKestrel(k => k.ListenSocketmap(SocketmapEndpoint.Parse("unix:/run/rampart/socketmap.sock")
+///     with { UnixSocketMode = (UnixFileMode)0b110_110_000 }));
+/// </code>
+/// </summary>
+internal static class SocketmapServerExtensions
+{
+    /// <summary>Registers <see cref="SocketmapOptions"/> bound from the <c>Socketmap</c> section, validated on start.</summary>
+    public static OptionsBuilder<SocketmapOptions> AddSocketmap(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton<IValidateOptions<SocketmapOptions>, SocketmapOptionsValidator>();
+        return services.AddOptions<SocketmapOptions>().BindConfiguration(SocketmapOptions.SectionName).ValidateOnStart();
+    }
+
+    /// <summary>
+    /// Listens on <paramref name="endpoint"/> with <see cref="SocketmapConnectionHandler"/> (resolved from DI: it needs an
+    /// <see cref="ISocketmapResponder"/>, <c>IOptions&lt;SocketmapOptions&gt;</c>, and uses a registered
+    /// <see cref="TimeProvider"/> if there is one). For a Unix socket it removes a stale socket file first (and refuses
+    /// to if a server still answers on it), and applies <see cref="SocketmapEndpoint.UnixSocketMode"/> once the host
+    /// has started (<see cref="IHostApplicationLifetime.ApplicationStarted"/>); without a host, call
+    /// <see cref="ApplyUnixSocketMode"/> yourself after the server has started.
+    /// </summary>
+    /// <param name="configure">Extra listen options; also a way to read the bound port after start.</param>
+    public static void ListenSocketmap(this KestrelServerOptions options, SocketmapEndpoint endpoint, Action<ListenOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        void Setup(ListenOptions listen)
+        {
+            listen.UseConnectionHandler<SocketmapConnectionHandler>();
+            configure?.Invoke(listen);
+        }
+
+        var log = options.ApplicationServices?.GetService<ILoggerFactory>()?.CreateLogger(typeof(SocketmapConnectionHandler))
+            ?? NullLogger.Instance;
+        if (endpoint.UnixSocketPath is { } path)
+        {
+            RemoveStaleUnixSocket(path, log);
+            options.ListenUnixSocket(path, Setup);
+            if (endpoint.UnixSocketMode is not null
+                && options.ApplicationServices?.GetService<IHostApplicationLifetime>() is { } lifetime)
+            {
+                lifetime.ApplicationStarted.Register(() => ApplyUnixSocketMode(endpoint, log));
+            }
+        }
+        else if (endpoint.IsLocalhost)
+        {
+            options.ListenLocalhost(endpoint.Port, Setup);
+        }
+        else
+        {
+            options.Listen(endpoint.IPEndPoint!, Setup);
+        }
+    }
+
+    /// <summary>Sets the Unix socket file's mode, if the endpoint has one. Call after Kestrel has bound the socket.</summary>
+    public static void ApplyUnixSocketMode(SocketmapEndpoint endpoint, ILogger? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        if (endpoint is { UnixSocketPath: { } path, UnixSocketMode: { } mode } && !OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, mode);
+            SocketmapLog.SocketModeSet(log ?? NullLogger.Instance, path, mode);
+        }
+    }
+
+    /// <summary>
+    /// Deletes a socket file left by a process that died. Refuses when a server still accepts on it, or when the path is
+    /// a directory or a non-empty file (not a socket we should remove).
+    /// </summary>
+    internal static void RemoveStaleUnixSocket(string path, ILogger log)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new InvalidOperationException($"Socketmap socket path '{path}' is a directory.");
+        }
+
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        if (new FileInfo(path).Length > 0)
+        {
+            throw new InvalidOperationException($"Socketmap socket path '{path}' is a regular file, not a stale socket; refusing to delete it.");
+        }
+
+        using (var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            try
+            {
+                probe.Connect(new UnixDomainSocketEndPoint(path));
+                throw new InvalidOperationException($"Another process is serving on socketmap socket '{path}'.");
+            }
+            catch (SocketException)
+            {
+                // Nobody listens: stale.
+            }
+        }
+
+        File.Delete(path);
+        SocketmapLog.StaleSocketRemoved(log, path);
+    }
+}

@@ -1,0 +1,534 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Rampart.Core;
+using Rampart.Core.MtaSts;
+
+namespace Rampart.Storage;
+
+/// <summary>
+/// The embedded MTA-STS policy cache: one SQLite file (<c>&lt;stateDir&gt;/policy-cache.sqlite</c>) that outlives
+/// restarts and crashes, so cached policies are enforced before any network is reachable (RFC 8461 §5: a policy
+/// holds until max_age expires). Bounded in age (<see cref="PurgeExpiredAsync"/>) and in size
+/// (<see cref="SqlitePolicyStoreOptions.MaxEntries"/>).
+/// </summary>
+/// <remarks>
+/// <para>
+/// One connection, used by one caller at a time (a <see cref="SemaphoreSlim"/>): SQLite serialises writers anyway,
+/// every statement here is a point lookup or a small write, and Microsoft.Data.Sqlite connections are not
+/// thread-safe. Other processes (the CLI) may open the same file; WAL lets them read while the daemon writes.
+/// </para>
+/// <para>
+/// Bad data is never an exception: a row whose text no longer parses, whose columns have the wrong type or whose
+/// times are out of range is deleted and reads as absent (<see cref="DroppedEntries"/> counts them). Faults (I/O
+/// errors, a full disk, a file locked too long) are <see cref="RampartException"/>s naming the file.
+/// </para>
+/// <para>Times are stored as Unix milliseconds: anything finer than a millisecond is not kept.</para>
+/// </remarks>
+public sealed class SqliteMtaStsPolicyStore : IMtaStsPolicyStore, IAsyncDisposable
+{
+    /// <summary>The schema this code writes; a file with a higher version was written by a newer Rampart.</summary>
+    internal const int SchemaVersion = 1;
+
+    private const string Columns = "rowid, domain, policy_id, policy_text, fetched_ms, expires_ms, checked_ms, " +
+        "typeof(domain) || typeof(policy_id) || typeof(policy_text) || typeof(fetched_ms) || typeof(expires_ms) || typeof(checked_ms)";
+
+    private const string WellTyped = "texttexttextintegerintegerinteger";
+
+    private const string ExpiredOrMistyped = "(expires_ms <= $now OR typeof(expires_ms) <> 'integer')";
+
+    private static readonly long s_minUnixMs = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
+    private static readonly long s_maxUnixMs = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
+    private readonly SqliteConnection _connection;
+    private readonly TimeProvider _time;
+    private readonly int _maxEntries;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private long _dropped;
+    private bool _disposed;
+
+    private SqliteMtaStsPolicyStore(string path, SqliteConnection connection, int maxEntries, TimeProvider time)
+    {
+        Path = path;
+        _connection = connection;
+        _maxEntries = maxEntries;
+        _time = time;
+    }
+
+    /// <summary>The database file (full path).</summary>
+    public string Path { get; }
+
+    /// <summary>Rows found unreadable (corrupt, or text that no longer parses) and deleted since opening.</summary>
+    public long DroppedEntries => Interlocked.Read(ref _dropped);
+
+    /// <summary>
+    /// Opens the cache at <paramref name="path"/>, creating it and its directory (mode 0700 on Unix) when missing.
+    /// </summary>
+    /// <exception cref="RampartException">
+    /// The file cannot be used (not a database, corrupt, a directory, no permission, a newer schema); the message is
+    /// one line that names the file and what to do.
+    /// </exception>
+    public static async Task<SqliteMtaStsPolicyStore> OpenAsync(
+        string path, SqlitePolicyStoreOptions options, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxEntries, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BusyTimeout, TimeSpan.Zero);
+
+        string fullPath;
+        try
+        {
+            fullPath = System.IO.Path.GetFullPath(path);
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new RampartException($"policy cache path '{path}' is not a usable file name: {OneLine(ex.Message)}", ex);
+        }
+
+        EnsureDirectory(fullPath);
+        if (Directory.Exists(fullPath))
+        {
+            throw new RampartException(
+                $"policy cache '{fullPath}' is a directory, not a database file; move it aside (it is only a cache, rebuilt from the network) and start again");
+        }
+
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = fullPath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false, // a pooled connection would keep the file open after DisposeAsync
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds)), // 0 would mean wait forever
+        }.ToString();
+
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await InitializeAsync(connection, fullPath, options, cancellationToken).ConfigureAwait(false);
+            return new SqliteMtaStsPolicyStore(fullPath, connection, options.MaxEntries, time);
+        }
+        catch (SqliteException ex)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw new RampartException($"policy cache '{fullPath}' cannot be used: {OneLine(ex.Message)}; {Advice(ex, fullPath)}", ex);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The cached entry for <paramref name="domain"/> (any case), expired or not, as the in-memory store returns it;
+    /// null when absent or when the stored row was unreadable (it is then deleted).
+    /// </summary>
+    public async ValueTask<CachedMtaStsPolicy?> GetAsync(string domain, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        string key = Key(domain);
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            long rowId;
+            CachedMtaStsPolicy? entry;
+            using (var select = Command($"SELECT {Columns} FROM mta_sts_policy WHERE domain = $domain"))
+            {
+                select.Parameters.AddWithValue("$domain", key);
+                using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return null;
+                }
+
+                rowId = reader.GetInt64(0);
+                entry = TryRead(reader);
+            }
+
+            if (entry is null)
+            {
+                await DeleteRowsAsync([rowId], cancellationToken).ConfigureAwait(false);
+            }
+
+            return entry;
+        }
+        catch (SqliteException ex) when (IsCorruption(ex))
+        {
+            Interlocked.Increment(ref _dropped); // damaged pages: the entry cannot be read, so it is absent
+            return null;
+        }
+        catch (SqliteException ex)
+        {
+            throw Fault("reading", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Inserts or replaces the entry for <see cref="CachedMtaStsPolicy.Domain"/> (stored lower case). A new domain in
+    /// a full cache first drops expired entries, then the oldest fetched ones.
+    /// </summary>
+    public async ValueTask SetAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentException.ThrowIfNullOrEmpty(entry.Domain);
+        ArgumentNullException.ThrowIfNull(entry.Id);
+        ArgumentNullException.ThrowIfNull(entry.Policy);
+        string key = Key(entry.Domain);
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default): the write lock is taken up front, so the count and
+            // the insert cannot interleave with another process's writer.
+            using var transaction = _connection.BeginTransaction();
+            long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            if (!await ExistsAsync(key, cancellationToken).ConfigureAwait(false))
+            {
+                await MakeRoomAsync(now, cancellationToken).ConfigureAwait(false);
+            }
+
+            using (var upsert = Command("""
+                INSERT INTO mta_sts_policy (domain, policy_id, policy_text, fetched_ms, expires_ms, checked_ms)
+                VALUES ($domain, $id, $text, $fetched, $expires, $checked)
+                ON CONFLICT (domain) DO UPDATE SET
+                    policy_id = excluded.policy_id, policy_text = excluded.policy_text, fetched_ms = excluded.fetched_ms,
+                    expires_ms = excluded.expires_ms, checked_ms = excluded.checked_ms
+                """))
+            {
+                upsert.Parameters.AddWithValue("$domain", key);
+                upsert.Parameters.AddWithValue("$id", entry.Id);
+                upsert.Parameters.AddWithValue("$text", entry.Policy.Text);
+                upsert.Parameters.AddWithValue("$fetched", entry.FetchedAt.ToUnixTimeMilliseconds());
+                upsert.Parameters.AddWithValue("$expires", entry.ExpiresAt.ToUnixTimeMilliseconds());
+                upsert.Parameters.AddWithValue("$checked", entry.CheckedAt.ToUnixTimeMilliseconds());
+                await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SqliteException ex)
+        {
+            throw Fault("writing", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Deletes every entry expired now; returns how many. Call it periodically (the daemon does, hourly).</summary>
+    public async ValueTask<int> PurgeExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var purge = Command($"DELETE FROM mta_sts_policy WHERE {ExpiredOrMistyped}");
+            purge.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+            return await purge.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SqliteException ex)
+        {
+            throw Fault("purging", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>How many entries are stored, expired ones included.</summary>
+    public async ValueTask<int> CountAsync(CancellationToken cancellationToken = default)
+    {
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await CountCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SqliteException ex)
+        {
+            throw Fault("counting", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Every entry still valid now, to warm an in-memory front at start-up so cached policies are enforced before
+    /// any network is reachable. Unreadable rows are deleted and left out.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<CachedMtaStsPolicy>> LoadAllValidAsync(CancellationToken cancellationToken = default)
+    {
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var valid = new List<CachedMtaStsPolicy>();
+            var bad = new List<long>();
+            using (var select = Command($"SELECT {Columns} FROM mta_sts_policy WHERE expires_ms > $now OR typeof(expires_ms) <> 'integer'"))
+            {
+                select.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+                using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (TryRead(reader) is { } entry)
+                    {
+                        valid.Add(entry);
+                    }
+                    else
+                    {
+                        bad.Add(reader.GetInt64(0));
+                    }
+                }
+            }
+
+            await DeleteRowsAsync(bad, cancellationToken).ConfigureAwait(false);
+            return valid;
+        }
+        catch (SqliteException ex)
+        {
+            throw Fault("loading", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Closes the file. Calls already waiting finish first; later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            await _connection.DisposeAsync().ConfigureAwait(false); // the last connection checkpoints and removes the WAL
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Pragmas, integrity check and schema. Runs on every open.</summary>
+    private static async Task InitializeAsync(SqliteConnection connection, string path, SqlitePolicyStoreOptions options, CancellationToken cancellationToken)
+    {
+        // Durability: WAL with synchronous=NORMAL. A commit appends the transaction to the -wal file with write(2)
+        // before COMMIT returns; only checkpoints fsync. Once write(2) returns the data is in the kernel's page cache,
+        // so a process crash (kill -9, OOM kill, an abort) loses nothing committed: the next open replays the WAL.
+        // Only an OS crash or power loss can lose the last few commits, and never corrupts the file (WAL frames carry
+        // checksums). FULL would fsync on every commit for that case alone, and a policy cache can refetch what it
+        // loses. The kill -9 guarantee is tested (SqliteMtaStsPolicyStoreCrashTests).
+        long busyMs = (long)options.BusyTimeout.TotalMilliseconds;
+        await ExecuteAsync(connection, $"PRAGMA busy_timeout = {busyMs.ToString(CultureInfo.InvariantCulture)}", cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false); // first read of the header: garbage fails here
+        await ExecuteAsync(connection, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, "PRAGMA journal_size_limit = 4194304", cancellationToken).ConfigureAwait(false); // WAL truncated back to 4 MiB after checkpoints
+
+        using (var check = connection.CreateCommand())
+        {
+            check.CommandText = "PRAGMA quick_check(1)";
+            var verdict = await check.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+            if (verdict != "ok")
+            {
+                throw new RampartException(
+                    $"policy cache '{path}' is corrupt (integrity check: {OneLine(verdict ?? "no answer")}); move it aside (it is only a cache, rebuilt from the network) and start again");
+            }
+        }
+
+        using var transaction = connection.BeginTransaction();
+        await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
+        using (var version = connection.CreateCommand())
+        {
+            version.CommandText = "SELECT max(version) FROM schema_version";
+            var found = await version.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            if (found is long v && v > SchemaVersion)
+            {
+                throw new RampartException(
+                    $"policy cache '{path}' has schema version {v.ToString(CultureInfo.InvariantCulture)}, newer than this Rampart's {SchemaVersion.ToString(CultureInfo.InvariantCulture)}; run the newer Rampart, or move the file aside (it is only a cache)");
+            }
+        }
+
+        // domain: the lower-case key. Times: Unix milliseconds. expires_ms is indexed for purges, fetched_ms for
+        // evicting the oldest.
+        await ExecuteAsync(connection, $"""
+            CREATE TABLE IF NOT EXISTS mta_sts_policy (
+                domain      TEXT    NOT NULL PRIMARY KEY,
+                policy_id   TEXT    NOT NULL,
+                policy_text TEXT    NOT NULL,
+                fetched_ms  INTEGER NOT NULL,
+                expires_ms  INTEGER NOT NULL,
+                checked_ms  INTEGER NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS mta_sts_policy_expires ON mta_sts_policy (expires_ms);
+            CREATE INDEX IF NOT EXISTS mta_sts_policy_fetched ON mta_sts_policy (fetched_ms);
+            INSERT INTO schema_version (version) SELECT {SchemaVersion} WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+            """, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Before a new domain goes in: at the bound, drop expired entries, then the oldest fetched.</summary>
+    private async Task MakeRoomAsync(long now, CancellationToken cancellationToken)
+    {
+        int count = await CountCoreAsync(cancellationToken).ConfigureAwait(false);
+        if (count < _maxEntries)
+        {
+            return;
+        }
+
+        using (var expired = Command($"DELETE FROM mta_sts_policy WHERE {ExpiredOrMistyped}"))
+        {
+            expired.Parameters.AddWithValue("$now", now);
+            count -= await expired.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (count >= _maxEntries)
+        {
+            using var oldest = Command(
+                "DELETE FROM mta_sts_policy WHERE rowid IN (SELECT rowid FROM mta_sts_policy ORDER BY fetched_ms, domain LIMIT $excess)");
+            oldest.Parameters.AddWithValue("$excess", count - _maxEntries + 1);
+            await oldest.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<bool> ExistsAsync(string key, CancellationToken cancellationToken)
+    {
+        using var exists = Command("SELECT EXISTS (SELECT 1 FROM mta_sts_policy WHERE domain = $domain)");
+        exists.Parameters.AddWithValue("$domain", key);
+        return await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is 1L;
+    }
+
+    private async Task<int> CountCoreAsync(CancellationToken cancellationToken)
+    {
+        using var count = Command("SELECT count(*) FROM mta_sts_policy");
+        return Convert.ToInt32(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+    }
+
+    private async Task DeleteRowsAsync(IReadOnlyList<long> rowIds, CancellationToken cancellationToken)
+    {
+        foreach (long rowId in rowIds)
+        {
+            using var delete = Command("DELETE FROM mta_sts_policy WHERE rowid = $rowid");
+            delete.Parameters.AddWithValue("$rowid", rowId);
+            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _dropped);
+        }
+    }
+
+    /// <summary>The entry in the current row (columns as <see cref="Columns"/>), or null when anything in it is unusable.</summary>
+    private static CachedMtaStsPolicy? TryRead(SqliteDataReader reader)
+    {
+        if (reader.IsDBNull(7) || reader.GetString(7) != WellTyped)
+        {
+            return null;
+        }
+
+        string domain = reader.GetString(1);
+        string id = reader.GetString(2);
+        string text = reader.GetString(3);
+        long fetched = reader.GetInt64(4);
+        long expires = reader.GetInt64(5);
+        long checkedAt = reader.GetInt64(6);
+        if (domain.Length == 0 || domain != Key(domain) || !InRange(fetched) || !InRange(expires) || !InRange(checkedAt))
+        {
+            return null;
+        }
+
+        if (MtaStsPolicyParser.Parse(text).Policy is not { } policy)
+        {
+            return null; // stored by a version whose parser was laxer, or damaged: refetch rather than enforce it
+        }
+
+        return new CachedMtaStsPolicy(domain, id, policy,
+            DateTimeOffset.FromUnixTimeMilliseconds(fetched),
+            DateTimeOffset.FromUnixTimeMilliseconds(expires),
+            DateTimeOffset.FromUnixTimeMilliseconds(checkedAt));
+    }
+
+    private static bool InRange(long unixMs) => unixMs >= s_minUnixMs && unixMs <= s_maxUnixMs;
+
+    private static string Key(string domain) => domain.ToLowerInvariant();
+
+    private async Task EnterAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_disposed)
+        {
+            _gate.Release();
+            throw new ObjectDisposedException(nameof(SqliteMtaStsPolicyStore));
+        }
+    }
+
+    private SqliteCommand Command(string sql)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        return command;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private RampartException Fault(string action, SqliteException ex) =>
+        new($"policy cache '{Path}': {action} failed: {OneLine(ex.Message)}; {Advice(ex, Path)}", ex);
+
+    // Primary result codes, https://sqlite.org/rescode.html
+    private const int SqlitePerm = 3, SqliteBusy = 5, SqliteLocked = 6, SqliteReadOnly = 8, SqliteIoErr = 10,
+        SqliteCorrupt = 11, SqliteFull = 13, SqliteCantOpen = 14, SqliteAuth = 23, SqliteNotADb = 26;
+
+    private static bool IsCorruption(SqliteException ex) => ex.SqliteErrorCode is SqliteCorrupt or SqliteNotADb;
+
+    private static string Advice(SqliteException ex, string path) => ex.SqliteErrorCode switch
+    {
+        SqliteCorrupt or SqliteNotADb =>
+            "it is not a SQLite database or is damaged; move it aside (it is only a cache, rebuilt from the network) and start again",
+        SqlitePerm or SqliteReadOnly or SqliteCantOpen or SqliteAuth =>
+            $"check that the Rampart user can read and write it and its directory '{System.IO.Path.GetDirectoryName(path)}' (the -wal and -shm files are created there), or move it aside",
+        SqliteBusy or SqliteLocked => "another process holds it locked; stop the other Rampart using this state directory",
+        SqliteFull => "the disk is full; free space",
+        SqliteIoErr => "the disk returned an I/O error; check the disk, or move the file aside",
+        _ => "move it aside (it is only a cache, rebuilt from the network) and start again",
+    };
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim().TrimEnd('.');
+
+    /// <summary>Creates the state directory when missing, owner-only on Unix (policies reveal whom the host mails).</summary>
+    private static void EnsureDirectory(string fullPath)
+    {
+        string? directory = System.IO.Path.GetDirectoryName(fullPath);
+        if (string.IsNullOrEmpty(directory) || Directory.Exists(directory))
+        {
+            return;
+        }
+
+        try
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(directory);
+            }
+            else
+            {
+                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new RampartException(
+                $"cannot create the state directory '{directory}' for the policy cache: {OneLine(ex.Message)}; create it (owned by the Rampart user, mode 0700) or choose another state directory", ex);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.Collections.Concurrent;
+using Rampart.Core.Policy;
+using Rampart.Postfix.Socketmap;
+
+namespace Rampart.Postfix.Tests.Socketmap;
+
+/// <summary>
+/// A responder whose behaviour is chosen by the key, so one server can show every outcome. Like the daemon's responder
+/// it answers NOTFOUND for parent-domain probes and non-domains; otherwise <c>OK &lt;map&gt;:&lt;key&gt;</c>.
+/// </summary>
+internal sealed class FakeSocketmapResponder : ISocketmapResponder, IDisposable
+{
+    /// <summary>Waits for cancellation (a lookup that honours its deadline).</summary>
+    public const string Slow = "slow.example";
+
+    /// <summary>Ignores cancellation and never finishes until the test ends.</summary>
+    public const string Stuck = "stuck.example";
+
+    public const string Throws = "throws.example";
+    public const string ThrowsSynchronously = "throws-sync.example";
+    public const string ThrowsTimeout = "throws-timeout.example";
+    public const string ReturnsNull = "null.example";
+
+    /// <summary>Reply of exactly <see cref="PostfixTlsPolicy.MaxReplyBytes"/> bytes.</summary>
+    public const string Biggest = "biggest.example";
+
+    /// <summary>Reply one byte over <see cref="PostfixTlsPolicy.MaxReplyBytes"/>.</summary>
+    public const string TooBig = "toobig.example";
+
+    /// <summary>Waits for <see cref="OpenGate"/>.</summary>
+    public const string Gated = "gated.example";
+
+    private readonly TaskCompletionSource _never = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentQueue<(string MapName, string Key)> _calls = new();
+    private readonly SemaphoreSlim _entered = new(0);
+
+    public IReadOnlyCollection<(string MapName, string Key)> Calls => _calls;
+
+    /// <summary>Cancellation tokens seen by slow lookups, once they were cancelled.</summary>
+    public ConcurrentQueue<string> Cancelled { get; } = new();
+
+    public void OpenGate() => _gate.TrySetResult();
+
+    /// <summary>Waits until a slow/stuck/gated lookup has started.</summary>
+    public async Task WaitEnteredAsync(CancellationToken ct) =>
+        Assert.True(await _entered.WaitAsync(TimeSpan.FromSeconds(10), ct), "the lookup never started");
+
+    public ValueTask<PostfixTlsPolicy> RespondAsync(string mapName, string key, CancellationToken cancellationToken)
+    {
+        _calls.Enqueue((mapName, key));
+        return key == ThrowsSynchronously
+            ? throw new InvalidOperationException("synchronous failure")
+            : RespondCoreAsync(mapName, key, cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        _never.TrySetResult();
+        _gate.TrySetResult();
+        _entered.Dispose();
+    }
+
+    private async ValueTask<PostfixTlsPolicy> RespondCoreAsync(string mapName, string key, CancellationToken ct)
+    {
+        await Task.Yield();
+        switch (key)
+        {
+            case Slow:
+                _entered.Release();
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    Cancelled.Enqueue(key);
+                    throw;
+                }
+
+                break;
+            case Stuck:
+                _entered.Release();
+                await _never.Task;
+                return new PostfixTlsPolicy(PostfixReplyStatus.Ok, "too late");
+            case Gated:
+                _entered.Release();
+                await _gate.Task.WaitAsync(ct);
+                break;
+            case Throws:
+                throw new InvalidOperationException("asynchronous failure");
+            case ThrowsTimeout:
+                throw new TimeoutException("the responder's own timeout");
+            case ReturnsNull:
+                return null!;
+            case Biggest:
+                return new PostfixTlsPolicy(PostfixReplyStatus.Ok, new string('x', PostfixTlsPolicy.MaxReplyBytes - "OK ".Length));
+            case TooBig:
+                return new PostfixTlsPolicy(PostfixReplyStatus.Ok, new string('x', PostfixTlsPolicy.MaxReplyBytes - "OK ".Length + 1));
+        }
+
+        return SocketmapKey.Normalize(key, out _) == SocketmapKeyKind.Domain
+            ? new PostfixTlsPolicy(PostfixReplyStatus.Ok, mapName + ":" + key)
+            : PostfixTlsPolicy.NotFound;
+    }
+}
