@@ -151,6 +151,23 @@ public sealed class DaemonLabTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Daemon_Metrics_CountLookupsByAnswerAndFetchesByClass()
+    {
+        var metricsPort = FreePort();
+        var port = await StartAsync("--metrics", $"127.0.0.1:{metricsPort}");
+        await QueryAsync(port, "sts-enforce.test", "sts-enforce.test", "sts-404.test");
+
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"), TestContext.Current.CancellationToken);
+
+        Assert.Contains("rampart_lookups_total{policy=\"mta-sts\",answer=\"OK\"} 2", text, StringComparison.Ordinal);
+        Assert.Contains("rampart_lookups_total{policy=\"none\",answer=\"NOTFOUND\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("rampart_policy_fetches_total{result=\"http-status\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("rampart_decision_cache_total{result=\"hit\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("rampart_lookup_duration_seconds_count 3", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Daemon_SigTerm_StopsGracefully()
     {
         await StartAsync();

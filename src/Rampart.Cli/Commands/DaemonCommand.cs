@@ -30,13 +30,18 @@ internal static class DaemonCommand
             Description = "Total timeout of an MTA-STS policy fetch, in seconds.",
             DefaultValueFactory = _ => 10,
         };
+        var metrics = new Option<string?>("--metrics")
+        {
+            Description = "Serve Prometheus metrics over HTTP at http://ADDRESS/metrics (IP:PORT, e.g. 127.0.0.1:9461). Default: off.",
+            HelpName = "ADDRESS",
+        };
         var command = new Command("daemon",
             "Run the Postfix TLS policy server (a drop-in for postfix-mta-sts-resolver that also does DANE). Point Postfix at it with\n" +
             $"  smtp_tls_policy_maps = socketmap:inet:{DefaultListen}:postfix\n" +
             "Answers OK dane-only / OK dane / OK secure match=… servername=hostname / NOTFOUND / TEMP, from a cache that survives " +
             "restarts (SQLite in the state directory). Logs one line per decision. Stops on SIGTERM or Ctrl-C.")
         {
-            listen, stateDir, strictTesting, noSni, timeout,
+            listen, stateDir, strictTesting, noSni, timeout, metrics,
         };
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
@@ -54,6 +59,11 @@ internal static class DaemonCommand
             {
                 return Terminal.Error($"--timeout {seconds}: must be between 0 and 600 seconds");
             }
+            System.Net.IPEndPoint? metricsEndpoint = null;
+            if (parse.GetValue(metrics) is { } metricsText && !System.Net.IPEndPoint.TryParse(metricsText, out metricsEndpoint))
+            {
+                return Terminal.Error($"--metrics '{metricsText}': expected IP:PORT, e.g. 127.0.0.1:9461");
+            }
             var services = Services.Create(parse);
             var settings = new DaemonSettings(
                 endpoints,
@@ -61,7 +71,10 @@ internal static class DaemonCommand
                 services.DnsSettings,
                 services.Anchors,
                 new SenderPolicySettings { StrictTesting = parse.GetValue(strictTesting), RequireSni = !parse.GetValue(noSni) },
-                new MtaStsFetchSettings { TotalTimeout = TimeSpan.FromSeconds(seconds), ConnectTimeout = TimeSpan.FromSeconds(Math.Min(5, seconds)) });
+                new MtaStsFetchSettings { TotalTimeout = TimeSpan.FromSeconds(seconds), ConnectTimeout = TimeSpan.FromSeconds(Math.Min(5, seconds)) })
+            {
+                Metrics = metricsEndpoint,
+            };
             try
             {
                 await DaemonHost.RunAsync(settings, ct).ConfigureAwait(false);

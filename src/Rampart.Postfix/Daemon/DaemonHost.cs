@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,7 +21,11 @@ internal sealed record DaemonSettings(
     DnsResolverSettings Dns,
     TrustAnchors Anchors,
     SenderPolicySettings DefaultZone,
-    MtaStsFetchSettings Fetch);
+    MtaStsFetchSettings Fetch)
+{
+    /// <summary>Where to serve Prometheus <c>/metrics</c> over HTTP; null = not served.</summary>
+    public System.Net.IPEndPoint? Metrics { get; init; }
+}
 
 /// <summary>
 /// The Postfix policy daemon: Kestrel serving the socketmap protocol, answering from <see cref="SenderPolicyCache"/>
@@ -37,7 +42,8 @@ internal static partial class DaemonHost
             SqlitePolicyStoreOptions.PathIn(settings.StateDirectory), new SqlitePolicyStoreOptions(), time, cancellationToken).ConfigureAwait(false);
         await using var storeScope = store.ConfigureAwait(false);
         var dns = new DnsClientResolver(settings.Dns);
-        var fetcher = new MtaStsPolicyFetcher(dns, new WebPkiValidator(settings.Anchors, time), settings.Fetch, time);
+        var metrics = new DaemonMetrics();
+        var fetcher = new CountingPolicyFetcher(new MtaStsPolicyFetcher(dns, new WebPkiValidator(settings.Anchors, time), settings.Fetch, time), metrics);
         var provider = new MtaStsPolicyProvider(dns, fetcher, store, new MtaStsPolicySettings(), time);
         var resolver = new SenderPolicyResolver(dns, new DaneHostLookup(dns), provider, settings.DefaultZone);
         var cache = new SenderPolicyCache(resolver, new SenderPolicyCacheSettings(), time);
@@ -54,16 +60,26 @@ internal static partial class DaemonHost
         builder.Services.AddSingleton(time);
         builder.Services.AddSocketmap();
         builder.Services.AddSingleton<ISocketmapResponder>(sp =>
-            new SocketmapResponder(new Dictionary<string, SenderPolicyCache>(), cache, sp.GetRequiredService<ILogger<SocketmapResponder>>()));
+            new SocketmapResponder(new Dictionary<string, SenderPolicyCache>(), cache, metrics, time, sp.GetRequiredService<ILogger<SocketmapResponder>>()));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             foreach (var endpoint in settings.Listen)
             {
                 kestrel.ListenSocketmap(endpoint);
             }
+            if (settings.Metrics is { } metricsEndpoint)
+            {
+                kestrel.Listen(metricsEndpoint);
+            }
         });
         var app = builder.Build();
         await using var appScope = app.ConfigureAwait(false);
+        if (settings.Metrics is not null)
+        {
+            app.MapGet("/metrics", async () => Results.Text(
+                metrics.Render(cache.Counters, await store.CountAsync(CancellationToken.None).ConfigureAwait(false)),
+                "text/plain; version=0.0.4; charset=utf-8"));
+        }
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rampart.Daemon");
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -11,6 +11,8 @@ namespace Rampart.Postfix.Daemon;
 internal sealed partial class SocketmapResponder(
     IReadOnlyDictionary<string, SenderPolicyCache> zones,
     SenderPolicyCache defaultZone,
+    DaemonMetrics metrics,
+    TimeProvider time,
     ILogger<SocketmapResponder> log) : ISocketmapResponder
 {
     public async ValueTask<PostfixTlsPolicy> RespondAsync(string mapName, string key, CancellationToken cancellationToken)
@@ -29,7 +31,9 @@ internal sealed partial class SocketmapResponder(
             return PostfixTlsPolicy.NotFound;
         }
         var cache = zones.GetValueOrDefault(mapName, defaultZone);
+        var started = time.GetTimestamp();
         var decision = await cache.GetAsync(domain, cancellationToken).ConfigureAwait(false);
+        metrics.RecordLookup(decision, time.GetElapsedTime(started));
         if (log.IsEnabled(LogLevel.Information))
         {
             var evidence = decision.Evidence;

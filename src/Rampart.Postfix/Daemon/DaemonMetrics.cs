@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using Rampart.Core.MtaSts;
+using Rampart.Core.Policy;
+
+namespace Rampart.Postfix.Daemon;
+
+/// <summary>
+/// The daemon's Prometheus metrics (text exposition format 0.0.4): lookups by policy and answer, a lookup latency
+/// histogram, decision-cache results, policy fetches by result class, and the number of cached policies.
+/// </summary>
+internal sealed class DaemonMetrics
+{
+    private static readonly double[] s_buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    private readonly ConcurrentDictionary<(string Policy, string Answer), long> _lookups = new();
+    private readonly ConcurrentDictionary<string, long> _fetches = new();
+    private readonly long[] _bucketCounts = new long[s_buckets.Length];
+    private long _latencyCount;
+    private long _latencySumMicros;
+
+    public void RecordLookup(SenderPolicyDecision decision, TimeSpan elapsed)
+    {
+        var answer = decision.Postfix.Status switch
+        {
+            PostfixReplyStatus.Ok => "OK",
+            PostfixReplyStatus.NotFound => "NOTFOUND",
+            PostfixReplyStatus.Temp => "TEMP",
+            _ => "PERM",
+        };
+        _lookups.AddOrUpdate((SenderPolicyDecision.KindName(decision.Kind), answer), 1, (_, n) => n + 1);
+        var seconds = elapsed.TotalSeconds;
+        for (var i = 0; i < s_buckets.Length; i++)
+        {
+            if (seconds <= s_buckets[i])
+            {
+                Interlocked.Increment(ref _bucketCounts[i]);
+            }
+        }
+        Interlocked.Increment(ref _latencyCount);
+        Interlocked.Add(ref _latencySumMicros, (long)(seconds * 1_000_000));
+    }
+
+    public void RecordFetch(MtaStsFetchResult result) =>
+        _fetches.AddOrUpdate(result.IsSuccess ? "ok" : MtaStsFetchResult.ErrorName(result.Error), 1, (_, n) => n + 1);
+
+    public string Render(SenderPolicyCacheCounters cache, int cachedPolicies)
+    {
+        var text = new StringBuilder();
+        Header(text, "rampart_lookups_total", "counter", "Socketmap lookups answered, by policy and Postfix answer.");
+        foreach (var ((policy, answer), lookups) in _lookups.OrderBy(e => e.Key))
+        {
+            Line(text, $"rampart_lookups_total{{policy=\"{policy}\",answer=\"{answer}\"}}", lookups);
+        }
+        Header(text, "rampart_lookup_duration_seconds", "histogram", "Time to decide one lookup.");
+        for (var i = 0; i < s_buckets.Length; i++)
+        {
+            Line(text, $"rampart_lookup_duration_seconds_bucket{{le=\"{s_buckets[i].ToString(CultureInfo.InvariantCulture)}\"}}", Interlocked.Read(ref _bucketCounts[i]));
+        }
+        var count = Interlocked.Read(ref _latencyCount);
+        Line(text, "rampart_lookup_duration_seconds_bucket{le=\"+Inf\"}", count);
+        text.Append("rampart_lookup_duration_seconds_sum ")
+            .Append((Interlocked.Read(ref _latencySumMicros) / 1_000_000.0).ToString(CultureInfo.InvariantCulture)).Append('\n');
+        Line(text, "rampart_lookup_duration_seconds_count", count);
+        Header(text, "rampart_decision_cache_total", "counter", "How lookups were answered: fresh hit, stale (refreshing), from the policy cache, or a wait for a lookup.");
+        Line(text, "rampart_decision_cache_total{result=\"hit\"}", cache.Hits);
+        Line(text, "rampart_decision_cache_total{result=\"stale\"}", cache.Stale);
+        Line(text, "rampart_decision_cache_total{result=\"policy_cache\"}", cache.FromPolicyCache);
+        Line(text, "rampart_decision_cache_total{result=\"miss\"}", cache.Misses);
+        Header(text, "rampart_policy_fetches_total", "counter", "MTA-STS policy fetches by result (ok or the error class).");
+        foreach (var (result, fetches) in _fetches.OrderBy(e => e.Key))
+        {
+            Line(text, $"rampart_policy_fetches_total{{result=\"{result}\"}}", fetches);
+        }
+        Header(text, "rampart_cached_policies", "gauge", "MTA-STS policies in the persistent cache.");
+        Line(text, "rampart_cached_policies", cachedPolicies);
+        return text.ToString();
+    }
+
+    private static void Header(StringBuilder text, string name, string type, string help) =>
+        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+
+    private static void Line(StringBuilder text, string series, long value) =>
+        text.Append(series).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+}
+
+/// <summary>Counts every policy fetch's result for <see cref="DaemonMetrics"/>.</summary>
+internal sealed class CountingPolicyFetcher(IMtaStsPolicyFetcher inner, DaemonMetrics metrics) : IMtaStsPolicyFetcher
+{
+    public async Task<MtaStsFetchResult> FetchAsync(string domain, CancellationToken cancellationToken)
+    {
+        var result = await inner.FetchAsync(domain, cancellationToken).ConfigureAwait(false);
+        metrics.RecordFetch(result);
+        return result;
+    }
+}
