@@ -18,6 +18,20 @@ internal static class GlobalOptions
         Recursive = true,
     };
 
+    public static readonly Option<string?> Overrides = new("--overrides")
+    {
+        Description = "Local policy overrides: lines 'domain level [match=…] [servername=…]' (levels none, may, encrypt, dane, dane-only, verify, secure). Used when neither DANE nor MTA-STS applies.",
+        HelpName = "FILE",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> PolicyList = new("--policy-list")
+    {
+        Description = "A STARTTLS Policy List (JSON, with aliases and expires). Not enforced once expired.",
+        HelpName = "FILE",
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Verbose = new("--verbose", "-v")
     {
         Description = "Say more about each step.",
@@ -28,6 +42,8 @@ internal static class GlobalOptions
     {
         root.Options.Add(Resolver);
         root.Options.Add(CaFile);
+        root.Options.Add(Overrides);
+        root.Options.Add(PolicyList);
         root.Options.Add(Verbose);
     }
 }

@@ -4,6 +4,7 @@ using Rampart.Core.Dane;
 using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
+using Rampart.Core.Policy.Pinned;
 using Rampart.Core.Tls;
 
 namespace Rampart.Cli;
@@ -11,8 +12,9 @@ namespace Rampart.Cli;
 /// <summary>Builds the Core objects a verb needs from the global options; option faults become one-line errors.</summary>
 internal sealed class Services
 {
-    private Services(DnsResolverSettings dnsSettings, TrustAnchors anchors, IReadOnlyList<string> warnings)
+    private Services(DnsResolverSettings dnsSettings, TrustAnchors anchors, PinnedPolicySet? pinned, IReadOnlyList<string> warnings)
     {
+        Pinned = pinned;
         DnsSettings = dnsSettings;
         Dns = new DnsClientResolver(dnsSettings);
         Anchors = anchors;
@@ -20,6 +22,7 @@ internal sealed class Services
     }
 
     public DnsResolverSettings DnsSettings { get; }
+    public PinnedPolicySet? Pinned { get; }
     public IDnsResolver Dns { get; }
     public TrustAnchors Anchors { get; }
     public IReadOnlyList<string> Warnings { get; }
@@ -33,13 +36,60 @@ internal sealed class Services
             throw new RampartException(string.Join("; ", errors));
         }
         var anchors = TrustAnchors.Load(parse.GetValue(GlobalOptions.CaFile));
-        var warnings = settings.Warning is null ? Array.Empty<string>() : [settings.Warning];
+        var warnings = settings.Warning is null ? new List<string>() : [settings.Warning];
+        var pinned = LoadPinned(parse.GetValue(GlobalOptions.Overrides), parse.GetValue(GlobalOptions.PolicyList), warnings);
         if (parse.GetValue(GlobalOptions.Verbose))
         {
             Console.Error.WriteLine($"rampart: resolver {settings.Endpoint} ({settings.Source}), DNSSEC {(settings.TrustAd ? "trusted" : "not trusted")}, " +
                                     $"timeout {settings.Timeout.TotalSeconds:0.#} s; extra CA files: {(anchors.Sources.Count == 0 ? "none" : string.Join(", ", anchors.Sources))}");
         }
-        return new Services(settings, anchors, warnings);
+        return new Services(settings, anchors, pinned, warnings);
+    }
+
+    /// <summary>Reads --overrides and --policy-list; an unreadable file or an invalid override line is an error, a bad list entry a warning.</summary>
+    private static PinnedPolicySet? LoadPinned(string? overridesPath, string? listPath, List<string> warnings)
+    {
+        if (overridesPath is null && listPath is null)
+        {
+            return null;
+        }
+        PinnedOverrides? overrides = null;
+        if (overridesPath is not null)
+        {
+            overrides = PinnedOverrides.Parse(ReadText(overridesPath, "--overrides"), overridesPath);
+            if (!overrides.IsValid)
+            {
+                throw new RampartException($"--overrides {overridesPath}: {overrides.Errors.Count} invalid line(s); first: {overrides.Errors[0]}");
+            }
+        }
+        StartTlsPolicyList? list = null;
+        if (listPath is not null)
+        {
+            list = StartTlsPolicyList.Parse(ReadText(listPath, "--policy-list"), listPath);
+            if (!list.IsUsable && list.Errors.Count > 0)
+            {
+                throw new RampartException($"--policy-list {listPath}: {list.Errors[0]}");
+            }
+            warnings.AddRange(list.Errors.Concat(list.Warnings).Select(d => $"--policy-list {listPath}: {d}"));
+        }
+        var set = new PinnedPolicySet(overrides, list);
+        if (set.ListWarning(TimeProvider.System.GetUtcNow()) is { } expired)
+        {
+            warnings.Add(expired);
+        }
+        return set;
+    }
+
+    private static string ReadText(string path, string option)
+    {
+        try
+        {
+            return Directory.Exists(path) ? throw new RampartException($"{option} {path}: is a directory") : File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new RampartException($"{option} {path}: cannot be read ({ex.Message})", ex);
+        }
     }
 
     public MtaStsPolicyProvider MtaSts(MtaStsFetchSettings fetch, IMtaStsPolicyStore? store = null) =>
@@ -47,7 +97,7 @@ internal sealed class Services
             store ?? new InMemoryMtaStsPolicyStore(), new MtaStsPolicySettings(), Time);
 
     public SenderPolicyResolver SenderPolicy(MtaStsFetchSettings fetch, SenderPolicySettings settings) =>
-        new(Dns, new DaneHostLookup(Dns), MtaSts(fetch), settings);
+        new(Dns, new DaneHostLookup(Dns), MtaSts(fetch), settings, Pinned, Time);
 }
 
 /// <summary>Runs a verb body, turning configuration faults into one-line errors with exit code 2.</summary>

@@ -84,4 +84,48 @@ public class ResolveCliLabTests
         using var json = JsonDocument.Parse(result.Stdout);
         Assert.Equal("mta-sts", json.RootElement.GetProperty("policy").GetString());
     }
+
+    [Fact]
+    public async Task Resolve_LocalOverrideWhereNoOtherPolicy_Pinned()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("rampart-pin").FullName, "overrides");
+        await File.WriteAllTextAsync(file, "# local decisions\nnosts.test encrypt\nsts-enforce.test may\n", TestContext.Current.CancellationToken);
+
+        var (result, json) = await Resolve("nosts.test", "--overrides", file);
+        var (_, sts) = await Resolve("sts-enforce.test", "--overrides", file);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("pinned", json.GetProperty("policy").GetString());
+        Assert.Equal("OK encrypt", json.GetProperty("postfix").GetString());
+        Assert.Equal("mta-sts", sts.GetProperty("policy").GetString());
+    }
+
+    [Fact]
+    public async Task Resolve_ExpiredPolicyList_NotEnforcedWithWarning()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("rampart-list").FullName, "policy.json");
+        await File.WriteAllTextAsync(file, """
+            {"version": "0.1", "timestamp": "2020-01-01T00:00:00Z", "expires": "2020-02-01T00:00:00Z",
+             "policies": {"nosts.test": {"mode": "enforce", "mxs": ["mx.nosts.test"]}}}
+            """, TestContext.Current.CancellationToken);
+
+        var (result, json) = await Resolve("nosts.test", "--policy-list", file);
+
+        Assert.Equal("none", json.GetProperty("policy").GetString());
+        Assert.Contains("expired", result.Stderr, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Resolve_InvalidOverridesFile_OneLineError()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("rampart-bad").FullName, "overrides");
+        await File.WriteAllTextAsync(file, "nosts.test fingerprint\n", TestContext.Current.CancellationToken);
+        Lab.RequireLab();
+
+        var result = await CliRunner.RunAsync("resolve", "nosts.test", "--overrides", file);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(file, result.Stderr, StringComparison.Ordinal);
+        Assert.False(CliRunner.HasStackTrace(result), result.ToString());
+    }
 }

@@ -74,7 +74,12 @@ internal static class DaemonCommand
                 new MtaStsFetchSettings { TotalTimeout = TimeSpan.FromSeconds(seconds), ConnectTimeout = TimeSpan.FromSeconds(Math.Min(5, seconds)) })
             {
                 Metrics = metricsEndpoint,
+                Pinned = services.Pinned,
             };
+            foreach (var warning in services.Warnings.Where(w => w != services.DnsSettings.Warning))
+            {
+                Console.Error.WriteLine("rampart: warning: " + warning);
+            }
             try
             {
                 await DaemonHost.RunAsync(settings, ct).ConfigureAwait(false);

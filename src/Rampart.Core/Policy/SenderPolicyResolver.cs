@@ -1,6 +1,7 @@
 using Rampart.Core.Dane;
 using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
+using Rampart.Core.Policy.Pinned;
 
 namespace Rampart.Core.Policy;
 
@@ -19,7 +20,13 @@ public sealed record SenderPolicySettings
 /// 1. MX lookup (lookup error → TEMP); 2. DANE per MX host (any lookup error → TEMP; where it applies it always wins,
 /// and MTA-STS is not consulted: RFC 8461 §2); 3. MTA-STS; 4. pinned policies; 5. no policy → NOTFOUND.
 /// </summary>
-public sealed class SenderPolicyResolver(IDnsResolver dns, DaneHostLookup dane, MtaStsPolicyProvider mtaSts, SenderPolicySettings settings)
+public sealed class SenderPolicyResolver(
+    IDnsResolver dns,
+    DaneHostLookup dane,
+    MtaStsPolicyProvider mtaSts,
+    SenderPolicySettings settings,
+    PinnedPolicySet? pinned = null,
+    TimeProvider? time = null)
 {
     public async Task<SenderPolicyDecision> DecideAsync(string destination, CancellationToken cancellationToken)
     {
@@ -55,8 +62,32 @@ public sealed class SenderPolicyResolver(IDnsResolver dns, DaneHostLookup dane, 
             return DecideMtaSts(domain, policy, mx, evidence) with { Dane = daneHosts };
         }
 
+        if (DecidePinned(domain, mx, evidence) is { } pinnedDecision)
+        {
+            return pinnedDecision with { Dane = daneHosts };
+        }
+
         evidence.Add(new("decision", EvidenceOutcome.Info, "no DANE, MTA-STS or pinned policy: Postfix's default TLS level applies"));
         return new(domain, SenderPolicyKind.None, PostfixTlsPolicy.NotFound, mx, evidence, null, daneHosts);
+    }
+
+    /// <summary>Step 4: a local override or STARTTLS Policy List entry; an expired list is not enforced (with a warning).</summary>
+    private SenderPolicyDecision? DecidePinned(string domain, List<string> mx, List<Evidence> evidence)
+    {
+        if (pinned is null)
+        {
+            return null;
+        }
+        if (!pinned.TryGet(domain, (time ?? TimeProvider.System).GetUtcNow(), out var policy, out var warning))
+        {
+            if (warning is not null)
+            {
+                evidence.Add(PinnedPolicySet.WarningEvidence(warning));
+            }
+            return null;
+        }
+        evidence.Add(policy.ToEvidence(domain));
+        return policy.IsEnforced ? new(domain, SenderPolicyKind.Pinned, policy.Postfix, mx, evidence) : null;
     }
 
     /// <summary>

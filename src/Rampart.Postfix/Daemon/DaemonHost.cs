@@ -8,6 +8,7 @@ using Rampart.Core.Dane;
 using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
+using Rampart.Core.Policy.Pinned;
 using Rampart.Core.Tls;
 using Rampart.Postfix.Socketmap;
 using Rampart.Storage;
@@ -25,6 +26,9 @@ internal sealed record DaemonSettings(
 {
     /// <summary>Where to serve Prometheus <c>/metrics</c> over HTTP; null = not served.</summary>
     public System.Net.IPEndPoint? Metrics { get; init; }
+
+    /// <summary>Local overrides and the STARTTLS Policy List (step 4 of the decision); null = none.</summary>
+    public PinnedPolicySet? Pinned { get; init; }
 }
 
 /// <summary>
@@ -45,7 +49,7 @@ internal static partial class DaemonHost
         var metrics = new DaemonMetrics();
         var fetcher = new CountingPolicyFetcher(new MtaStsPolicyFetcher(dns, new WebPkiValidator(settings.Anchors, time), settings.Fetch, time), metrics);
         var provider = new MtaStsPolicyProvider(dns, fetcher, store, new MtaStsPolicySettings(), time);
-        var resolver = new SenderPolicyResolver(dns, new DaneHostLookup(dns), provider, settings.DefaultZone);
+        var resolver = new SenderPolicyResolver(dns, new DaneHostLookup(dns), provider, settings.DefaultZone, settings.Pinned, time);
         var cache = new SenderPolicyCache(resolver, new SenderPolicyCacheSettings(), time);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
