@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace Rampart.Lab;
 
@@ -29,4 +30,31 @@ internal sealed class LabLog : IDisposable
     }
 
     public void Dispose() => _writer.Dispose();
+}
+
+/// <summary>The lab servers' shutdown: SIGTERM or SIGINT is logged and cancels the server's token.</summary>
+internal static class LabSignals
+{
+    public static IDisposable StopOn(CancellationTokenSource cts, LabLog log)
+    {
+        void Stop(PosixSignalContext c)
+        {
+            c.Cancel = true;
+            log.Write($"signal {c.Signal}: stopping");
+            cts.Cancel();
+        }
+
+        return new Registrations(PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop), PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop));
+    }
+
+    private sealed class Registrations(params IDisposable[] items) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var item in items)
+            {
+                item.Dispose();
+            }
+        }
+    }
 }

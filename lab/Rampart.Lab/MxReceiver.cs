@@ -29,15 +29,7 @@ internal static class MxCommand
             c.Cancel = true;
             server.Load(initial: false);
         });
-        void Stop(PosixSignalContext c)
-        {
-            c.Cancel = true;
-            log.Write($"signal {c.Signal}: stopping");
-            cts.Cancel();
-        }
-
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var signals = LabSignals.StopOn(cts, log);
 
         log.Write($"ready pid {Environment.ProcessId}");
         if (pidFile is not null)

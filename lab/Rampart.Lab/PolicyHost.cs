@@ -25,15 +25,7 @@ internal static class PolicyHostCommand
             c.Cancel = true;
             host.Reload();
         });
-        void Stop(PosixSignalContext c)
-        {
-            c.Cancel = true;
-            log.Write($"signal {c.Signal}: stopping");
-            cts.Cancel();
-        }
-
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var signals = LabSignals.StopOn(cts, log);
 
         await host.RunAsync(listen, () =>
         {

@@ -16,6 +16,7 @@ try
         "scenarios" => ScenariosCommand.Run(options),
         "mx" => await MxCommand.RunAsync(options),
         "mx-certs" => MxCertsCommand.Run(options),
+        "mitm" => await MitmCommand.RunAsync(options),
         _ => Usage(Console.Error, 2),
     };
 }
@@ -38,6 +39,10 @@ static int Usage(TextWriter w, int code)
                       mail to DIR/mail/HOST/*.eml; re-reads the table on SIGHUP
           mx-certs    --pki DIR --list FILE
                       issue MX certificates from the lab CA in DIR (lines: CERTDIR HOST VARIANT [PREFIX])
+          mitm        --state DIR [--table FILE] [--port 25] [--log FILE] [--pid-file FILE]
+                      man-in-the-middle on the MX address of every `mx.mitm = yes` host (table
+                      DIR/mitm/table.tsv: LISTEN BACKEND HOST); mode per connection from
+                      DIR/mitm/mode/LISTEN (pass | strip | forge); captures in DIR/mitm/capture/HOST/
           scenarios   --dir DIR
                       validate every scenario folder in DIR and list what the policy host serves
         """);

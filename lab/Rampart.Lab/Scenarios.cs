@@ -48,6 +48,7 @@ internal static class ScenarioLoader
         "mx.cert",
         "mx.starttls",
         "mx.listen",
+        "mx.mitm",
         "policy.body",
         "policy.status",
         "policy.content_type",
@@ -137,6 +138,7 @@ internal static class ScenarioLoader
         ["mx.cert"] = ["good", "wrongname", "expired", "selfsigned"],
         ["mx.starttls"] = ["yes", "no"],
         ["mx.listen"] = ["yes", "no"],
+        ["mx.mitm"] = ["yes", "no"],
     };
 
     private static void CheckValue(string path, int lineNo, string key, string value)

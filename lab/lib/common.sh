@@ -289,7 +289,7 @@ check_addresses() { # [ROOT]
 # --- MX hosts: certificates and the receivers' host table ------------------------------------------
 
 # mx_table [ROOT]: one line per MX host of the (materialised) scenarios in ROOT:
-#   ADDR HOST DOMAIN CERT STARTTLS LISTEN   (tab-separated)
+#   ADDR HOST DOMAIN CERT STARTTLS LISTEN MITM   (tab-separated; MITM: `mx.mitm`, default no)
 # An MX host is the owner of an A record in 127.0.1.0/24, 127.0.2.0/24 or 127.0.9.0/24 (wildcard
 # owners excepted). CERT/STARTTLS/LISTEN come from scenario.conf: `mx.KEY[HOST]` (HOST relative to
 # the domain, `@`, or the full name) over `mx.KEY` over the default (good, yes, yes).
@@ -325,8 +325,8 @@ mx_table() {
                 else if (rel ~ /\.$/) { host = substr(rel, 1, length(rel) - 1); rel = host }
                 else host = rel "." dom
                 if (host == dom) rel = "@"
-                printf "%s\t%s\t%s\t%s\t%s\t%s\n", $(i + 1), host, dom, setting("mx.cert", "good"), \
-                    setting("mx.starttls", "yes"), setting("mx.listen", "yes")
+                printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", $(i + 1), host, dom, setting("mx.cert", "good"), \
+                    setting("mx.starttls", "yes"), setting("mx.listen", "yes"), setting("mx.mitm", "no")
                 break
             }
         }' "${confs[@]}" "${zones[@]}" | sort -uV
@@ -345,7 +345,7 @@ ensure_mx_pki() {
     local -A known=()
     mkdir -p "$STATE/pki/mx"
     : >"$list"
-    while IFS=$'\t' read -r addr host dom cert starttls listen; do
+    while IFS=$'\t' read -r addr host dom cert starttls listen _; do
         known[$host]=1
         dir=$STATE/pki/mx/$host
         have=

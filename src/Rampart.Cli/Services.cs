@@ -28,16 +28,18 @@ internal sealed class Services
     public IReadOnlyList<string> Warnings { get; }
     public TimeProvider Time { get; } = TimeProvider.System;
 
-    public static Services Create(ParseResult parse)
+    /// <summary>Builds from the global options; <paramref name="fallback"/> (a config file) fills what the command line leaves out.</summary>
+    public static Services Create(ParseResult parse, ServiceDefaults? fallback = null)
     {
-        var options = new DnsResolverOptions { Resolver = parse.GetValue(GlobalOptions.Resolver) };
+        var options = new DnsResolverOptions { Resolver = parse.GetValue(GlobalOptions.Resolver) ?? fallback?.Resolver };
         if (!DnsResolverSettings.TryFromOptions(options, ResolvConf.DefaultPath, out var settings, out var errors))
         {
             throw new RampartException(string.Join("; ", errors));
         }
-        var anchors = TrustAnchors.Load(parse.GetValue(GlobalOptions.CaFile));
+        var anchors = TrustAnchors.Load(parse.GetValue(GlobalOptions.CaFile) ?? fallback?.CaFile);
         var warnings = settings.Warning is null ? new List<string>() : [settings.Warning];
-        var pinned = LoadPinned(parse.GetValue(GlobalOptions.Overrides), parse.GetValue(GlobalOptions.PolicyList), warnings);
+        var pinned = LoadPinned(parse.GetValue(GlobalOptions.Overrides) ?? fallback?.Overrides,
+            parse.GetValue(GlobalOptions.PolicyList) ?? fallback?.PolicyList, warnings);
         if (parse.GetValue(GlobalOptions.Verbose))
         {
             Console.Error.WriteLine($"rampart: resolver {settings.Endpoint} ({settings.Source}), DNSSEC {(settings.TrustAd ? "trusted" : "not trusted")}, " +
@@ -99,6 +101,9 @@ internal sealed class Services
     public SenderPolicyResolver SenderPolicy(MtaStsFetchSettings fetch, SenderPolicySettings settings) =>
         new(Dns, new DaneHostLookup(Dns), MtaSts(fetch), settings, Pinned, Time);
 }
+
+/// <summary>Values a configuration file supplies where the command line gives none.</summary>
+internal sealed record ServiceDefaults(string? Resolver, string? CaFile, string? Overrides, string? PolicyList);
 
 /// <summary>Runs a verb body, turning configuration faults into one-line errors with exit code 2.</summary>
 internal static class Verb

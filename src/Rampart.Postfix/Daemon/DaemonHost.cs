@@ -29,6 +29,11 @@ internal sealed record DaemonSettings(
 
     /// <summary>Local overrides and the STARTTLS Policy List (step 4 of the decision); null = none.</summary>
     public PinnedPolicySet? Pinned { get; init; }
+
+    /// <summary>Named zones (the socketmap name Postfix sends); unknown names use <see cref="DefaultZone"/>.</summary>
+    public IReadOnlyDictionary<string, SenderPolicySettings> Zones { get; init; } = new Dictionary<string, SenderPolicySettings>();
+
+    public SenderPolicyCacheSettings Cache { get; init; } = new();
 }
 
 /// <summary>
@@ -49,8 +54,10 @@ internal static partial class DaemonHost
         var metrics = new DaemonMetrics();
         var fetcher = new CountingPolicyFetcher(new MtaStsPolicyFetcher(dns, new WebPkiValidator(settings.Anchors, time), settings.Fetch, time), metrics);
         var provider = new MtaStsPolicyProvider(dns, fetcher, store, new MtaStsPolicySettings(), time);
-        var resolver = new SenderPolicyResolver(dns, new DaneHostLookup(dns), provider, settings.DefaultZone, settings.Pinned, time);
-        var cache = new SenderPolicyCache(resolver, new SenderPolicyCacheSettings(), time);
+        SenderPolicyCache CacheFor(SenderPolicySettings zone) =>
+            new(new SenderPolicyResolver(dns, new DaneHostLookup(dns), provider, zone, settings.Pinned, time), settings.Cache, time);
+        var cache = CacheFor(settings.DefaultZone);
+        var zones = settings.Zones.ToDictionary(z => z.Key, z => CacheFor(z.Value), StringComparer.Ordinal);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -64,7 +71,7 @@ internal static partial class DaemonHost
         builder.Services.AddSingleton(time);
         builder.Services.AddSocketmap();
         builder.Services.AddSingleton<ISocketmapResponder>(sp =>
-            new SocketmapResponder(new Dictionary<string, SenderPolicyCache>(), cache, metrics, time, sp.GetRequiredService<ILogger<SocketmapResponder>>()));
+            new SocketmapResponder(zones, cache, metrics, time, sp.GetRequiredService<ILogger<SocketmapResponder>>()));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             foreach (var endpoint in settings.Listen)

@@ -1,0 +1,228 @@
+using Rampart.Core.MtaSts;
+using Rampart.Core.Policy;
+using Rampart.Postfix.Daemon;
+using Rampart.Postfix.Socketmap;
+
+namespace Rampart.Postfix.Config;
+
+/*
+ * The daemon's YAML file. One loader reads two dialects, key by key, in one key space:
+ *
+ * 1. postfix-mta-sts-resolver's /etc/mta-sts-daemon.yml, as it is (its 1.x mta-sts-daemon.yml(5)):
+ *      host: 127.0.0.1          # with port: one TCP listener (ignored when path is set)
+ *      port: 8461
+ *      path: /run/mta-sts.sock  # Unix socket instead of TCP
+ *      mode: 0666               # octal with a leading 0 (YAML 1.1), file mode of the socket
+ *      reuse_port: true         # warned when true: Rampart binds exclusively
+ *      shutdown_timeout: 20     # seconds granted to open sessions on stop
+ *      cache_grace: 60          # seconds a cached answer needs no refresh
+ *      cache: {type: internal|sqlite|redis|postgres, options: {...}}
+ *      proactive_policy_fetching: {enabled, interval, concurrency_limit, grace_ratio}
+ *      default_zone: {strict_testing, timeout, require_sni, tlsrpt}
+ *      zones: {NAME: {strict_testing, timeout, require_sni, tlsrpt}}
+ *
+ * 2. Rampart's own keys (the same file may mix them; docs/configuration.md):
+ *      listen: [127.0.0.1:8461, "unix:/run/rampart/socketmap.sock:0660", {address: unix:/x.sock, mode: "0660"}]
+ *                               # replaces host/port/path/mode (error when both are given)
+ *      state_dir: /var/lib/rampart   # directory of the SQLite policy cache
+ *      resolver: 127.0.0.1:53        # the validating DNS resolver
+ *      ca_file: /etc/rampart/extra-roots.pem  # extra CA certificates for MTA-STS policy fetches (--ca-file)
+ *      overrides: /etc/rampart/overrides      # local policy overrides (--overrides)
+ *      policy_list: /etc/rampart/policy.json  # STARTTLS Policy List (--policy-list)
+ *      metrics: 127.0.0.1:9461                # Prometheus /metrics (--metrics); default off
+ *
+ * Defaults are postfix-mta-sts-resolver's (defaults.py), so an empty file listens on 127.0.0.1:8461 with
+ * strict_testing false, require_sni true and a 4 s timeout. Unknown keys and keys Rampart does not support yet are
+ * warnings; wrong types and bad values are errors. Nothing throws: the result carries every message.
+ */
+
+/// <summary>Which program's vocabulary a file uses: decided by the presence of any Rampart-only key.</summary>
+internal enum DaemonConfigDialect
+{
+    PostfixMtaStsResolver,
+    Rampart,
+}
+
+/// <summary>postfix-mta-sts-resolver's <c>cache.type</c>.</summary>
+internal enum DaemonCacheKind
+{
+    /// <summary>The peer's in-memory LRU. Rampart keeps its SQLite cache in the state directory.</summary>
+    Internal,
+
+    /// <summary>The peer's SQLite file (<c>cache.options.filename</c>).</summary>
+    Sqlite,
+
+    /// <summary>Not supported yet (warned); Rampart falls back to its SQLite cache.</summary>
+    Redis,
+
+    /// <summary>Not supported yet (warned); Rampart falls back to its SQLite cache.</summary>
+    Postgres,
+}
+
+/// <summary><c>cache:</c>, with postfix-mta-sts-resolver's defaults.</summary>
+internal sealed record DaemonCacheSettings
+{
+    public const int DefaultInternalSize = 10_000;
+
+    public DaemonCacheKind Kind { get; init; } = DaemonCacheKind.Internal;
+
+    /// <summary><c>options.cache_size</c> of the internal cache: the most domains remembered in memory.</summary>
+    public int InternalSize { get; init; } = DefaultInternalSize;
+
+    /// <summary><c>options.filename</c> of the sqlite cache.</summary>
+    public string? SqliteFile { get; init; }
+
+    /// <summary><c>options.threads</c> of the sqlite cache (accepted, warned: Rampart sizes its own pool).</summary>
+    public int? SqliteThreads { get; init; }
+
+    /// <summary><c>options.timeout</c> of the sqlite cache: how long to wait for a lock.</summary>
+    public TimeSpan SqliteTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Every option as written (scalars as text), e.g. redis <c>url</c> or postgres <c>dsn</c>.</summary>
+    public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary><c>proactive_policy_fetching:</c>, with postfix-mta-sts-resolver's defaults.</summary>
+internal sealed record ProactiveFetchSettings
+{
+    public bool Enabled { get; init; }
+
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(86_400);
+
+    public int ConcurrencyLimit { get; init; } = 100;
+
+    /// <summary>A domain is skipped when its cached policy is younger than <see cref="Interval"/> / this ratio.</summary>
+    public double GraceRatio { get; init; } = 2.0;
+}
+
+/// <summary>A zone (<c>default_zone</c> or <c>zones.NAME</c>): its socketmap settings and its network timeout.</summary>
+internal sealed record DaemonZone(SocketmapZone Zone, TimeSpan Timeout)
+{
+    /// <summary>postfix-mta-sts-resolver's default zone timeout (DNS and HTTPS), in seconds.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(4);
+
+    public static DaemonZone Default(string name) => new(new SocketmapZone(name, new SenderPolicySettings()), DefaultTimeout);
+
+    public string Name => Zone.Name;
+
+    public SenderPolicySettings Settings => Zone.Settings;
+
+    /// <summary>The MTA-STS fetch limits for this zone: the whole fetch within <see cref="Timeout"/>.</summary>
+    public MtaStsFetchSettings Fetch => new()
+    {
+        TotalTimeout = Timeout,
+        ConnectTimeout = Timeout < TimeSpan.FromSeconds(5) ? Timeout : TimeSpan.FromSeconds(5),
+    };
+}
+
+/// <summary>The outcome of reading a configuration file: the configuration (defaults where a key was bad) and every message.</summary>
+/// <param name="Configuration">Usable only when <see cref="Succeeded"/>; otherwise the defaults plus whatever parsed.</param>
+/// <param name="Warnings">One line each: keys understood but not supported yet, unknown keys, ignored keys.</param>
+/// <param name="Errors">One line each: unreadable file, YAML syntax, wrong types, bad values.</param>
+internal sealed record DaemonConfigLoadResult(
+    DaemonConfiguration Configuration,
+    IReadOnlyList<string> Warnings,
+    IReadOnlyList<string> Errors)
+{
+    public bool Succeeded => Errors.Count == 0;
+}
+
+/// <summary>
+/// The daemon's configuration file, read from either postfix-mta-sts-resolver's format or Rampart's (see the comment
+/// block above). Build one with <see cref="Load"/> or <see cref="Parse"/>.
+/// </summary>
+internal sealed record DaemonConfiguration
+{
+    public const string DefaultHost = "127.0.0.1";
+    public const int DefaultPort = 8461;
+
+    /// <summary>The file name messages start with.</summary>
+    public required string SourceName { get; init; }
+
+    public DaemonConfigDialect Dialect { get; init; } = DaemonConfigDialect.PostfixMtaStsResolver;
+
+    /// <summary>Where to listen: 127.0.0.1:8461 unless host/port, path or listen say otherwise.</summary>
+    public IReadOnlyList<SocketmapEndpoint> Listen { get; init; } =
+        [SocketmapEndpoint.Parse($"{DefaultHost}:{DefaultPort}")];
+
+    /// <summary><c>reuse_port</c> (default true, as the peer's); Rampart does not set SO_REUSEPORT.</summary>
+    public bool ReusePort { get; init; } = true;
+
+    /// <summary><c>shutdown_timeout</c>: time granted to open sessions when the daemon stops.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary><c>cache_grace</c>: how long a cached answer is used without a refresh.</summary>
+    public TimeSpan CacheGrace { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary><c>state_dir</c>; null = the CLI's default.</summary>
+    public string? StateDirectory { get; init; }
+
+    /// <summary><c>cache.options.filename</c> when <c>cache.type</c> is sqlite; null otherwise.</summary>
+    public string? CacheFile => Cache.Kind == DaemonCacheKind.Sqlite ? Cache.SqliteFile : null;
+
+    public DaemonCacheSettings Cache { get; init; } = new();
+
+    public ProactiveFetchSettings ProactiveFetching { get; init; } = new();
+
+    /// <summary><c>default_zone</c>, named <see cref="SocketmapZone.DefaultName"/>.</summary>
+    public DaemonZone DefaultZone { get; init; } = DaemonZone.Default(SocketmapZone.DefaultName);
+
+    /// <summary><c>zones</c>, by socketmap name (ordinal).</summary>
+    public IReadOnlyDictionary<string, DaemonZone> Zones { get; init; } = new Dictionary<string, DaemonZone>(StringComparer.Ordinal);
+
+    /// <summary><c>resolver</c> as written (validated by <c>ResolverEndpoint.TryParse</c>); null = the CLI's default.</summary>
+    public string? Resolver { get; init; }
+
+    /// <summary><c>ca_file</c> (as <c>--ca-file</c>); null = the system's roots only.</summary>
+    public string? CaFile { get; init; }
+
+    /// <summary><c>overrides</c> (as <c>--overrides</c>).</summary>
+    public string? Overrides { get; init; }
+
+    /// <summary><c>policy_list</c> (as <c>--policy-list</c>).</summary>
+    public string? PolicyList { get; init; }
+
+    /// <summary><c>metrics</c> (as <c>--metrics</c>); null = off.</summary>
+    public System.Net.IPEndPoint? Metrics { get; init; }
+
+    /// <summary>
+    /// Where Rampart's SQLite cache goes: <c>state_dir</c>, else the directory of the peer's sqlite
+    /// <c>cache.options.filename</c> (Rampart writes its own file next to it and never touches the peer's), else null
+    /// (the CLI's default).
+    /// </summary>
+    public string? EffectiveStateDirectory => StateDirectory ?? (CacheFile is { } file ? Path.GetDirectoryName(file) : null);
+
+    /// <summary>Reads and checks a file. Never throws for bad input: a missing file, a directory or bad YAML is an error.</summary>
+    public static DaemonConfigLoadResult Load(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string text;
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                return Failed(path, "is a directory, not a configuration file");
+            }
+
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            var reason = ex is FileNotFoundException or DirectoryNotFoundException ? "no such file" : ex.Message;
+            return Failed(path, "cannot read: " + reason);
+        }
+
+        return Parse(text, path);
+    }
+
+    /// <summary>Checks YAML text; <paramref name="sourceName"/> starts every message.</summary>
+    public static DaemonConfigLoadResult Parse(string yaml, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(yaml);
+        ArgumentNullException.ThrowIfNull(sourceName);
+        return new DaemonConfigReader(sourceName).Read(yaml);
+    }
+
+    private static DaemonConfigLoadResult Failed(string path, string error) =>
+        new(new DaemonConfiguration { SourceName = path }, [], [$"{path}: {error}"]);
+}

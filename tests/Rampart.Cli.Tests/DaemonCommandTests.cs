@@ -1,0 +1,91 @@
+using Rampart.Tests.Shared;
+
+namespace Rampart.Cli.Tests;
+
+/// <summary><c>rampart daemon --config … --check-config</c>: postfix-mta-sts-resolver's file read as it is, errors named.</summary>
+public sealed class DaemonCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("rampart-daemon-cfg").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Config(string yaml)
+    {
+        var path = Path.Combine(_dir, "mta-sts-daemon.yml");
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    [Fact]
+    public async Task CheckConfig_PeerSampleConfig_AcceptedWithItsZonesAndTimeout()
+    {
+        var path = Config("""
+            host: 127.0.0.1
+            port: 8461
+            reuse_port: true
+            shutdown_timeout: 20
+            cache:
+              type: internal
+              options:
+                cache_size: 10000
+            default_zone:
+              strict_testing: false
+              timeout: 4
+            zones:
+              myzone:
+                strict_testing: false
+                timeout: 4
+            """);
+
+        var result = await CliRunner.RunAsync("daemon", "--config", path, "--check-config", "--resolver", "127.0.0.1");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("configuration ok: listen 127.0.0.1:8461", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("zones: default, myzone", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("fetch timeout 4 s", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("reuse_port", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CheckConfig_UnixSocketPath_ListensThere()
+    {
+        var socket = Path.Combine(_dir, "rampart.sock");
+        var path = Config($"path: \"{socket}\"\nmode: 0660\n");
+
+        var result = await CliRunner.RunAsync("daemon", "--config", path, "--check-config", "--resolver", "127.0.0.1");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("unix:" + socket, result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CheckConfig_BadValue_ExitTwoNamingFileAndKey()
+    {
+        var path = Config("zones:\n  strict:\n    timeout: abc\n");
+
+        var result = await CliRunner.RunAsync("daemon", "--config", path, "--check-config");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(path, result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("zones.strict.timeout", result.Stderr, StringComparison.Ordinal);
+        Assert.False(CliRunner.HasStackTrace(result), result.ToString());
+    }
+
+    [Fact]
+    public async Task CheckConfig_MissingFile_ExitTwo()
+    {
+        var result = await CliRunner.RunAsync("daemon", "--config", Path.Combine(_dir, "absent.yml"), "--check-config");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.False(CliRunner.HasStackTrace(result), result.ToString());
+    }
+
+    [Fact]
+    public async Task Daemon_BadListenAddress_OneLineError()
+    {
+        var result = await CliRunner.RunAsync("daemon", "--listen", "nowhere", "--check-config");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--listen 'nowhere'", result.Stderr, StringComparison.Ordinal);
+    }
+}
