@@ -283,6 +283,29 @@ public sealed class PostfixAttackTests(PostfixLab postfix) : IClassFixture<Postf
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
     }
 
+    /// <summary>
+    /// "TLSA not updated after rotation" (dane-mismatch.test: the MX presents a key its TLSA no longer pins) and "MX not in
+    /// the policy" (sts-mx-mismatch.test: the DNS MX points at a host the MTA-STS policy does not list, as a spoofed MX
+    /// would): Postfix, told dane-only / secure match=… by the daemon, defers and the MX receives nothing.
+    /// </summary>
+    [Theory]
+    [InlineData("dane-mismatch.test", "mx.dane-mismatch.test", "no matching DANE TLSA records")]
+    [InlineData("sts-mx-mismatch.test", "mx-new.sts-mx-mismatch.test", "Server certificate not verified")]
+    public async Task Postfix_PolicyRefusesTheMx_Deferred(string domain, string mxHost, string logReason)
+    {
+        Lab.RequireLab();
+        var rcpt = "user@" + domain;
+        var token = Token();
+
+        await postfix.RunAsync("send", rcpt, token);
+        var why = await DeferredAsync(rcpt);
+
+        Assert.Contains("certificate", why, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains(postfix.Log().Split('\n'), line => line.Contains(mxHost + "[", StringComparison.Ordinal) && line.Contains(logReason, StringComparison.Ordinal));
+        Assert.Null(await ReceivedAsync(mxHost, token, TimeSpan.Zero));
+        await postfix.RunAsync("purge");
+    }
+
     private static async Task WithMitmAsync(string mxAddress, string mode, Func<Task> body)
     {
         var file = Path.Combine(PostfixLab.State, "mitm", "mode", mxAddress);
