@@ -11,6 +11,7 @@ public sealed class DaemonLabTests : IAsyncDisposable
 {
     private readonly string _state = Directory.CreateTempSubdirectory("rampart-daemon").FullName;
     private Process? _daemon;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
 
     public async ValueTask DisposeAsync()
     {
@@ -35,8 +36,8 @@ public sealed class DaemonLabTests : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
         _daemon = Process.Start(info)!;
-        _daemon.OutputDataReceived += (_, _) => { };
-        _daemon.ErrorDataReceived += (_, _) => { };
+        _daemon.OutputDataReceived += (_, e) => _output.Enqueue(e.Data ?? "");
+        _daemon.ErrorDataReceived += (_, e) => _output.Enqueue(e.Data ?? "");
         _daemon.BeginOutputReadLine();
         _daemon.BeginErrorReadLine();
         var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -175,5 +176,6 @@ public sealed class DaemonLabTests : IAsyncDisposable
         var exitCode = await StopAsync();
 
         Assert.Equal(0, exitCode);
+        Assert.Contains(_output, line => line.Contains("rampart daemon stopped after", StringComparison.Ordinal));
     }
 }

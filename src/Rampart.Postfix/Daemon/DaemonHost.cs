@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -102,7 +103,17 @@ internal static partial class DaemonHost
             LogResolverWarning(log, warning);
         }
 
-        var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        // SIGTERM/SIGINT stop the host and the process then exits 0 after the last log line is flushed (the runtime's
+        // default would re-raise SIGTERM after shutdown and lose the console logger's queue).
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            lifetime.StopApplication();
+        }
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        var stopping = lifetime.ApplicationStopping;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, cancellationToken);
         var purge = PurgePeriodicallyAsync(store, time, log, linked.Token);
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
