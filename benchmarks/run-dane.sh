@@ -60,16 +60,8 @@ if [[ $MICRO == 1 ]]; then
     load
 fi
 
-started_lab=no
-if [[ -e /run/netns/$RAMPART_LAB_NAME ]]; then
-    say "lab $RAMPART_LAB_NAME (state $RAMPART_LAB_STATE) already up: using it and leaving it up"
-else
-    say "lab/up (netns $RAMPART_LAB_NAME, state $RAMPART_LAB_STATE)"
-    timeout 900 lab/up
-    started_lab=yes
-fi
-cleanup() { if [[ $started_lab == yes ]]; then say "lab/down (this script brought it up)"; timeout 120 lab/down || true; fi; }
-trap cleanup EXIT
+source "$(dirname "$0")/lab.sh"
+use_lab
 timeout 20 lab/run dig +short +time=2 +tries=2 _25._tcp.mx.dane.test TLSA | grep -q . || die "the lab does not answer: no TLSA at _25._tcp.mx.dane.test"
 
 for entry in $DOMAINS; do

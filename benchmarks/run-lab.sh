@@ -46,16 +46,8 @@ timeout 600 dotnet build benchmarks/Rampart.Benchmarks -c Release --artifacts-pa
 [[ -x $BENCH ]] || die "build failed: $BENCH missing"
 
 # --- the lab -----------------------------------------------------------------------------------
-started_lab=no
-if [[ -e /run/netns/$LAB_NAME ]]; then
-    say "lab $LAB_NAME (state $LAB_STATE) already up: using it and leaving it up"
-else
-    say "lab/up (netns $LAB_NAME, state $LAB_STATE)"
-    timeout 600 lab/up
-    started_lab=yes
-fi
-cleanup() { if [[ $started_lab == yes ]]; then say "lab/down (this script brought it up)"; timeout 120 lab/down || true; fi; }
-trap cleanup EXIT
+source "$(dirname "$0")/lab.sh"
+use_lab
 timeout 20 lab/run dig +short +time=2 +tries=2 sts-enforce.test MX | grep -q . || die "the lab does not answer: lab/run dig sts-enforce.test MX is empty"
 timeout 20 lab/run curl -sS -m 5 -o /dev/null "https://mta-sts.check$$.bench.test/.well-known/mta-sts.txt" \
     || die "the lab's policy host does not serve *.bench.test"

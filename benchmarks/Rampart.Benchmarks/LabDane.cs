@@ -41,14 +41,7 @@ internal static class LabDane
     {
         if (!TryParse(args, out var options, out var usageError))
         {
-            if (usageError.Length == 0)
-            {
-                Console.WriteLine(Usage);
-                return 0;
-            }
-            Console.Error.WriteLine(usageError);
-            Console.Error.WriteLine(Usage);
-            return 2;
+            return LabLoad.UsageExit(usageError, Usage);
         }
         var state = Environment.GetEnvironmentVariable("RAMPART_LAB_STATE");
         if (Environment.GetEnvironmentVariable("RAMPART_LAB") != "1" || string.IsNullOrEmpty(state))

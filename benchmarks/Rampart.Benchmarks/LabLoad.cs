@@ -31,14 +31,7 @@ internal static class LabLoad
     {
         if (!TryParse(args, out var options, out var usageError))
         {
-            if (usageError.Length == 0)
-            {
-                Console.WriteLine(Usage);
-                return 0;
-            }
-            Console.Error.WriteLine(usageError);
-            Console.Error.WriteLine(Usage);
-            return 2;
+            return LabLoad.UsageExit(usageError, Usage);
         }
         if (Environment.GetEnvironmentVariable("RAMPART_LAB") != "1")
         {
@@ -180,6 +173,19 @@ internal static class LabLoad
     }
 
     /// <summary>Nearest-rank percentile of sorted values (the same definition as the peer harness).</summary>
+    /// <summary>An empty error means --help: usage on stdout, exit 0; otherwise the error and usage on stderr, exit 2.</summary>
+    internal static int UsageExit(string error, string usage)
+    {
+        if (error.Length == 0)
+        {
+            Console.WriteLine(usage);
+            return 0;
+        }
+        Console.Error.WriteLine(error);
+        Console.Error.WriteLine(usage);
+        return 2;
+    }
+
     internal static double Percentile(double[] sorted, double p)
     {
         int rank = (int)Math.Ceiling(p / 100.0 * sorted.Length);

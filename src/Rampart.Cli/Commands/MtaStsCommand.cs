@@ -98,8 +98,7 @@ internal static class MtaStsCommand
 
     private static void WriteJson(MtaStsParseResult verdict)
     {
-        using var stdout = Console.OpenStandardOutput();
-        using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+        JsonShapes.WriteStdout(w =>
         {
             w.WriteStartObject();
             w.WriteBoolean("valid", verdict.IsValid);
@@ -115,8 +114,7 @@ internal static class MtaStsCommand
             WriteDiagnostics(w, "errors", verdict.Errors);
             WriteDiagnostics(w, "warnings", verdict.Warnings);
             w.WriteEndObject();
-        }
-        stdout.WriteByte((byte)'\n');
+        });
     }
 
     private static void WriteDiagnostics(Utf8JsonWriter w, string name, IReadOnlyList<PolicyDiagnostic> diagnostics)

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Rampart.Core.Dane;
 using Rampart.Core.Dns;
@@ -349,8 +348,7 @@ internal static class TlsaCommand
 
     private static void WriteJson(DaneMatchResult result)
     {
-        using var stdout = Console.OpenStandardOutput();
-        using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        JsonShapes.WriteStdout(w =>
         {
             w.WriteStartObject();
             w.WriteBoolean("matched", result.Matched);
@@ -373,8 +371,7 @@ internal static class TlsaCommand
             }
             w.WriteString("reason", result.Reason);
             w.WriteEndObject();
-        }
-        stdout.WriteByte((byte)'\n');
+        });
     }
 
     /// <summary>Reads a PEM/DER file into a bundle; on failure writes one line naming the file and returns exit code 2.</summary>

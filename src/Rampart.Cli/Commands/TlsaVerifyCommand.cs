@@ -122,8 +122,7 @@ internal static class TlsaVerifyCommand
 
     private static void WriteJson(DaneVerification verification)
     {
-        using var stdout = Console.OpenStandardOutput();
-        using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+        JsonShapes.WriteStdout(w =>
         {
             var host = verification.Host;
             w.WriteStartObject();
@@ -152,7 +151,6 @@ internal static class TlsaVerifyCommand
             }
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-        stdout.WriteByte((byte)'\n');
+        });
     }
 }

@@ -94,6 +94,17 @@ internal static partial class DaemonHost
         }
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rampart.Daemon");
 
+        // SIGTERM/SIGINT stop the host and the process exits 0 after the last log line is flushed. Registered before the
+        // listeners open: a signal left to the runtime's default re-raises SIGTERM after shutdown (exit 143) and loses
+        // the console logger's queue.
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            lifetime.StopApplication();
+        }
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var cached = await store.CountAsync(cancellationToken).ConfigureAwait(false);
         LogStarted(log, string.Join(", ", settings.Listen), store.Path, cached, settings.Dns.Endpoint.ToString(),
@@ -103,16 +114,6 @@ internal static partial class DaemonHost
             LogResolverWarning(log, warning);
         }
 
-        // SIGTERM/SIGINT stop the host and the process then exits 0 after the last log line is flushed (the runtime's
-        // default would re-raise SIGTERM after shutdown and lose the console logger's queue).
-        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
-        void Stop(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            lifetime.StopApplication();
-        }
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         var stopping = lifetime.ApplicationStopping;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, cancellationToken);
         var purge = PurgePeriodicallyAsync(store, time, log, linked.Token);
