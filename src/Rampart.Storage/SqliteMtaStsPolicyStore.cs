@@ -24,7 +24,7 @@ namespace Rampart.Storage;
 /// </para>
 /// <para>Times are stored as Unix milliseconds: anything finer than a millisecond is not kept.</para>
 /// </remarks>
-public sealed class SqliteMtaStsPolicyStore : IMtaStsPolicyStore, IAsyncDisposable
+public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
 {
     /// <summary>The schema this code writes; a file with a higher version was written by a newer Rampart.</summary>
     internal const int SchemaVersion = 1;
@@ -57,6 +57,8 @@ public sealed class SqliteMtaStsPolicyStore : IMtaStsPolicyStore, IAsyncDisposab
     /// <summary>The database file (full path).</summary>
     public string Path { get; }
 
+    string IPersistentMtaStsPolicyStore.Location => Path;
+
     /// <summary>Rows found unreadable (corrupt, or text that no longer parses) and deleted since opening.</summary>
     public long DroppedEntries => Interlocked.Read(ref _dropped);
 
@@ -83,10 +85,10 @@ public sealed class SqliteMtaStsPolicyStore : IMtaStsPolicyStore, IAsyncDisposab
         }
         catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
         {
-            throw new RampartException($"policy cache path '{path}' is not a usable file name: {OneLine(ex.Message)}", ex);
+            throw new RampartException($"policy cache path '{path}' is not a usable file name: {StateFiles.OneLine(ex.Message)}", ex);
         }
 
-        EnsureDirectory(fullPath);
+        StateFiles.EnsureDirectory(fullPath, "the policy cache");
         if (Directory.Exists(fullPath))
         {
             throw new RampartException(
@@ -111,7 +113,7 @@ public sealed class SqliteMtaStsPolicyStore : IMtaStsPolicyStore, IAsyncDisposab
         catch (SqliteException ex)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-            throw new RampartException($"policy cache '{fullPath}' cannot be used: {OneLine(ex.Message)}; {Advice(ex, fullPath)}", ex);
+            throw new RampartException($"policy cache '{fullPath}' cannot be used: {StateFiles.OneLine(ex.Message)}; {Advice(ex, fullPath)}", ex);
         }
         catch
         {
@@ -341,7 +343,7 @@ public sealed class SqliteMtaStsPolicyStore : IMtaStsPolicyStore, IAsyncDisposab
             if (verdict != "ok")
             {
                 throw new RampartException(
-                    $"policy cache '{path}' is corrupt (integrity check: {OneLine(verdict ?? "no answer")}); move it aside (it is only a cache, rebuilt from the network) and start again");
+                    $"policy cache '{path}' is corrupt (integrity check: {StateFiles.OneLine(verdict ?? "no answer")}); move it aside (it is only a cache, rebuilt from the network) and start again");
             }
         }
 
@@ -483,7 +485,7 @@ public sealed class SqliteMtaStsPolicyStore : IMtaStsPolicyStore, IAsyncDisposab
     }
 
     private RampartException Fault(string action, SqliteException ex) =>
-        new($"policy cache '{Path}': {action} failed: {OneLine(ex.Message)}; {Advice(ex, Path)}", ex);
+        new($"policy cache '{Path}': {action} failed: {StateFiles.OneLine(ex.Message)}; {Advice(ex, Path)}", ex);
 
     // Primary result codes, https://sqlite.org/rescode.html
     private const int SqlitePerm = 3, SqliteBusy = 5, SqliteLocked = 6, SqliteReadOnly = 8, SqliteIoErr = 10,
@@ -502,33 +504,4 @@ public sealed class SqliteMtaStsPolicyStore : IMtaStsPolicyStore, IAsyncDisposab
         SqliteIoErr => "the disk returned an I/O error; check the disk, or move the file aside",
         _ => "move it aside (it is only a cache, rebuilt from the network) and start again",
     };
-
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim().TrimEnd('.');
-
-    /// <summary>Creates the state directory when missing, owner-only on Unix (policies reveal whom the host mails).</summary>
-    private static void EnsureDirectory(string fullPath)
-    {
-        string? directory = System.IO.Path.GetDirectoryName(fullPath);
-        if (string.IsNullOrEmpty(directory) || Directory.Exists(directory))
-        {
-            return;
-        }
-
-        try
-        {
-            if (OperatingSystem.IsWindows())
-            {
-                Directory.CreateDirectory(directory);
-            }
-            else
-            {
-                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new RampartException(
-                $"cannot create the state directory '{directory}' for the policy cache: {OneLine(ex.Message)}; create it (owned by the Rampart user, mode 0700) or choose another state directory", ex);
-        }
-    }
 }

@@ -25,6 +25,25 @@ public interface IMtaStsPolicyStore
     ValueTask SetAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// A store the daemon keeps across restarts (SQLite in the state directory, Redis shared by a fleet): what the daemon
+/// needs beyond get/set to show its size, purge and refresh cached policies before they expire.
+/// </summary>
+public interface IPersistentMtaStsPolicyStore : IMtaStsPolicyStore, IAsyncDisposable
+{
+    /// <summary>Where the entries live, for logs: a file path or a server address (never a password).</summary>
+    string Location { get; }
+
+    /// <summary>How many entries are stored (expired ones may be included until purged).</summary>
+    ValueTask<int> CountAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes entries expired now; returns how many (0 where the store expires entries itself).</summary>
+    ValueTask<int> PurgeExpiredAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Every entry still valid now; unreadable entries are dropped and left out.</summary>
+    ValueTask<IReadOnlyList<CachedMtaStsPolicy>> LoadAllValidAsync(CancellationToken cancellationToken = default);
+}
+
 /// <summary>A process-local store. Bounded: when full, expired entries are purged first, then the oldest fetched.</summary>
 public sealed class InMemoryMtaStsPolicyStore(int capacity = 100_000) : IMtaStsPolicyStore
 {
