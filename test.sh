@@ -10,6 +10,7 @@ config=Release
 declare -A needs=(
   [nsd]=nsd [unbound]=unbound [unbound-control]=unbound [dnssec-signzone]=bind9-utils [dig]=bind9-dnsutils
   [openssl]=openssl [ip]=iproute2 [curl]=curl [flock]=util-linux [posttls-finger]=postfix
+  [redis-server]=redis-server [systemd-analyze]=systemd
 )
 missing=()
 for cmd in "${!needs[@]}"; do
@@ -39,7 +40,7 @@ dotnet build Rampart.slnx -c "$config" --nologo -v quiet -clp:ErrorsOnly
 ./rampart --help >/dev/null
 
 # 3. Run the test executables (xunit v3), collecting totals.
-passed=0 failed=0 status=0
+passed=0 failed=0 skips=0 status=0
 run_tests() { # run_tests NAME CMD...
   local name=$1; shift
   local log; log=$(mktemp)
@@ -60,6 +61,7 @@ run_tests() { # run_tests NAME CMD...
     skipped=$(sed -E 's/.*Skipped: ([0-9]+).*/\1/' <<<"$line")
     notrun=$(sed -E 's/.*Not Run: ([0-9]+).*/\1/' <<<"$line")
     passed=$((passed + total - fails - skipped - notrun))
+    skips=$((skips + skipped))
     failed=$((failed + fails + errors))
   fi
   [ "$rc" -eq 0 ] || status=1
@@ -78,5 +80,5 @@ lab/up
 run_tests "lab tests" lab/run "$(bin Rampart.Lab.Tests)"
 
 echo
-echo "Tests: $passed passed, $failed failed"
+echo "Tests: $passed passed, $failed failed, $skips skipped (each skip says why above)"
 exit $status

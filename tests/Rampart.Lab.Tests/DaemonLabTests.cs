@@ -26,12 +26,14 @@ public sealed class DaemonLabTests : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private async Task<int> StartAsync(params string[] extra)
+    private Task<int> StartAsync(params string[] extra) => StartFromAsync(Rampart.Tests.Shared.CliRunner.RampartDll, extra);
+
+    private async Task<int> StartFromAsync(string rampartDll, params string[] extra)
     {
         Lab.RequireLab();
         var port = FreePort();
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])[Rampart.Tests.Shared.CliRunner.RampartDll, "daemon", "--listen", $"127.0.0.1:{port}", "--state-dir", _state, .. extra])
+        foreach (var arg in (string[])[rampartDll, "daemon", "--listen", $"127.0.0.1:{port}", "--state-dir", _state, .. extra])
         {
             info.ArgumentList.Add(arg);
         }
@@ -54,7 +56,7 @@ public sealed class DaemonLabTests : IAsyncDisposable
                 await Task.Delay(100);
             }
         }
-        throw new TimeoutException("rampart daemon did not start listening within 20 s");
+        throw new TimeoutException("rampart daemon did not start listening within 20 s; its output:\n" + string.Join('\n', _output));
     }
 
     /// <summary>SIGTERM, then the exit code (null when nothing ran).</summary>
@@ -76,7 +78,9 @@ public sealed class DaemonLabTests : IAsyncDisposable
         return exitCode;
     }
 
-    private static async Task<string[]> QueryAsync(int port, params string[] keys)
+    private static Task<string[]> QueryAsync(int port, params string[] keys) => QueryZoneAsync(port, "postfix", keys);
+
+    private static async Task<string[]> QueryZoneAsync(int port, string zone, params string[] keys)
     {
         using var client = new TcpClient();
         await client.ConnectAsync(IPAddress.Loopback, port);
@@ -84,7 +88,7 @@ public sealed class DaemonLabTests : IAsyncDisposable
         var request = new StringBuilder();
         foreach (var key in keys)
         {
-            var payload = "postfix " + key;
+            var payload = zone + " " + key;
             request.Append(Encoding.UTF8.GetByteCount(payload)).Append(':').Append(payload).Append(',');
         }
         await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()));
@@ -181,6 +185,161 @@ public sealed class DaemonLabTests : IAsyncDisposable
         if (exitCode == 0)
         {
             Assert.Contains(_output, line => line.Contains("rampart daemon stopped after", StringComparison.Ordinal));
+        }
+    }
+
+    private async Task WaitForLogAsync(string text, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (!_output.Any(line => line.Contains(text, StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no log line with '{text}' within {within}; log:\n{string.Join('\n', _output)}");
+            await Task.Delay(100);
+        }
+    }
+
+    private void Signal(string signal) =>
+        Process.Start("kill", [$"-{signal}", _daemon!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+
+    [Fact]
+    public async Task Daemon_SigHup_ReloadsZoneSettings()
+    {
+        var config = Path.Combine(_state, "rampart.yml");
+        await File.WriteAllTextAsync(config, "zones:\n  rpt:\n    tlsrpt: false\n", TestContext.Current.CancellationToken);
+        var port = await StartAsync("--config", config);
+        Assert.Equal("OK secure match=mx.sts-enforce.test servername=hostname", (await QueryZoneAsync(port, "rpt", "sts-enforce.test"))[0]);
+
+        await File.WriteAllTextAsync(config, "zones:\n  rpt:\n    tlsrpt: true\n", TestContext.Current.CancellationToken);
+        Signal("HUP");
+        await WaitForLogAsync("configuration reloaded", TimeSpan.FromSeconds(10));
+
+        var reply = (await QueryZoneAsync(port, "rpt", "sts-enforce.test"))[0];
+        Assert.StartsWith("OK secure match=mx.sts-enforce.test servername=hostname policy_type=sts policy_domain=sts-enforce.test policy_ttl=", reply, StringComparison.Ordinal);
+        Assert.Contains(" mx_host_pattern=mx.sts-enforce.test ", reply, StringComparison.Ordinal);
+        Assert.Contains("{ policy_string = mode: enforce }", reply, StringComparison.Ordinal);
+        Assert.Equal("OK secure match=mx.sts-enforce.test servername=hostname", (await QueryAsync(port, "sts-enforce.test"))[0]);
+    }
+
+    [Fact]
+    public async Task Daemon_SigHup_BrokenConfig_KeepsRunningWithTheOldOne()
+    {
+        var config = Path.Combine(_state, "rampart.yml");
+        await File.WriteAllTextAsync(config, "zones:\n  rpt:\n    tlsrpt: true\n", TestContext.Current.CancellationToken);
+        var port = await StartAsync("--config", config);
+
+        await File.WriteAllTextAsync(config, "zones: [unclosed\n", TestContext.Current.CancellationToken);
+        Signal("HUP");
+        await WaitForLogAsync("reload failed, the running configuration stays", TimeSpan.FromSeconds(10));
+
+        Assert.Contains("policy_type=sts", (await QueryZoneAsync(port, "rpt", "sts-enforce.test"))[0], StringComparison.Ordinal);
+        Assert.False(_daemon!.HasExited);
+    }
+
+    [Fact]
+    public async Task Daemon_ProactiveRefresh_ChecksCachedPoliciesWithoutLookups()
+    {
+        var config = Path.Combine(_state, "rampart.yml");
+        // a sweep every second; a policy is checked again once its TXT id is a second old
+        await File.WriteAllTextAsync(config, "proactive_policy_fetching:\n  enabled: true\n  interval: 2\n  grace_ratio: 2\n", TestContext.Current.CancellationToken);
+        var metricsPort = FreePort();
+        var port = await StartAsync("--config", config, "--metrics", $"127.0.0.1:{metricsPort}");
+        await QueryAsync(port, "sts-enforce.test");
+
+        await WaitForLogAsync("proactive refresh: 1 cached policies, 1 checked, 0 refetched, 0 failed", TimeSpan.FromSeconds(15));
+
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"), TestContext.Current.CancellationToken);
+        Assert.Contains("rampart_lookups_total{policy=\"mta-sts\",answer=\"OK\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("rampart_policy_fetches_total{result=\"ok\"} 1", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("rampart_proactive_refresh_total{result=\"checked\"} 0", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Daemon_User_DropsRootAfterBindingAndGivesItTheSocketAndState()
+    {
+        Assert.True(OperatingSystem.IsLinux() && Environment.IsPrivilegedProcess, "this test starts the daemon as root to prove it drops to nobody: run the lab tests as root (test.sh does)");
+        // The daemon keeps loading assemblies after the drop, so it runs from a copy nobody can read (a fresh clone may
+        // live in a 0700 directory).
+        var bin = Directory.CreateTempSubdirectory("rampart-bin").FullName;
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(AppContext.BaseDirectory, "*", SearchOption.AllDirectories)
+                         .Where(f => f.EndsWith(".dll", StringComparison.Ordinal) || f.EndsWith(".so", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal)))
+            {
+                var copy = Path.Combine(bin, Path.GetRelativePath(AppContext.BaseDirectory, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+                File.Copy(file, copy);
+            }
+            Process.Start("chmod", ["-R", "a+rX", bin])!.WaitForExit();
+            var socket = Path.Combine(_state, "socketmap.sock");
+            var port = await StartFromAsync(Path.Combine(bin, "rampart.dll"), "--user", "nobody", "--listen", $"unix:{socket}:0660", "--socket-owner", "nobody:nogroup");
+            await WaitForLogAsync("running as nobody (uid 65534, gid 65534)", TimeSpan.FromSeconds(10));
+
+            var status = await File.ReadAllLinesAsync($"/proc/{_daemon!.Id}/status", TestContext.Current.CancellationToken);
+            Assert.Contains("Uid:\t65534\t65534\t65534\t65534", status);
+            Assert.Contains("Gid:\t65534\t65534\t65534\t65534", status);
+            Assert.Equal("OK secure match=mx.sts-enforce.test servername=hostname", (await QueryAsync(port, "sts-enforce.test"))[0]);
+            Assert.Equal("OK dane-only", (await QueryAsync(port, "dane.test"))[0]);
+            Assert.Equal("65534:65534 660", Stat(socket));
+            Assert.Equal("65534:65534", Stat(_state).Split(' ')[0]);
+            Assert.Equal("65534:65534", Stat(Path.Combine(_state, "policy-cache.sqlite")).Split(' ')[0]);
+        }
+        finally
+        {
+            await StopAsync();
+            Directory.Delete(bin, recursive: true);
+        }
+
+        static string Stat(string path)
+        {
+            var stat = Process.Start(new ProcessStartInfo("stat", ["-c", "%u:%g %a", path]) { RedirectStandardOutput = true })!;
+            var text = stat.StandardOutput.ReadToEnd().Trim();
+            stat.WaitForExit();
+            return text;
+        }
+    }
+
+    [Fact]
+    public async Task Daemon_RedisCache_SharedByTwoDaemons_SecondEnforcesWithDnsDown()
+    {
+        var binary = new[] { "/usr/bin/redis-server", "/usr/sbin/redis-server" }.FirstOrDefault(File.Exists);
+        Assert.True(binary is not null, "redis-server not found: apt-get install redis-server");
+        var socket = Path.Combine(_state, "redis.sock");
+        using var redis = Process.Start(new ProcessStartInfo(binary, ["--port", "0", "--unixsocket", socket, "--save", "", "--appendonly", "no", "--dir", _state])
+            { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        try
+        {
+            for (var i = 0; i < 100 && !File.Exists(socket); i++)
+            {
+                await Task.Delay(50, TestContext.Current.CancellationToken);
+            }
+            var config = Path.Combine(_state, "rampart.yml");
+            await File.WriteAllTextAsync(config, $"cache:\n  type: redis\n  options:\n    url: unix://{socket}?db=0\n", TestContext.Current.CancellationToken);
+
+            var port = await StartAsync("--config", config);
+            Assert.Equal("OK secure match=mx.sts-enforce.test servername=hostname", (await QueryAsync(port, "sts-enforce.test"))[0]);
+            Assert.Contains(_output, line => line.Contains($"policy cache unix://{socket}?db=0", StringComparison.Ordinal));
+            await StopAsync();
+            Assert.False(File.Exists(Path.Combine(_state, "policy-cache.sqlite")), "with a Redis cache no SQLite file is written");
+
+            // another MTA of the fleet, with its resolver down: the policy the first one fetched holds
+            var silent = Lab.SilentResolver(out var listener);
+            using var _ = listener;
+            port = await StartAsync("--config", config, "--resolver", $"127.0.0.1:{silent.Port}");
+            Assert.Equal("OK secure match=mx.sts-enforce.test servername=hostname", (await QueryAsync(port, "sts-enforce.test"))[0]);
+
+            // Redis goes away: answers keep coming (from the decision cache and this process's copy), never a crash
+            redis.Kill();
+            await redis.WaitForExitAsync(TestContext.Current.CancellationToken);
+            Assert.Equal("OK secure match=mx.sts-enforce.test servername=hostname", (await QueryAsync(port, "sts-enforce.test"))[0]);
+            Assert.False(_daemon!.HasExited);
+        }
+        finally
+        {
+            if (!redis.HasExited)
+            {
+                redis.Kill();
+            }
         }
     }
 }

@@ -83,9 +83,22 @@ public sealed class MtaStsPolicyProvider(
             return FromCached(cached, [CachedEvidence(cached, "used without a DNS check (checked " + Ago(now - cached.CheckedAt) + ")")]);
         }
 
+        return await SharedRefreshAsync(domain, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Checks the TXT id now, whatever the refresh interval says, and refetches a policy that expires within
+    /// <paramref name="refetchWithin"/> even when its id is unchanged, so a cached policy is kept alive before it expires
+    /// (proactive refresh, RFC 8461 §10.2). A failure keeps the cached policy. Shares work with concurrent lookups.
+    /// </summary>
+    public Task<MtaStsLookupResult> RevalidateAsync(string domain, TimeSpan refetchWithin, CancellationToken cancellationToken) =>
+        SharedRefreshAsync(domain, refetchWithin, cancellationToken);
+
+    private async Task<MtaStsLookupResult> SharedRefreshAsync(string domain, TimeSpan refetchWithin, CancellationToken cancellationToken)
+    {
         // One DNS check and fetch per domain however many lookups ask; the shared work is bounded by the DNS and fetch
         // timeouts, not by any one caller's token, so a caller that gives up does not cancel it for the others.
-        var mine = new Lazy<Task<MtaStsLookupResult>>(() => RefreshAsync(domain));
+        var mine = new Lazy<Task<MtaStsLookupResult>>(() => RefreshAsync(domain, refetchWithin));
         var stored = _inFlight.GetOrAdd(domain, mine);
         var joined = !ReferenceEquals(stored, mine);
         var shared = stored.Value;
@@ -100,7 +113,7 @@ public sealed class MtaStsPolicyProvider(
             : result;
     }
 
-    private async Task<MtaStsLookupResult> RefreshAsync(string domain)
+    private async Task<MtaStsLookupResult> RefreshAsync(string domain, TimeSpan refetchWithin)
     {
         await Task.Yield();
         var cancellationToken = CancellationToken.None;
@@ -146,14 +159,18 @@ public sealed class MtaStsPolicyProvider(
 
         var id = selection.Record!.Id;
         evidence.Add(new("mta-sts.txt", EvidenceOutcome.Pass, $"{txtName}: v=STSv1 id={id} ({(txt.IsSecure ? "DNSSEC-signed" : "unsigned")})", "RFC 8461 §3.1"));
-        if (cached is not null && cached.Id == id)
+        if (cached is not null && cached.Id == id && cached.ExpiresAt - now <= refetchWithin)
+        {
+            evidence.Add(CachedEvidence(cached, "expires soon: refetching to extend its lifetime (proactive refresh)"));
+        }
+        else if (cached is not null && cached.Id == id)
         {
             cached = cached with { CheckedAt = now };
             await store.SetAsync(cached, cancellationToken).ConfigureAwait(false);
             evidence.Add(CachedEvidence(cached, "id unchanged, no refetch"));
             return FromCached(cached, evidence);
         }
-        if (cached is not null)
+        if (cached is not null && cached.Id != id)
         {
             evidence.Add(new("mta-sts.cache", EvidenceOutcome.Info, $"TXT id changed from {cached.Id} to {id}: refetching", "RFC 8461 §5.1"));
         }

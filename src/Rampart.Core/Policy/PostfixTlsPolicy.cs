@@ -35,6 +35,32 @@ public sealed record PostfixTlsPolicy(PostfixReplyStatus Status, string Value)
         return new(PostfixReplyStatus.Ok, value);
     }
 
+    /// <summary>
+    /// This answer plus Postfix 3.10's TLSRPT attributes for the MTA-STS policy that produced it: <c>policy_type=sts</c>,
+    /// <c>policy_domain</c>, <c>policy_ttl</c> (the policy's max_age), one <c>mx_host_pattern</c> per mx line verbatim (RFC 8460 §4.4 mx-host),
+    /// and one <c>{ policy_string = … }</c> per policy line in the policy's order (RFC 8460 §4.4). A line holding a brace
+    /// cannot be written in Postfix's attribute syntax and is left out (as postfix-tlspol does); when the attributes
+    /// would push the reply past <see cref="MaxReplyBytes"/>, the policy strings are left out.
+    /// </summary>
+    public PostfixTlsPolicy WithTlsRpt(string policyDomain, MtaSts.MtaStsPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var attributes = new System.Text.StringBuilder();
+        attributes.Append(" policy_type=sts policy_domain=").Append(policyDomain)
+            .Append(" policy_ttl=").Append(policy.MaxAge.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var pattern in policy.MxAsWritten())
+        {
+            attributes.Append(" mx_host_pattern=").Append(pattern);
+        }
+        var withoutStrings = Value + attributes;
+        foreach (var line in policy.PolicyStrings().Where(l => !l.Contains('{', StringComparison.Ordinal) && !l.Contains('}', StringComparison.Ordinal)))
+        {
+            attributes.Append(" { policy_string = ").Append(line).Append(" }");
+        }
+        var value = Value + attributes;
+        return this with { Value = System.Text.Encoding.UTF8.GetByteCount(value) + 3 <= MaxReplyBytes ? value : withoutStrings };
+    }
+
     public string Reply => Status switch
     {
         PostfixReplyStatus.Ok => "OK " + Value,

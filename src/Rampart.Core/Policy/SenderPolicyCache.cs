@@ -43,14 +43,16 @@ public sealed class SenderPolicyCacheCounters
 /// the full lookup runs; only a domain never seen waits, and concurrent waiters share one lookup. A refresh that
 /// fails (DNS outage) does not replace a good decision younger than <see cref="SenderPolicyCacheSettings.MaxStale"/>.
 /// </summary>
-public sealed class SenderPolicyCache(SenderPolicyResolver resolver, SenderPolicyCacheSettings settings, TimeProvider time)
+/// <param name="counters">Shared counters (e.g. one set for every zone of a daemon); null = this cache's own.</param>
+public sealed class SenderPolicyCache(
+    SenderPolicyResolver resolver, SenderPolicyCacheSettings settings, TimeProvider time, SenderPolicyCacheCounters? counters = null)
 {
     private sealed record Entry(SenderPolicyDecision Decision, DateTimeOffset DecidedAt);
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, Lazy<Task<SenderPolicyDecision>>> _refreshing = new(StringComparer.OrdinalIgnoreCase);
 
-    public SenderPolicyCacheCounters Counters { get; } = new();
+    public SenderPolicyCacheCounters Counters { get; } = counters ?? new();
 
     public int Count => _entries.Count;
 

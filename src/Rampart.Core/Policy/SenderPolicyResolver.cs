@@ -13,6 +13,12 @@ public sealed record SenderPolicySettings
 
     /// <summary>Add <c>servername=hostname</c> so Postfix sends SNI (postfix-mta-sts-resolver's require_sni, default on).</summary>
     public bool RequireSni { get; init; } = true;
+
+    /// <summary>
+    /// Add Postfix 3.10's TLSRPT attributes to MTA-STS answers (postfix-mta-sts-resolver's zone <c>tlsrpt</c>), so
+    /// Postfix's TLSRPT client can report on the policy it applied.
+    /// </summary>
+    public bool TlsRpt { get; init; }
 }
 
 /// <summary>
@@ -196,6 +202,10 @@ public sealed class SenderPolicyResolver(
             return new(domain, Kind(policy), PostfixTlsPolicy.Temp($"MTA-STS policy of {domain} matches none of its MX hosts"), mx ?? [], evidence, policy);
         }
         var reply = PostfixTlsPolicy.Secure(match, settings.RequireSni);
+        if (settings.TlsRpt)
+        {
+            reply = reply.WithTlsRpt(domain, policy);
+        }
         evidence.Add(new("decision", EvidenceOutcome.Pass,
             $"MTA-STS {MtaStsPolicy.ModeName(policy.Mode)}: TLS with a WebPKI-valid certificate for one of [{string.Join(", ", match)}]", "RFC 8461 §4"));
         return new(domain, Kind(policy), reply, mx ?? [], evidence, policy);

@@ -1,3 +1,4 @@
+using Rampart.Core.MtaSts;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Rampart.Core.Dns;
@@ -18,7 +19,7 @@ namespace Rampart.Postfix.Config;
 /// </summary>
 internal sealed partial class DaemonConfigReader(string sourceName)
 {
-    private static readonly HashSet<string> s_rampartKeys = new(StringComparer.Ordinal) { "listen", "state_dir", "resolver", "ca_file", "overrides", "policy_list", "metrics" };
+    private static readonly HashSet<string> s_rampartKeys = new(StringComparer.Ordinal) { "listen", "state_dir", "resolver", "ca_file", "overrides", "policy_list", "metrics", "user", "group" };
 
     private static readonly string[] s_peerListenKeys = ["host", "port", "path", "mode"];
     private static readonly string[] s_tcpKeys = ["host", "port"];
@@ -154,6 +155,12 @@ internal sealed partial class DaemonConfigReader(string sourceName)
                         }
                     }
                     break;
+                case "user":
+                    config = config with { User = String(value, key) };
+                    break;
+                case "group":
+                    config = config with { Group = String(value, key) };
+                    break;
                 default:
                     Warn(key, "unknown key, ignored");
                     break;
@@ -267,6 +274,7 @@ internal sealed partial class DaemonConfigReader(string sourceName)
     {
         string? address;
         UnixFileMode? mode = null;
+        string? owner = null;
         if (node is YamlMappingNode map)
         {
             var entries = Entries(map, key);
@@ -285,21 +293,19 @@ internal sealed partial class DaemonConfigReader(string sourceName)
                 }
             }
 
-            foreach (var unknown in entries.Keys.Where(k => k is not ("address" or "mode")))
+            if (entries.TryGetValue("owner", out var o) && !IsNull(o))
+            {
+                owner = String(o, key + ".owner");
+            }
+
+            foreach (var unknown in entries.Keys.Where(k => k is not ("address" or "mode" or "owner")))
             {
                 Warn($"{key}.{unknown}", "unknown key, ignored");
             }
         }
         else
         {
-            address = String(node, key);
-            // unix:/path:0660, as --listen takes it.
-            if (address is not null && address.StartsWith("unix:", StringComparison.Ordinal)
-                && UnixModeSuffix().Match(address) is { Success: true } suffix)
-            {
-                mode = (UnixFileMode)Convert.ToInt32(suffix.Groups[1].Value, 8);
-                address = address[..suffix.Index];
-            }
+            address = String(node, key); // unix:/path:0660 is parsed by SocketmapEndpoint
         }
 
         if (address is null)
@@ -313,13 +319,13 @@ internal sealed partial class DaemonConfigReader(string sourceName)
             return null;
         }
 
-        if (mode is not null && endpoint.UnixSocketPath is null)
+        if ((mode is not null || owner is not null) && endpoint.UnixSocketPath is null)
         {
-            Warn(key, "mode ignored: it applies only to a Unix socket");
+            Warn(key, "mode and owner ignored: they apply only to a Unix socket");
             return endpoint;
         }
 
-        return endpoint with { UnixSocketMode = mode };
+        return endpoint with { UnixSocketMode = mode ?? endpoint.UnixSocketMode, UnixSocketOwner = owner };
     }
 
     private DaemonCacheSettings ReadCache(YamlNode node, string key)
@@ -341,7 +347,6 @@ internal sealed partial class DaemonConfigReader(string sourceName)
                     break;
                 case "redis":
                     cache = cache with { Kind = DaemonCacheKind.Redis };
-                    Warn(key + ".type", "redis is not supported yet; Rampart uses its SQLite cache in the state directory");
                     break;
                 case "postgres":
                     cache = cache with { Kind = DaemonCacheKind.Postgres };
@@ -393,7 +398,39 @@ internal sealed partial class DaemonConfigReader(string sourceName)
                         cache = cache with { SqliteTimeout = lockTimeout };
                     }
                     break;
-                case (DaemonCacheKind.Redis or DaemonCacheKind.Postgres, _):
+                case (DaemonCacheKind.Redis, "url") when value is not YamlScalarNode:
+                    Error(path, $"must be a single value, not {Describe(value)}");
+                    break;
+                case (DaemonCacheKind.Redis, "url"):
+                    if (String(value, path) is { } url)
+                    {
+                        if (Rampart.Storage.RedisServerAddress.TryParse(url, out var address, out var urlError))
+                        {
+                            foreach (var ignored in address.IgnoredParameters)
+                            {
+                                Warn(path, $"parameter {ignored} is not used by Rampart, ignored");
+                            }
+                        }
+                        else
+                        {
+                            Error(path, urlError);
+                        }
+                    }
+                    break;
+                case (DaemonCacheKind.Redis, "key_prefix"):
+                    if (String(value, path) is { Length: 0 })
+                    {
+                        Error(path, "must not be empty");
+                    }
+                    break;
+                case (DaemonCacheKind.Redis, _):
+                    if (value is not YamlScalarNode)
+                    {
+                        Error(path, $"must be a single value, not {Describe(value)}");
+                    }
+                    Warn(path, "not used by Rampart (one connection per daemon, its own timeouts), ignored");
+                    break;
+                case (DaemonCacheKind.Postgres, _):
                     if (value is not YamlScalarNode)
                     {
                         Error(path, $"must be a single value, not {Describe(value)}");
@@ -403,6 +440,11 @@ internal sealed partial class DaemonConfigReader(string sourceName)
                     Warn(path, $"unknown option for cache type {cache.Kind.ToString().ToLowerInvariant()}, ignored");
                     break;
             }
+        }
+
+        if (cache.Kind == DaemonCacheKind.Redis && !(optionEntries?.ContainsKey("url") ?? false))
+        {
+            Error(optionsKey + ".url", "is required when cache.type is redis (redis://host:6379/0 or unix:///run/redis/redis.sock)");
         }
 
         if (cache.Kind == DaemonCacheKind.Sqlite && cache.SqliteFile is null
@@ -419,9 +461,9 @@ internal sealed partial class DaemonConfigReader(string sourceName)
         return cache with { Options = options };
     }
 
-    private ProactiveFetchSettings ReadProactive(YamlNode node, string key)
+    private MtaStsRefreshSettings ReadProactive(YamlNode node, string key)
     {
-        var settings = new ProactiveFetchSettings();
+        var settings = new MtaStsRefreshSettings();
         foreach (var (name, value) in Map(node, key) ?? [])
         {
             var path = $"{key}.{name}";
@@ -436,10 +478,6 @@ internal sealed partial class DaemonConfigReader(string sourceName)
                     if (Bool(value, path) is { } enabled)
                     {
                         settings = settings with { Enabled = enabled };
-                        if (enabled)
-                        {
-                            Warn(path, "proactive policy fetching is not supported yet; policies are refreshed when asked for");
-                        }
                     }
                     break;
                 case "interval":
@@ -534,7 +572,10 @@ internal sealed partial class DaemonConfigReader(string sourceName)
                     }
                     break;
                 case "tlsrpt":
-                    Warn(path, "TLSRPT reporting from the daemon is not supported yet, ignored");
+                    if (Bool(value, path) is { } tlsrpt)
+                    {
+                        settings = settings with { TlsRpt = tlsrpt };
+                    }
                     break;
                 default:
                     Warn(path, "unknown key, ignored");
@@ -788,9 +829,6 @@ internal sealed partial class DaemonConfigReader(string sourceName)
     private void Warn(string key, string message) => _warnings.Add($"{sourceName}: {key}: {message}");
 
     private void Error(string key, string message) => _errors.Add($"{sourceName}: {key}: {message}");
-
-    [GeneratedRegex(@":([0-7]{3,4})$")]
-    private static partial Regex UnixModeSuffix();
 
     [GeneratedRegex(@"^[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+]?[0-9]+)?$|^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$")]
     private static partial Regex FloatPattern();

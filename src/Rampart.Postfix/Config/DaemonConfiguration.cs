@@ -30,6 +30,9 @@ namespace Rampart.Postfix.Config;
  *      overrides: /etc/rampart/overrides      # local policy overrides (--overrides)
  *      policy_list: /etc/rampart/policy.json  # STARTTLS Policy List (--policy-list)
  *      metrics: 127.0.0.1:9461                # Prometheus /metrics (--metrics); default off
+ *      user: rampart                          # run as this user once the sockets are bound (--user); needs root
+ *      group: rampart                         # and this group (--group); default the user's
+ *    and in a listen entry: {address: unix:/run/rampart/socketmap.sock, mode: "0660", owner: "rampart:postfix"}
  *
  * Defaults are postfix-mta-sts-resolver's (defaults.py), so an empty file listens on 127.0.0.1:8461 with
  * strict_testing false, require_sni true and a 4 s timeout. Unknown keys and keys Rampart does not support yet are
@@ -52,7 +55,7 @@ internal enum DaemonCacheKind
     /// <summary>The peer's SQLite file (<c>cache.options.filename</c>).</summary>
     Sqlite,
 
-    /// <summary>Not supported yet (warned); Rampart falls back to its SQLite cache.</summary>
+    /// <summary>Redis shared by a fleet (<c>options.url</c>, optional <c>options.key_prefix</c>).</summary>
     Redis,
 
     /// <summary>Not supported yet (warned); Rampart falls back to its SQLite cache.</summary>
@@ -80,20 +83,17 @@ internal sealed record DaemonCacheSettings
 
     /// <summary>Every option as written (scalars as text), e.g. redis <c>url</c> or postgres <c>dsn</c>.</summary>
     public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The Redis store's options when <see cref="Kind"/> is Redis (the url was checked when read); else null.</summary>
+    public Rampart.Storage.RedisPolicyStoreOptions? RedisOptions => Kind == DaemonCacheKind.Redis && Options.TryGetValue("url", out var url)
+        ? new Rampart.Storage.RedisPolicyStoreOptions
+        {
+            Url = url,
+            KeyPrefix = Options.TryGetValue("key_prefix", out var prefix) ? prefix : Rampart.Storage.RedisPolicyStoreOptions.DefaultKeyPrefix,
+        }
+        : null;
 }
 
-/// <summary><c>proactive_policy_fetching:</c>, with postfix-mta-sts-resolver's defaults.</summary>
-internal sealed record ProactiveFetchSettings
-{
-    public bool Enabled { get; init; }
-
-    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(86_400);
-
-    public int ConcurrencyLimit { get; init; } = 100;
-
-    /// <summary>A domain is skipped when its cached policy is younger than <see cref="Interval"/> / this ratio.</summary>
-    public double GraceRatio { get; init; } = 2.0;
-}
 
 /// <summary>A zone (<c>default_zone</c> or <c>zones.NAME</c>): its socketmap settings and its network timeout.</summary>
 internal sealed record DaemonZone(SocketmapZone Zone, TimeSpan Timeout)
@@ -162,7 +162,11 @@ internal sealed record DaemonConfiguration
 
     public DaemonCacheSettings Cache { get; init; } = new();
 
-    public ProactiveFetchSettings ProactiveFetching { get; init; } = new();
+    /// <summary>
+    /// <c>proactive_policy_fetching</c>: postfix-mta-sts-resolver's keys and defaults, except that Rampart refreshes by
+    /// default (RFC 8461 §10.2); <c>enabled: false</c> turns it off.
+    /// </summary>
+    public MtaStsRefreshSettings ProactiveFetching { get; init; } = new();
 
     /// <summary><c>default_zone</c>, named <see cref="SocketmapZone.DefaultName"/>.</summary>
     public DaemonZone DefaultZone { get; init; } = DaemonZone.Default(SocketmapZone.DefaultName);
@@ -181,6 +185,12 @@ internal sealed record DaemonConfiguration
 
     /// <summary><c>policy_list</c> (as <c>--policy-list</c>).</summary>
     public string? PolicyList { get; init; }
+
+    /// <summary><c>user</c> (as <c>--user</c>): who the daemon runs as once its sockets are bound; null = stay.</summary>
+    public string? User { get; init; }
+
+    /// <summary><c>group</c> (as <c>--group</c>); null = the user's group.</summary>
+    public string? Group { get; init; }
 
     /// <summary><c>metrics</c> (as <c>--metrics</c>); null = off.</summary>
     public System.Net.IPEndPoint? Metrics { get; init; }

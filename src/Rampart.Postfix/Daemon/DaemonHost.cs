@@ -1,64 +1,52 @@
 using System.Runtime.InteropServices;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Rampart.Core.Dane;
-using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
-using Rampart.Core.Policy.Pinned;
-using Rampart.Core.Tls;
 using Rampart.Postfix.Socketmap;
 using Rampart.Storage;
 
 namespace Rampart.Postfix.Daemon;
 
-/// <summary>Everything <c>rampart daemon</c> runs with, already validated.</summary>
-internal sealed record DaemonSettings(
-    IReadOnlyList<SocketmapEndpoint> Listen,
-    string StateDirectory,
-    DnsResolverSettings Dns,
-    TrustAnchors Anchors,
-    SenderPolicySettings DefaultZone,
-    MtaStsFetchSettings Fetch)
-{
-    /// <summary>Where to serve Prometheus <c>/metrics</c> over HTTP; null = not served.</summary>
-    public System.Net.IPEndPoint? Metrics { get; init; }
-
-    /// <summary>Local overrides and the STARTTLS Policy List (step 4 of the decision); null = none.</summary>
-    public PinnedPolicySet? Pinned { get; init; }
-
-    /// <summary>Named zones (the socketmap name Postfix sends); unknown names use <see cref="DefaultZone"/>.</summary>
-    public IReadOnlyDictionary<string, SenderPolicySettings> Zones { get; init; } = new Dictionary<string, SenderPolicySettings>();
-
-    public SenderPolicyCacheSettings Cache { get; init; } = new();
-}
+/// <summary>A configuration read again on SIGHUP: settings when it is usable, and every message.</summary>
+internal sealed record DaemonReload(DaemonSettings? Settings, IReadOnlyList<string> Warnings, IReadOnlyList<string> Errors);
 
 /// <summary>
-/// The Postfix policy daemon: Kestrel serving the socketmap protocol, answering from <see cref="SenderPolicyCache"/>
-/// over the SQLite policy cache in the state directory. Stops gracefully on SIGTERM/SIGINT.
+/// The Postfix policy daemon: Kestrel serving the socketmap protocol, answering from the current
+/// <see cref="DaemonEngine"/> over the SQLite policy cache in the state directory. Runs as <see cref="DaemonSettings.RunAs"/>
+/// once the sockets are bound, refreshes cached policies proactively, reloads its configuration on SIGHUP and stops
+/// gracefully on SIGTERM/SIGINT.
 /// </summary>
 internal static partial class DaemonHost
 {
     private static readonly TimeSpan s_purgeInterval = TimeSpan.FromHours(1);
+    private static readonly TimeSpan s_firstSweepDelay = TimeSpan.FromMinutes(1);
 
-    public static async Task RunAsync(DaemonSettings settings, CancellationToken cancellationToken)
+    /// <param name="reload">Reads the configuration again (SIGHUP); null = reloading is not possible.</param>
+    public static async Task RunAsync(DaemonSettings settings, Func<DaemonReload>? reload, CancellationToken cancellationToken)
     {
         var time = TimeProvider.System;
-        var store = await SqliteMtaStsPolicyStore.OpenAsync(
-            SqlitePolicyStoreOptions.PathIn(settings.StateDirectory), new SqlitePolicyStoreOptions(), time, cancellationToken).ConfigureAwait(false);
+        ILogger? storeLog = null;
+        IPersistentMtaStsPolicyStore store = settings.Redis is { } redis
+            ? new FallbackMtaStsPolicyStore(
+                await RedisMtaStsPolicyStore.OpenAsync(redis, time, cancellationToken).ConfigureAwait(false),
+                new InMemoryMtaStsPolicyStore(settings.Cache.MaxEntries),
+                fault => { if (storeLog is { } l) { LogStoreFault(l, fault ?? "the shared policy cache answers again"); } })
+            : await SqliteMtaStsPolicyStore.OpenAsync(
+                SqlitePolicyStoreOptions.PathIn(settings.StateDirectory), new SqlitePolicyStoreOptions(), time, cancellationToken).ConfigureAwait(false);
         await using var storeScope = store.ConfigureAwait(false);
-        var dns = new DnsClientResolver(settings.Dns);
+        if (settings.RunAs is { } owner && UnixAccount.IsRoot && settings.Redis is null)
+        {
+            GiveStateDirectory(settings.StateDirectory, owner); // after opening: the database and its journal files exist now
+        }
         var metrics = new DaemonMetrics();
-        var fetcher = new CountingPolicyFetcher(new MtaStsPolicyFetcher(dns, new WebPkiValidator(settings.Anchors, time), settings.Fetch, time), metrics);
-        var provider = new MtaStsPolicyProvider(dns, fetcher, store, new MtaStsPolicySettings(), time);
-        SenderPolicyCache CacheFor(SenderPolicySettings zone) =>
-            new(new SenderPolicyResolver(dns, new DaneHostLookup(dns), provider, zone, settings.Pinned, time), settings.Cache, time);
-        var cache = CacheFor(settings.DefaultZone);
-        var zones = settings.Zones.ToDictionary(z => z.Key, z => CacheFor(z.Value), StringComparer.Ordinal);
+        var counters = new SenderPolicyCacheCounters();
+        var engine = new DaemonEngine(settings, store, metrics, counters, time);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -72,7 +60,7 @@ internal static partial class DaemonHost
         builder.Services.AddSingleton(time);
         builder.Services.AddSocketmap();
         builder.Services.AddSingleton<ISocketmapResponder>(sp =>
-            new SocketmapResponder(zones, cache, metrics, time, sp.GetRequiredService<ILogger<SocketmapResponder>>()));
+            new SocketmapResponder(name => Volatile.Read(ref engine).Zone(name), metrics, time, sp.GetRequiredService<ILogger<SocketmapResponder>>()));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             foreach (var endpoint in settings.Listen)
@@ -89,15 +77,17 @@ internal static partial class DaemonHost
         if (settings.Metrics is not null)
         {
             app.MapGet("/metrics", async () => Results.Text(
-                metrics.Render(cache.Counters, await store.CountAsync(CancellationToken.None).ConfigureAwait(false)),
+                metrics.Render(counters, await store.CountAsync(CancellationToken.None).ConfigureAwait(false)),
                 "text/plain; version=0.0.4; charset=utf-8"));
         }
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rampart.Daemon");
+        storeLog = log;
 
         // SIGTERM/SIGINT stop the host and the process exits 0 after the last log line is flushed. Registered before the
         // listeners open: a signal left to the runtime's default re-raises SIGTERM after shutdown (exit 143) and loses
-        // the console logger's queue.
+        // the console logger's queue. SIGHUP asks for a reload, handled on its own loop.
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        var reloads = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
         void Stop(PosixSignalContext context)
         {
             context.Cancel = true;
@@ -105,26 +95,120 @@ internal static partial class DaemonHost
         }
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            reloads.Writer.TryWrite(true);
+        });
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        if (settings.RunAs is { } user)
+        {
+            if (UnixAccount.IsRoot)
+            {
+                user.DropTo();
+                LogDropped(log, user.ToString());
+            }
+            else
+            {
+                LogNotRoot(log, user.ToString());
+            }
+        }
         var cached = await store.CountAsync(cancellationToken).ConfigureAwait(false);
-        LogStarted(log, string.Join(", ", settings.Listen), store.Path, cached, settings.Dns.Endpoint.ToString(),
+        LogStarted(log, string.Join(", ", settings.Listen), store.Location, cached, settings.Dns.Endpoint.ToString(),
             settings.Dns.TrustAd ? "trusted" : "NOT trusted");
         if (settings.Dns.Warning is { } warning)
         {
-            LogResolverWarning(log, warning);
+            LogWarning(log, warning);
         }
 
         var stopping = lifetime.ApplicationStopping;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, cancellationToken);
-        var purge = PurgePeriodicallyAsync(store, time, log, linked.Token);
+        var background = Task.WhenAll(
+            PurgePeriodicallyAsync(store, time, log, linked.Token),
+            SweepPeriodicallyAsync(() => Volatile.Read(ref engine), store, metrics, time, log, linked.Token),
+            ReloadOnSignalAsync(reloads.Reader, linked.Token));
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         await linked.CancelAsync().ConfigureAwait(false);
-        await purge.ConfigureAwait(false);
-        var counters = cache.Counters;
+        await background.ConfigureAwait(false);
         LogStopped(log, counters.Hits + counters.Stale + counters.FromPolicyCache + counters.Misses);
+
+        async Task ReloadOnSignalAsync(ChannelReader<bool> requests, CancellationToken stop)
+        {
+            try
+            {
+                while (await requests.WaitToReadAsync(stop).ConfigureAwait(false))
+                {
+                    requests.TryRead(out _);
+                    Volatile.Write(ref engine, Reload(Volatile.Read(ref engine), reload, store, metrics, counters, time, log));
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+        }
     }
 
-    private static async Task PurgePeriodicallyAsync(SqliteMtaStsPolicyStore store, TimeProvider time, ILogger log, CancellationToken stop)
+    /// <summary>Builds the engine a SIGHUP asks for; on any error the running engine stays and the errors are logged.</summary>
+    private static DaemonEngine Reload(DaemonEngine current, Func<DaemonReload>? reload, IMtaStsPolicyStore store,
+        DaemonMetrics metrics, SenderPolicyCacheCounters counters, TimeProvider time, ILogger log)
+    {
+        if (reload is null)
+        {
+            LogReloadFailed(log, "nothing to reload: the daemon was started without a configuration that can be read again");
+            metrics.RecordReload(false);
+            return current;
+        }
+        DaemonReload next;
+        try
+        {
+            next = reload();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Core.RampartException or FormatException)
+        {
+            next = new DaemonReload(null, [], [ex.Message]);
+        }
+        foreach (var warning in next.Warnings)
+        {
+            LogWarning(log, warning);
+        }
+        if (next.Settings is not { } settings || next.Errors.Count > 0)
+        {
+            foreach (var error in next.Errors)
+            {
+                LogReloadFailed(log, error);
+            }
+            metrics.RecordReload(false);
+            return current;
+        }
+        foreach (var setting in current.Settings.RestartOnlyChanges(settings))
+        {
+            LogRestartNeeded(log, setting);
+        }
+        // What needs a restart keeps its running value.
+        var applied = settings with
+        {
+            Listen = current.Settings.Listen,
+            StateDirectory = current.Settings.StateDirectory,
+            Metrics = current.Settings.Metrics,
+            RunAs = current.Settings.RunAs,
+        };
+        metrics.RecordReload(true);
+        LogReloaded(log, applied.Zones.Count, applied.Pinned?.Count ?? 0, applied.Dns.Endpoint.ToString(),
+            applied.Refresh.Enabled ? $"every {applied.Refresh.SweepPeriod.TotalHours:0.##} h" : "off");
+        return new DaemonEngine(applied, store, metrics, counters, time);
+    }
+
+    /// <summary>Hands the state directory and Rampart's files in it to the user the daemon will run as.</summary>
+    private static void GiveStateDirectory(string directory, UnixAccount owner)
+    {
+        owner.Own(directory);
+        foreach (var file in Directory.EnumerateFiles(directory, SqlitePolicyStoreOptions.FileName + "*"))
+        {
+            owner.Own(file);
+        }
+    }
+
+    private static async Task PurgePeriodicallyAsync(IPersistentMtaStsPolicyStore store, TimeProvider time, ILogger log, CancellationToken stop)
     {
         using var timer = new PeriodicTimer(s_purgeInterval, time);
         try
@@ -140,16 +224,75 @@ internal static partial class DaemonHost
         }
     }
 
+    /// <summary>
+    /// Proactive refresh: the first sweep a minute after start (or one sweep period, if shorter), then one every sweep
+    /// period of the current engine. A failed sweep is logged and retried next period; it never stops the daemon.
+    /// </summary>
+    private static async Task SweepPeriodicallyAsync(Func<DaemonEngine> engine, IPersistentMtaStsPolicyStore store,
+        DaemonMetrics metrics, TimeProvider time, ILogger log, CancellationToken stop)
+    {
+        try
+        {
+            var delay = engine().Refresher?.Settings.SweepPeriod is { } first && first < s_firstSweepDelay ? first : s_firstSweepDelay;
+            while (true)
+            {
+                await Task.Delay(delay, time, stop).ConfigureAwait(false);
+                if (engine().Refresher is not { } refresher)
+                {
+                    delay = s_firstSweepDelay; // off: look again later (a reload may turn it on)
+                    continue;
+                }
+                delay = refresher.Settings.SweepPeriod;
+                try
+                {
+                    var summary = await refresher.SweepAsync(await store.LoadAllValidAsync(stop).ConfigureAwait(false), stop).ConfigureAwait(false);
+                    metrics.RecordSweep(summary);
+                    LogSwept(log, summary.Cached, summary.Due, summary.Refetched, summary.Failed);
+                }
+                catch (Core.RampartException ex)
+                {
+                    LogWarning(log, "proactive refresh: " + ex.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
     [LoggerMessage(EventId = 1, Level = LogLevel.Information,
         Message = "rampart daemon listening on {Listen}; policy cache {Path} ({Cached} entries); resolver {Resolver} (DNSSEC {Trust})")]
     private static partial void LogStarted(ILogger logger, string listen, string path, int cached, string resolver, string trust);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Warning}")]
-    private static partial void LogResolverWarning(ILogger logger, string warning);
+    private static partial void LogWarning(ILogger logger, string warning);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "purged {Count} expired cached policies")]
     private static partial void LogPurged(ILogger logger, int count);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "rampart daemon stopped after {Lookups} lookups")]
     private static partial void LogStopped(ILogger logger, long lookups);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "running as {User}")]
+    private static partial void LogDropped(ILogger logger, string user);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "not started as root: cannot switch to {User}; running as the starting user")]
+    private static partial void LogNotRoot(ILogger logger, string user);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Information,
+        Message = "configuration reloaded: {Zones} named zones, {Pinned} pinned policies, resolver {Resolver}, proactive refresh {Refresh}")]
+    private static partial void LogReloaded(ILogger logger, int zones, int pinned, string resolver, string refresh);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "reload failed, the running configuration stays: {Error}")]
+    private static partial void LogReloadFailed(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "reload: a changed {Setting} takes effect only after a restart")]
+    private static partial void LogRestartNeeded(ILogger logger, string setting);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "policy cache: {Message}")]
+    private static partial void LogStoreFault(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information,
+        Message = "proactive refresh: {Cached} cached policies, {Due} checked, {Refetched} refetched, {Failed} failed (cached policies kept)")]
+    private static partial void LogSwept(ILogger logger, int cached, int due, int refetched, int failed);
 }

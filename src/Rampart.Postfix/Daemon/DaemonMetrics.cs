@@ -19,6 +19,17 @@ internal sealed class DaemonMetrics
     private readonly long[] _bucketCounts = new long[s_buckets.Length];
     private long _latencyCount;
     private long _latencySumMicros;
+    private long _sweeps, _sweepChecked, _sweepRefetched, _sweepFailed, _reloads, _reloadFailures;
+
+    public void RecordSweep(MtaStsRefreshSummary summary)
+    {
+        Interlocked.Increment(ref _sweeps);
+        Interlocked.Add(ref _sweepChecked, summary.Due);
+        Interlocked.Add(ref _sweepRefetched, summary.Refetched);
+        Interlocked.Add(ref _sweepFailed, summary.Failed);
+    }
+
+    public void RecordReload(bool succeeded) => Interlocked.Increment(ref succeeded ? ref _reloads : ref _reloadFailures);
 
     public void RecordLookup(SenderPolicyDecision decision, TimeSpan elapsed)
     {
@@ -73,6 +84,14 @@ internal sealed class DaemonMetrics
         {
             Line(text, $"rampart_policy_fetches_total{{result=\"{result}\"}}", fetches);
         }
+        Header(text, "rampart_proactive_refresh_total", "counter", "Proactive refresh: sweeps run, policies checked, refetched, failed (cached policy kept).");
+        Line(text, "rampart_proactive_refresh_total{result=\"sweep\"}", Interlocked.Read(ref _sweeps));
+        Line(text, "rampart_proactive_refresh_total{result=\"checked\"}", Interlocked.Read(ref _sweepChecked));
+        Line(text, "rampart_proactive_refresh_total{result=\"refetched\"}", Interlocked.Read(ref _sweepRefetched));
+        Line(text, "rampart_proactive_refresh_total{result=\"failed\"}", Interlocked.Read(ref _sweepFailed));
+        Header(text, "rampart_reloads_total", "counter", "Configuration reloads (SIGHUP) by result.");
+        Line(text, "rampart_reloads_total{result=\"ok\"}", Interlocked.Read(ref _reloads));
+        Line(text, "rampart_reloads_total{result=\"failed\"}", Interlocked.Read(ref _reloadFailures));
         Header(text, "rampart_cached_policies", "gauge", "MTA-STS policies in the persistent cache.");
         Line(text, "rampart_cached_policies", cachedPolicies);
         return text.ToString();

@@ -8,9 +8,9 @@ namespace Rampart.Postfix.Daemon;
 /// Answers socketmap lookups from the zone's decision cache: normalises the key, answers Postfix's parent-domain probes
 /// and non-domains with NOTFOUND at once, and logs per domain what was decided and why.
 /// </summary>
+/// <param name="zones">The decision cache for a socketmap name (the current engine's: a reload swaps it).</param>
 internal sealed partial class SocketmapResponder(
-    IReadOnlyDictionary<string, SenderPolicyCache> zones,
-    SenderPolicyCache defaultZone,
+    Func<string, SenderPolicyCache> zones,
     DaemonMetrics metrics,
     TimeProvider time,
     ILogger<SocketmapResponder> log) : ISocketmapResponder
@@ -30,7 +30,7 @@ internal sealed partial class SocketmapResponder(
             LogNotADomain(log, mapName, key, kind);
             return PostfixTlsPolicy.NotFound;
         }
-        var cache = zones.GetValueOrDefault(mapName, defaultZone);
+        var cache = zones(mapName);
         var started = time.GetTimestamp();
         var decision = await cache.GetAsync(domain, cancellationToken).ConfigureAwait(false);
         metrics.RecordLookup(decision, time.GetElapsedTime(started));

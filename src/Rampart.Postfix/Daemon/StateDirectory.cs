@@ -1,15 +1,24 @@
 namespace Rampart.Postfix.Daemon;
 
-/// <summary>Where Rampart keeps its SQLite files (DESIGN.md): /var/lib/rampart as root, else ~/.local/state/rampart.</summary>
+/// <summary>
+/// Where Rampart keeps its SQLite files (DESIGN.md): systemd's <c>$STATE_DIRECTORY</c> when set (the unit's
+/// <c>StateDirectory=</c>), else /var/lib/rampart as root, else ~/.local/state/rampart.
+/// </summary>
 internal static class StateDirectory
 {
-    public static string Default()
+    public static string Default() => Default(Environment.GetEnvironmentVariable, Environment.IsPrivilegedProcess);
+
+    internal static string Default(Func<string, string?> environment, bool privileged)
     {
-        if (Environment.IsPrivilegedProcess)
+        if (environment("STATE_DIRECTORY") is { Length: > 0 } systemd)
+        {
+            return systemd.Split(':')[0]; // several StateDirectory= entries come colon-separated; the first is Rampart's
+        }
+        if (privileged)
         {
             return "/var/lib/rampart";
         }
-        var stateHome = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
+        var stateHome = environment("XDG_STATE_HOME");
         return string.IsNullOrEmpty(stateHome)
             ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state", "rampart")
             : Path.Combine(stateHome, "rampart");

@@ -9,10 +9,10 @@ namespace Rampart.Postfix.Socketmap;
 /// <summary>
 /// Where the socketmap server listens, in the forms Postfix's <c>socketmap:</c> table names use:
 /// <c>127.0.0.1:8461</c>, <c>[::1]:8461</c>, <c>localhost:8461</c> (optionally prefixed <c>inet:</c>), or
-/// <c>unix:/run/rampart/socketmap.sock</c>. Port 0 picks a free port (tests). For a Unix socket,
+/// <c>unix:/run/rampart/socketmap.sock</c> (with an optional octal mode suffix, <c>unix:/run/rampart/socketmap.sock:0660</c>). Port 0 picks a free port (tests). For a Unix socket,
 /// <see cref="UnixSocketMode"/> (e.g. 0660, so Postfix's group can connect) is applied after Kestrel binds.
 /// </summary>
-internal sealed record SocketmapEndpoint
+internal sealed partial record SocketmapEndpoint
 {
     /// <summary>sun_path is 108 bytes on Linux, including the terminating NUL.</summary>
     private const int MaxUnixPathBytes = 107;
@@ -33,6 +33,9 @@ internal sealed record SocketmapEndpoint
 
     /// <summary>File mode applied to the Unix socket file after binding; null leaves the umask's choice.</summary>
     public UnixFileMode? UnixSocketMode { get; init; }
+
+    /// <summary><c>USER[:GROUP]</c> the Unix socket file is given to after binding (needs root); null keeps the daemon's.</summary>
+    public string? UnixSocketOwner { get; init; }
 
     public static SocketmapEndpoint Unix(string path, UnixFileMode? mode = null) =>
         TryParse("unix:" + path, out var endpoint, out var error)
@@ -59,6 +62,13 @@ internal sealed record SocketmapEndpoint
         if (text.StartsWith("unix:", StringComparison.Ordinal))
         {
             var path = text["unix:".Length..];
+            UnixFileMode? mode = null;
+            if (ModeSuffix().Match(path) is { Success: true } suffix)
+            {
+                // unix:/run/rampart/socketmap.sock:0660
+                mode = (UnixFileMode)Convert.ToInt32(suffix.Groups[1].Value, 8);
+                path = path[..suffix.Index];
+            }
             if (!Path.IsPathFullyQualified(path))
             {
                 error = $"socketmap listen address '{value}': the Unix socket path must be absolute (unix:/run/rampart/socketmap.sock)";
@@ -71,7 +81,7 @@ internal sealed record SocketmapEndpoint
                 return false;
             }
 
-            endpoint = new SocketmapEndpoint { UnixSocketPath = path };
+            endpoint = new SocketmapEndpoint { UnixSocketPath = path, UnixSocketMode = mode };
             error = null;
             return true;
         }
@@ -133,4 +143,7 @@ internal sealed record SocketmapEndpoint
         UnixSocketPath is { } path ? "unix:" + path
         : IsLocalhost ? string.Create(CultureInfo.InvariantCulture, $"localhost:{Port}")
         : IPEndPoint!.ToString();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@":([0-7]{3,4})$")]
+    private static partial System.Text.RegularExpressions.Regex ModeSuffix();
 }

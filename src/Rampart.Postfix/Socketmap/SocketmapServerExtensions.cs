@@ -53,7 +53,7 @@ internal static class SocketmapServerExtensions
         {
             RemoveStaleUnixSocket(path, log);
             options.ListenUnixSocket(path, Setup);
-            if (endpoint.UnixSocketMode is not null
+            if ((endpoint.UnixSocketMode is not null || endpoint.UnixSocketOwner is not null)
                 && options.ApplicationServices?.GetService<IHostApplicationLifetime>() is { } lifetime)
             {
                 lifetime.ApplicationStarted.Register(() => ApplyUnixSocketMode(endpoint, log));
@@ -69,10 +69,18 @@ internal static class SocketmapServerExtensions
         }
     }
 
-    /// <summary>Sets the Unix socket file's mode, if the endpoint has one. Call after Kestrel has bound the socket.</summary>
+    /// <summary>Sets the Unix socket file's mode and owner, if the endpoint has them. Call after Kestrel has bound the socket.</summary>
     public static void ApplyUnixSocketMode(SocketmapEndpoint endpoint, ILogger? log = null)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
+        if (endpoint is { UnixSocketPath: { } socket, UnixSocketOwner: { } owner } && !OperatingSystem.IsWindows())
+        {
+            if (!Daemon.UnixAccount.TryResolve(owner, null, out var account, out var error))
+            {
+                throw new InvalidOperationException($"socket owner '{owner}' of {socket}: {error}");
+            }
+            account.Own(socket);
+        }
         if (endpoint is { UnixSocketPath: { } path, UnixSocketMode: { } mode } && !OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(path, mode);

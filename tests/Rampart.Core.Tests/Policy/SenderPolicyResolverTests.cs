@@ -50,6 +50,48 @@ public class SenderPolicyResolverTests
     }
 
     [Fact]
+    public async Task Decide_TlsRptZone_AddsPostfixTlsRptAttributesInPolicyOrder()
+    {
+        _dns.Mx("example.org", (10, "a.mx.example.org"), (20, "MX2.Example.org"));
+        _dns.Txt("_mta-sts.example.org", "v=STSv1; id=1");
+        _fetcher.Serve("example.org", "version: STSv1\r\nmode: enforce\r\nmx: *.mx.example.org\r\n\r\nmx: MX2.Example.org.\r\nmax_age: 604800\r\n");
+
+        var plain = await Decide("example.org");
+        var tlsrpt = await Decide("example.org", new SenderPolicySettings { TlsRpt = true });
+
+        Assert.Equal("OK secure match=a.mx.example.org:mx2.example.org servername=hostname", plain.Postfix.Reply);
+        Assert.Equal(
+            "OK secure match=a.mx.example.org:mx2.example.org servername=hostname policy_type=sts policy_domain=example.org " +
+            "policy_ttl=604800 mx_host_pattern=*.mx.example.org mx_host_pattern=MX2.Example.org. " +
+            "{ policy_string = version: STSv1 } { policy_string = mode: enforce } { policy_string = mx: *.mx.example.org } " +
+            "{ policy_string = mx: MX2.Example.org. } { policy_string = max_age: 604800 }",
+            tlsrpt.Postfix.Reply);
+    }
+
+    [Fact]
+    public async Task Decide_TlsRptZone_LeavesOutLinesPostfixCannotQuote()
+    {
+        _dns.Mx("example.org", (10, "mx.example.org"));
+        _dns.Txt("_mta-sts.example.org", "v=STSv1; id=1");
+        _fetcher.Serve("example.org", "version: STSv1\nmode: enforce\nmx: mx.example.org\nmax_age: 86400\next: {x}\n");
+
+        var decision = await Decide("example.org", new SenderPolicySettings { TlsRpt = true });
+
+        Assert.EndsWith("{ policy_string = max_age: 86400 }", decision.Postfix.Reply, StringComparison.Ordinal);
+        Assert.DoesNotContain("{x}", decision.Postfix.Reply, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Decide_TlsRptZone_NoAttributesOnNonMtaStsAnswers()
+    {
+        _dns.Mx("example.org", (10, "mx.example.org"));
+
+        var decision = await Decide("example.org", new SenderPolicySettings { TlsRpt = true });
+
+        Assert.Equal("NOTFOUND ", decision.Postfix.Reply);
+    }
+
+    [Fact]
     public async Task Decide_TestingMode_NotFoundUnlessStrict()
     {
         _dns.Mx("example.org", (10, "mx.example.org"));

@@ -35,7 +35,7 @@ public sealed class DaemonConfigurationTests
         Assert.Equal(10_000, config.Cache.InternalSize);
         Assert.Null(config.CacheFile);
         Assert.Null(config.StateDirectory);
-        Assert.False(config.ProactiveFetching.Enabled);
+        Assert.True(config.ProactiveFetching.Enabled); // Rampart refreshes by default (the peer does not)
         Assert.Equal(TimeSpan.FromSeconds(86_400), config.ProactiveFetching.Interval);
         Assert.Equal(100, config.ProactiveFetching.ConcurrencyLimit);
         Assert.Equal(2.0, config.ProactiveFetching.GraceRatio);
@@ -122,16 +122,30 @@ public sealed class DaemonConfigurationTests
     }
 
     [Fact]
-    public void Load_PackagedRedisSample_WarnedAndOptionsKept()
+    public void Load_PackagedRedisSample_MappedAndTuningWarned()
     {
         var path = PathOf("mta-sts-daemon.yml.redis");
         var result = DaemonConfiguration.Load(path);
         var config = Ok(result);
         Assert.Equal(DaemonCacheKind.Redis, config.Cache.Kind);
-        Assert.Equal("redis://127.0.0.1/0", config.Cache.Options["url"]);
+        Assert.Equal("redis://127.0.0.1/0", config.Cache.RedisOptions?.Url);
+        Assert.Equal("rampart:mta-sts:", config.Cache.RedisOptions?.KeyPrefix);
         Assert.Equal("25", config.Cache.Options["max_connections"]);
-        Assert.Contains($"{path}: cache.type: redis is not supported yet; Rampart uses its SQLite cache in the state directory", result.Warnings);
+        Assert.Contains($"{path}: cache.options.max_connections: not used by Rampart (one connection per daemon, its own timeouts), ignored", result.Warnings);
+        Assert.Contains($"{path}: cache.options.socket_timeout: not used by Rampart (one connection per daemon, its own timeouts), ignored", result.Warnings);
+        Assert.DoesNotContain(result.Warnings, w => w.Contains("cache.type", StringComparison.Ordinal));
         Assert.Null(config.CacheFile);
+    }
+
+    [Theory]
+    [InlineData("cache:\n  type: redis", "cache.options.url: is required when cache.type is redis")]
+    [InlineData("cache:\n  type: redis\n  options:\n    url: ftp://x", "cache.options.url: ")]
+    [InlineData("cache:\n  type: redis\n  options:\n    url: redis://x/0\n    key_prefix: ''", "cache.options.key_prefix: ")]
+    public void Parse_RedisBadOptions_OneLineError(string yaml, string expected)
+    {
+        var error = Assert.Single(Parse(yaml).Errors);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error);
     }
 
     [Fact]
@@ -145,14 +159,14 @@ public sealed class DaemonConfigurationTests
     }
 
     [Fact]
-    public void Load_ManPageExample_ProactiveWarned()
+    public void Load_ManPageExample_ProactiveMapped()
     {
         var result = DaemonConfiguration.Load(PathOf("man-page-example.yml"));
         var config = Ok(result);
         Assert.True(config.ProactiveFetching.Enabled);
         Assert.Equal(2.0, config.ProactiveFetching.GraceRatio);
-        Assert.Contains(result.Warnings, w => w.Contains("proactive_policy_fetching.enabled: proactive policy fetching is not supported yet", StringComparison.Ordinal));
-        Assert.Equal(2, result.Warnings.Count);
+        Assert.DoesNotContain(result.Warnings, w => w.Contains("proactive_policy_fetching", StringComparison.Ordinal));
+        Assert.Single(result.Warnings);
     }
 
     [Fact]
@@ -321,8 +335,8 @@ public sealed class DaemonConfigurationTests
               mode: enforce
             zones:
               z:
-                tlsrpt:
-                  rua: mailto:x@example.org
+                tlsrpt: false
+                report: yes
             listen:
               - address: 127.0.0.1:1
                 backlog: 5
@@ -334,13 +348,50 @@ public sealed class DaemonConfigurationTests
                 $"{Source}: cache.options.filename: unknown option for cache type internal, ignored",
                 $"{Source}: cache.size: unknown key, ignored",
                 $"{Source}: proactive_policy_fetching.often: unknown key, ignored",
-                $"{Source}: default_zone.tlsrpt: TLSRPT reporting from the daemon is not supported yet, ignored",
                 $"{Source}: default_zone.mode: unknown key, ignored",
-                $"{Source}: zones.z.tlsrpt: TLSRPT reporting from the daemon is not supported yet, ignored",
+                $"{Source}: zones.z.report: unknown key, ignored",
                 $"{Source}: listen[0].backlog: unknown key, ignored",
             ],
             result.Warnings);
         Assert.Equal("127.0.0.1:1", Assert.Single(config.Listen).ToString());
+        Assert.True(config.DefaultZone.Settings.TlsRpt);
+        Assert.False(config.Zones["z"].Settings.TlsRpt);
+    }
+
+    [Fact]
+    public void Parse_TlsRptNotBoolean_Error()
+    {
+        var result = Parse("""
+            zones:
+              z:
+                tlsrpt:
+                  rua: mailto:x@example.org
+            """);
+        Assert.Contains(result.Errors, e => e.StartsWith($"{Source}: zones.z.tlsrpt:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Parse_UnixListenOwnerAndModeSuffix_Mapped()
+    {
+        var result = Parse("""
+            listen:
+              - unix:/run/rampart/a.sock:0660
+              - {address: "unix:/run/rampart/b.sock", mode: "0600", owner: "rampart:postfix"}
+              - {address: "127.0.0.1:1", owner: root}
+            user: nobody
+            group: nogroup
+            """);
+        var config = Ok(result);
+        Assert.Equal("unix:/run/rampart/a.sock", config.Listen[0].ToString());
+        Assert.Equal((UnixFileMode)Convert.ToInt32("660", 8), config.Listen[0].UnixSocketMode);
+        Assert.Null(config.Listen[0].UnixSocketOwner);
+        Assert.Equal((UnixFileMode)Convert.ToInt32("600", 8), config.Listen[1].UnixSocketMode);
+        Assert.Equal("rampart:postfix", config.Listen[1].UnixSocketOwner);
+        Assert.Null(config.Listen[2].UnixSocketOwner);
+        Assert.Equal([$"{Source}: listen[2]: mode and owner ignored: they apply only to a Unix socket"], result.Warnings);
+        Assert.Equal("nobody", config.User);
+        Assert.Equal("nogroup", config.Group);
+        Assert.Equal(DaemonConfigDialect.Rampart, config.Dialect);
     }
 
     [Fact]

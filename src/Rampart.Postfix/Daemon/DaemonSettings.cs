@@ -1,0 +1,65 @@
+using System.Net;
+using Rampart.Core.Dns;
+using Rampart.Core.MtaSts;
+using Rampart.Core.Policy;
+using Rampart.Core.Policy.Pinned;
+using Rampart.Core.Tls;
+using Rampart.Postfix.Config;
+using Rampart.Postfix.Socketmap;
+
+namespace Rampart.Postfix.Daemon;
+
+/// <summary>Everything <c>rampart daemon</c> runs with, already validated.</summary>
+internal sealed record DaemonSettings(
+    IReadOnlyList<SocketmapEndpoint> Listen,
+    string StateDirectory,
+    DnsResolverSettings Dns,
+    TrustAnchors Anchors,
+    DaemonZone DefaultZone)
+{
+    /// <summary>Where to serve Prometheus <c>/metrics</c> over HTTP; null = not served.</summary>
+    public IPEndPoint? Metrics { get; init; }
+
+    /// <summary>Local overrides and the STARTTLS Policy List (step 4 of the decision); null = none.</summary>
+    public PinnedPolicySet? Pinned { get; init; }
+
+    /// <summary>Named zones (the socketmap name Postfix sends); unknown names use <see cref="DefaultZone"/>.</summary>
+    public IReadOnlyDictionary<string, DaemonZone> Zones { get; init; } = new Dictionary<string, DaemonZone>(StringComparer.Ordinal);
+
+    public SenderPolicyCacheSettings Cache { get; init; } = new();
+
+    /// <summary>Proactive refresh of cached MTA-STS policies.</summary>
+    public MtaStsRefreshSettings Refresh { get; init; } = new();
+
+    /// <summary>The shared Redis policy cache (<c>cache: {type: redis}</c>); null = SQLite in the state directory.</summary>
+    public Rampart.Storage.RedisPolicyStoreOptions? Redis { get; init; }
+
+    /// <summary>The user to run as once the sockets are bound (<c>--user</c>/<c>--group</c>); null = stay as started.</summary>
+    public UnixAccount? RunAs { get; init; }
+
+    /// <summary>Settings a reload cannot apply (the sockets are bound, the cache is open, privileges are dropped).</summary>
+    public IEnumerable<string> RestartOnlyChanges(DaemonSettings next)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        if (!Listen.Select(l => (l.ToString(), l.UnixSocketMode, l.UnixSocketOwner)).SequenceEqual(next.Listen.Select(l => (l.ToString(), l.UnixSocketMode, l.UnixSocketOwner))))
+        {
+            yield return "listen";
+        }
+        if (StateDirectory != next.StateDirectory)
+        {
+            yield return "state directory";
+        }
+        if (Redis?.Url != next.Redis?.Url || Redis?.KeyPrefix != next.Redis?.KeyPrefix)
+        {
+            yield return "cache";
+        }
+        if (!Equals(Metrics, next.Metrics))
+        {
+            yield return "metrics";
+        }
+        if (RunAs != next.RunAs)
+        {
+            yield return "user";
+        }
+    }
+}

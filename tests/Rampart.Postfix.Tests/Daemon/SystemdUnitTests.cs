@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Rampart.Postfix.Daemon;
+
+namespace Rampart.Postfix.Tests.Daemon;
+
+/// <summary>The shipped systemd unit (packaging/systemd/rampart-daemon.service), checked by systemd itself.</summary>
+public class SystemdUnitTests
+{
+    /// <summary>Found above the test binaries, or above this source file (an --artifacts-path build puts bin/ elsewhere).</summary>
+    private static string UnitPath([System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile) ?? "" })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "packaging", "systemd", "rampart-daemon.service");
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+        throw new FileNotFoundException("packaging/systemd/rampart-daemon.service not found above " + AppContext.BaseDirectory);
+    }
+
+    [Fact]
+    public async Task Unit_SystemdAnalyzeVerify_NoFindings()
+    {
+        var analyze = new[] { "/usr/bin/systemd-analyze", "/bin/systemd-analyze" }.FirstOrDefault(File.Exists);
+        Assert.True(analyze is not null, "systemd-analyze not found: apt-get install systemd");
+        var dir = Directory.CreateTempSubdirectory("rampart-unit").FullName;
+        try
+        {
+            // verify insists that ExecStart= exists: point it at a stand-in for the published binary
+            var binary = Path.Combine(dir, "rampart");
+            await File.WriteAllTextAsync(binary, "#!/bin/sh\n", TestContext.Current.CancellationToken);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(binary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+            var unit = Path.Combine(dir, "rampart-daemon.service");
+            var text = await File.ReadAllTextAsync(UnitPath(), TestContext.Current.CancellationToken);
+            Assert.Contains("ExecStart=/opt/rampart/rampart daemon", text, StringComparison.Ordinal);
+            await File.WriteAllTextAsync(unit, text.Replace("/opt/rampart/rampart", binary, StringComparison.Ordinal), TestContext.Current.CancellationToken);
+
+            var info = new ProcessStartInfo(analyze, ["verify", unit]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = Process.Start(info)!;
+            var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+            var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+            await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+
+            // unknown keys are only warnings (exit 0), so any output is a finding
+            Assert.Equal("", (await stdout + await stderr).Trim());
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Unit_ReloadsWithSighupAndKeepsStateInStateDirectory()
+    {
+        var lines = await File.ReadAllLinesAsync(UnitPath(), TestContext.Current.CancellationToken);
+        Assert.Contains("ExecReload=/bin/kill -HUP $MAINPID", lines);
+        Assert.Contains("StateDirectory=rampart", lines);
+        Assert.DoesNotContain(lines, l => l.StartsWith("MemoryDenyWriteExecute=", StringComparison.Ordinal)); // the JIT needs W+X
+    }
+
+    [Fact]
+    public void StateDirectory_SystemdStateDirectoryWins()
+    {
+        Assert.Equal("/var/lib/rampart", StateDirectory.Default(name => name == "STATE_DIRECTORY" ? "/var/lib/rampart:/var/lib/other" : null, privileged: false));
+        Assert.Equal("/var/lib/rampart", StateDirectory.Default(_ => null, privileged: true));
+        Assert.Equal("/x/state/rampart", StateDirectory.Default(name => name == "XDG_STATE_HOME" ? "/x/state" : null, privileged: false));
+    }
+}
