@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Security;
@@ -21,6 +22,10 @@ namespace Rampart.Lab;
 /// forwards the rest, and records every byte the client sends in clear.</item>
 /// <item><c>forge</c>: answers STARTTLS itself with a self-signed certificate for the MX host name, then relays
 /// the decrypted session to the real MX in clear, recording what it decrypted.</item>
+/// <item><c>spoof</c>: the target of a forged DNS answer (an MX or A record of an unsigned zone pointed at this
+/// address): the attacker is the whole SMTP server, never contacts the backend, offers STARTTLS with a self-signed
+/// certificate for the name the client asks for (SNI; the table's host name without SNI) and accepts any message,
+/// recording everything it received (decrypted).</item>
 /// </list>
 /// What the client sent (plaintext, or decrypted) goes to STATE/mitm/capture/HOST/TIME-N.txt; one <c>close</c>
 /// line per connection in the log (mode, client, tls-fail reason, client commands, bytes captured).
@@ -97,6 +102,7 @@ internal sealed class MitmRelay(IPAddress listen, IPEndPoint backend, string hos
 {
     private static int s_counter;
     private readonly Lazy<X509Certificate2> _forged = new(() => Forge(host));
+    private readonly ConcurrentDictionary<string, X509Certificate2> _spoofed = new(StringComparer.OrdinalIgnoreCase);
 
     public async Task AcceptLoopAsync(Socket listener, CancellationToken stopping)
     {
@@ -143,11 +149,17 @@ internal sealed class MitmRelay(IPAddress listen, IPEndPoint backend, string hos
         try
         {
             using var _ = clientSocket;
+            await using var clientStream = new NetworkStream(clientSocket, ownsSocket: false);
+            session.Client = clientStream;
+            if (mode == "spoof")
+            {
+                end = await SpoofAsync(session, cts.Token);
+                return;
+            }
+
             using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await server.ConnectAsync(backend, cts.Token);
-            await using var clientStream = new NetworkStream(clientSocket, ownsSocket: false);
             await using var serverStream = new NetworkStream(server, ownsSocket: false);
-            session.Client = clientStream;
             if (mode == "pass")
             {
                 var up = CopyAsync(clientStream, serverStream, session, cts.Token);
@@ -183,7 +195,7 @@ internal sealed class MitmRelay(IPAddress listen, IPEndPoint backend, string hos
                 await File.WriteAllBytesAsync(file, session.Captured.ToArray(), CancellationToken.None);
             }
 
-            log.Write($"close mode={mode} host={host} local={listen} client={session.Peer} tls={(session.Tls ? "forged" : "no")} " +
+            log.Write($"close mode={mode} host={host} local={listen} client={session.Peer} tls={(session.Tls ? "forged" : "no")} sni={session.Sni ?? "-"} " +
                       $"tls-fail=\"{session.TlsFail ?? "-"}\" data={(session.SawData ? "yes" : "no")} captured={session.Captured.Length} file={file} " +
                       $"end={end} commands=\"{string.Join(' ', session.Commands)}\"");
         }
@@ -260,26 +272,7 @@ internal sealed class MitmRelay(IPAddress listen, IPEndPoint backend, string hos
                 }
 
                 // forge: the MitM terminates TLS itself; the real MX never sees the STARTTLS
-                var ssl = new SslStream(session.Client!, leaveInnerStreamOpen: true);
-                await session.WriteToClientAsync("220 2.0.0 Ready to start TLS\r\n", ct, ssl);
-                try
-                {
-                    using var hs = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    hs.CancelAfter(TimeSpan.FromSeconds(15));
-                    await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-                    {
-                        ServerCertificate = _forged.Value,
-                        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                    }, hs.Token);
-                }
-                catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
-                {
-                    session.TlsFail = (e.InnerException?.Message ?? e.Message).ReplaceLineEndings(" ").Replace('"', '\'');
-                    throw new AuthenticationException(session.TlsFail, e);
-                }
-
-                session.Tls = true;
-                reader = new MitmLineReader(ssl);
+                reader = new MitmLineReader(await StartTlsAsync(session, _ => _forged.Value, ct));
                 continue;
             }
 
@@ -291,6 +284,89 @@ internal sealed class MitmRelay(IPAddress listen, IPEndPoint backend, string hos
 
             await server.WriteAsync(raw, ct);
         }
+    }
+
+    /// <summary>Answers STARTTLS with 220 and takes the server side of the handshake; the returned stream carries the rest.</summary>
+    private static async Task<SslStream> StartTlsAsync(MitmSession session, Func<string?, X509Certificate2> certificateFor, CancellationToken ct)
+    {
+        var ssl = new SslStream(session.Client!, leaveInnerStreamOpen: true);
+        await session.WriteToClientAsync("220 2.0.0 Ready to start TLS\r\n", ct, ssl);
+        try
+        {
+            using var hs = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            hs.CancelAfter(TimeSpan.FromSeconds(15));
+            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificateSelectionCallback = (_, sni) =>
+                {
+                    session.Sni = string.IsNullOrEmpty(sni) ? null : sni;
+                    return certificateFor(session.Sni);
+                },
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            }, hs.Token);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        {
+            session.TlsFail = (e.InnerException?.Message ?? e.Message).ReplaceLineEndings(" ").Replace('"', '\'');
+            throw new AuthenticationException(session.TlsFail, e);
+        }
+
+        session.Tls = true;
+        return ssl;
+    }
+
+    /// <summary>
+    /// The spoofed MX: a complete (minimal) SMTP server of the attacker's own. STARTTLS gets a self-signed certificate
+    /// for the SNI name (the name the sender believes it reached); every message is accepted and kept as captured.
+    /// </summary>
+    private async Task<string> SpoofAsync(MitmSession session, CancellationToken ct)
+    {
+        var reader = new MitmLineReader(session.Client!);
+        await session.WriteToClientAsync($"220 {host} ESMTP\r\n", ct);
+        var inData = false;
+        while (await reader.ReadLineRawAsync(ct) is { } raw)
+        {
+            session.Captured.Write(raw);
+            var line = Encoding.ASCII.GetString(raw).TrimEnd('\r', '\n');
+            if (inData)
+            {
+                if (line == ".")
+                {
+                    inData = false;
+                    await session.WriteToClientAsync("250 2.0.0 Ok: queued by the attacker\r\n", ct);
+                }
+
+                continue;
+            }
+
+            var verb = line.Split(' ', 2)[0].ToUpperInvariant();
+            session.Commands.Add(verb);
+            switch (verb)
+            {
+                case "EHLO":
+                    await session.WriteToClientAsync($"250-{host}\r\n250-PIPELINING\r\n250-8BITMIME\r\n" + (session.Tls ? "" : "250-STARTTLS\r\n") + "250 ENHANCEDSTATUSCODES\r\n", ct);
+                    break;
+                case "STARTTLS" when !session.Tls:
+                    reader = new MitmLineReader(await StartTlsAsync(session, sni => _spoofed.GetOrAdd(sni ?? host, Forge), ct));
+                    break;
+                case "DATA":
+                    session.SawData = true;
+                    inData = true;
+                    await session.WriteToClientAsync("354 End data with <CR><LF>.<CR><LF>\r\n", ct);
+                    break;
+                case "QUIT":
+                    await session.WriteToClientAsync("221 2.0.0 Bye\r\n", ct);
+                    return "quit";
+                case "HELO" or "MAIL" or "RCPT" or "RSET" or "NOOP":
+                    await session.WriteToClientAsync("250 2.0.0 Ok\r\n", ct);
+                    break;
+                default:
+                    await session.WriteToClientAsync("502 5.5.2 Not implemented\r\n", ct);
+                    break;
+            }
+        }
+
+        return "eof";
     }
 
     private static X509Certificate2 Forge(string host)
@@ -320,6 +396,7 @@ internal sealed class MitmSession(string mode, string peer) : IDisposable
     public bool SawData { get; set; }
     public bool Tls { get; set; }
     public string? TlsFail { get; set; }
+    public string? Sni { get; set; }
 
     public void Dispose()
     {

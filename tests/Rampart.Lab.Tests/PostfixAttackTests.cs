@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 
 namespace Rampart.Lab.Tests;
@@ -15,9 +17,22 @@ namespace Rampart.Lab.Tests;
 public sealed class PostfixLab : IAsyncLifetime
 {
     private readonly string _root = Directory.CreateTempSubdirectory("rampart-postfix").FullName;
+    private readonly ConcurrentQueue<string> _daemonOutput = new();
     private Process? _daemon;
 
     public string Instance => Path.Combine(_root, "postfix");
+
+    /// <summary>The daemon's socketmap port on 127.0.0.1 (Postfix's smtp_tls_policy_maps); kept across restarts.</summary>
+    public int Port { get; private set; }
+
+    /// <summary>The class's own daemon state directory (its SQLite policy cache); tests that restart the daemon elsewhere restore it.</summary>
+    public string DefaultDaemonState => Path.Combine(_root, "daemon");
+
+    /// <summary>A fresh, empty daemon state directory under this fixture's root.</summary>
+    public string NewDaemonState() => Directory.CreateDirectory(Path.Combine(_root, "daemon-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+
+    /// <summary>What the daemons printed (stderr and stdout), for failure messages.</summary>
+    public string DaemonOutput() => string.Join('\n', _daemonOutput.TakeLast(60));
     public static string State => Environment.GetEnvironmentVariable("RAMPART_LAB_STATE") ?? "";
 
     public static string Script
@@ -51,41 +66,14 @@ public sealed class PostfixLab : IAsyncLifetime
                                     UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         }
 
-        int port;
         using (var listener = new TcpListener(IPAddress.Loopback, 0))
         {
             listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            Port = ((IPEndPoint)listener.LocalEndpoint).Port;
         }
 
-        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])[Rampart.Tests.Shared.CliRunner.RampartDll, "daemon", "--listen", $"127.0.0.1:{port}", "--state-dir", Path.Combine(_root, "daemon")])
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        Directory.CreateDirectory(Path.Combine(_root, "daemon"));
-        _daemon = Process.Start(info)!;
-        _daemon.OutputDataReceived += (_, _) => { };
-        _daemon.ErrorDataReceived += (_, _) => { };
-        _daemon.BeginOutputReadLine();
-        _daemon.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, port);
-                break;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100);
-            }
-        }
-
-        await RunAsync("create", port.ToString(CultureInfo.InvariantCulture));
+        await StartDaemonAsync(DefaultDaemonState);
+        await RunAsync("create", Port.ToString(CultureInfo.InvariantCulture));
         await RunAsync("start");
     }
 
@@ -102,23 +90,125 @@ public sealed class PostfixLab : IAsyncLifetime
             }
         }
 
-        if (_daemon is { } daemon)
-        {
-            if (!daemon.HasExited)
-            {
-                daemon.Kill();
-            }
+        await StopDaemonAsync();
+        Directory.Delete(_root, recursive: true);
+    }
 
-            await daemon.WaitForExitAsync();
-            daemon.Dispose();
+    /// <summary>
+    /// (Re)starts <c>rampart daemon</c> on <see cref="Port"/> with STATEDIR (its SQLite policy cache) and EXTRA arguments:
+    /// the old process (if any) gets SIGTERM, so its decision memory is gone; what it stored on disk stays.
+    /// Postfix's smtp processes reconnect to the new one on their next lookup.
+    /// </summary>
+    public async Task StartDaemonAsync(string stateDir, params string[] extra)
+    {
+        await StopDaemonAsync();
+        Directory.CreateDirectory(stateDir);
+        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in (string[])[Rampart.Tests.Shared.CliRunner.RampartDll, "daemon", "--listen", $"127.0.0.1:{Port}", "--state-dir", stateDir, .. extra])
+        {
+            info.ArgumentList.Add(arg);
         }
 
-        Directory.Delete(_root, recursive: true);
+        _daemonOutput.Enqueue($"--- daemon {string.Join(' ', info.ArgumentList.Skip(1))}");
+        _daemon = Process.Start(info)!;
+        _daemon.OutputDataReceived += (_, e) => _daemonOutput.Enqueue(e.Data ?? "");
+        _daemon.ErrorDataReceived += (_, e) => _daemonOutput.Enqueue(e.Data ?? "");
+        _daemon.BeginOutputReadLine();
+        _daemon.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline && !_daemon.HasExited)
+            {
+                await Task.Delay(50);
+            }
+            catch (SocketException e)
+            {
+                throw new InvalidOperationException($"rampart daemon did not listen on 127.0.0.1:{Port} within 20 s ({e.SocketErrorCode}):\n{DaemonOutput()}", e);
+            }
+        }
+    }
+
+    private async Task StopDaemonAsync()
+    {
+        if (_daemon is not { } daemon)
+        {
+            return;
+        }
+
+        _daemon = null;
+        if (!daemon.HasExited)
+        {
+            using var kill = Process.Start("kill", ["-TERM", daemon.Id.ToString(CultureInfo.InvariantCulture)])!;
+            await kill.WaitForExitAsync();
+        }
+
+        using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+        {
+            try
+            {
+                await daemon.WaitForExitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                daemon.Kill();
+                await daemon.WaitForExitAsync();
+            }
+        }
+
+        daemon.Dispose();
+    }
+
+    /// <summary>
+    /// Asks the running daemon for KEY over a connection of its own, as Postfix does (netstring <c>postfix KEY</c>);
+    /// returns the reply and how long it took. Bounded by <paramref name="within"/>, so a stall fails instead of hanging.
+    /// </summary>
+    public async Task<(string Reply, TimeSpan Elapsed)> AskDaemonAsync(string key, TimeSpan within)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        deadline.CancelAfter(within);
+        using var client = new TcpClient { NoDelay = true };
+        await client.ConnectAsync(IPAddress.Loopback, Port, deadline.Token);
+        var stream = client.GetStream();
+        var payload = Encoding.UTF8.GetBytes("postfix " + key);
+        var clock = Stopwatch.StartNew();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(payload.Length.ToString(CultureInfo.InvariantCulture) + ":").Concat(payload).Append((byte)',').ToArray(), deadline.Token);
+        var received = new List<byte>();
+        var chunk = new byte[4096];
+        try
+        {
+            while (true)
+            {
+                var colon = received.IndexOf((byte)':');
+                if (colon > 0 && int.TryParse(Encoding.ASCII.GetString([.. received.Take(colon)]), NumberStyles.None, CultureInfo.InvariantCulture, out var length)
+                    && received.Count >= colon + 1 + length + 1)
+                {
+                    Assert.Equal((byte)',', received[colon + 1 + length]);
+                    return (Encoding.UTF8.GetString([.. received.Skip(colon + 1).Take(length)]), clock.Elapsed);
+                }
+
+                var n = await stream.ReadAsync(chunk, deadline.Token);
+                Assert.True(n > 0, $"the daemon closed the connection without answering {key}");
+                received.AddRange(chunk.AsSpan(0, n));
+            }
+        }
+        catch (OperationCanceledException) when (!TestContext.Current.CancellationToken.IsCancellationRequested)
+        {
+            Assert.Fail($"the daemon did not answer {key} within {within.TotalSeconds} s (stalled)\n{DaemonOutput()}");
+            throw;
+        }
     }
 
     public async Task<string> RunAsync(string command, params string[] args)
     {
-        var (code, output) = await Lab.RunAsync(Script, [command, Instance, .. args], TimeSpan.FromSeconds(30));
+        // generous: `postfix check` + start forks dozens of processes, slow on a loaded 2-core machine (30 s was seen to pass)
+        var (code, output) = await Lab.RunAsync(Script, [command, Instance, .. args], TimeSpan.FromSeconds(120));
         if (code != 0)
         {
             throw new InvalidOperationException($"lab/postfix/instance {command}: exit {code}: {output}");
@@ -258,6 +348,9 @@ public sealed class PostfixAttackTests(PostfixLab postfix) : IClassFixture<Postf
 
         await WithMitmAsync(mxAddress, mode, async () =>
         {
+            // what Postfix is told: were it NOTFOUND (`may`), the stripped or forged session would carry the mail
+            Assert.Equal(domain == "mitm-dane.test" ? "OK dane-only" : $"OK secure match={mxHost} servername=hostname",
+                (await postfix.AskDaemonAsync(domain, Bound)).Reply);
             await postfix.RunAsync("send", rcpt, token);
             var why = await DeferredAsync(rcpt);
             // one retry through the attacker as well (short backoff): still deferred, still nothing in clear
@@ -304,6 +397,180 @@ public sealed class PostfixAttackTests(PostfixLab postfix) : IClassFixture<Postf
         Assert.Contains(postfix.Log().Split('\n'), line => line.Contains(mxHost + "[", StringComparison.Ordinal) && line.Contains(logReason, StringComparison.Ordinal));
         Assert.Null(await ReceivedAsync(mxHost, token, TimeSpan.Zero));
         await postfix.RunAsync("purge");
+    }
+
+    /// <summary>
+    /// "MX spoofed to attacker" on an unsigned zone (mitm-insecure.test, a copy of insecure.test: MTA-STS enforce,
+    /// <c>mx: mx.mitm-insecure.test</c>), its DNS forged in the lab's Unbound for Postfix and the daemon alike:
+    /// (a) the MX answered with the attacker's own host, whose lab-CA certificate is valid for the attacker's name
+    /// (mx.mitm-attacker.test, MitM in pass mode to its real receiver): not in the policy, so the name check fails;
+    /// (b) the A record of the listed MX answered with the attacker's address, where the attacker (spoof mode) speaks
+    /// SMTP for the spoofed name with a certificate of its own: WebPKI fails. Both deferred, nothing reaches anyone.
+    /// </summary>
+    [Theory]
+    [InlineData("mitm-insecure.test. 30 IN MX 10 mx.mitm-attacker.test.", "pass", "mx.mitm-attacker.test[127.0.1.52]")]
+    [InlineData("mx.mitm-insecure.test. 30 IN A 127.0.1.52", "spoof", "mx.mitm-insecure.test[127.0.1.52]")]
+    public async Task Postfix_MxSpoofedToAttacker_UnsignedZone_Deferred(string forgedRecord, string mode, string attackerRelay)
+    {
+        Lab.RequireLab();
+        const string rcpt = "user@mitm-insecure.test";
+        var token = Token();
+        var mitmLog = MitmLogLength();
+
+        await using (var forged = new ForgedDns())
+        {
+            await forged.AddAsync(forgedRecord);
+            await WithMitmAsync(AttackerAddress, mode, async () =>
+            {
+                // the policy pins the real MX name whatever the forged DNS says (NOTFOUND would let `may` deliver to the attacker)
+                Assert.Equal("OK secure match=mx.mitm-insecure.test servername=hostname", (await postfix.AskDaemonAsync("mitm-insecure.test", Bound)).Reply);
+                await postfix.RunAsync("send", rcpt, token);
+                var why = await DeferredAsync(rcpt);
+
+                Assert.Contains("Server certificate not verified", why, StringComparison.Ordinal);
+                Assert.Contains(postfix.Log().Split('\n'), line => line.Contains(attackerRelay, StringComparison.Ordinal)
+                                                                   && line.Contains("Server certificate not verified", StringComparison.Ordinal));
+                await postfix.RunAsync("purge"); // while the forgery holds: a retry after it could reach the real MX
+            });
+        }
+
+        await AssertNothingInClearAsync(token, mitmLog, AttackerHost, mode, "mx.mitm-insecure.test", AttackerHost);
+    }
+
+    /// <summary>
+    /// "First fetch blocked, policy cached" (mitm-sts.test): one delivery lets a fresh daemon fetch and store the policy;
+    /// then the attacker makes the policy host unreachable (mta-sts.mitm-sts.test → a dead address) and announces a new
+    /// policy id (so a sender would try to refetch), the daemon restarts (decision memory gone, SQLite cache kept) and
+    /// STARTTLS is stripped: still <c>secure match=…</c>, deferred, nothing in clear. The control: a sender with no cache
+    /// (<c>rampart resolve</c>) under the same forgery fails the fetch and answers NOTFOUND, so the cache is what protects.
+    /// </summary>
+    [Fact]
+    public async Task Postfix_FirstFetchBlocked_PolicyCached_StillEnforced()
+    {
+        // every daemon here runs with the class's ordinary settings, so later tests need no restore
+        Lab.RequireLab();
+        var state = postfix.NewDaemonState();
+        await postfix.StartDaemonAsync(state);
+        await WithMitmAsync("127.0.1.50", "pass", () => DeliverAsync("user@mitm-sts.test", "mx.mitm-sts.test", "Verified"));
+
+        await using var forged = new ForgedDns();
+        await forged.AddAsync("mta-sts.mitm-sts.test. 30 IN A 127.0.3.254"); // nothing listens there: connection refused
+        await forged.AddAsync("_mta-sts.mitm-sts.test. 30 IN TXT \"v=STSv1; id=attacker1\"");
+        var uncached = await Rampart.Tests.Shared.CliRunner.RunAsync(["resolve", "mitm-sts.test", "--json"], timeout: Bound);
+        Assert.True(uncached.ExitCode == 0 && uncached.Stdout.Contains("127.0.3.254", StringComparison.Ordinal), uncached.ToString());
+        using (var json = JsonDocument.Parse(uncached.Stdout))
+        {
+            Assert.Equal("none", json.RootElement.GetProperty("policy").GetString());
+            Assert.Equal("NOTFOUND ", json.RootElement.GetProperty("postfix").GetString());
+        }
+
+        await postfix.StartDaemonAsync(state);
+        await StrippedAndDeferredAsync("mitm-sts.test");
+    }
+
+    /// <summary>
+    /// "DNS outage, policy cached" (mitm-sts.test): with the policy stored, the daemon restarts with <c>--resolver</c> on
+    /// an unresponsive resolver (127.0.0.3: reads queries, never answers) while Postfix keeps resolving through Unbound;
+    /// the daemon answers the cached <c>secure match=…</c> at once (no stall: under 1 s while its refresh hangs on the dead
+    /// resolver, which it provably asked; a lookup waiting for DNS takes seconds), and the stripped delivery is deferred.
+    /// </summary>
+    [Fact]
+    public async Task Postfix_DnsOutage_PolicyCached_EnforcedWithoutStall()
+    {
+        Lab.RequireLab();
+        var state = postfix.NewDaemonState();
+        try
+        {
+            await postfix.StartDaemonAsync(state);
+            await WithMitmAsync("127.0.1.50", "pass", () => DeliverAsync("user@mitm-sts.test", "mx.mitm-sts.test", "Verified"));
+
+            await using var outage = UnresponsiveResolver.Start();
+            await postfix.StartDaemonAsync(state, "--resolver", $"{UnresponsiveResolver.Address.Address}:{UnresponsiveResolver.Address.Port}");
+            // the first answer after the restart (cold: JIT, SQLite opened) must not have waited for DNS (≥ 3 s timeout)
+            var (cold, coldElapsed) = await postfix.AskDaemonAsync("mitm-sts.test", Bound);
+            Assert.Equal("OK secure match=mx.mitm-sts.test servername=hostname", cold);
+            Assert.True(coldElapsed < TimeSpan.FromSeconds(2.5), $"the first cached answer took {coldElapsed.TotalMilliseconds:0} ms (waited for DNS?)");
+            var deadline = DateTime.UtcNow + Bound;
+            while (outage.Queries == 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50, TestContext.Current.CancellationToken);
+            }
+
+            Assert.True(outage.Queries > 0, $"the daemon never asked the unresponsive resolver\n{postfix.DaemonOutput()}");
+            // now its refresh hangs on the dead resolver: the next lookup must still not wait for it
+            var (reply, elapsed) = await postfix.AskDaemonAsync("mitm-sts.test", Bound);
+            TestContext.Current.TestOutputHelper?.WriteLine(
+                $"cached answer during the DNS outage: {coldElapsed.TotalMilliseconds:0.0} ms after the restart, {elapsed.TotalMilliseconds:0.0} ms with a refresh stuck on DNS");
+            Assert.Equal("OK secure match=mx.mitm-sts.test servername=hostname", reply);
+            Assert.True(elapsed < TimeSpan.FromSeconds(1), $"the cached policy took {elapsed.TotalMilliseconds:0} ms to arrive while DNS was down (stall)");
+            await StrippedAndDeferredAsync("mitm-sts.test");
+        }
+        finally
+        {
+            await postfix.StartDaemonAsync(postfix.DefaultDaemonState);
+        }
+    }
+
+    private const string AttackerAddress = "127.0.1.52";
+    private const string AttackerHost = "mx.mitm-attacker.test";
+
+    /// <summary>
+    /// The daemon (as it runs now) tells Postfix <c>secure match=mx.DOMAIN</c>; then with STARTTLS stripped by the MitM a
+    /// message to DOMAIN is deferred ("TLS is required, but was not offered") and nothing reaches the MX or the MitM in clear.
+    /// </summary>
+    private async Task StrippedAndDeferredAsync(string domain)
+    {
+        var rcpt = "user@" + domain;
+        var mxHost = "mx." + domain;
+        var token = Token();
+        var mitmLog = MitmLogLength();
+        await WithMitmAsync("127.0.1.50", "strip", async () =>
+        {
+            Assert.Equal($"OK secure match={mxHost} servername=hostname", (await postfix.AskDaemonAsync(domain, Bound)).Reply);
+            await postfix.RunAsync("send", rcpt, token);
+            var why = await DeferredAsync(rcpt);
+
+            Assert.Contains("TLS is required, but was not offered", why, StringComparison.Ordinal);
+            Assert.Contains(postfix.Log().Split('\n'), line => line.Contains(mxHost + "[127.0.1.50]", StringComparison.Ordinal)
+                                                               && line.Contains("TLS is required, but was not offered", StringComparison.Ordinal));
+            await postfix.RunAsync("purge");
+        });
+
+        await AssertNothingInClearAsync(token, mitmLog, mxHost, "strip", mxHost);
+    }
+
+    private static string MitmLogPath => Path.Combine(PostfixLab.State, "log", "mitm.log");
+
+    private static long MitmLogLength() => File.Exists(MitmLogPath) ? new FileInfo(MitmLogPath).Length : 0;
+
+    /// <summary>
+    /// No receiver of RECEIVERS got the token, the MitM's captures of MITMHOST hold no token, and the MitM's log since
+    /// FROM shows it was contacted in MODE and never saw a DATA command.
+    /// </summary>
+    private static async Task AssertNothingInClearAsync(string token, long from, string mitmHost, string mode, params string[] receivers)
+    {
+        foreach (var receiver in receivers)
+        {
+            Assert.Null(await ReceivedAsync(receiver, token, TimeSpan.Zero));
+        }
+
+        var captures = Path.Combine(PostfixLab.State, "mitm", "capture", mitmHost);
+        foreach (var file in Directory.Exists(captures) ? Directory.GetFiles(captures) : [])
+        {
+            Assert.DoesNotContain(token, await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        }
+
+        string recent;
+        using (var stream = new FileStream(MitmLogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+        {
+            stream.Seek(from, SeekOrigin.Begin);
+            using var reader = new StreamReader(stream);
+            recent = await reader.ReadToEndAsync(TestContext.Current.CancellationToken);
+        }
+
+        var ours = recent.Split('\n').Where(l => l.Contains($" close mode={mode} host={mitmHost} ", StringComparison.Ordinal)).ToList();
+        Assert.True(ours.Count > 0, $"the attacker ({mode}, {mitmHost}) was never contacted:\n{recent}");
+        Assert.DoesNotContain(ours, l => l.Contains(" data=yes ", StringComparison.Ordinal));
     }
 
     private static async Task WithMitmAsync(string mxAddress, string mode, Func<Task> body)
