@@ -12,7 +12,7 @@ namespace Rampart.Core.Dns;
 /// and turns every DNS outcome into a <see cref="DnsResult{T}"/>: it throws only <see cref="OperationCanceledException"/>
 /// when the caller's token is cancelled.
 /// </summary>
-public sealed class DnsClientResolver : IDnsResolver
+public sealed class DnsClientResolver : IDnsResolver, IDnsSignatureSource
 {
     // DNS flag day 2020: a UDP payload size that avoids IP fragmentation; bigger answers come over TCP.
     private const int EdnsBufferSize = 1232;
@@ -65,6 +65,42 @@ public sealed class DnsClientResolver : IDnsResolver
         await Task.WhenAll(v4Task, v6Task).ConfigureAwait(false);
         var (v4, v6) = (await v4Task.ConfigureAwait(false), await v6Task.ConfigureAwait(false));
         return MergeAddresses(v4, v6);
+    }
+
+    /// <summary>
+    /// Asks for <paramref name="type"/> at <paramref name="name"/> (DO set, so a validating resolver returns the RRSIGs with
+    /// the answer) and returns the RRSIGs that cover it at the name or at the end of its CNAME chain.
+    /// </summary>
+    public async Task<DnsResult<DnsSignature>> QuerySignaturesAsync(string name, string type, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(type);
+        if (!Enum.TryParse<QueryType>(type, ignoreCase: true, out var queryType) || !DnsName.TryNormalize(name, out var queryName, out _))
+        {
+            return DnsResult<DnsSignature>.Failed(name, DnsErrorKind.Other, $"cannot ask for {type} signatures at '{name}'");
+        }
+
+        var (response, failure) = await AskAsync(queryName, queryType, cancellationToken).ConfigureAwait(false);
+        if (response is null)
+        {
+            return DnsResult<DnsSignature>.Failed(queryName, failure.Kind, failure.Message);
+        }
+
+        var secure = response.Header.IsAuthenticData && Settings.TrustAd;
+        if (response.Header.ResponseCode != DnsHeaderResponseCode.NoError)
+        {
+            var (kind, text) = DescribeRcode(response.Header.ResponseCode);
+            return response.Header.ResponseCode == DnsHeaderResponseCode.NotExistentDomain
+                ? new DnsResult<DnsSignature>(queryName, DnsOutcome.NxDomain, secure, [], [])
+                : DnsResult<DnsSignature>.Failed(queryName, kind, $"{text} from {Settings.Endpoint} for {queryName} {queryType}");
+        }
+
+        var signatures = response.Answers.OfType<RRSigRecord>()
+            .Where(r => (int)r.CoveredType == (int)queryType)
+            .Select(r => new DnsSignature(DnsName.FromWire(r.DomainName.Original), type.ToUpperInvariant(), DnsName.FromWire(r.SignersName.Original),
+                r.SignatureInception, r.SignatureExpiration))
+            .ToList();
+        return new DnsResult<DnsSignature>(queryName, signatures.Count > 0 ? DnsOutcome.Records : DnsOutcome.NoData, secure, signatures, []);
     }
 
     internal static DnsResult<IPAddress> MergeAddresses(DnsResult<IPAddress> v4, DnsResult<IPAddress> v6)

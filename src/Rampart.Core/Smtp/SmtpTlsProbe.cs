@@ -21,7 +21,7 @@ namespace Rampart.Core.Smtp;
 /// Deadlines run on the injected <see cref="TimeProvider"/>; when one passes, the socket is closed, which is what stops
 /// a read that a dripping server keeps alive.
 /// </remarks>
-public sealed class SmtpTlsProbe
+public sealed class SmtpTlsProbe : ISmtpTlsProbe
 {
     /// <summary>QUIT is a courtesy: it never waits longer than this, nor longer than <see cref="SmtpProbeSettings.CommandTimeout"/>.</summary>
     internal static readonly TimeSpan QuitTimeout = TimeSpan.FromSeconds(2);

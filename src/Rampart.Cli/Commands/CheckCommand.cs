@@ -1,0 +1,127 @@
+using System.CommandLine;
+using System.Globalization;
+using Rampart.Core;
+using Rampart.Core.Check;
+using Rampart.Core.Dns;
+using Rampart.Core.MtaSts;
+using Rampart.Core.Smtp;
+using Rampart.Core.Tls;
+
+namespace Rampart.Cli.Commands;
+
+/// <summary>
+/// <c>rampart check DOMAIN... [--json]</c>: the receiving-domain audit (MX, DNSSEC, STARTTLS and certificates, DANE,
+/// MTA-STS, TLS-RPT and their consistency), one finding per line, a verdict per domain. Exit 0 ok, 1 warnings,
+/// 2 failures (Nagios-style); 2 also for unusable input.
+/// </summary>
+internal static class CheckCommand
+{
+    public static Command Create()
+    {
+        var domains = new Argument<string[]>("domain") { Description = "Receiving domains to audit (the part after @).", Arity = ArgumentArity.OneOrMore };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Write the reports as JSON: {domain, status, findings: [{id, severity, subject, message, fix, reference}]}; an array for several domains.",
+        };
+        var timeout = new Option<double>("--timeout")
+        {
+            Description = "Limit of each network step (one DNS question, one SMTP conversation, one policy fetch), in seconds.",
+            DefaultValueFactory = _ => 10,
+        };
+        var concurrency = new Option<int>("--concurrency")
+        {
+            Description = "Domains checked at once (each MX address still gets one connection at a time).",
+            DefaultValueFactory = _ => 4,
+        };
+        var rrsigDays = new Option<int>("--rrsig-days")
+        {
+            Description = "Warn when a DNSSEC signature expires within this many days.",
+            DefaultValueFactory = _ => 7,
+        };
+        var certDays = new Option<int>("--cert-days")
+        {
+            Description = "Warn when an MX certificate expires within this many days.",
+            DefaultValueFactory = _ => 21,
+        };
+        var port = new Option<int>("--port") { Description = "SMTP port probed on every MX address.", DefaultValueFactory = _ => 25 };
+        var command = new Command("check",
+            "Audit receiving domains as a sender sees them: MX, DNSSEC (and RRSIG expiry), STARTTLS, TLS version and certificates on " +
+            "every MX address, DANE TLSA (present, usable, matching, rollover-ready), MTA-STS (record, fetch, policy, MX coverage, " +
+            "enforce readiness), TLS-RPT and DANE/MTA-STS consistency. Finding ids are listed in docs/checks.md. " +
+            "Exit 0 ok, 1 warnings, 2 failures or unusable input.")
+        {
+            domains, json, timeout, concurrency, rrsigDays, certDays, port,
+        };
+        command.SetAction((parse, ct) => Verb.RunAsync(async () =>
+        {
+            var seconds = parse.GetValue(timeout);
+            if (!(seconds > 0 && seconds <= 600))
+            {
+                return Terminal.Error($"--timeout {seconds.ToString(CultureInfo.InvariantCulture)}: must be more than 0 and at most 600 seconds");
+            }
+            var settings = new CheckSettings
+            {
+                Timeout = TimeSpan.FromSeconds(seconds),
+                MaxConcurrentDomains = parse.GetValue(concurrency),
+                RrsigWarningDays = parse.GetValue(rrsigDays),
+                CertificateWarningDays = parse.GetValue(certDays),
+                Port = parse.GetValue(port),
+            };
+            if (settings.MaxConcurrentDomains is < 1 or > 256)
+            {
+                return Terminal.Error($"--concurrency {settings.MaxConcurrentDomains}: must be from 1 to 256");
+            }
+            if (settings.RrsigWarningDays is < 0 or > 3650 || settings.CertificateWarningDays is < 0 or > 3650)
+            {
+                return Terminal.Error("--rrsig-days and --cert-days: must be from 0 to 3650");
+            }
+            if (settings.Port is < 1 or > 65535)
+            {
+                return Terminal.Error($"--port {settings.Port}: must be from 1 to 65535");
+            }
+            var names = new List<string>();
+            foreach (var text in parse.GetValue(domains) ?? [])
+            {
+                if (!DomainName.TryNormalize(text, out var name, out var error))
+                {
+                    return Terminal.Error($"check: domain '{text}': {error}");
+                }
+                if (!names.Contains(name))
+                {
+                    names.Add(name);
+                }
+            }
+            var services = Services.Create(parse);
+            foreach (var warning in services.Warnings)
+            {
+                Console.Error.WriteLine("rampart: warning: " + warning);
+            }
+            var checker = CreateChecker(services, settings);
+            var reports = await checker.CheckAsync(names, ct).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                CheckOutput.WriteJson(reports);
+            }
+            else
+            {
+                CheckOutput.WriteHuman(reports, parse.GetValue(GlobalOptions.Verbose));
+            }
+            return CheckOutput.ExitCode(reports);
+        }));
+        return command;
+    }
+
+    /// <summary>Composes the checker: DNS questions, the SMTP probe and the policy fetch all bounded by <see cref="CheckSettings.Timeout"/>.</summary>
+    private static DomainChecker CreateChecker(Services services, CheckSettings settings)
+    {
+        var limit = settings.Timeout;
+        // Two tries of half the limit each, so one DNS question (retry included) ends within the limit.
+        var perTry = TimeSpan.FromTicks(Math.Min(limit.Ticks / 2, DnsResolverSettings.MaxTimeout.Ticks));
+        var dns = new DnsClientResolver(services.DnsSettings with { Timeout = perTry, Retries = 1 });
+        var webPki = new WebPkiValidator(services.Anchors, services.Time);
+        var fetch = new MtaStsFetchSettings { TotalTimeout = limit, ConnectTimeout = limit < TimeSpan.FromSeconds(5) ? limit : TimeSpan.FromSeconds(5) };
+        var fetcher = new MtaStsPolicyFetcher(dns, webPki, fetch, services.Time);
+        var probe = new SmtpTlsProbe(new SmtpProbeSettings { ConnectTimeout = limit, CommandTimeout = limit, TotalTimeout = limit }, services.Time);
+        return new DomainChecker(dns, fetcher, probe, webPki, settings, services.Time);
+    }
+}
