@@ -10,6 +10,8 @@ root.Subcommands.Add(ResolveCommand.Create());
 root.Subcommands.Add(MtaStsCommand.Create());
 root.Subcommands.Add(TlsaCommand.Create());
 root.Subcommands.Add(DaemonCommand.Create());
+root.Subcommands.Add(CheckCommand.Create());
+root.Subcommands.Add(TlsRptCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {

@@ -1,0 +1,367 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Rampart.Core;
+using Rampart.Core.TlsRpt;
+using Rampart.Postfix.Daemon;
+using Rampart.Storage.TlsRpt;
+
+namespace Rampart.Cli.Commands;
+
+/// <summary>
+/// <c>rampart tlsrpt import PATH…</c> and <c>rampart tlsrpt summary</c>: read TLS-RPT aggregate reports (RFC 8460) from
+/// files, folders, mbox files and Maildirs into the report store, and tell the operator what they say.
+/// </summary>
+internal static class TlsRptCommand
+{
+    public static Command Create()
+    {
+        var stateDir = new Option<string?>("--state-dir")
+        {
+            Description = $"Directory of the report store ({SqliteTlsReportStore.FileName}). Default {StateDirectory.Default()}.",
+            HelpName = "DIR",
+            Recursive = true,
+        };
+        return new Command("tlsrpt",
+            "TLS-RPT (RFC 8460) aggregate reports: import what reporters (Google, Microsoft, Mail.ru, …) send, and summarise them per domain.")
+        {
+            stateDir, Import(stateDir), Summary(stateDir),
+        };
+    }
+
+    private static Command Import(Option<string?> stateDir)
+    {
+        var paths = new Argument<string[]>("path")
+        {
+            Description = "Report files (.json, .json.gz, .zip, .eml, whatever their names), folders (read recursively), mbox files or Maildirs.",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var json = new Option<bool>("--json") { Description = "Write the outcome as JSON (keys: store, files, imported, duplicates, rejected, reports, rejections)." };
+        var maxSize = new Option<int>("--max-report-size")
+        {
+            Description = "Largest report accepted once decompressed, in MiB.",
+            HelpName = "MIB",
+            DefaultValueFactory = _ => (int)(TlsRptReadSettings.DefaultMaxReportBytes / (1024 * 1024)),
+        };
+        var noDkim = new Option<bool>("--no-dkim") { Description = "Do not verify DKIM signatures of emailed reports (no DNS lookups); they are recorded as not checked." };
+        var command = new Command("import",
+            "Import reports into the store. Containers are recognised by content: gzip, zip, an email (multipart/report), an mbox. " +
+            "A report already stored (same organization, report-id and date range) is counted as a duplicate and left as it is, so " +
+            "importing a folder again changes nothing. DKIM signatures of emailed reports are verified and recorded, never a reason " +
+            "to reject. Exit 0 when nothing was rejected, 1 when some input was rejected (each is listed with the reason), 2 on a " +
+            "usage or I/O error.")
+        {
+            paths, json, maxSize, noDkim,
+        };
+        command.SetAction((parse, ct) => Verb.RunAsync(async () =>
+        {
+            var size = parse.GetValue(maxSize);
+            if (size is < 1 or > 4096)
+            {
+                return Terminal.Error($"--max-report-size {size}: must be between 1 and 4096 MiB");
+            }
+            var settings = new TlsRptReadSettings
+            {
+                MaxReportBytes = size * 1024L * 1024,
+                MaxMessageBytes = Math.Max(2L * size * 1024 * 1024, TlsRptReadSettings.DefaultMaxReportBytes),
+                VerifyDkim = !parse.GetValue(noDkim),
+            };
+            var inputs = TlsRptInputFiles.Expand(parse.GetValue(paths)!);
+            if (inputs.Errors.Count > 0)
+            {
+                foreach (var error in inputs.Errors)
+                {
+                    Console.Error.WriteLine("rampart: " + error);
+                }
+                return ExitCodes.InputError;
+            }
+            TlsRptDkimVerifier? dkim = null;
+            if (settings.VerifyDkim)
+            {
+                dkim = new TlsRptDkimVerifier(Services.Create(parse).Dns);
+            }
+            var store = await SqliteTlsReportStore.OpenInDirectoryAsync(parse.GetValue(stateDir) ?? StateDirectory.Default(), TimeProvider.System, ct).ConfigureAwait(false);
+            await using (store.ConfigureAwait(false))
+            {
+                var outcome = await ImportAsync(store, new TlsRptInputReader(settings, dkim), inputs.Files, ct).ConfigureAwait(false);
+                if (parse.GetValue(json))
+                {
+                    WriteImportJson(store.Location, inputs.Files.Count, outcome);
+                }
+                else
+                {
+                    WriteImportHuman(store.Location, inputs.Files.Count, outcome, parse.GetValue(GlobalOptions.Verbose));
+                }
+                return outcome.Rejected.Count > 0 ? ExitCodes.Invalid : ExitCodes.Ok;
+            }
+        }));
+        return command;
+    }
+
+    private sealed record ImportedReport(TlsRptInput Input, TlsRptStoreOutcome Outcome);
+
+    private sealed record ImportOutcome(List<ImportedReport> Reports, List<TlsRptInput> Rejected)
+    {
+        public int Imported => Reports.Count(r => r.Outcome == TlsRptStoreOutcome.Imported);
+        public int Duplicates => Reports.Count(r => r.Outcome == TlsRptStoreOutcome.Duplicate);
+    }
+
+    private static async Task<ImportOutcome> ImportAsync(ITlsReportStore store, TlsRptInputReader reader, IReadOnlyList<string> files, CancellationToken ct)
+    {
+        var outcome = new ImportOutcome([], []);
+        var progress = !Console.IsErrorRedirected && files.Count >= 20 ? Stopwatch.StartNew() : null;
+        for (var i = 0; i < files.Count; i++)
+        {
+            await reader.ReadFileAsync(files[i], async input =>
+            {
+                if (input.Report is { } report)
+                {
+                    var stored = await store.AddAsync(new TlsRptStoredReport(report, input.Source, input.Dkim), ct).ConfigureAwait(false);
+                    outcome.Reports.Add(new ImportedReport(input, stored));
+                }
+                else
+                {
+                    outcome.Rejected.Add(input);
+                }
+            }, ct).ConfigureAwait(false);
+            if (progress is not null && (progress.ElapsedMilliseconds >= 200 || i == files.Count - 1))
+            {
+                progress.Restart();
+                Console.Error.Write($"\rrampart: {i + 1}/{files.Count} files: {outcome.Imported} imported, {outcome.Duplicates} duplicate, {outcome.Rejected.Count} rejected ");
+            }
+        }
+        if (progress is not null)
+        {
+            Console.Error.WriteLine();
+        }
+        return outcome;
+    }
+
+    private static void WriteImportHuman(string location, int files, ImportOutcome outcome, bool verbose)
+    {
+        Console.WriteLine($"{files} file(s): {Terminal.Paint($"{outcome.Imported} imported", ConsoleColor.Green)}, {outcome.Duplicates} duplicate, " +
+                          $"{(outcome.Rejected.Count > 0 ? Terminal.Paint($"{outcome.Rejected.Count} rejected", ConsoleColor.Red) : "0 rejected")} (store {location})");
+        if (verbose)
+        {
+            foreach (var (input, stored) in outcome.Reports)
+            {
+                var r = input.Report!;
+                Console.WriteLine($"  {(stored == TlsRptStoreOutcome.Imported ? "imported " : "duplicate")} {input.Source}: {r.OrganizationName} {r.ReportId} " +
+                                  $"{r.StartDatetime:yyyy-MM-dd}..{r.EndDatetime:yyyy-MM-dd} {string.Join(",", r.Policies.Select(p => p.PolicyDomain).Distinct())}: " +
+                                  $"{r.TotalSuccessful} ok, {r.TotalFailed} failed; DKIM {input.Dkim.StatusName}{(input.Dkim.Domain is { } d ? $" ({d})" : "")}");
+                foreach (var warning in r.Warnings)
+                {
+                    Console.WriteLine($"    {Terminal.Paint("note", ConsoleColor.Gray)} {warning}");
+                }
+            }
+        }
+        foreach (var rejected in outcome.Rejected)
+        {
+            Console.WriteLine($"  {Terminal.Paint("rejected", ConsoleColor.Red)} {rejected.Source}: {rejected.Rejection}");
+        }
+    }
+
+    private static void WriteImportJson(string location, int files, ImportOutcome outcome)
+    {
+        JsonShapes.WriteStdout(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("store", location);
+            w.WriteNumber("files", files);
+            w.WriteNumber("imported", outcome.Imported);
+            w.WriteNumber("duplicates", outcome.Duplicates);
+            w.WriteNumber("rejected", outcome.Rejected.Count);
+            w.WriteStartArray("reports");
+            foreach (var (input, stored) in outcome.Reports)
+            {
+                var r = input.Report!;
+                w.WriteStartObject();
+                w.WriteString("source", input.Source);
+                w.WriteString("outcome", stored == TlsRptStoreOutcome.Imported ? "imported" : "duplicate");
+                w.WriteString("organization", r.OrganizationName);
+                w.WriteString("report_id", r.ReportId);
+                w.WriteString("start", Time(r.StartDatetime));
+                w.WriteString("end", Time(r.EndDatetime));
+                w.WriteStartArray("policy_domains");
+                foreach (var domain in r.Policies.Select(p => p.PolicyDomain).Distinct(StringComparer.Ordinal))
+                {
+                    w.WriteStringValue(domain);
+                }
+                w.WriteEndArray();
+                w.WriteNumber("successful", r.TotalSuccessful);
+                w.WriteNumber("failed", r.TotalFailed);
+                w.WriteString("dkim", input.Dkim.StatusName);
+                if (input.Dkim.Domain is { } dkimDomain)
+                {
+                    w.WriteString("dkim_domain", dkimDomain);
+                }
+                w.WriteStartArray("warnings");
+                foreach (var warning in r.Warnings)
+                {
+                    w.WriteStringValue(warning);
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("rejections");
+            foreach (var rejected in outcome.Rejected)
+            {
+                w.WriteStartObject();
+                w.WriteString("source", rejected.Source);
+                w.WriteString("reason", rejected.Rejection);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    private static Command Summary(Option<string?> stateDir)
+    {
+        var domain = new Option<string?>("--domain") { Description = "Only this policy domain.", HelpName = "DOMAIN" };
+        var days = new Option<int?>("--days") { Description = "Only reports whose date range ends within the last N days.", HelpName = "N" };
+        var json = new Option<bool>("--json") { Description = "Write the summary as JSON (keys: domains[].policy_domain, successful, failed, failure_types, reporters, …)." };
+        var command = new Command("summary",
+            "Per policy domain and reporter: sessions ok and failed, the failure rate, failures by result type, MX host and sending IP, " +
+            "first and last report, and advice when the failure rate crosses 1 % (warning) or 5 % (failure).")
+        {
+            domain, days, json,
+        };
+        command.SetAction((parse, ct) => Verb.RunAsync(async () =>
+        {
+            DateTimeOffset? since = null;
+            if (parse.GetValue(days) is { } n)
+            {
+                if (n is < 1 or > 36500)
+                {
+                    return Terminal.Error($"--days {n}: must be between 1 and 36500");
+                }
+                since = TimeProvider.System.GetUtcNow().AddDays(-n);
+            }
+            var store = await SqliteTlsReportStore.OpenInDirectoryAsync(parse.GetValue(stateDir) ?? StateDirectory.Default(), TimeProvider.System, ct).ConfigureAwait(false);
+            await using (store.ConfigureAwait(false))
+            {
+                var aggregates = await store.AggregateAsync(new TlsRptSummaryQuery(parse.GetValue(domain), since), ct).ConfigureAwait(false);
+                var domains = TlsRptSummaryBuilder.Build(aggregates);
+                if (parse.GetValue(json))
+                {
+                    WriteSummaryJson(domains);
+                }
+                else
+                {
+                    WriteSummaryHuman(store.Location, domains);
+                }
+                return ExitCodes.Ok;
+            }
+        }));
+        return command;
+    }
+
+    private static void WriteSummaryHuman(string location, IReadOnlyList<TlsRptDomainSummary> domains)
+    {
+        if (domains.Count == 0)
+        {
+            Console.WriteLine($"no reports in {location} (import some with 'rampart tlsrpt import PATH')");
+            return;
+        }
+        foreach (var d in domains)
+        {
+            var name = d.PolicyDomain.Length > 0 ? d.PolicyDomain : "(no policy-domain)";
+            Console.WriteLine($"{name}: {d.Successful} ok, {d.Failed} failed ({Rate(d.FailureRate)}) in {d.Reports} report(s), {d.FirstSeen:yyyy-MM-dd} .. {d.LastSeen:yyyy-MM-dd}");
+            foreach (var r in d.Reporters)
+            {
+                Console.WriteLine($"  {r.Organization}: {r.Reports} report(s), {r.Successful} ok, {r.Failed} failed ({Rate(r.FailureRate)}), {r.FirstSeen:yyyy-MM-dd} .. {r.LastSeen:yyyy-MM-dd}");
+            }
+            Line("failures by type", d.FailureTypes);
+            Line("failures by MX", d.FailuresByMx);
+            Line("failures by sending IP", d.FailuresBySendingIp);
+            foreach (var advice in TlsRptAdvisor.Advise(d))
+            {
+                var label = advice.Severity switch
+                {
+                    "failure" => Terminal.Paint("FAIL", ConsoleColor.Red),
+                    "warning" => Terminal.Paint("warn", ConsoleColor.Yellow),
+                    _ => Terminal.Paint("info", ConsoleColor.Gray),
+                };
+                Console.WriteLine($"  {label} {advice.Message}");
+                Console.WriteLine($"       fix: {advice.Fix}");
+            }
+        }
+
+        static void Line(string title, IReadOnlyDictionary<string, long> counts)
+        {
+            if (counts.Count > 0)
+            {
+                Console.WriteLine($"  {title}: {string.Join(", ", counts.Take(10).Select(kv => $"{kv.Key} {kv.Value}"))}{(counts.Count > 10 ? $", … ({counts.Count - 10} more)" : "")}");
+            }
+        }
+    }
+
+    private static void WriteSummaryJson(IReadOnlyList<TlsRptDomainSummary> domains)
+    {
+        JsonShapes.WriteStdout(w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("domains");
+            foreach (var d in domains)
+            {
+                w.WriteStartObject();
+                w.WriteString("policy_domain", d.PolicyDomain);
+                w.WriteNumber("reports", d.Reports);
+                w.WriteNumber("successful", d.Successful);
+                w.WriteNumber("failed", d.Failed);
+                w.WriteNumber("failure_rate", Math.Round(d.FailureRate, 6));
+                Counts(w, "failure_types", d.FailureTypes);
+                Counts(w, "failures_by_mx", d.FailuresByMx);
+                Counts(w, "failures_by_sending_ip", d.FailuresBySendingIp);
+                w.WriteString("first_seen", Time(d.FirstSeen));
+                w.WriteString("last_seen", Time(d.LastSeen));
+                w.WriteStartArray("reporters");
+                foreach (var r in d.Reporters)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("organization", r.Organization);
+                    w.WriteNumber("reports", r.Reports);
+                    w.WriteNumber("successful", r.Successful);
+                    w.WriteNumber("failed", r.Failed);
+                    w.WriteNumber("failure_rate", Math.Round(r.FailureRate, 6));
+                    Counts(w, "failure_types", r.FailureTypes);
+                    w.WriteString("first_seen", Time(r.FirstSeen));
+                    w.WriteString("last_seen", Time(r.LastSeen));
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteStartArray("advice");
+                foreach (var advice in TlsRptAdvisor.Advise(d))
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id", advice.Id);
+                    w.WriteString("severity", advice.Severity);
+                    w.WriteString("message", advice.Message);
+                    w.WriteString("fix", advice.Fix);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+
+        static void Counts(Utf8JsonWriter w, string name, IReadOnlyDictionary<string, long> counts)
+        {
+            w.WriteStartObject(name);
+            foreach (var (key, value) in counts)
+            {
+                w.WriteNumber(key, value);
+            }
+            w.WriteEndObject();
+        }
+    }
+
+    private static string Rate(double rate) => rate.ToString("P1", CultureInfo.InvariantCulture);
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+}

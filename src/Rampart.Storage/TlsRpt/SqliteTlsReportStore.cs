@@ -1,0 +1,400 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Rampart.Core;
+using Rampart.Core.TlsRpt;
+
+namespace Rampart.Storage.TlsRpt;
+
+/// <summary>
+/// The embedded TLS-RPT report store: one SQLite file (<c>&lt;stateDir&gt;/tlsrpt.sqlite</c>) with a table each for
+/// reports, their policies and the policies' failure details.
+/// </summary>
+/// <remarks>
+/// <para>
+/// One report is one transaction: its row, its policies and every failure detail are committed together or not at all,
+/// so a crash or a fault mid-import leaves no half report behind (WAL journal). A report already stored (same
+/// organization-name, report-id and date range, RFC 8460 §4.4) is not stored again: <see cref="TlsRptStoreOutcome.Duplicate"/>.
+/// </para>
+/// <para>
+/// WAL with synchronous=NORMAL: a process crash loses nothing committed; an OS crash may lose the last commits, which
+/// importing the same files again restores (imports are idempotent). Times are Unix milliseconds, UTC.
+/// </para>
+/// <para>One connection used by one caller at a time; other processes may read the file while it is written.</para>
+/// </remarks>
+public sealed class SqliteTlsReportStore : ITlsReportStore
+{
+    /// <summary>The file name inside the state directory.</summary>
+    public const string FileName = "tlsrpt.sqlite";
+
+    internal const int SchemaVersion = 1;
+
+    private readonly SqliteConnection _connection;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private bool _disposed;
+
+    private SqliteTlsReportStore(string path, SqliteConnection connection, TimeProvider time)
+    {
+        Location = path;
+        _connection = connection;
+        _time = time;
+    }
+
+    /// <summary>The database file (full path).</summary>
+    public string Location { get; }
+
+    /// <summary>Test hook: called after each policy of a report is written, inside the report's transaction.</summary>
+    internal Action<int>? AfterPolicyWritten { get; set; }
+
+    /// <summary>Opens (creating when missing) the store in <paramref name="stateDirectory"/>.</summary>
+    public static Task<SqliteTlsReportStore> OpenInDirectoryAsync(string stateDirectory, TimeProvider time, CancellationToken cancellationToken = default) =>
+        OpenAsync(Path.Combine(stateDirectory, FileName), time, cancellationToken);
+
+    /// <summary>Opens the store at <paramref name="path"/>, creating it and its directory (mode 0700 on Unix) when missing.</summary>
+    /// <exception cref="RampartException">The file cannot be used; the message is one line naming the file and what to do.</exception>
+    public static async Task<SqliteTlsReportStore> OpenAsync(string path, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(time);
+        string fullPath;
+        try
+        {
+            fullPath = Path.GetFullPath(path);
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new RampartException($"TLS-RPT store path '{path}' is not a usable file name: {StateFiles.OneLine(ex.Message)}", ex);
+        }
+        StateFiles.EnsureDirectory(fullPath, "the TLS-RPT store");
+        if (Directory.Exists(fullPath))
+        {
+            throw new RampartException($"TLS-RPT store '{fullPath}' is a directory, not a database file; move it aside or choose another --state-dir");
+        }
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = fullPath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+            DefaultTimeout = 30,
+        }.ToString());
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await InitializeAsync(connection, fullPath, cancellationToken).ConfigureAwait(false);
+            return new SqliteTlsReportStore(fullPath, connection, time);
+        }
+        catch (SqliteException ex)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw new RampartException($"TLS-RPT store '{fullPath}' cannot be used: {StateFiles.OneLine(ex.Message)}; {Advice(ex, fullPath)}", ex);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<TlsRptStoreOutcome> AddAsync(TlsRptStoredReport report, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var r = report.Report;
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var transaction = _connection.BeginTransaction();
+            long reportRow;
+            using (var insert = Command("""
+                INSERT INTO tlsrpt_report (organization, report_id, start_ms, end_ms, contact_info, source, dkim, dkim_domain, dkim_detail, warnings, imported_ms)
+                VALUES ($org, $id, $start, $end, $contact, $source, $dkim, $dkimDomain, $dkimDetail, $warnings, $now)
+                ON CONFLICT (organization, report_id, start_ms, end_ms) DO NOTHING
+                RETURNING id
+                """, transaction))
+            {
+                insert.Parameters.AddWithValue("$org", r.OrganizationName);
+                insert.Parameters.AddWithValue("$id", r.ReportId);
+                insert.Parameters.AddWithValue("$start", r.StartDatetime.ToUnixTimeMilliseconds());
+                insert.Parameters.AddWithValue("$end", r.EndDatetime.ToUnixTimeMilliseconds());
+                insert.Parameters.AddWithValue("$contact", (object?)r.ContactInfo ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$source", report.Source);
+                insert.Parameters.AddWithValue("$dkim", report.Dkim.StatusName);
+                insert.Parameters.AddWithValue("$dkimDomain", (object?)report.Dkim.Domain ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$dkimDetail", (object?)report.Dkim.Detail ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$warnings", string.Join('\n', r.Warnings));
+                insert.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+                if (await insert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not long id)
+                {
+                    await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                    return TlsRptStoreOutcome.Duplicate;
+                }
+                reportRow = id;
+            }
+
+            using var policy = Command("""
+                INSERT INTO tlsrpt_policy (report, ordinal, policy_type, policy_domain, policy_string, mx_host, successful, failed)
+                VALUES ($report, $ordinal, $type, $domain, $strings, $mx, $ok, $failed)
+                RETURNING id
+                """, transaction);
+            var pReport = policy.Parameters.Add("$report", SqliteType.Integer);
+            var pOrdinal = policy.Parameters.Add("$ordinal", SqliteType.Integer);
+            var pType = policy.Parameters.Add("$type", SqliteType.Text);
+            var pDomain = policy.Parameters.Add("$domain", SqliteType.Text);
+            var pStrings = policy.Parameters.Add("$strings", SqliteType.Text);
+            var pMx = policy.Parameters.Add("$mx", SqliteType.Text);
+            var pOk = policy.Parameters.Add("$ok", SqliteType.Integer);
+            var pFailed = policy.Parameters.Add("$failed", SqliteType.Integer);
+
+            using var failure = Command("""
+                INSERT INTO tlsrpt_failure (policy, result_type, sending_mta_ip, receiving_mx_hostname, receiving_mx_helo, receiving_ip,
+                                            failed_session_count, additional_information, failure_reason_code)
+                VALUES ($policy, $type, $ip, $mx, $helo, $rip, $count, $info, $code)
+                """, transaction);
+            var fPolicy = failure.Parameters.Add("$policy", SqliteType.Integer);
+            var fType = failure.Parameters.Add("$type", SqliteType.Text);
+            var fIp = failure.Parameters.Add("$ip", SqliteType.Text);
+            var fMx = failure.Parameters.Add("$mx", SqliteType.Text);
+            var fHelo = failure.Parameters.Add("$helo", SqliteType.Text);
+            var fRip = failure.Parameters.Add("$rip", SqliteType.Text);
+            var fCount = failure.Parameters.Add("$count", SqliteType.Integer);
+            var fInfo = failure.Parameters.Add("$info", SqliteType.Text);
+            var fCode = failure.Parameters.Add("$code", SqliteType.Text);
+
+            for (var i = 0; i < r.Policies.Count; i++)
+            {
+                var p = r.Policies[i];
+                pReport.Value = reportRow;
+                pOrdinal.Value = i;
+                pType.Value = p.PolicyType;
+                pDomain.Value = p.PolicyDomain;
+                pStrings.Value = string.Join('\n', p.PolicyString);
+                pMx.Value = string.Join('\n', p.MxHosts);
+                pOk.Value = p.TotalSuccessfulSessionCount;
+                pFailed.Value = p.TotalFailureSessionCount;
+                var policyRow = (long)(await policy.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                foreach (var d in p.FailureDetails)
+                {
+                    fPolicy.Value = policyRow;
+                    fType.Value = d.ResultType;
+                    fIp.Value = (object?)d.SendingMtaIp ?? DBNull.Value;
+                    fMx.Value = (object?)d.ReceivingMxHostname ?? DBNull.Value;
+                    fHelo.Value = (object?)d.ReceivingMxHelo ?? DBNull.Value;
+                    fRip.Value = (object?)d.ReceivingIp ?? DBNull.Value;
+                    fCount.Value = d.FailedSessionCount;
+                    fInfo.Value = (object?)d.AdditionalInformation ?? DBNull.Value;
+                    fCode.Value = (object?)d.FailureReasonCode ?? DBNull.Value;
+                    await failure.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+                AfterPolicyWritten?.Invoke(i);
+            }
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return TlsRptStoreOutcome.Imported;
+        }
+        catch (SqliteException ex)
+        {
+            throw new RampartException($"TLS-RPT store '{Location}': cannot store report {r.ReportId}: {StateFiles.OneLine(ex.Message)}; {Advice(ex, Location)}", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            const string Where = "($domain IS NULL OR p.policy_domain = $domain) AND ($since IS NULL OR r.end_ms >= $since)";
+            var reporters = new List<TlsRptReporterRow>();
+            using (var select = Filtered($"""
+                SELECT p.policy_domain, r.organization, COUNT(DISTINCT r.id), SUM(p.successful), SUM(p.failed), MIN(r.start_ms), MAX(r.end_ms)
+                FROM tlsrpt_policy p JOIN tlsrpt_report r ON r.id = p.report
+                WHERE {Where}
+                GROUP BY p.policy_domain, r.organization
+                """, query))
+            {
+                using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    reporters.Add(new TlsRptReporterRow(
+                        reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetInt64(4),
+                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6))));
+                }
+            }
+            return new TlsRptAggregates(
+                reporters,
+                await FailuresAsync("result_type", Where, query, cancellationToken).ConfigureAwait(false),
+                await FailuresAsync("receiving_mx_hostname", Where, query, cancellationToken).ConfigureAwait(false),
+                await FailuresAsync("sending_mta_ip", Where, query, cancellationToken).ConfigureAwait(false));
+        }
+        catch (SqliteException ex)
+        {
+            throw new RampartException($"TLS-RPT store '{Location}': cannot summarise: {StateFiles.OneLine(ex.Message)}; {Advice(ex, Location)}", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>How many reports, policies and failure-details rows are stored (tests, diagnostics).</summary>
+    internal async Task<(long Reports, long Policies, long Failures)> CountRowsAsync(CancellationToken cancellationToken)
+    {
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var count = Command("SELECT (SELECT COUNT(*) FROM tlsrpt_report), (SELECT COUNT(*) FROM tlsrpt_policy), (SELECT COUNT(*) FROM tlsrpt_failure)");
+            using var reader = await count.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<IReadOnlyList<TlsRptFailureRow>> FailuresAsync(string column, string where, TlsRptSummaryQuery query, CancellationToken cancellationToken)
+    {
+        var rows = new List<TlsRptFailureRow>();
+        using var select = Filtered($"""
+            SELECT p.policy_domain, r.organization, f.{column}, SUM(f.failed_session_count)
+            FROM tlsrpt_failure f JOIN tlsrpt_policy p ON p.id = f.policy JOIN tlsrpt_report r ON r.id = p.report
+            WHERE {where} AND f.{column} IS NOT NULL
+            GROUP BY p.policy_domain, r.organization, f.{column}
+            """, query);
+        using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(new TlsRptFailureRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3)));
+        }
+        return rows;
+    }
+
+    private SqliteCommand Filtered(string sql, TlsRptSummaryQuery query)
+    {
+        var command = Command(sql);
+        command.Parameters.AddWithValue("$domain", (object?)query.PolicyDomain?.Trim().TrimEnd('.').ToLowerInvariant() ?? DBNull.Value);
+        command.Parameters.AddWithValue("$since", (object?)query.Since?.ToUnixTimeMilliseconds() ?? DBNull.Value);
+        return command;
+    }
+
+    private SqliteCommand Command(string sql, SqliteTransaction? transaction = null)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        return command;
+    }
+
+    private async Task EnterAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task InitializeAsync(SqliteConnection connection, string path, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, "PRAGMA foreign_keys = ON", cancellationToken).ConfigureAwait(false);
+        using var transaction = connection.BeginTransaction();
+        await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS tlsrpt_schema_version (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
+        using (var version = connection.CreateCommand())
+        {
+            version.CommandText = "SELECT max(version) FROM tlsrpt_schema_version";
+            if (await version.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long v && v > SchemaVersion)
+            {
+                throw new RampartException(
+                    $"TLS-RPT store '{path}' has schema version {v.ToString(CultureInfo.InvariantCulture)}, newer than this Rampart's {SchemaVersion.ToString(CultureInfo.InvariantCulture)}; run the newer Rampart");
+            }
+        }
+        // One row per report (the de-duplication key is UNIQUE), per policy, per failure-details entry. Text lists
+        // (policy-string, mx-host) are joined with newlines, which none of their entries can hold.
+        await ExecuteAsync(connection, $"""
+            CREATE TABLE IF NOT EXISTS tlsrpt_report (
+                id           INTEGER PRIMARY KEY,
+                organization TEXT    NOT NULL,
+                report_id    TEXT    NOT NULL,
+                start_ms     INTEGER NOT NULL,
+                end_ms       INTEGER NOT NULL,
+                contact_info TEXT,
+                source       TEXT    NOT NULL,
+                dkim         TEXT    NOT NULL,
+                dkim_domain  TEXT,
+                dkim_detail  TEXT,
+                warnings     TEXT    NOT NULL,
+                imported_ms  INTEGER NOT NULL,
+                UNIQUE (organization, report_id, start_ms, end_ms)
+            );
+            CREATE INDEX IF NOT EXISTS tlsrpt_report_end ON tlsrpt_report (end_ms);
+            CREATE TABLE IF NOT EXISTS tlsrpt_policy (
+                id            INTEGER PRIMARY KEY,
+                report        INTEGER NOT NULL REFERENCES tlsrpt_report (id) ON DELETE CASCADE,
+                ordinal       INTEGER NOT NULL,
+                policy_type   TEXT    NOT NULL,
+                policy_domain TEXT    NOT NULL,
+                policy_string TEXT    NOT NULL,
+                mx_host       TEXT    NOT NULL,
+                successful    INTEGER NOT NULL,
+                failed        INTEGER NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS tlsrpt_policy_report ON tlsrpt_policy (report);
+            CREATE INDEX IF NOT EXISTS tlsrpt_policy_domain ON tlsrpt_policy (policy_domain);
+            CREATE TABLE IF NOT EXISTS tlsrpt_failure (
+                policy                 INTEGER NOT NULL REFERENCES tlsrpt_policy (id) ON DELETE CASCADE,
+                result_type            TEXT    NOT NULL,
+                sending_mta_ip         TEXT,
+                receiving_mx_hostname  TEXT,
+                receiving_mx_helo      TEXT,
+                receiving_ip           TEXT,
+                failed_session_count   INTEGER NOT NULL,
+                additional_information TEXT,
+                failure_reason_code    TEXT
+            );
+            CREATE INDEX IF NOT EXISTS tlsrpt_failure_policy ON tlsrpt_failure (policy);
+            INSERT INTO tlsrpt_schema_version (version) SELECT {SchemaVersion} WHERE NOT EXISTS (SELECT 1 FROM tlsrpt_schema_version);
+            """, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string Advice(SqliteException ex, string path) => ex.SqliteErrorCode switch
+    {
+        11 or 26 => "it is not a SQLite database or is damaged; move it aside and import the reports again",
+        3 or 8 or 14 or 23 => $"check that this user can read and write it and its directory '{Path.GetDirectoryName(path)}'",
+        5 or 6 => "another process holds it locked; try again when it is done",
+        13 => "the disk is full; free space",
+        10 => "the disk returned an I/O error; check the disk",
+        _ => "move it aside and import the reports again",
+    };
+
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _disposed = true;
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+            _gate.Dispose();
+        }
+    }
+}
