@@ -47,7 +47,19 @@ public sealed class SenderPolicyCacheCounters
 public sealed class SenderPolicyCache(
     SenderPolicyResolver resolver, SenderPolicyCacheSettings settings, TimeProvider time, SenderPolicyCacheCounters? counters = null)
 {
-    private sealed record Entry(SenderPolicyDecision Decision, DateTimeOffset DecidedAt);
+    /// <summary>
+    /// A remembered decision, kept compact (the reply, the decision's own evidence line; not every record, fetch and
+    /// DANE result that led to it), and when a refresh may next be tried after one failed.
+    /// </summary>
+    private sealed record Entry(SenderPolicyDecision Decision, DateTimeOffset DecidedAt, DateTimeOffset RetryAt);
+
+    /// <summary>What the cache keeps of a decision: enough to answer and to log why.</summary>
+    internal static SenderPolicyDecision Compact(SenderPolicyDecision decision) => decision with
+    {
+        Evidence = decision.Evidence.Where(e => e.Step == "decision").TakeLast(1).ToList() is { Count: > 0 } why ? why : decision.Evidence.TakeLast(1).ToList(),
+        Mx = [],
+        Dane = null,
+    };
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, Lazy<Task<SenderPolicyDecision>>> _refreshing = new(StringComparer.OrdinalIgnoreCase);
@@ -74,7 +86,10 @@ public sealed class SenderPolicyCache(
             if (entry.Decision.Kind != SenderPolicyKind.TempFail && age < settings.MaxStale)
             {
                 Counters.StaleHit();
-                _ = Refresh(domain);
+                if (now >= entry.RetryAt)
+                {
+                    _ = Refresh(domain); // not while a failed refresh backs off: an outage is not hammered
+                }
                 return entry.Decision;
             }
         }
@@ -110,13 +125,14 @@ public sealed class SenderPolicyCache(
         if (decision.Kind == SenderPolicyKind.TempFail && _entries.TryGetValue(domain, out var previous)
             && previous.Decision.Kind != SenderPolicyKind.TempFail && now - previous.DecidedAt < settings.MaxStale)
         {
+            _entries[domain] = previous with { RetryAt = now + settings.TempFailFor };
             return previous.Decision;
         }
         if (_entries.Count >= settings.MaxEntries && !_entries.ContainsKey(domain))
         {
             Trim(now);
         }
-        _entries[domain] = new Entry(decision, now);
+        _entries[domain] = new Entry(Compact(decision), now, now);
         return decision;
     }
 

@@ -66,6 +66,55 @@ public class SenderPolicyCacheTests
     }
 
     [Fact]
+    public async Task Get_StaleDuringOutage_OneRefreshPerBackoffNotOnePerLookup()
+    {
+        // a domain without any policy: during an outage its refresh fails (TEMP), the old answer is kept
+        const string plain = "plain.example";
+        _dns.Mx(plain, (10, "mx.plain.example"));
+        var cache = NewCache();
+        Assert.Equal("NOTFOUND ", (await cache.GetAsync(plain, Ct)).Postfix.Reply);
+        _time.Advance(TimeSpan.FromMinutes(6));
+        _dns.Fail(plain, "MX", DnsErrorKind.Timeout);
+
+        await cache.GetAsync(plain, Ct); // stale: starts the refresh that fails
+        await WaitForRefreshesAsync(cache, 2);
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal("NOTFOUND ", (await cache.GetAsync(plain, Ct)).Postfix.Reply);
+        }
+        await Task.Delay(50, Ct);
+        Assert.Equal(2, cache.Counters.Refreshes);
+
+        _time.Advance(TimeSpan.FromSeconds(31));
+        await cache.GetAsync(plain, Ct);
+        await WaitForRefreshesAsync(cache, 3);
+        Assert.Equal(3, cache.Counters.Refreshes);
+    }
+
+    private static async Task WaitForRefreshesAsync(SenderPolicyCache cache, long count)
+    {
+        for (var i = 0; i < 200 && cache.Counters.Refreshes < count; i++)
+        {
+            await Task.Delay(10, Ct);
+        }
+    }
+
+    [Fact]
+    public async Task Get_Remembered_KeepsOnlyTheReplyAndItsReason()
+    {
+        var cache = NewCache();
+        var full = await cache.GetAsync(Domain, Ct);
+
+        var remembered = await cache.GetAsync(Domain, Ct);
+
+        Assert.True(full.Evidence.Count > 1);
+        Assert.Equal(full.Postfix, remembered.Postfix);
+        Assert.Equal(full.Kind, remembered.Kind);
+        Assert.Equal("decision", Assert.Single(remembered.Evidence).Step);
+        Assert.Null(remembered.Dane);
+    }
+
+    [Fact]
     public async Task Get_DnsOutageWithCachedPolicy_StillEnforced()
     {
         var cache = NewCache();
