@@ -73,6 +73,7 @@ run_tests "core unit tests" "$(bin Rampart.Core.Tests)"
 run_tests "storage tests" "$(bin Rampart.Storage.Tests)"
 run_tests "postfix socketmap tests" "$(bin Rampart.Postfix.Tests)"
 run_tests "cli tests" "$(bin Rampart.Cli.Tests)"
+run_tests "web tests" "$(bin Rampart.Web.Tests)"
 
 # 4. The lab: up, tests inside it, down (always).
 trap 'lab/down >/dev/null 2>&1 || true' EXIT

@@ -12,6 +12,8 @@ root.Subcommands.Add(TlsaCommand.Create());
 root.Subcommands.Add(DaemonCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(TlsRptCommand.Create());
+root.Subcommands.Add(PublishCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {

@@ -28,6 +28,36 @@ public sealed class CheckCommandTests
         Assert.Empty(result.Stdout);
     }
 
+    [Theory]
+    [InlineData("missing", "no such file or directory")]
+    [InlineData("directory", "without fullchain.pem or cert.pem")]
+    [InlineData("garbage", "is neither PEM")]
+    public async Task Check_BadNextCert_OneLineErrorNamingThePathExit2(string kind, string rule)
+    {
+        var dir = Directory.CreateTempSubdirectory("rampart-next-cli-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, kind == "directory" ? "" : "next.pem");
+            if (kind == "garbage")
+            {
+                await File.WriteAllTextAsync(path, "not a certificate", TestContext.Current.CancellationToken);
+            }
+
+            var result = await CliRunner.RunAsync("check", "example.org", "--next-cert", path);
+
+            Assert.Equal(2, result.ExitCode);
+            Assert.False(CliRunner.HasStackTrace(result), result.ToString());
+            var line = Assert.Single(result.Stderr.Trim().Split('\n'));
+            Assert.StartsWith($"rampart: --next-cert {path}", line, StringComparison.Ordinal);
+            Assert.Contains(rule, line, StringComparison.Ordinal);
+            Assert.Empty(result.Stdout);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Check_NoDomain_UsageErrorExit2()
     {

@@ -44,13 +44,22 @@ internal static class CheckCommand
             DefaultValueFactory = _ => 21,
         };
         var port = new Option<int>("--port") { Description = "SMTP port probed on every MX address.", DefaultValueFactory = _ => 25 };
+        var nextCert = new Option<string[]>("--next-cert")
+        {
+            Description = "Rotation safety: certificates about to be deployed (PEM certificate or chain files, leaf first, or a directory such as " +
+                          "certbot's live/NAME/, whose fullchain.pem or cert.pem is used). Says per DANE MX host whether the published TLSA records " +
+                          "already cover each one, and which record to publish first.",
+            HelpName = "FILE|DIR",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = true,
+        };
         var command = new Command("check",
             "Audit receiving domains as a sender sees them: MX, DNSSEC (and RRSIG expiry), STARTTLS, TLS version and certificates on " +
             "every MX address, DANE TLSA (present, usable, matching, rollover-ready), MTA-STS (record, fetch, policy, MX coverage, " +
-            "enforce readiness), TLS-RPT and DANE/MTA-STS consistency. Finding ids are listed in docs/checks.md. " +
+            "enforce readiness), TLS-RPT and DANE/MTA-STS consistency; with --next-cert, whether TLSA already covers the next certificate. Finding ids are listed in docs/checks.md. " +
             "Exit 0 ok, 1 warnings, 2 failures or unusable input.")
         {
-            domains, json, timeout, concurrency, rrsigDays, certDays, port,
+            domains, json, timeout, concurrency, rrsigDays, certDays, port, nextCert,
         };
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
@@ -59,8 +68,18 @@ internal static class CheckCommand
             {
                 return Terminal.Error($"--timeout {seconds.ToString(CultureInfo.InvariantCulture)}: must be more than 0 and at most 600 seconds");
             }
+            var next = new List<NextCertificate>();
+            foreach (var path in parse.GetValue(nextCert) ?? [])
+            {
+                if (!NextCertificate.TryLoad(path, out var certificate, out var certificateError))
+                {
+                    return Terminal.Error(certificateError);
+                }
+                next.Add(certificate);
+            }
             var settings = new CheckSettings
             {
+                NextCertificates = next,
                 Timeout = TimeSpan.FromSeconds(seconds),
                 MaxConcurrentDomains = parse.GetValue(concurrency),
                 RrsigWarningDays = parse.GetValue(rrsigDays),
@@ -112,7 +131,7 @@ internal static class CheckCommand
     }
 
     /// <summary>Composes the checker: DNS questions, the SMTP probe and the policy fetch all bounded by <see cref="CheckSettings.Timeout"/>.</summary>
-    private static DomainChecker CreateChecker(Services services, CheckSettings settings)
+    internal static DomainChecker CreateChecker(Services services, CheckSettings settings)
     {
         var limit = settings.Timeout;
         // Two tries of half the limit each, so one DNS question (retry included) ends within the limit.

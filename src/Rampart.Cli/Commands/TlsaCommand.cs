@@ -219,8 +219,7 @@ internal static class TlsaCommand
         return ExitCodes.Ok;
     }
 
-    private static string ZoneLine(string host, int port, TlsaRecord record) =>
-        string.Create(CultureInfo.InvariantCulture, $"_{port}._tcp.{host}. IN TLSA {record}");
+    private static string ZoneLine(string host, int port, TlsaRecord record) => TlsaGenerator.ZoneLine(host, port, record);
 
     private static string Describe(TlsaRecord record)
     {
@@ -235,8 +234,7 @@ internal static class TlsaCommand
         return $"{(byte)record.Usage} {(byte)record.Selector} {(byte)record.MatchingType} ({usage}): {how}";
     }
 
-    private static bool IsCa(X509Certificate2 certificate) =>
-        certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault() is { CertificateAuthority: true };
+    private static bool IsCa(X509Certificate2 certificate) => TlsaGenerator.IsCa(certificate);
 
     private static bool IsSelfSigned(X509Certificate2 certificate) =>
         certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData);

@@ -6,6 +6,10 @@ public sealed record CheckDefinition(string Id, CheckSeverity Severity, string F
     /// <summary>A finding of this kind about <paramref name="subject"/>; <paramref name="severity"/> overrides the usual one.</summary>
     public CheckFinding For(string subject, string message, CheckSeverity? severity = null) =>
         new(Id, severity ?? Severity, subject, message, Fix, Reference);
+
+    /// <summary>A finding whose fix is specific to it (the exact records to publish, for example) instead of the usual one.</summary>
+    public CheckFinding ForWithFix(string subject, string message, string fix, CheckSeverity? severity = null) =>
+        new(Id, severity ?? Severity, subject, message, fix, Reference);
 }
 
 /// <summary>
@@ -71,7 +75,9 @@ public static class CheckCatalog
     // --- DANE (RFC 7672)
     public static readonly CheckDefinition DaneMatch = new("dane.tlsa.match", CheckSeverity.Ok, "", "RFC 7672 §3");
     public static readonly CheckDefinition DaneNoMatch = new("dane.tlsa.no-match", CheckSeverity.Failure,
-        "Publish a TLSA record for the certificate the server presents now (rampart tlsa generate --host), or put the matching key back; DANE senders defer until then.", "RFC 7672 §3");
+        "The certificate was changed before its TLSA record was published: publish the record of the certificate the server presents now " +
+        "(rampart tlsa generate --host), or put the previous certificate back until that record has been visible for a TTL; DANE senders defer until then. " +
+        RotationRunbook.Steps, "RFC 7672 §3");
     public static readonly CheckDefinition DaneUnverified = new("dane.tlsa.unverified", CheckSeverity.Failure,
         "TLSA records are published but no TLS session could be made to check them; DANE senders defer. Fix STARTTLS on this address.", "RFC 7672 §2.2");
     public static readonly CheckDefinition DaneLookupError = new("dane.tlsa.lookup-error", CheckSeverity.Failure,
@@ -85,6 +91,12 @@ public static class CheckCatalog
     public static readonly CheckDefinition DaneRolloverReady = new("dane.tlsa.rollover-ready", CheckSeverity.Ok, "", "RFC 7671 §8.1");
     public static readonly CheckDefinition DaneRolloverNotReady = new("dane.tlsa.rollover-not-ready", CheckSeverity.Info,
         "Publish a second record (the next key's '3 1 1', or the issuer's '2 1 1') so a certificate change does not break delivery.", "RFC 7671 §8.1");
+    public static readonly CheckDefinition DaneRotationReady = new("dane.rotation.ready", CheckSeverity.Ok, "", "RFC 7671 §8.1");
+    public static readonly CheckDefinition DaneRotationNextNotCovered = new("dane.rotation.next-not-covered", CheckSeverity.Warning,
+        "Publish the next certificate's TLSA record (the exact line is in the message) before deploying it. " + RotationRunbook.Steps, "RFC 7671 §8.1");
+    public static readonly CheckDefinition DaneRotationNotApplicable = new("dane.rotation.not-applicable", CheckSeverity.Info,
+        "No TLSA record to update: no MX host of this domain is DANE-authenticated. Deploy the next certificate when ready " +
+        "(with MTA-STS it must be WebPKI-valid for the MX host name).", "RFC 7672 §2.2");
     public static readonly CheckDefinition DanePartial = new("dane.partial", CheckSeverity.Warning,
         "Publish TLSA records for every MX host: senders fall back to opportunistic TLS towards the hosts without them.", "RFC 7672 §2.2.1");
 

@@ -24,6 +24,12 @@ public sealed record CheckSettings
     /// <summary>A testing policy with a larger max_age is flagged (<c>mta-sts.policy.testing-max-age-long</c>); one week.</summary>
     public long MaxTestingMaxAge { get; init; } = 604_800;
 
+    /// <summary>
+    /// Certificates about to be deployed on the MX hosts (<c>--next-cert</c>): the rotation check says whether the published
+    /// TLSA records already cover them (<c>dane.rotation.*</c>). Empty: no rotation check.
+    /// </summary>
+    public IReadOnlyList<NextCertificate> NextCertificates { get; init; } = [];
+
     /// <summary>Throws <see cref="ArgumentException"/> for values no check could run with (a caller's bug; the CLI validates first).</summary>
     public void Validate()
     {

@@ -13,9 +13,10 @@ public sealed class DaneCheck : IDomainCheck
     public IEnumerable<CheckFinding> Evaluate(DomainObservation observation, CheckSettings settings)
     {
         ArgumentNullException.ThrowIfNull(observation);
+        ArgumentNullException.ThrowIfNull(settings);
         foreach (var host in observation.Hosts)
         {
-            foreach (var finding in EvaluateHost(host))
+            foreach (var finding in EvaluateHost(host, settings.Port))
             {
                 yield return finding;
             }
@@ -31,7 +32,7 @@ public sealed class DaneCheck : IDomainCheck
         }
     }
 
-    private static IEnumerable<CheckFinding> EvaluateHost(MxHostObservation host)
+    private static IEnumerable<CheckFinding> EvaluateHost(MxHostObservation host, int port)
     {
         var dane = host.Dane;
         if (dane is null)
@@ -74,7 +75,13 @@ public sealed class DaneCheck : IDomainCheck
             }
             else
             {
-                yield return DaneNoMatch.For(subject, match.Reason);
+                // The rotated-too-early case: the fix names the exact record of the live chain, then the procedure for next time.
+                var lines = RotationRunbook.RecordsToPublish(dane, address.Probe.PresentedChain, port);
+                yield return lines.Count == 0
+                    ? DaneNoMatch.For(subject, match.Reason)
+                    : DaneNoMatch.ForWithFix(subject, match.Reason,
+                        $"The certificate was changed before its TLSA record was published: publish now {string.Join(" and ", lines)} (or put the previous " +
+                        $"certificate back until that record has been visible for a TTL); DANE senders defer until then. {RotationRunbook.Steps}");
             }
         }
         // Ready for a rollover: besides what the live certificate matches, there is a record that survives a change of

@@ -11,7 +11,7 @@ namespace Rampart.Core.Check;
 /// concurrency (<see cref="CheckSettings.MaxConcurrentDomains"/>) and at most one connection at a time per MX address.
 /// Network outcomes, timeouts included, become findings; only the caller's cancellation throws.
 /// </summary>
-/// <remarks>Rotation safety (<c>--next-cert</c>) and the <c>--watch</c> monitor come later, as more checks over the same observation.</remarks>
+/// <remarks>Rotation safety (<see cref="CheckSettings.NextCertificates"/>) is one more check over the same observation; the <c>--watch</c> monitor comes later.</remarks>
 public sealed class DomainChecker
 {
     private readonly ObservationCollector _collector;
@@ -32,7 +32,7 @@ public sealed class DomainChecker
 
     /// <summary>The check families, in report order.</summary>
     public static IReadOnlyList<IDomainCheck> Checks { get; } =
-        [new MxCheck(), new DnssecCheck(), new SmtpTlsCheck(), new DaneCheck(), new MtaStsCheck(), new TlsRptCheck(), new ConsistencyCheck()];
+        [new MxCheck(), new DnssecCheck(), new SmtpTlsCheck(), new DaneCheck(), new RotationCheck(), new MtaStsCheck(), new TlsRptCheck(), new ConsistencyCheck()];
 
     /// <summary>Checks one domain. An invalid name gives a report with one <c>check.domain-invalid</c> finding.</summary>
     public async Task<DomainCheckReport> CheckAsync(string domain, CancellationToken cancellationToken = default)
