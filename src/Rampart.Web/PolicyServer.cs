@@ -1,0 +1,167 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Rampart.Core;
+using Rampart.Core.Publish;
+using Rampart.Core.TlsRpt;
+
+namespace Rampart.Web;
+
+/// <summary>
+/// <c>rampart serve</c>: the HTTPS policy host for every domain of the publish YAML (RFC 8461 §3.3) and the TLS-RPT
+/// HTTPS receiver (RFC 8460 §3). One Kestrel listener per address; the certificate is chosen by SNI from
+/// <see cref="PolicyCertificateStore"/> per handshake, so renewals apply without a restart or dropped connections.
+/// A request is answered by Host: <c>/.well-known/mta-sts.txt</c> of a hosted <c>mta-sts.&lt;domain&gt;</c> gets the policy
+/// as <c>text/plain</c>, byte for byte what <c>rampart publish</c> wrote; anything else 404; an SNI naming another host
+/// than the Host header 421. <c>/healthz</c> answers 200 <c>ok</c> on any hosted name.
+/// </summary>
+internal sealed partial class PolicyServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private PolicyServer(WebApplication app) => _app = app;
+
+    /// <summary>The addresses actually bound (port 0 resolved), once started.</summary>
+    public IReadOnlyList<IPEndPoint> BoundEndPoints { get; private set; } = [];
+
+    /// <summary>
+    /// Builds the host: loads every certificate (a <see cref="RampartException"/> names the file that fails) and the
+    /// policies. <paramref name="reports"/> is where POSTed TLS-RPT reports go; null turns the receiver off (404).
+    /// </summary>
+    public static PolicyServer Create(PublishConfig config, ITlsReportStore? reports, ILoggerFactory? loggers = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        time ??= TimeProvider.System;
+        loggers ??= Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+        var policies = new Dictionary<string, byte[]>(StringComparer.OrdinalIgnoreCase);
+        var lineages = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var domain in config.Domains)
+        {
+            policies[domain.PolicyHostName] = PolicyDocument.For(domain).Bytes;
+            lineages[domain.PolicyHostName] = domain.CertName;
+        }
+        var certificates = PolicyCertificateStore.Load(config.Serve.Certificates, lineages, time, loggers.CreateLogger("Rampart.Web.Certificates"));
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggers);
+        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = config.Serve.ReportMaxBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+            foreach (var endPoint in config.Serve.Listen)
+            {
+                kestrel.Listen(endPoint, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.UseHttps(new TlsHandshakeCallbackOptions
+                    {
+                        HandshakeTimeout = TimeSpan.FromSeconds(10),
+                        OnConnection = context =>
+                        {
+                            var certificate = certificates.Get(context.ClientHelloInfo.ServerName)
+                                ?? throw new AuthenticationRefusedException($"no certificate for SNI '{context.ClientHelloInfo.ServerName ?? "(none)"}'");
+                            return ValueTask.FromResult(new System.Net.Security.SslServerAuthenticationOptions { ServerCertificateContext = certificate });
+                        },
+                    });
+                });
+            }
+        });
+        var app = builder.Build();
+        var receiver = reports is null ? null : new TlsRptReceiver(reports, config.Serve.ReportMaxBytes, loggers.CreateLogger("Rampart.Web.TlsRpt"));
+        var log = loggers.CreateLogger("Rampart.Web.Requests");
+        var reportPath = config.Serve.ReportPath;
+        app.Run(context => HandleAsync(context, policies, receiver, reportPath, log));
+        return new PolicyServer(app);
+    }
+
+    private static Task HandleAsync(HttpContext context, Dictionary<string, byte[]> policies, TlsRptReceiver? receiver, string reportPath, ILogger log)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        var host = request.Host.Host.TrimEnd('.');
+        if (!policies.TryGetValue(host, out var policy))
+        {
+            response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        }
+        var sni = context.Features.Get<ITlsHandshakeFeature>()?.HostName;
+        if (!string.IsNullOrEmpty(sni) && !string.Equals(sni.TrimEnd('.'), host, StringComparison.OrdinalIgnoreCase))
+        {
+            response.StatusCode = StatusCodes.Status421MisdirectedRequest;
+            return Task.CompletedTask;
+        }
+        var path = request.Path.Value;
+        if (path == PublishConfigFile.MtaStsWellKnown)
+        {
+            if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+            {
+                response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                response.Headers.Allow = "GET, HEAD";
+                return Task.CompletedTask;
+            }
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "text/plain";
+            response.ContentLength = policy.Length;
+            response.Headers.CacheControl = "no-cache";
+            return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : response.Body.WriteAsync(policy).AsTask();
+        }
+        if (path == "/healthz" && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        {
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "text/plain";
+            return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : response.Body.WriteAsync(s_ok).AsTask();
+        }
+        if (receiver is not null && path == reportPath)
+        {
+            return receiver.HandleAsync(context);
+        }
+        Log.NotFound(log, host, path ?? "");
+        response.StatusCode = StatusCodes.Status404NotFound;
+        return Task.CompletedTask;
+    }
+
+    private static readonly byte[] s_ok = Encoding.ASCII.GetBytes("ok\n");
+
+    /// <summary>Binds every listener; a bind failure is a <see cref="RampartException"/> naming the address.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new RampartException($"serve: cannot listen ({ex.Message.ReplaceLineEndings(" ")})", ex);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            throw new RampartException($"serve: cannot listen ({ex.Message})", ex);
+        }
+        var addresses = _app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
+            .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];
+        BoundEndPoints = addresses.Select(u => new Uri(u)).Select(u => new IPEndPoint(IPAddress.Parse(u.Host.Trim('[', ']')), u.Port)).ToList();
+    }
+
+    /// <summary>Stops accepting, lets requests in flight finish.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => _app.StopAsync(cancellationToken);
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "404 for {Host}{Path}")]
+        public static partial void NotFound(ILogger logger, string host, string path);
+    }
+}
+
+/// <summary>A handshake refused because the SNI names no hosted policy host.</summary>
+internal sealed class AuthenticationRefusedException(string message) : System.Security.Authentication.AuthenticationException(message);
