@@ -10,7 +10,7 @@ config=Release
 declare -A needs=(
   [nsd]=nsd [unbound]=unbound [unbound-control]=unbound [dnssec-signzone]=bind9-utils [dig]=bind9-dnsutils
   [openssl]=openssl [ip]=iproute2 [curl]=curl [flock]=util-linux [posttls-finger]=postfix
-  [redis-server]=redis-server [systemd-analyze]=systemd
+  [redis-server]=redis-server [systemd-analyze]=systemd [pg_ctlcluster]=postgresql
 )
 missing=()
 for cmd in "${!needs[@]}"; do

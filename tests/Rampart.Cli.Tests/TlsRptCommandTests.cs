@@ -203,4 +203,64 @@ public sealed class TlsRptCommandTests : IDisposable
         Assert.Equal(0, recent.ExitCode);
         Assert.Contains("\"domains\": []", recent.Stdout, StringComparison.Ordinal); // the fixtures are from March 2025
     }
+
+    [Fact]
+    public async Task Store_SqliteFilePath_ImportAndSummaryUseThatFile()
+    {
+        WriteReports();
+        var file = Path.Combine(_dir, "elsewhere", "reports.db");
+
+        var import = await CliRunner.RunAsync("tlsrpt", "import", Reports, "--no-dkim", "--json", "--store", file);
+        var summary = await CliRunner.RunAsync("tlsrpt", "summary", "--json", "--store", file);
+
+        Assert.Equal(0, import.ExitCode);
+        using var doc = JsonDocument.Parse(import.Stdout);
+        Assert.Equal(file, doc.RootElement.GetProperty("store").GetString());
+        Assert.Equal(5, doc.RootElement.GetProperty("imported").GetInt32());
+        Assert.True(File.Exists(file));
+        Assert.False(Directory.Exists(State));
+        using var domains = JsonDocument.Parse(summary.Stdout);
+        Assert.Equal(2, domains.RootElement.GetProperty("domains").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Store_PostgresNotListening_ExitTwoOneLineWithoutPassword()
+    {
+        WriteReports();
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop(); // a port nothing listens on
+
+        var result = await CliRunner.RunAsync(["tlsrpt", "import", Reports, "--no-dkim", "--store", $"postgres://rampart:Hidden-Pa55@127.0.0.1:{port}/tlsrpt"], timeout: TimeSpan.FromSeconds(60));
+
+        NoStackTrace(result);
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.Stderr.Trim().Split('\n'));
+        Assert.Contains($"TLS-RPT store postgres://rampart@127.0.0.1:{port}/tlsrpt cannot be used", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("Hidden-Pa55", result.Stderr + result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("postgres://rampart:Hidden-Pa55@db.example:0/tlsrpt", "port '0' must be a number from 1 to 65535")]
+    [InlineData("postgres://rampart:Hidden-Pa55@db.example/tlsrpt?pool=1", "unknown parameter 'pool'")]
+    public async Task Store_BadPostgresUrl_ExitTwoNamingTheRule(string url, string rule)
+    {
+        var result = await CliRunner.RunAsync("tlsrpt", "summary", "--store", url);
+
+        NoStackTrace(result);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(rule, result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Hidden-Pa55", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Store_AndStateDirTogether_ExitTwo()
+    {
+        var result = await Run("tlsrpt", "summary", "--store", Path.Combine(_dir, "x.db"));
+
+        NoStackTrace(result);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--store and --state-dir", result.Stderr, StringComparison.Ordinal);
+    }
 }

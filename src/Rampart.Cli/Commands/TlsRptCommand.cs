@@ -23,14 +23,48 @@ internal static class TlsRptCommand
             HelpName = "DIR",
             Recursive = true,
         };
+        var store = new Option<string?>("--store")
+        {
+            Description = "Where reports are kept, instead of the state directory: a PostgreSQL URL " +
+                          "(postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=…]; leave the password out and use PGPASSWORD or " +
+                          "~/.pgpass) for a store shared by several hosts, or the path of a SQLite file.",
+            HelpName = "URL|FILE",
+            Recursive = true,
+        };
+        var where = new StoreChoice(stateDir, store);
         return new Command("tlsrpt",
             "TLS-RPT (RFC 8460) aggregate reports: import what reporters (Google, Microsoft, Mail.ru, …) send, and summarise them per domain.")
         {
-            stateDir, Import(stateDir), Summary(stateDir),
+            stateDir, store, Import(where), Summary(where),
         };
     }
 
-    private static Command Import(Option<string?> stateDir)
+    /// <summary>The two options that say where the report store is: <c>--store URL|FILE</c>, else <c>--state-dir</c>, else the default state directory.</summary>
+    private sealed record StoreChoice(Option<string?> StateDir, Option<string?> Store)
+    {
+        public async Task<ITlsReportStore> OpenAsync(ParseResult parse, CancellationToken ct)
+        {
+            var store = parse.GetValue(Store);
+            var stateDir = parse.GetValue(StateDir);
+            if (store is null)
+            {
+                return await SqliteTlsReportStore.OpenInDirectoryAsync(stateDir ?? StateDirectory.Default(), TimeProvider.System, ct).ConfigureAwait(false);
+            }
+            if (string.IsNullOrWhiteSpace(store))
+            {
+                throw new RampartException("--store '': give a postgres:// URL or the path of a SQLite file");
+            }
+            if (stateDir is not null)
+            {
+                throw new RampartException($"--store and --state-dir both say where the reports are kept; give only one (--store {PostgresStoreAddress.Redact(store)})");
+            }
+            return PostgresStoreAddress.IsPostgresUrl(store)
+                ? await PostgresTlsReportStore.OpenAsync(store, TimeProvider.System, ct).ConfigureAwait(false)
+                : await SqliteTlsReportStore.OpenAsync(store, TimeProvider.System, ct).ConfigureAwait(false);
+        }
+    }
+
+    private static Command Import(StoreChoice where)
     {
         var paths = new Argument<string[]>("path")
         {
@@ -81,7 +115,7 @@ internal static class TlsRptCommand
             {
                 dkim = new TlsRptDkimVerifier(Services.Create(parse).Dns);
             }
-            var store = await SqliteTlsReportStore.OpenInDirectoryAsync(parse.GetValue(stateDir) ?? StateDirectory.Default(), TimeProvider.System, ct).ConfigureAwait(false);
+            var store = await where.OpenAsync(parse, ct).ConfigureAwait(false);
             await using (store.ConfigureAwait(false))
             {
                 var outcome = await ImportAsync(store, new TlsRptInputReader(settings, dkim), inputs.Files, ct).ConfigureAwait(false);
@@ -218,7 +252,7 @@ internal static class TlsRptCommand
         });
     }
 
-    private static Command Summary(Option<string?> stateDir)
+    private static Command Summary(StoreChoice where)
     {
         var domain = new Option<string?>("--domain") { Description = "Only this policy domain.", HelpName = "DOMAIN" };
         var days = new Option<int?>("--days") { Description = "Only reports whose date range ends within the last N days.", HelpName = "N" };
@@ -240,7 +274,7 @@ internal static class TlsRptCommand
                 }
                 since = TimeProvider.System.GetUtcNow().AddDays(-n);
             }
-            var store = await SqliteTlsReportStore.OpenInDirectoryAsync(parse.GetValue(stateDir) ?? StateDirectory.Default(), TimeProvider.System, ct).ConfigureAwait(false);
+            var store = await where.OpenAsync(parse, ct).ConfigureAwait(false);
             await using (store.ConfigureAwait(false))
             {
                 var aggregates = await store.AggregateAsync(new TlsRptSummaryQuery(parse.GetValue(domain), since), ct).ConfigureAwait(false);

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# TLS-RPT import throughput: generates COUNT reports (default 10,000: a seeded mix of Google-style .json.gz,
+# Microsoft-style .json, Mail.ru-style emails and zips of two, most 1-3 KB, every 20th with 50-300 failure-details,
+# LARGE (default 5) with 20,000 each), imports them with `rampart tlsrpt import` into SQLite and into PostgreSQL
+# (a throw-away cluster started here, on a Unix socket, default durability: fsync and synchronous_commit on), then
+# imports them again (all duplicates), once more into PostgreSQL with synchronous_commit=off, and runs `tlsrpt summary --json` on both stores, which must print the same.
+# Prints reports/s, MB/s (bytes on disk and bytes of JSON) and the importer's peak RSS for each run.
+#
+#   benchmarks/run-tlsrpt-import.sh [--count N] [--large N] [--no-postgres] [--keep]
+#   ARTIFACTS=/tmp/art-x benchmarks/run-tlsrpt-import.sh     # reuse (or choose) the build output folder
+#
+# Needs: dotnet, python3, /usr/bin/time (apt: time), and for PostgreSQL the apt package postgresql (its binaries
+# under /usr/lib/postgresql/<version>/bin; as root the cluster runs as the postgres user).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=10000 large=5 postgres=yes keep=no
+while (($#)); do
+  case $1 in
+    --count) count=$2; shift 2 ;;
+    --large) large=$2; shift 2 ;;
+    --no-postgres) postgres=no; shift ;;
+    --keep) keep=yes; shift ;;
+    *) echo "run-tlsrpt-import.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[ -x /usr/bin/time ] || { echo "run-tlsrpt-import.sh: /usr/bin/time not found: apt-get install time" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "run-tlsrpt-import.sh: python3 not found: apt-get install python3" >&2; exit 1; }
+pgbin=
+if [ "$postgres" = yes ]; then
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] || { echo "run-tlsrpt-import.sh: postgresql not found: apt-get install postgresql" >&2; exit 1; }
+fi
+
+artifacts=${ARTIFACTS:-/tmp/rampart-bench-tlsrpt}
+dotnet build src/Rampart.Cli/Rampart.Cli.csproj -c Release --nologo -v quiet -clp:ErrorsOnly --artifacts-path "$artifacts" >&2
+rampart=("dotnet" "$artifacts/bin/Rampart.Cli/release/rampart.dll")
+
+work=$(mktemp -d /tmp/rampart-tlsrpt-bench.XXXXXX)
+chmod 755 "$work"
+pgdata= pgpid=
+cleanup() {
+  if [ -n "$pgpid" ] && kill -0 "$pgpid" 2>/dev/null; then kill -INT "$pgpid"; wait "$pgpid" 2>/dev/null || true; fi
+  if [ "$keep" = no ]; then rm -rf "$work"; else echo "kept $work" >&2; fi
+}
+trap cleanup EXIT
+
+echo "generating $count reports into $work/reports ..." >&2
+read -r files reports disk json < <(python3 benchmarks/tlsrpt_generate.py "$work/reports" --count "$count" --large "$large" |
+  sed -E 's/files=([0-9]+) reports=([0-9]+) bytes_on_disk=([0-9]+) json_bytes=([0-9]+)/\1 \2 \3 \4/')
+echo "input: $files files, $reports reports, $(awk -v b="$disk" 'BEGIN{printf "%.1f", b/1048576}') MB on disk, $(awk -v b="$json" 'BEGIN{printf "%.1f", b/1048576}') MB of JSON"
+
+# measure LABEL STORE: one import run; prints reports/s, MB/s and peak RSS of the importer.
+measure() {
+  local label=$1 store=$2 out="$work/$1.json" stats="$work/$1.time"
+  /usr/bin/time -f '%e %M' -o "$stats" "${rampart[@]}" tlsrpt import "$work/reports" --no-dkim --json --store "$store" >"$out" 2>"$work/$label.err" || {
+    echo "$label: import failed: $(tail -3 "$work/$label.err")" >&2; exit 1; }
+  local seconds rss imported duplicates
+  read -r seconds rss < <(tail -1 "$stats")
+  imported=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["imported"], d["duplicates"], d["rejected"])' "$out")
+  awk -v l="$label" -v s="$seconds" -v r="$reports" -v d="$disk" -v j="$json" -v m="$rss" -v i="$imported" 'BEGIN{
+    printf "%-22s %7.1f s  %8.0f reports/s  %6.2f MB/s on disk  %6.2f MB/s JSON  peak RSS %4.0f MB  (imported duplicates rejected: %s)\n",
+      l, s, r/s, d/1048576/s, j/1048576/s, m/1024, i }'
+}
+
+summary() { # summary STORE -> summary JSON on stdout, time on stderr
+  local start end
+  start=$(date +%s.%N)
+  "${rampart[@]}" tlsrpt summary --json --store "$1"
+  end=$(date +%s.%N)
+  awk -v a="$start" -v b="$end" 'BEGIN{printf "summary: %.2f s\n", b-a}' >&2
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(dotnet --version) SDK"
+measure sqlite "$work/tlsrpt.sqlite"
+measure sqlite-again "$work/tlsrpt.sqlite"
+summary "$work/tlsrpt.sqlite" >"$work/summary-sqlite.json" 2> >(sed 's/^/sqlite /' >&2)
+echo "sqlite file: $(du -m "$work/tlsrpt.sqlite" | cut -f1) MB"
+
+if [ "$postgres" = yes ]; then
+  pgdata="$work/pg"
+  mkdir -p "$pgdata/sock"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  as=()
+  if [ "$(id -u)" -eq 0 ]; then chown -R postgres:postgres "$pgdata"; as=(setpriv --reuid=postgres --regid=postgres --clear-groups --); fi
+  "${as[@]}" "$pgbin/initdb" -D "$pgdata/data" -U rampart -E UTF8 --locale C --auth trust --no-instructions >/dev/null
+  "${as[@]}" "$pgbin/postgres" -D "$pgdata/data" -p "$port" -c listen_addresses= -c "unix_socket_directories=$pgdata/sock" \
+    -c shared_buffers=256MB -c max_wal_size=2GB >"$work/postgres.log" 2>&1 &
+  pgpid=$!
+  for _ in $(seq 1 300); do "$pgbin/pg_isready" -q -h "$pgdata/sock" -p "$port" && break; sleep 0.1; done
+  "$pgbin/psql" -q -h "$pgdata/sock" -p "$port" -U rampart -d postgres -c 'CREATE DATABASE tlsrpt' -c 'CREATE DATABASE tlsrpt_async' >/dev/null
+  url="postgres://rampart@$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$pgdata/sock"):$port/tlsrpt"
+  echo "postgresql: $("$pgbin/postgres" --version), fsync on, synchronous_commit on, over a Unix socket"
+  measure postgres "$url"
+  measure postgres-again "$url"
+  # The same import with commits acknowledged before their WAL reaches the disk (still one transaction per report,
+  # never a half report; a server crash may lose the last commits, which importing again restores).
+  measure postgres-async "${url}_async?options=-c%20synchronous_commit%3Doff"
+  summary "$url" >"$work/summary-postgres.json" 2> >(sed 's/^/postgres /' >&2)
+  if cmp -s "$work/summary-sqlite.json" "$work/summary-postgres.json"; then
+    echo "summaries: identical ($(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["domains"]))' "$work/summary-sqlite.json") domains)"
+  else
+    echo "summaries DIFFER: diff $work/summary-sqlite.json $work/summary-postgres.json" >&2; keep=yes; exit 1
+  fi
+  echo "postgres database: $("$pgbin/psql" -Atq -h "$pgdata/sock" -p "$port" -U rampart -d tlsrpt -c "SELECT pg_database_size('tlsrpt') / 1048576") MB"
+fi
