@@ -38,13 +38,19 @@ internal static class ServeCommand
             Description = $"Directory of the TLS-RPT report store ({SqliteTlsReportStore.FileName}); replaces serve.state_dir. Default {StateDirectory.Default()}.",
             HelpName = "DIR",
         };
+        var store = new Option<string?>("--store")
+        {
+            Description = "Where received TLS-RPT reports are kept instead of the state directory: a postgres:// URL or a SQLite file " +
+                          "(as rampart tlsrpt --store).",
+            HelpName = "URL|FILE",
+        };
         var noReports = new Option<bool>("--no-reports") { Description = "Do not accept TLS-RPT reports (the report path answers 404)." };
         var check = new Option<bool>("--check") { Description = "Load the configuration and every certificate, print what would be served, and exit." };
         var command = new Command("serve",
             "HTTPS policy host for many domains at once: /.well-known/mta-sts.txt by Host and SNI (text/plain), certificates per host from " +
             "certbot's layout reloaded when they change, /healthz, and TLS-RPT reports by HTTPS POST (application/tlsrpt+gzip or +json, size-capped).")
         {
-            config, listen, certificates, stateDir, noReports, check,
+            config, listen, certificates, stateDir, store, noReports, check,
         };
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
@@ -84,16 +90,17 @@ internal static class ServeCommand
                 }
                 return ExitCodes.Ok;
             }
-            ITlsReportStore? store = parse.GetValue(noReports)
+            // --store replaces the configuration's state_dir; with --state-dir on the command line too, it is an error
+            ITlsReportStore? reports = parse.GetValue(noReports)
                 ? null
-                : await SqliteTlsReportStore.OpenInDirectoryAsync(serve.StateDir ?? StateDirectory.Default(), TimeProvider.System, ct).ConfigureAwait(false);
+                : await TlsRptCommand.OpenStoreAsync(parse.GetValue(store), parse.GetValue(store) is null ? serve.StateDir : parse.GetValue(stateDir), ct).ConfigureAwait(false);
             try
             {
-                var server = PolicyServer.Create(file, store, loggers);
+                var server = PolicyServer.Create(file, reports, loggers);
                 await using var serverScope = server.ConfigureAwait(false);
                 await server.StartAsync(ct).ConfigureAwait(false);
                 Console.Error.WriteLine($"rampart: serving {file.Domains.Count} domain(s) on {string.Join(", ", server.BoundEndPoints)}" +
-                                        (store is null ? "" : $"; TLS-RPT reports at {serve.ReportPath} into {store.Location}"));
+                                        (reports is null ? "" : $"; TLS-RPT reports at {serve.ReportPath} into {reports.Location}"));
                 try
                 {
                     await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
@@ -107,9 +114,9 @@ internal static class ServeCommand
             }
             finally
             {
-                if (store is not null)
+                if (reports is not null)
                 {
-                    await store.DisposeAsync().ConfigureAwait(false);
+                    await reports.DisposeAsync().ConfigureAwait(false);
                 }
             }
         }));

@@ -42,26 +42,32 @@ internal static class TlsRptCommand
     /// <summary>The two options that say where the report store is: <c>--store URL|FILE</c>, else <c>--state-dir</c>, else the default state directory.</summary>
     private sealed record StoreChoice(Option<string?> StateDir, Option<string?> Store)
     {
-        public async Task<ITlsReportStore> OpenAsync(ParseResult parse, CancellationToken ct)
+        public Task<ITlsReportStore> OpenAsync(ParseResult parse, CancellationToken ct) =>
+            OpenStoreAsync(parse.GetValue(Store), parse.GetValue(StateDir), ct);
+    }
+
+    /// <summary>
+    /// Opens the report store <paramref name="store"/> names (a postgres:// URL or a SQLite file), else the SQLite store
+    /// in <paramref name="stateDir"/>, else in the default state directory. Both given is an error. Shared with
+    /// <c>rampart serve</c>, whose POST receiver stores into the same place.
+    /// </summary>
+    internal static async Task<ITlsReportStore> OpenStoreAsync(string? store, string? stateDir, CancellationToken ct)
+    {
+        if (store is null)
         {
-            var store = parse.GetValue(Store);
-            var stateDir = parse.GetValue(StateDir);
-            if (store is null)
-            {
-                return await SqliteTlsReportStore.OpenInDirectoryAsync(stateDir ?? StateDirectory.Default(), TimeProvider.System, ct).ConfigureAwait(false);
-            }
-            if (string.IsNullOrWhiteSpace(store))
-            {
-                throw new RampartException("--store '': give a postgres:// URL or the path of a SQLite file");
-            }
-            if (stateDir is not null)
-            {
-                throw new RampartException($"--store and --state-dir both say where the reports are kept; give only one (--store {PostgresStoreAddress.Redact(store)})");
-            }
-            return PostgresStoreAddress.IsPostgresUrl(store)
-                ? await PostgresTlsReportStore.OpenAsync(store, TimeProvider.System, ct).ConfigureAwait(false)
-                : await SqliteTlsReportStore.OpenAsync(store, TimeProvider.System, ct).ConfigureAwait(false);
+            return await SqliteTlsReportStore.OpenInDirectoryAsync(stateDir ?? StateDirectory.Default(), TimeProvider.System, ct).ConfigureAwait(false);
         }
+        if (string.IsNullOrWhiteSpace(store))
+        {
+            throw new RampartException("--store '': give a postgres:// URL or the path of a SQLite file");
+        }
+        if (stateDir is not null)
+        {
+            throw new RampartException($"--store and --state-dir both say where the reports are kept; give only one (--store {PostgresStoreAddress.Redact(store)})");
+        }
+        return PostgresStoreAddress.IsPostgresUrl(store)
+            ? await PostgresTlsReportStore.OpenAsync(store, TimeProvider.System, ct).ConfigureAwait(false)
+            : await SqliteTlsReportStore.OpenAsync(store, TimeProvider.System, ct).ConfigureAwait(false);
     }
 
     private static Command Import(StoreChoice where)
