@@ -48,8 +48,8 @@ public sealed class SenderPolicyCache(
     SenderPolicyResolver resolver, SenderPolicyCacheSettings settings, TimeProvider time, SenderPolicyCacheCounters? counters = null)
 {
     /// <summary>
-    /// A remembered decision, kept compact (the reply, the decision's own evidence line; not every record, fetch and
-    /// DANE result that led to it), and when a refresh may next be tried after one failed.
+    /// A remembered decision, kept compact (the reply, the decision's own evidence line; not the policy, nor every
+    /// record, fetch and DANE result that led to it), and when a refresh may next be tried after one failed.
     /// </summary>
     private sealed record Entry(SenderPolicyDecision Decision, DateTimeOffset DecidedAt, DateTimeOffset RetryAt);
 
@@ -59,6 +59,7 @@ public sealed class SenderPolicyCache(
         Evidence = decision.Evidence.Where(e => e.Step == "decision").TakeLast(1).ToList() is { Count: > 0 } why ? why : decision.Evidence.TakeLast(1).ToList(),
         Mx = [],
         Dane = null,
+        MtaStsPolicy = null,
     };
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);

@@ -112,6 +112,7 @@ public class SenderPolicyCacheTests
         Assert.Equal(full.Kind, remembered.Kind);
         Assert.Equal("decision", Assert.Single(remembered.Evidence).Step);
         Assert.Null(remembered.Dane);
+        Assert.Null(remembered.MtaStsPolicy);
     }
 
     [Fact]
