@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using Rampart.Core;
 
 namespace Rampart.Storage;
@@ -37,4 +38,26 @@ internal static class StateFiles
                 $"cannot create the state directory '{directory}' for {what}: {OneLine(ex.Message)}; create it (owned by the Rampart user, mode 0700) or choose another state directory", ex);
         }
     }
+
+    /// <summary>Runs one statement (or a script) that returns no rows.</summary>
+    public static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// What to do about a SQLite fault on <paramref name="path"/>, in words: <paramref name="rebuild"/> for a damaged file
+    /// (what is lost by moving it aside), <paramref name="locked"/> for a file another process holds.
+    /// </summary>
+    public static string Advice(SqliteException ex, string path, string rebuild, string locked) => ex.SqliteErrorCode switch
+    {
+        11 or 26 => "it is not a SQLite database or is damaged; " + rebuild,
+        3 or 8 or 14 or 23 => $"check that this user can read and write it and its directory '{Path.GetDirectoryName(path)}'",
+        5 or 6 => "another process holds it locked; " + locked,
+        13 => "the disk is full; free space",
+        10 => "the disk returned an I/O error; check the disk",
+        _ => rebuild,
+    };
 }

@@ -6,6 +6,8 @@ using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Smtp;
 using Rampart.Core.Tls;
+using Rampart.Postfix.Daemon;
+using Rampart.Storage.Check;
 
 namespace Rampart.Cli.Commands;
 
@@ -18,7 +20,7 @@ internal static class CheckCommand
 {
     public static Command Create()
     {
-        var domains = new Argument<string[]>("domain") { Description = "Receiving domains to audit (the part after @).", Arity = ArgumentArity.OneOrMore };
+        var domains = new Argument<string[]>("domain") { Description = "Receiving domains to audit (the part after @).", Arity = ArgumentArity.ZeroOrMore };
         var json = new Option<bool>("--json")
         {
             Description = "Write the reports as JSON: {domain, status, findings: [{id, severity, subject, message, fix, reference}]}; an array for several domains.",
@@ -53,13 +55,32 @@ internal static class CheckCommand
             Arity = ArgumentArity.OneOrMore,
             AllowMultipleArgumentsPerToken = true,
         };
+        var watch = new Option<string?>("--watch")
+        {
+            Description = "Monitor: re-check the domains listed in FILE (one per line, # comments) every --interval, remember the findings " +
+                          $"({SqliteFindingHistory.FileName} in --state-dir), log the findings that appear and clear, serve --metrics, POST --webhook on change.",
+            HelpName = "FILE",
+        };
+        var interval = new Option<string?>("--interval") { Description = "With --watch: time between round starts, 10s to 7d (e.g. 15m, 1h). Default 1h." };
+        var metrics = new Option<string?>("--metrics")
+        {
+            Description = "With --watch: serve Prometheus metrics at http://IP:PORT/metrics (rampart_check_findings, rampart_check_status, rampart_check_rounds_total).",
+            HelpName = "IP:PORT",
+        };
+        var webhook = new Option<string?>("--webhook")
+        {
+            Description = "With --watch: POST {domain, status, appeared: [findings], cleared: [findings]} as JSON to this http(s) URL for each domain that changed.",
+            HelpName = "URL",
+        };
+        var stateDir = new Option<string?>("--state-dir") { Description = $"With --watch: directory of {SqliteFindingHistory.FileName}. Default {StateDirectory.Default()}." };
+        var once = new Option<bool>("--once") { Description = "With --watch: run one round and exit (0 ok, 1 warnings, 2 failures), e.g. from cron." };
         var command = new Command("check",
             "Audit receiving domains as a sender sees them: MX, DNSSEC (and RRSIG expiry), STARTTLS, TLS version and certificates on " +
             "every MX address, DANE TLSA (present, usable, matching, rollover-ready), MTA-STS (record, fetch, policy, MX coverage, " +
             "enforce readiness), TLS-RPT and DANE/MTA-STS consistency; with --next-cert, whether TLSA already covers the next certificate. Finding ids are listed in docs/checks.md. " +
             "Exit 0 ok, 1 warnings, 2 failures or unusable input.")
         {
-            domains, json, timeout, concurrency, rrsigDays, certDays, port, nextCert,
+            domains, json, timeout, concurrency, rrsigDays, certDays, port, nextCert, watch, interval, metrics, webhook, stateDir, once,
         };
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
@@ -110,12 +131,56 @@ internal static class CheckCommand
                     names.Add(name);
                 }
             }
+            CheckWatchOptions? watching = null;
+            List<string>? watched = null;
+            if (parse.GetValue(watch) is { } watchFile)
+            {
+                if (names.Count > 0 || parse.GetValue(json))
+                {
+                    return Terminal.Error("check --watch FILE: the domains come from FILE; give no domain arguments and no --json");
+                }
+                if (!CheckWatch.TryReadDomains(watchFile, out watched, out var fileError))
+                {
+                    return Terminal.Error(fileError);
+                }
+                var every = TimeSpan.FromHours(1);
+                if (parse.GetValue(interval) is { } intervalText && !CheckWatch.TryParseInterval(intervalText, out every, out var intervalError))
+                {
+                    return Terminal.Error(intervalError);
+                }
+                System.Net.IPEndPoint? metricsEndpoint = null;
+                if (parse.GetValue(metrics) is { } metricsText && !System.Net.IPEndPoint.TryParse(metricsText, out metricsEndpoint))
+                {
+                    return Terminal.Error($"--metrics '{metricsText}': expected IP:PORT, e.g. 127.0.0.1:9462");
+                }
+                Uri? webhookUrl = null;
+                if (parse.GetValue(webhook) is { } webhookText &&
+                    (!Uri.TryCreate(webhookText, UriKind.Absolute, out webhookUrl) || webhookUrl.Scheme is not ("http" or "https")))
+                {
+                    return Terminal.Error($"--webhook '{webhookText}': expected an absolute http:// or https:// URL");
+                }
+                watching = new CheckWatchOptions(watchFile, every, metricsEndpoint, webhookUrl, parse.GetValue(stateDir) ?? StateDirectory.Default(),
+                    parse.GetValue(once), parse.GetValue(GlobalOptions.Verbose));
+            }
+            else if (parse.GetValue(interval) is not null || parse.GetValue(metrics) is not null || parse.GetValue(webhook) is not null ||
+                     parse.GetValue(stateDir) is not null || parse.GetValue(once))
+            {
+                return Terminal.Error("check: --interval, --metrics, --webhook, --state-dir and --once need --watch FILE");
+            }
+            else if (names.Count == 0)
+            {
+                return Terminal.Error("check: give at least one domain, or --watch FILE");
+            }
             var services = Services.Create(parse);
             foreach (var warning in services.Warnings)
             {
                 Console.Error.WriteLine("rampart: warning: " + warning);
             }
             var checker = CreateChecker(services, settings);
+            if (watching is not null)
+            {
+                return await CheckWatch.RunAsync(watching, watched!, checker, services.Time, ct).ConfigureAwait(false);
+            }
             var reports = await checker.CheckAsync(names, ct).ConfigureAwait(false);
             if (parse.GetValue(json))
             {

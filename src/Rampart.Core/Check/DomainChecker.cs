@@ -11,7 +11,7 @@ namespace Rampart.Core.Check;
 /// concurrency (<see cref="CheckSettings.MaxConcurrentDomains"/>) and at most one connection at a time per MX address.
 /// Network outcomes, timeouts included, become findings; only the caller's cancellation throws.
 /// </summary>
-/// <remarks>Rotation safety (<see cref="CheckSettings.NextCertificates"/>) is one more check over the same observation; the <c>--watch</c> monitor comes later.</remarks>
+/// <remarks>Rotation safety (<see cref="CheckSettings.NextCertificates"/>) is one more check over the same observation; the <c>--watch</c> monitor (CheckWatch, WatchDiff) drives it per round.</remarks>
 public sealed class DomainChecker
 {
     private readonly ObservationCollector _collector;

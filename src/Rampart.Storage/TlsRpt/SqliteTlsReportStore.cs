@@ -298,11 +298,11 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
 
     private static async Task InitializeAsync(SqliteConnection connection, string path, CancellationToken cancellationToken)
     {
-        await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, "PRAGMA foreign_keys = ON", cancellationToken).ConfigureAwait(false);
+        await StateFiles.ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false);
+        await StateFiles.ExecuteAsync(connection, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
+        await StateFiles.ExecuteAsync(connection, "PRAGMA foreign_keys = ON", cancellationToken).ConfigureAwait(false);
         using var transaction = connection.BeginTransaction();
-        await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS tlsrpt_schema_version (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
+        await StateFiles.ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS tlsrpt_schema_version (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
         using (var version = connection.CreateCommand())
         {
             version.CommandText = "SELECT max(version) FROM tlsrpt_schema_version";
@@ -314,7 +314,7 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
         }
         // One row per report (the de-duplication key is UNIQUE), per policy, per failure-details entry. Text lists
         // (policy-string, mx-host) are joined with newlines, which none of their entries can hold.
-        await ExecuteAsync(connection, $"""
+        await StateFiles.ExecuteAsync(connection, $"""
             CREATE TABLE IF NOT EXISTS tlsrpt_report (
                 id           INTEGER PRIMARY KEY,
                 organization TEXT    NOT NULL,
@@ -361,23 +361,8 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static string Advice(SqliteException ex, string path) => ex.SqliteErrorCode switch
-    {
-        11 or 26 => "it is not a SQLite database or is damaged; move it aside and import the reports again",
-        3 or 8 or 14 or 23 => $"check that this user can read and write it and its directory '{Path.GetDirectoryName(path)}'",
-        5 or 6 => "another process holds it locked; try again when it is done",
-        13 => "the disk is full; free space",
-        10 => "the disk returned an I/O error; check the disk",
-        _ => "move it aside and import the reports again",
-    };
-
+    private static string Advice(SqliteException ex, string path) =>
+        StateFiles.Advice(ex, path, "move it aside and import the reports again", "try again when it is done");
 
     public async ValueTask DisposeAsync()
     {

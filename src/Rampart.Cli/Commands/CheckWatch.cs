@@ -1,0 +1,354 @@
+using System.Globalization;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Rampart.Core;
+using Rampart.Core.Check;
+using Rampart.Storage.Check;
+
+namespace Rampart.Cli.Commands;
+
+/// <summary>What <c>rampart check --watch</c> was asked to do.</summary>
+internal sealed record CheckWatchOptions(string File, TimeSpan Interval, IPEndPoint? Metrics, Uri? Webhook, string StateDirectory, bool Once, bool Verbose);
+
+/// <summary>
+/// <c>rampart check --watch FILE</c>: the monitor. Re-checks the domains of FILE every interval (rounds never overlap),
+/// remembers the findings in <c>check-history.sqlite</c> in the state directory, logs one line per finding that appeared
+/// or cleared plus a round summary, serves Prometheus metrics and POSTs a webhook per changed domain. SIGTERM/SIGINT
+/// stop it between or within a round (an interrupted domain keeps its previous state). <c>--once</c> runs one round and
+/// exits Nagios-style like <c>rampart check</c>.
+/// </summary>
+internal static partial class CheckWatch
+{
+    private static readonly TimeSpan s_webhookTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>Reads the domains file: one domain per line, <c>#</c> starts a comment, blank lines are ignored, duplicates count once.</summary>
+    public static bool TryReadDomains(string path, out List<string> domains, out string error)
+    {
+        domains = [];
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            error = $"--watch {path}: cannot read: {ex.Message.ReplaceLineEndings(" ").Trim().TrimEnd('.')}";
+            return false;
+        }
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var text = lines[i];
+            var hash = text.IndexOf('#', StringComparison.Ordinal);
+            text = (hash >= 0 ? text[..hash] : text).Trim();
+            if (text.Length == 0)
+            {
+                continue;
+            }
+            var where = $"--watch {path}:{(i + 1).ToString(CultureInfo.InvariantCulture)}";
+            if (text.Any(char.IsWhiteSpace))
+            {
+                error = $"{where}: '{text}': one domain per line";
+                return false;
+            }
+            if (!DomainName.TryNormalize(text, out var name, out var why))
+            {
+                error = $"{where}: '{text}': {why}";
+                return false;
+            }
+            if (!domains.Contains(name))
+            {
+                domains.Add(name);
+            }
+        }
+        if (domains.Count == 0)
+        {
+            error = $"--watch {path}: no domains (one domain per line; # comments and blank lines are ignored)";
+            return false;
+        }
+        error = "";
+        return true;
+    }
+
+    /// <summary>Parses an interval such as 90s, 15m, 1h or 1d: from 10 seconds to 7 days.</summary>
+    public static bool TryParseInterval(string text, out TimeSpan interval, out string error)
+    {
+        interval = default;
+        var match = IntervalPattern().Match(text);
+        if (!match.Success || !long.TryParse(match.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > 1_000_000)
+        {
+            error = $"--interval {text}: expected a number with s, m, h or d (e.g. 15m, 1h)";
+            return false;
+        }
+        interval = match.Groups[2].Value switch
+        {
+            "s" => TimeSpan.FromSeconds(n),
+            "m" => TimeSpan.FromMinutes(n),
+            "h" => TimeSpan.FromHours(n),
+            _ => TimeSpan.FromDays(n),
+        };
+        if (interval < TimeSpan.FromSeconds(10) || interval > TimeSpan.FromDays(7))
+        {
+            error = $"--interval {text}: must be from 10s to 7d";
+            return false;
+        }
+        error = "";
+        return true;
+    }
+
+    [GeneratedRegex("^([0-9]+)(s|m|h|d)$", RegexOptions.CultureInvariant)]
+    private static partial Regex IntervalPattern();
+
+    /// <summary>Runs the monitor until a signal (or one round with <see cref="CheckWatchOptions.Once"/>).</summary>
+    public static async Task<int> RunAsync(CheckWatchOptions options, IReadOnlyList<string> domains, DomainChecker checker, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var history = await SqliteFindingHistory.OpenInDirectoryAsync(options.StateDirectory, cancellationToken).ConfigureAwait(false);
+        await using var historyScope = history.ConfigureAwait(false);
+        var round = new WatchRound(checker.CheckAsync, history, time);
+        var metrics = new WatchMetrics();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+
+        WebApplication? server = null;
+        if (options.Metrics is { } endpoint && !options.Once)
+        {
+            server = await StartMetricsAsync(endpoint, metrics, stop.Token).ConfigureAwait(false);
+            if (server is null)
+            {
+                return Terminal.Error($"--metrics {endpoint}: cannot listen there (in use or not an address of this host)");
+            }
+        }
+        using var loggers = LoggerFactory.Create(b =>
+        {
+            b.SetMinimumLevel(options.Verbose ? LogLevel.Debug : LogLevel.Information);
+            b.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ssZ ";
+                o.UseUtcTimestamp = true;
+            });
+        });
+        var log = loggers.CreateLogger("Rampart.CheckWatch");
+        using var webhook = options.Webhook is null ? null : new HttpClient { Timeout = s_webhookTimeout };
+        try
+        {
+            LogStarted(log, domains.Count, options.File, history.Location, options.Once ? "once" : FormatInterval(options.Interval),
+                options.Metrics is { } m && !options.Once ? $"http://{m}/metrics" : "off", options.Webhook?.ToString() ?? "off");
+            var number = 0;
+            var completed = 0;
+            while (true)
+            {
+                number++;
+                var started = time.GetTimestamp();
+                IReadOnlyList<DomainWatchResult> results;
+                try
+                {
+                    results = await round.RunAsync(domains, stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (RampartException ex) when (!options.Once)
+                {
+                    LogRoundFailed(log, number, ex.Message);
+                    results = [];
+                }
+                if (results.Count > 0)
+                {
+                    completed++;
+                    metrics.RecordRound(results, time.GetUtcNow());
+                    Report(log, number, results, time.GetElapsedTime(started));
+                    if (webhook is not null)
+                    {
+                        foreach (var changed in results.Where(r => r.Changed))
+                        {
+                            await PostAsync(webhook, options.Webhook!, changed, log, stop.Token).ConfigureAwait(false);
+                        }
+                    }
+                }
+                if (options.Once)
+                {
+                    return CheckOutput.ExitCode([.. results.Select(r => r.Report)]);
+                }
+                var wait = options.Interval - time.GetElapsedTime(started);
+                try
+                {
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, time, stop.Token).ConfigureAwait(false);
+                    }
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    break;
+                }
+                // The file is read again each round, so edits apply without a restart; a broken file keeps the last good list.
+                if (TryReadDomains(options.File, out var again, out var error))
+                {
+                    domains = again;
+                }
+                else
+                {
+                    LogFileKept(log, error);
+                }
+            }
+            LogStopped(log, completed);
+            return ExitCodes.Ok;
+        }
+        finally
+        {
+            if (server is not null)
+            {
+                await server.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                await server.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static void Report(ILogger log, int number, IReadOnlyList<DomainWatchResult> results, TimeSpan elapsed)
+    {
+        foreach (var result in results)
+        {
+            foreach (var a in result.Appeared)
+            {
+                LogAppeared(log, result.Domain, CheckFinding.SeverityName(a.Finding.Severity), a.Finding.Id, a.Finding.Subject, a.Finding.Message);
+            }
+            foreach (var p in result.Persists)
+            {
+                LogPersists(log, result.Domain, CheckFinding.SeverityName(p.Finding.Severity), p.Finding.Id, p.Finding.Subject, Stamp(p.FirstSeen));
+            }
+            foreach (var c in result.Cleared)
+            {
+                LogCleared(log, result.Domain, CheckFinding.SeverityName(c.Finding.Severity), c.Finding.Id, c.Finding.Subject, Stamp(c.FirstSeen));
+            }
+        }
+        LogRound(log, number, results.Count,
+            results.Count(r => r.Report.Status == CheckStatus.Ok), results.Count(r => r.Report.Status == CheckStatus.Warning),
+            results.Count(r => r.Report.Status == CheckStatus.Failure),
+            results.Sum(r => r.Appeared.Count), results.Sum(r => r.Persists.Count), results.Sum(r => r.Cleared.Count),
+            elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The webhook body: {"domain","status","appeared":[findings],"cleared":[findings]}; each finding with its first_seen time.</summary>
+    internal static byte[] WebhookBody(DomainWatchResult result)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("domain", result.Domain);
+            w.WriteString("status", DomainCheckReport.StatusName(result.Report.Status));
+            WriteFindings(w, "appeared", result.Appeared);
+            WriteFindings(w, "cleared", result.Cleared);
+            w.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    private static void WriteFindings(Utf8JsonWriter w, string name, IReadOnlyList<RememberedFinding> findings)
+    {
+        w.WriteStartArray(name);
+        foreach (var r in findings)
+        {
+            var f = r.Finding;
+            w.WriteStartObject();
+            w.WriteString("id", f.Id);
+            w.WriteString("severity", CheckFinding.SeverityName(f.Severity));
+            w.WriteString("subject", f.Subject);
+            w.WriteString("message", f.Message);
+            w.WriteString("fix", f.Fix);
+            w.WriteString("reference", f.Reference);
+            w.WriteString("first_seen", Stamp(r.FirstSeen));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    private static async Task PostAsync(HttpClient client, Uri url, DomainWatchResult result, ILogger log, CancellationToken stop)
+    {
+        try
+        {
+            using var content = new ByteArrayContent(WebhookBody(result));
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            using var response = await client.PostAsync(url, content, stop).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                LogWebhookFailed(log, url.ToString(), result.Domain, $"HTTP {(int)response.StatusCode}");
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+        {
+            var why = ex is OperationCanceledException ? $"no answer within {s_webhookTimeout.TotalSeconds:0} s" : ex.Message.ReplaceLineEndings(" ");
+            LogWebhookFailed(log, url.ToString(), result.Domain, why);
+        }
+    }
+
+    private static async Task<WebApplication?> StartMetricsAsync(IPEndPoint endpoint, WatchMetrics metrics, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(endpoint));
+        var app = builder.Build();
+        app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8", Encoding.UTF8));
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            return app;
+        }
+        catch (IOException)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    private static string Stamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+
+    private static string FormatInterval(TimeSpan interval) => interval.TotalSeconds.ToString("0", CultureInfo.InvariantCulture) + " s";
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+        Message = "rampart check --watch: {Domains} domains from {File}; history {History}; interval {Interval}; metrics {Metrics}; webhook {Webhook}")]
+    private static partial void LogStarted(ILogger logger, int domains, string file, string history, string interval, string metrics, string webhook);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "{Domain}: appeared {Severity} {Id} [{Subject}] {Message}")]
+    private static partial void LogAppeared(ILogger logger, string domain, string severity, string id, string subject, string message);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "{Domain}: persists {Severity} {Id} [{Subject}] since {FirstSeen}")]
+    private static partial void LogPersists(ILogger logger, string domain, string severity, string id, string subject, string firstSeen);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "{Domain}: cleared {Severity} {Id} [{Subject}] (seen since {FirstSeen})")]
+    private static partial void LogCleared(ILogger logger, string domain, string severity, string id, string subject, string firstSeen);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information,
+        Message = "round {Round}: {Domains} domains ({Ok} ok, {Warning} warning, {Failure} failure); {Appeared} appeared, {Persisting} persist, {Cleared} cleared; {Seconds} s")]
+    private static partial void LogRound(ILogger logger, int round, int domains, int ok, int warning, int failure, int appeared, int persisting, int cleared, string seconds);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "webhook {Url} for {Domain} failed: {Error}; the monitor goes on")]
+    private static partial void LogWebhookFailed(ILogger logger, string url, string domain, string error);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "round {Round} failed: {Error}; trying again next round")]
+    private static partial void LogRoundFailed(ILogger logger, int round, string error);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "{Error}; keeping the previous list of domains")]
+    private static partial void LogFileKept(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "rampart check --watch stopped after {Rounds} rounds")]
+    private static partial void LogStopped(ILogger logger, int rounds);
+}

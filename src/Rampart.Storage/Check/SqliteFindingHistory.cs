@@ -1,0 +1,246 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Rampart.Core;
+using Rampart.Core.Check;
+
+namespace Rampart.Storage.Check;
+
+/// <summary>
+/// The monitor's memory (<c>&lt;stateDir&gt;/check-history.sqlite</c>): per domain, the findings of its last round with
+/// their first-seen times, so <c>rampart check --watch</c> restarted keeps reporting a finding as persisting since it
+/// first appeared.
+/// </summary>
+/// <remarks>
+/// One domain's round is one transaction (its old rows deleted, its current rows written), so a crash mid-round leaves
+/// each domain either as before or as after. WAL, synchronous=NORMAL; times are Unix milliseconds, UTC. One connection
+/// used by one caller at a time.
+/// </remarks>
+public sealed class SqliteFindingHistory : IWatchHistory, IAsyncDisposable
+{
+    /// <summary>The file name inside the state directory.</summary>
+    public const string FileName = "check-history.sqlite";
+
+    internal const int SchemaVersion = 1;
+
+    private readonly SqliteConnection _connection;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private bool _disposed;
+
+    private SqliteFindingHistory(string path, SqliteConnection connection)
+    {
+        Location = path;
+        _connection = connection;
+    }
+
+    /// <summary>The database file (full path).</summary>
+    public string Location { get; }
+
+    /// <summary>Test hook: called after each finding of a domain is written, inside the domain's transaction.</summary>
+    internal Action<int>? AfterFindingWritten { get; set; }
+
+    /// <summary>Opens (creating when missing) the history in <paramref name="stateDirectory"/>.</summary>
+    public static Task<SqliteFindingHistory> OpenInDirectoryAsync(string stateDirectory, CancellationToken cancellationToken = default) =>
+        OpenAsync(Path.Combine(stateDirectory, FileName), cancellationToken);
+
+    /// <summary>Opens the history at <paramref name="path"/>, creating it and its directory (mode 0700 on Unix) when missing.</summary>
+    /// <exception cref="RampartException">The file cannot be used; the message is one line naming the file and what to do.</exception>
+    public static async Task<SqliteFindingHistory> OpenAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string fullPath;
+        try
+        {
+            fullPath = Path.GetFullPath(path);
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new RampartException($"check history path '{path}' is not a usable file name: {StateFiles.OneLine(ex.Message)}", ex);
+        }
+        StateFiles.EnsureDirectory(fullPath, "the check history");
+        if (Directory.Exists(fullPath))
+        {
+            throw new RampartException($"check history '{fullPath}' is a directory, not a database file; move it aside or choose another --state-dir");
+        }
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = fullPath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+            DefaultTimeout = 30,
+        }.ToString());
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await InitializeAsync(connection, fullPath, cancellationToken).ConfigureAwait(false);
+            return new SqliteFindingHistory(fullPath, connection);
+        }
+        catch (SqliteException ex)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw new RampartException($"check history '{fullPath}' cannot be used: {StateFiles.OneLine(ex.Message)}; {Advice(ex, fullPath)}", ex);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<RememberedFinding>> LoadAsync(string domain, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var select = _connection.CreateCommand();
+            select.CommandText = """
+                SELECT id, severity, subject, message, fix, reference, first_seen_ms FROM check_finding
+                WHERE domain = $domain ORDER BY first_seen_ms, ordinal
+                """;
+            select.Parameters.AddWithValue("$domain", domain);
+            var found = new List<RememberedFinding>();
+            using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var severity = (CheckSeverity)reader.GetInt32(1);
+                if (!Enum.IsDefined(severity))
+                {
+                    throw new RampartException($"check history '{Location}': domain {domain}: unknown severity {reader.GetInt32(1).ToString(CultureInfo.InvariantCulture)}; move the file aside (first-seen times restart)");
+                }
+                found.Add(new RememberedFinding(
+                    new CheckFinding(reader.GetString(0), severity, reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5)),
+                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6))));
+            }
+            return found;
+        }
+        catch (SqliteException ex)
+        {
+            throw new RampartException($"check history '{Location}': cannot read domain {domain}: {StateFiles.OneLine(ex.Message)}; {Advice(ex, Location)}", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task SaveAsync(string domain, IReadOnlyList<RememberedFinding> current, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        ArgumentNullException.ThrowIfNull(current);
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var transaction = _connection.BeginTransaction();
+            using (var delete = _connection.CreateCommand())
+            {
+                delete.Transaction = transaction;
+                delete.CommandText = "DELETE FROM check_finding WHERE domain = $domain";
+                delete.Parameters.AddWithValue("$domain", domain);
+                await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            using var insert = _connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO check_finding (domain, id, subject, ordinal, severity, message, fix, reference, first_seen_ms)
+                VALUES ($domain, $id, $subject, $ordinal, $severity, $message, $fix, $reference, $first)
+                ON CONFLICT (domain, id, subject) DO NOTHING
+                """;
+            insert.Parameters.AddWithValue("$domain", domain);
+            var pId = insert.Parameters.Add("$id", SqliteType.Text);
+            var pSubject = insert.Parameters.Add("$subject", SqliteType.Text);
+            var pOrdinal = insert.Parameters.Add("$ordinal", SqliteType.Integer);
+            var pSeverity = insert.Parameters.Add("$severity", SqliteType.Integer);
+            var pMessage = insert.Parameters.Add("$message", SqliteType.Text);
+            var pFix = insert.Parameters.Add("$fix", SqliteType.Text);
+            var pReference = insert.Parameters.Add("$reference", SqliteType.Text);
+            var pFirst = insert.Parameters.Add("$first", SqliteType.Integer);
+            for (var i = 0; i < current.Count; i++)
+            {
+                var f = current[i].Finding;
+                pId.Value = f.Id;
+                pSubject.Value = f.Subject;
+                pOrdinal.Value = i;
+                pSeverity.Value = (int)f.Severity;
+                pMessage.Value = f.Message;
+                pFix.Value = f.Fix;
+                pReference.Value = f.Reference;
+                pFirst.Value = current[i].FirstSeen.ToUnixTimeMilliseconds();
+                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                AfterFindingWritten?.Invoke(i);
+            }
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SqliteException ex)
+        {
+            throw new RampartException($"check history '{Location}': cannot store domain {domain}: {StateFiles.OneLine(ex.Message)}; {Advice(ex, Location)}", ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task EnterAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task InitializeAsync(SqliteConnection connection, string path, CancellationToken cancellationToken)
+    {
+        await StateFiles.ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false);
+        await StateFiles.ExecuteAsync(connection, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
+        using var transaction = connection.BeginTransaction();
+        await StateFiles.ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS check_schema_version (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
+        using (var version = connection.CreateCommand())
+        {
+            version.CommandText = "SELECT max(version) FROM check_schema_version";
+            if (await version.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long v && v > SchemaVersion)
+            {
+                throw new RampartException(
+                    $"check history '{path}' has schema version {v.ToString(CultureInfo.InvariantCulture)}, newer than this Rampart's {SchemaVersion.ToString(CultureInfo.InvariantCulture)}; run the newer Rampart");
+            }
+        }
+        // One row per remembered finding; severity is the CheckSeverity number (1 info, 2 warning, 3 failure).
+        await StateFiles.ExecuteAsync(connection, $"""
+            CREATE TABLE IF NOT EXISTS check_finding (
+                domain        TEXT    NOT NULL,
+                id            TEXT    NOT NULL,
+                subject       TEXT    NOT NULL,
+                ordinal       INTEGER NOT NULL,
+                severity      INTEGER NOT NULL,
+                message       TEXT    NOT NULL,
+                fix           TEXT    NOT NULL,
+                reference     TEXT    NOT NULL,
+                first_seen_ms INTEGER NOT NULL,
+                PRIMARY KEY (domain, id, subject)
+            );
+            INSERT INTO check_schema_version (version) SELECT {SchemaVersion} WHERE NOT EXISTS (SELECT 1 FROM check_schema_version);
+            """, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string Advice(SqliteException ex, string path) =>
+        StateFiles.Advice(ex, path, "move it aside (first-seen times restart)", "is another rampart check --watch using this --state-dir?");
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _disposed = true;
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+            _gate.Dispose();
+        }
+    }
+}

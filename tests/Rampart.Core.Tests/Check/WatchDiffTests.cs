@@ -1,0 +1,175 @@
+using Microsoft.Extensions.Time.Testing;
+using Rampart.Core.Check;
+
+namespace Rampart.Core.Tests.Check;
+
+/// <summary>The monitor's pure logic: appeared / persists (first-seen kept) / cleared by id + subject, the round over a history, the metrics text.</summary>
+public sealed class WatchDiffTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 5, 8, 0, 0, TimeSpan.Zero);
+
+    private static CheckFinding F(string id, CheckSeverity severity = CheckSeverity.Warning, string subject = "example.org", string message = "m") =>
+        new(id, severity, subject, message, "fix", "RFC 0000");
+
+    private static DomainCheckReport Report(params CheckFinding[] findings) => new("example.org", findings);
+
+    [Fact]
+    public void FirstRound_TrackedFindingsAppearAtNow_OkFindingsIgnored()
+    {
+        var time = new FakeTimeProvider(T0);
+
+        var result = WatchDiff.Compare([], Report(F("mx.ok", CheckSeverity.Ok), F("dane.none", CheckSeverity.Info), F("tls.weak"), F("mx.lookup-error", CheckSeverity.Failure)), time);
+
+        Assert.Equal(["dane.none", "tls.weak", "mx.lookup-error"], result.Appeared.Select(a => a.Finding.Id));
+        Assert.All(result.Appeared, a => Assert.Equal(T0, a.FirstSeen));
+        Assert.Empty(result.Persists);
+        Assert.Empty(result.Cleared);
+        Assert.True(result.Changed);
+        Assert.Equal(3, result.Current.Count);
+    }
+
+    [Fact]
+    public void LaterRound_SameKey_PersistsWithFirstSeenAndNewText()
+    {
+        var time = new FakeTimeProvider(T0);
+        var first = WatchDiff.Compare([], Report(F("tls.cert-expiring", message: "expires in 20 days")), time);
+        time.Advance(TimeSpan.FromHours(5));
+
+        var second = WatchDiff.Compare(first.Current, Report(F("tls.cert-expiring", CheckSeverity.Failure, message: "expired")), time);
+
+        var persists = Assert.Single(second.Persists);
+        Assert.Equal(T0, persists.FirstSeen);
+        Assert.Equal(CheckSeverity.Failure, persists.Finding.Severity);
+        Assert.Equal("expired", persists.Finding.Message);
+        Assert.Empty(second.Appeared);
+        Assert.Empty(second.Cleared);
+        Assert.False(second.Changed);
+    }
+
+    [Fact]
+    public void Gone_IsClearedAsLastSeen()
+    {
+        var time = new FakeTimeProvider(T0);
+        var first = WatchDiff.Compare([], Report(F("a.one", message: "old text"), F("b.two")), time);
+        time.Advance(TimeSpan.FromHours(1));
+
+        var second = WatchDiff.Compare(first.Current, Report(F("b.two")), time);
+
+        var cleared = Assert.Single(second.Cleared);
+        Assert.Equal("a.one", cleared.Finding.Id);
+        Assert.Equal("old text", cleared.Finding.Message);
+        Assert.Equal(T0, cleared.FirstSeen);
+        Assert.True(second.Changed);
+        Assert.Equal(["b.two"], second.Current.Select(c => c.Finding.Id));
+    }
+
+    [Fact]
+    public void TurnedOk_IsCleared()
+    {
+        var time = new FakeTimeProvider(T0);
+        var first = WatchDiff.Compare([], Report(F("mx.x", subject: "mx1.example.org")), time);
+
+        var second = WatchDiff.Compare(first.Current, Report(F("mx.x", CheckSeverity.Ok, subject: "mx1.example.org")), time);
+
+        Assert.Single(second.Cleared);
+        Assert.Empty(second.Current);
+    }
+
+    [Fact]
+    public void SameIdOtherSubject_IsADifferentFinding()
+    {
+        var time = new FakeTimeProvider(T0);
+        var first = WatchDiff.Compare([], Report(F("smtp.no-starttls", subject: "192.0.2.1")), time);
+        time.Advance(TimeSpan.FromMinutes(10));
+
+        var second = WatchDiff.Compare(first.Current, Report(F("smtp.no-starttls", subject: "192.0.2.2")), time);
+
+        Assert.Equal("192.0.2.2", Assert.Single(second.Appeared).Finding.Subject);
+        Assert.Equal(T0 + TimeSpan.FromMinutes(10), second.Appeared[0].FirstSeen);
+        Assert.Equal("192.0.2.1", Assert.Single(second.Cleared).Finding.Subject);
+    }
+
+    [Fact]
+    public void DuplicateKeyInOneReport_CountsOnce()
+    {
+        var result = WatchDiff.Compare([], Report(F("x.y", message: "first"), F("x.y", message: "second")), new FakeTimeProvider(T0));
+
+        Assert.Equal("first", Assert.Single(result.Appeared).Finding.Message);
+    }
+
+    [Fact]
+    public async Task Round_ThroughHistory_RestartKeepsFirstSeen()
+    {
+        var time = new FakeTimeProvider(T0);
+        var history = new MemoryHistory();
+        var findings = new Dictionary<string, CheckFinding[]>
+        {
+            ["a.example"] = [F("tls.weak", subject: "a.example")],
+            ["b.example"] = [],
+        };
+        Task<IReadOnlyList<DomainCheckReport>> Check(IReadOnlyList<string> domains, CancellationToken ct) =>
+            Task.FromResult<IReadOnlyList<DomainCheckReport>>([.. domains.Select(d => new DomainCheckReport(d, findings[d]))]);
+
+        var first = await new WatchRound(Check, history, time).RunAsync(["a.example", "b.example"], TestContext.Current.CancellationToken);
+        time.Advance(TimeSpan.FromDays(1));
+        findings["b.example"] = [F("dane.mismatch", CheckSeverity.Failure, "b.example")];
+        var afterRestart = await new WatchRound(Check, history, time).RunAsync(["a.example", "b.example"], TestContext.Current.CancellationToken);
+
+        Assert.Equal(["a.example", "b.example"], first.Select(r => r.Domain));
+        Assert.Single(first[0].Appeared);
+        Assert.Equal(T0, Assert.Single(afterRestart[0].Persists).FirstSeen);
+        Assert.Equal(T0 + TimeSpan.FromDays(1), Assert.Single(afterRestart[1].Appeared).FirstSeen);
+        Assert.Equal(T0 + TimeSpan.FromDays(1), Assert.Single(history.Saved["b.example"]).FirstSeen);
+        Assert.Equal(4, history.Saves);
+    }
+
+    [Fact]
+    public void Metrics_GaugesPerDomainAndSeverity_StatusAndRounds()
+    {
+        var time = new FakeTimeProvider(T0);
+        var metrics = new WatchMetrics();
+        var results = new[]
+        {
+            WatchDiff.Compare([], new DomainCheckReport("a.example", [F("x.a", CheckSeverity.Failure), F("x.b"), F("x.c"), F("x.ok", CheckSeverity.Ok)]), time),
+            WatchDiff.Compare([], new DomainCheckReport("we\"ird", [F("x.d", CheckSeverity.Info)]), time),
+        };
+
+        metrics.RecordRound(results, T0);
+        metrics.RecordRound(results, T0 + TimeSpan.FromMinutes(1));
+        var text = metrics.Render();
+
+        Assert.Contains("rampart_check_findings{domain=\"a.example\",severity=\"failure\"} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("rampart_check_findings{domain=\"a.example\",severity=\"warning\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("rampart_check_findings{domain=\"a.example\",severity=\"info\"} 0\n", text, StringComparison.Ordinal);
+        Assert.Contains("rampart_check_status{domain=\"a.example\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("rampart_check_status{domain=\"we\\\"ird\"} 0\n", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE rampart_check_rounds_total counter\nrampart_check_rounds_total 2\n", text, StringComparison.Ordinal);
+        Assert.Contains($"rampart_check_last_round_timestamp_seconds {(T0 + TimeSpan.FromMinutes(1)).ToUnixTimeSeconds()}\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Metrics_BeforeFirstRound_ZeroRounds()
+    {
+        var text = new WatchMetrics().Render();
+
+        Assert.Contains("rampart_check_rounds_total 0\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("rampart_check_status{", text, StringComparison.Ordinal);
+    }
+
+    private sealed class MemoryHistory : IWatchHistory
+    {
+        public Dictionary<string, IReadOnlyList<RememberedFinding>> Saved { get; } = [];
+
+        public int Saves { get; private set; }
+
+        public Task<IReadOnlyList<RememberedFinding>> LoadAsync(string domain, CancellationToken cancellationToken) =>
+            Task.FromResult(Saved.TryGetValue(domain, out var found) ? found : []);
+
+        public Task SaveAsync(string domain, IReadOnlyList<RememberedFinding> current, CancellationToken cancellationToken)
+        {
+            Saves++;
+            Saved[domain] = current;
+            return Task.CompletedTask;
+        }
+    }
+}
