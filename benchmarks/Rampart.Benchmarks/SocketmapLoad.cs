@@ -45,6 +45,27 @@ internal static class SocketmapLoad
         public List<string> ErrorExamples { get; } = [];
 
         public void Add(Dictionary<string, long> into, string key) => into[key] = into.GetValueOrDefault(key) + 1;
+
+        /// <summary>Records one lookup: its reply, or its error (true when it answered).</summary>
+        public bool Record(string key, string? reply, string? error, long elapsed)
+        {
+            if (reply is not null)
+            {
+                Ticks.Add(elapsed);
+                Add(Answers, Kind(reply));
+                if (Replies.Count < 20 || Replies.ContainsKey(reply))
+                {
+                    Add(Replies, reply);
+                }
+                return true;
+            }
+            Add(Errors, error!.Split(':')[0]);
+            if (ErrorExamples.Count < 3)
+            {
+                ErrorExamples.Add($"{key}: {error} after {elapsed * 1000.0 / Stopwatch.Frequency:0.0} ms");
+            }
+            return false;
+        }
     }
 
     public static async Task<int> RunAsync(string[] args)
@@ -185,23 +206,12 @@ internal static class SocketmapLoad
                     error = "bad-netstring: " + ex.Message;
                 }
                 long elapsed = Stopwatch.GetTimestamp() - started;
-                if (reply is not null)
+                if (result.Record(key, reply, error, elapsed))
                 {
-                    result.Ticks.Add(elapsed);
-                    result.Add(result.Answers, Kind(reply));
-                    if (result.Replies.Count < 20 || result.Replies.ContainsKey(reply))
-                    {
-                        result.Add(result.Replies, reply);
-                    }
                     continue;
                 }
 
-                // An error: count it, then go on over a new connection (the old one's stream position is unknown).
-                result.Add(result.Errors, error!.Split(':')[0]);
-                if (result.ErrorExamples.Count < 3)
-                {
-                    result.ErrorExamples.Add($"{key}: {error} after {elapsed * 1000.0 / Stopwatch.Frequency:0.0} ms");
-                }
+                // An error (counted): go on over a new connection (the old one's stream position is unknown).
                 socket.Dispose();
                 try
                 {
@@ -269,20 +279,9 @@ internal static class SocketmapLoad
                     timeout.Dispose();
                     timeout = new CancellationTokenSource();
                 }
-                if (reply is not null)
+                if (result.Record(key, reply, error, elapsed))
                 {
-                    result.Ticks.Add(elapsed);
-                    result.Add(result.Answers, Kind(reply));
-                    if (result.Replies.Count < 20 || result.Replies.ContainsKey(reply))
-                    {
-                        result.Add(result.Replies, reply);
-                    }
                     continue;
-                }
-                result.Add(result.Errors, error!.Split(':')[0]);
-                if (result.ErrorExamples.Count < 3)
-                {
-                    result.ErrorExamples.Add($"{key}: {error} after {elapsed * 1000.0 / Stopwatch.Frequency:0.0} ms");
                 }
                 socket.Dispose();
                 try

@@ -78,48 +78,11 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxEntries, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BusyTimeout, TimeSpan.Zero);
 
-        string fullPath;
-        try
-        {
-            fullPath = System.IO.Path.GetFullPath(path);
-        }
-        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
-        {
-            throw new RampartException($"policy cache path '{path}' is not a usable file name: {StateFiles.OneLine(ex.Message)}", ex);
-        }
-
-        StateFiles.EnsureDirectory(fullPath, "the policy cache");
-        if (Directory.Exists(fullPath))
-        {
-            throw new RampartException(
-                $"policy cache '{fullPath}' is a directory, not a database file; move it aside (it is only a cache, rebuilt from the network) and start again");
-        }
-
-        var connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = fullPath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = false, // a pooled connection would keep the file open after DisposeAsync
-            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds)), // 0 would mean wait forever
-        }.ToString();
-
-        var connection = new SqliteConnection(connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await InitializeAsync(connection, fullPath, options, cancellationToken).ConfigureAwait(false);
-            return new SqliteMtaStsPolicyStore(fullPath, connection, options.MaxEntries, time);
-        }
-        catch (SqliteException ex)
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw new RampartException($"policy cache '{fullPath}' cannot be used: {StateFiles.OneLine(ex.Message)}; {Advice(ex, fullPath)}", ex);
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        var (fullPath, connection) = await StateFiles.OpenDatabaseAsync(path, "policy cache",
+            Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds)), // 0 would mean wait forever
+            "move it aside (it is only a cache, rebuilt from the network) and start again",
+            (c, p, ct) => InitializeAsync(c, p, options, ct), Advice, cancellationToken).ConfigureAwait(false);
+        return new SqliteMtaStsPolicyStore(fullPath, connection, options.MaxEntries, time);
     }
 
     /// <summary>

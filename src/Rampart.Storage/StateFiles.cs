@@ -60,4 +60,56 @@ internal static class StateFiles
         10 => "the disk returned an I/O error; check the disk",
         _ => rebuild,
     };
+
+    /// <summary>
+    /// Opens the SQLite file at <paramref name="path"/> (creating it, and its directory with mode 0700, when missing),
+    /// without pooling so that disposing closes the file, and runs <paramref name="initialize"/> on it. Every fault is a
+    /// one-line <see cref="RampartException"/> that starts with <paramref name="what"/> and the file: an unusable name,
+    /// a directory in its place (<paramref name="directoryAdvice"/> says what to do), or a SQLite error
+    /// (<paramref name="advice"/> says what to do).
+    /// </summary>
+    /// <param name="what">What the file is, for messages: "policy cache", "TLS-RPT store", "check history".</param>
+    public static async Task<(string FullPath, SqliteConnection Connection)> OpenDatabaseAsync(
+        string path, string what, int busyTimeoutSeconds, string directoryAdvice,
+        Func<SqliteConnection, string, CancellationToken, Task> initialize, Func<SqliteException, string, string> advice,
+        CancellationToken cancellationToken)
+    {
+        string fullPath;
+        try
+        {
+            fullPath = Path.GetFullPath(path);
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new RampartException($"{what} path '{path}' is not a usable file name: {OneLine(ex.Message)}", ex);
+        }
+        EnsureDirectory(fullPath, "the " + what);
+        if (Directory.Exists(fullPath))
+        {
+            throw new RampartException($"{what} '{fullPath}' is a directory, not a database file; {directoryAdvice}");
+        }
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = fullPath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false, // a pooled connection would keep the file open after DisposeAsync
+            DefaultTimeout = busyTimeoutSeconds,
+        }.ToString());
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await initialize(connection, fullPath, cancellationToken).ConfigureAwait(false);
+            return (fullPath, connection);
+        }
+        catch (SqliteException ex)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw new RampartException($"{what} '{fullPath}' cannot be used: {OneLine(ex.Message)}; {advice(ex, fullPath)}", ex);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
 }

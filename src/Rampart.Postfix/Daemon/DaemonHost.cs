@@ -26,6 +26,7 @@ internal static partial class DaemonHost
 {
     private static readonly TimeSpan s_purgeInterval = TimeSpan.FromHours(1);
     private static readonly TimeSpan s_firstSweepDelay = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan s_countInterval = TimeSpan.FromSeconds(30);
 
     /// <param name="reload">Reads the configuration again (SIGHUP); null = reloading is not possible.</param>
     public static async Task RunAsync(DaemonSettings settings, Func<DaemonReload>? reload, CancellationToken cancellationToken)
@@ -76,9 +77,17 @@ internal static partial class DaemonHost
         await using var appScope = app.ConfigureAwait(false);
         if (settings.Metrics is not null)
         {
-            app.MapGet("/metrics", async () => Results.Text(
-                metrics.Render(counters, await store.CountAsync(CancellationToken.None).ConfigureAwait(false)),
-                "text/plain; version=0.0.4; charset=utf-8"));
+            // Counting the store is a full scan (SQLite COUNT, Redis SCAN): at most once per interval, not per scrape.
+            var cachedPolicies = (Count: 0, At: long.MinValue);
+            app.MapGet("/metrics", async () =>
+            {
+                var (count, at) = cachedPolicies;
+                if (at == long.MinValue || time.GetElapsedTime(at) >= s_countInterval)
+                {
+                    cachedPolicies = (count = await store.CountAsync(CancellationToken.None).ConfigureAwait(false), time.GetTimestamp());
+                }
+                return Results.Text(metrics.Render(counters, count), "text/plain; version=0.0.4; charset=utf-8");
+            });
         }
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rampart.Daemon");
         storeLog = log;

@@ -47,43 +47,9 @@ public sealed class SqliteFindingHistory : IWatchHistory, IAsyncDisposable
     public static async Task<SqliteFindingHistory> OpenAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string fullPath;
-        try
-        {
-            fullPath = Path.GetFullPath(path);
-        }
-        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
-        {
-            throw new RampartException($"check history path '{path}' is not a usable file name: {StateFiles.OneLine(ex.Message)}", ex);
-        }
-        StateFiles.EnsureDirectory(fullPath, "the check history");
-        if (Directory.Exists(fullPath))
-        {
-            throw new RampartException($"check history '{fullPath}' is a directory, not a database file; move it aside or choose another --state-dir");
-        }
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = fullPath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = false,
-            DefaultTimeout = 30,
-        }.ToString());
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await InitializeAsync(connection, fullPath, cancellationToken).ConfigureAwait(false);
-            return new SqliteFindingHistory(fullPath, connection);
-        }
-        catch (SqliteException ex)
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw new RampartException($"check history '{fullPath}' cannot be used: {StateFiles.OneLine(ex.Message)}; {Advice(ex, fullPath)}", ex);
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        var (fullPath, connection) = await StateFiles.OpenDatabaseAsync(path, "check history", 30,
+            "move it aside or choose another --state-dir", InitializeAsync, Advice, cancellationToken).ConfigureAwait(false);
+        return new SqliteFindingHistory(fullPath, connection);
     }
 
     /// <inheritdoc/>

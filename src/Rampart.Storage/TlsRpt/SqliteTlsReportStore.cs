@@ -56,43 +56,9 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(time);
-        string fullPath;
-        try
-        {
-            fullPath = Path.GetFullPath(path);
-        }
-        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
-        {
-            throw new RampartException($"TLS-RPT store path '{path}' is not a usable file name: {StateFiles.OneLine(ex.Message)}", ex);
-        }
-        StateFiles.EnsureDirectory(fullPath, "the TLS-RPT store");
-        if (Directory.Exists(fullPath))
-        {
-            throw new RampartException($"TLS-RPT store '{fullPath}' is a directory, not a database file; move it aside or choose another --state-dir");
-        }
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = fullPath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = false,
-            DefaultTimeout = 30,
-        }.ToString());
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await InitializeAsync(connection, fullPath, cancellationToken).ConfigureAwait(false);
-            return new SqliteTlsReportStore(fullPath, connection, time);
-        }
-        catch (SqliteException ex)
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw new RampartException($"TLS-RPT store '{fullPath}' cannot be used: {StateFiles.OneLine(ex.Message)}; {Advice(ex, fullPath)}", ex);
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        var (fullPath, connection) = await StateFiles.OpenDatabaseAsync(path, "TLS-RPT store", 30,
+            "move it aside or choose another --state-dir", InitializeAsync, Advice, cancellationToken).ConfigureAwait(false);
+        return new SqliteTlsReportStore(fullPath, connection, time);
     }
 
     /// <inheritdoc/>
