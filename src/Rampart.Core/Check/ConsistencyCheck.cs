@@ -1,4 +1,5 @@
 using Rampart.Core.MtaSts;
+using Rampart.Core.TlsRpt;
 using static Rampart.Core.Check.CheckCatalog;
 
 namespace Rampart.Core.Check;

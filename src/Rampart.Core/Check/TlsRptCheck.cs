@@ -1,3 +1,4 @@
+using Rampart.Core.TlsRpt;
 using static Rampart.Core.Check.CheckCatalog;
 
 namespace Rampart.Core.Check;

@@ -160,7 +160,7 @@ public sealed record PublishDomain(
         }
     }
 
-    /// <summary>A TLS-RPT <c>rua</c> URI (RFC 8460 §3): <c>mailto:</c> with an address or an absolute <c>https:</c> URI; no commas or semicolons.</summary>
+    /// <summary>A TLS-RPT <c>rua</c> URI (RFC 8460 §3) as <see cref="Rampart.Core.TlsRpt.TlsRptRecord"/> reads it, and without commas, semicolons or spaces (they would split the record).</summary>
     private static bool TryRua(string text, [NotNullWhen(false)] out string? error)
     {
         error = null;
@@ -169,22 +169,7 @@ public sealed record PublishDomain(
             error = "commas, semicolons and spaces must be percent-encoded in a rua URI (RFC 8460 §3)";
             return false;
         }
-        if (text.StartsWith("mailto:", StringComparison.OrdinalIgnoreCase))
-        {
-            var address = text["mailto:".Length..];
-            var at = address.IndexOf('@', StringComparison.Ordinal);
-            if (at > 0 && at < address.Length - 1)
-            {
-                return true;
-            }
-            error = "mailto: needs an address (mailto:tlsrpt@example.com)";
-            return false;
-        }
-        if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps && uri.Host.Length > 0)
-        {
-            return true;
-        }
-        error = "must be mailto:ADDRESS or https://HOST/PATH (RFC 8460 §3)";
-        return false;
+        // the same rule `check` applies to the published record
+        return Rampart.Core.TlsRpt.TlsRptRecord.TryParseUri(text, out _, out error);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Rampart.Core.Check;
+using Rampart.Core.TlsRpt;
 
 namespace Rampart.Core.Tests.Check;
 

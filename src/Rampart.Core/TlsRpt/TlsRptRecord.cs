@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Rampart.Core.Check;
+namespace Rampart.Core.TlsRpt;
 
 /// <summary>
 /// A TLS-RPT policy record at <c>_smtp._tls.&lt;domain&gt;</c> (RFC 8460 §3), e.g.
