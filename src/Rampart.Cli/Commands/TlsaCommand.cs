@@ -160,7 +160,7 @@ internal static class TlsaCommand
             var keyOnly = settings is { Selector: TlsaSelector.Spki, MatchingType: TlsaMatchingType.Full };
             if (source.Certificates.Count > 1)
             {
-                if (!IsCa(target))
+                if (!TlsaGenerator.IsCa(target))
                 {
                     return Terminal.Error($"{source.Origin}: --usage 2: the top certificate of the chain ('{target.Subject}') is not a CA certificate");
                 }
@@ -168,7 +168,7 @@ internal static class TlsaCommand
             }
             else if (IsSelfSigned(target) && !keyOnly)
             {
-                if (!IsCa(target))
+                if (!TlsaGenerator.IsCa(target))
                 {
                     return Terminal.Error($"{source.Origin}: '{target.Subject}' is a self-signed end-entity certificate: a DANE-TA record for it " +
                                           "authenticates only as '2 1 0' (--selector 1 --matching 0); or use --usage 3");
@@ -176,7 +176,7 @@ internal static class TlsaCommand
                 Console.Error.WriteLine("rampart: note: if this is the server's own self-signed certificate, only '2 1 0' authenticates it " +
                                         "(a DANE-TA record matching the leaf itself fails, RFC 7672 §3.1.2)");
             }
-            else if (!IsSelfSigned(target) && !IsCa(target))
+            else if (!IsSelfSigned(target) && !TlsaGenerator.IsCa(target))
             {
                 return Terminal.Error($"{source.Origin}: --usage 2 needs the CA certificate: '{target.Subject}' is an end-entity certificate, and a " +
                                       "DANE-TA record for the leaf itself never authenticates (RFC 7672 §3.1.2); give the chain, leaf first, or use --usage 3");
@@ -199,7 +199,7 @@ internal static class TlsaCommand
         }
         var record = TlsaAssociation.For(target, settings.Usage, settings.Selector, settings.MatchingType);
         Console.WriteLine($"; {Describe(record)} of {target.Subject}, expires {target.NotAfter.ToUniversalTime():u}");
-        Console.WriteLine(ZoneLine(host, settings.Port, record));
+        Console.WriteLine(TlsaGenerator.ZoneLine(host, settings.Port, record));
         return ExitCodes.Ok;
     }
 
@@ -215,11 +215,9 @@ internal static class TlsaCommand
         }
         var record = TlsaAssociation.ForPublicKey(source.PublicKey!, settings.Usage, settings.MatchingType);
         Console.WriteLine($"; {Describe(record)} from {Path.GetFileName(source.Origin)} (a bare key: no subject, no expiry)");
-        Console.WriteLine(ZoneLine(host, settings.Port, record));
+        Console.WriteLine(TlsaGenerator.ZoneLine(host, settings.Port, record));
         return ExitCodes.Ok;
     }
-
-    private static string ZoneLine(string host, int port, TlsaRecord record) => TlsaGenerator.ZoneLine(host, port, record);
 
     private static string Describe(TlsaRecord record)
     {
@@ -233,8 +231,6 @@ internal static class TlsaCommand
         };
         return $"{(byte)record.Usage} {(byte)record.Selector} {(byte)record.MatchingType} ({usage}): {how}";
     }
-
-    private static bool IsCa(X509Certificate2 certificate) => TlsaGenerator.IsCa(certificate);
 
     private static bool IsSelfSigned(X509Certificate2 certificate) =>
         certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData);

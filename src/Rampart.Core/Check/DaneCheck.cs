@@ -67,7 +67,7 @@ public sealed class DaneCheck : IDomainCheck
             if (address.DaneMatch is not { } match)
             {
                 yield return DaneUnverified.For(subject,
-                    $"TLSA published at _{address.Probe.Endpoint.Port}._tcp.{dane.TlsaBaseDomain}, but no TLS session: {address.Probe.Error ?? "STARTTLS is not offered"}");
+                    $"TLSA published at {DaneNames.TlsaOwner(dane.TlsaBaseDomain ?? "", address.Probe.Endpoint.Port)}, but no TLS session: {address.Probe.Error ?? "STARTTLS is not offered"}");
             }
             else if (match.Matched)
             {

@@ -76,7 +76,7 @@ public sealed class RotationCheck : IDomainCheck
             var named = settings.NextCertificates.Where(c => DaneNames.FirstMatch(DaneNames.CertificateNames(c.Leaf), references) is not null).ToList();
             var applicable = named.Count > 0 ? named : settings.NextCertificates;
             var unnamed = named.Count == 0 ? $" (it names neither {string.Join(" nor ", references)}; checked anyway)" : "";
-            var tlsaName = $"_{settings.Port}._tcp.{baseDomain}";
+            var tlsaName = DaneNames.TlsaOwner(baseDomain, settings.Port);
             foreach (var next in applicable)
             {
                 var match = DaneMatcher.Match(dane.Records, next.Chain, new DaneMatchOptions(references, observation.Time));

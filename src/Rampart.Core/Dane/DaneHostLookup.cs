@@ -52,7 +52,7 @@ public sealed record DaneHostResult(
 /// </summary>
 public sealed class DaneHostLookup(IDnsResolver dns, int port = 25)
 {
-    public string TlsaName(string host) => $"_{port}._tcp.{host}";
+    public string TlsaName(string host) => DaneNames.TlsaOwner(host, port);
 
     public async Task<DaneHostResult> LookupAsync(string host, CancellationToken cancellationToken)
     {

@@ -10,6 +10,10 @@ namespace Rampart.Core.Dane;
 /// </summary>
 public static class DaneNames
 {
+    /// <summary>Where the TLSA records of a TCP service live (RFC 6698 §3): <c>_PORT._tcp.HOST</c>.</summary>
+    public static string TlsaOwner(string host, int port) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"_{port}._tcp.{host}");
+
     /// <summary>The names a DANE client checks: SAN dNSName entries, else the subject common name(s).</summary>
     public static IReadOnlyList<string> CertificateNames(X509Certificate2 certificate)
     {

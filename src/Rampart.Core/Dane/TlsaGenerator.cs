@@ -47,7 +47,7 @@ public static class TlsaGenerator
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(record);
-        return string.Create(CultureInfo.InvariantCulture, $"_{port}._tcp.{host.TrimEnd('.')}. IN TLSA {record}");
+        return $"{DaneNames.TlsaOwner(host.TrimEnd('.'), port)}. IN TLSA {record}";
     }
 
     /// <summary>True when the certificate's basic constraints say it is a CA.</summary>

@@ -60,7 +60,7 @@ public sealed record PublishPlan(PublishDomain Domain, PolicyDocument Policy, IR
         var leaf = current.Certificates[0];
         var host = tlsa.Host ?? FirstName(leaf) ??
                    throw new RampartException($"{tlsa.Cert}: the certificate names no usable host; give tlsa host:");
-        var owner = $"_{tlsa.Port}._tcp.{host}";
+        var owner = DaneNames.TlsaOwner(host, tlsa.Port);
         var list = new List<DnsRecordAdvice>
         {
             new(owner, "TLSA", TlsaAssociation.For(leaf, TlsaUsage.DaneEe, TlsaSelector.Spki, TlsaMatchingType.Sha256).ToString(),
