@@ -112,4 +112,22 @@ internal static class StateFiles
             throw;
         }
     }
+
+    /// <summary>
+    /// Creates <paramref name="versionTable"/> when missing and refuses a file written by a newer Rampart (a schema
+    /// version above <paramref name="schemaVersion"/>) with a one-line <see cref="RampartException"/> naming it.
+    /// Run inside the transaction that then creates the tables.
+    /// </summary>
+    public static async Task RequireKnownSchemaAsync(
+        SqliteConnection connection, string versionTable, int schemaVersion, string what, string path, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(connection, $"CREATE TABLE IF NOT EXISTS {versionTable} (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
+        using var version = connection.CreateCommand();
+        version.CommandText = $"SELECT max(version) FROM {versionTable}";
+        if (await version.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long v && v > schemaVersion)
+        {
+            throw new RampartException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{what} '{path}' has schema version {v}, newer than this Rampart's {schemaVersion}; run the newer Rampart"));
+        }
+    }
 }

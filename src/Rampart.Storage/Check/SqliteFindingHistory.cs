@@ -159,16 +159,7 @@ public sealed class SqliteFindingHistory : IWatchHistory, IAsyncDisposable
         await StateFiles.ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false);
         await StateFiles.ExecuteAsync(connection, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
         using var transaction = connection.BeginTransaction();
-        await StateFiles.ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS check_schema_version (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
-        using (var version = connection.CreateCommand())
-        {
-            version.CommandText = "SELECT max(version) FROM check_schema_version";
-            if (await version.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long v && v > SchemaVersion)
-            {
-                throw new RampartException(
-                    $"check history '{path}' has schema version {v.ToString(CultureInfo.InvariantCulture)}, newer than this Rampart's {SchemaVersion.ToString(CultureInfo.InvariantCulture)}; run the newer Rampart");
-            }
-        }
+        await StateFiles.RequireKnownSchemaAsync(connection, "check_schema_version", SchemaVersion, "check history", path, cancellationToken).ConfigureAwait(false);
         // One row per remembered finding; severity is the CheckSeverity number (1 info, 2 warning, 3 failure).
         await StateFiles.ExecuteAsync(connection, $"""
             CREATE TABLE IF NOT EXISTS check_finding (

@@ -268,16 +268,7 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
         await StateFiles.ExecuteAsync(connection, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
         await StateFiles.ExecuteAsync(connection, "PRAGMA foreign_keys = ON", cancellationToken).ConfigureAwait(false);
         using var transaction = connection.BeginTransaction();
-        await StateFiles.ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS tlsrpt_schema_version (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
-        using (var version = connection.CreateCommand())
-        {
-            version.CommandText = "SELECT max(version) FROM tlsrpt_schema_version";
-            if (await version.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long v && v > SchemaVersion)
-            {
-                throw new RampartException(
-                    $"TLS-RPT store '{path}' has schema version {v.ToString(CultureInfo.InvariantCulture)}, newer than this Rampart's {SchemaVersion.ToString(CultureInfo.InvariantCulture)}; run the newer Rampart");
-            }
-        }
+        await StateFiles.RequireKnownSchemaAsync(connection, "tlsrpt_schema_version", SchemaVersion, "TLS-RPT store", path, cancellationToken).ConfigureAwait(false);
         // One row per report (the de-duplication key is UNIQUE), per policy, per failure-details entry. Text lists
         // (policy-string, mx-host) are joined with newlines, which none of their entries can hold.
         await StateFiles.ExecuteAsync(connection, $"""
