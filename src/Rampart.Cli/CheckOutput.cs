@@ -42,12 +42,7 @@ internal static class CheckOutput
         foreach (var f in report.Findings)
         {
             w.WriteStartObject();
-            w.WriteString("id", f.Id);
-            w.WriteString("severity", CheckFinding.SeverityName(f.Severity));
-            w.WriteString("subject", f.Subject);
-            w.WriteString("message", f.Message);
-            w.WriteString("fix", f.Fix);
-            w.WriteString("reference", f.Reference);
+            ConsoleReport.WriteFinding(w, f);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -66,26 +61,12 @@ internal static class CheckOutput
                 foreach (var f in group)
                 {
                     var fix = f.Severity >= CheckSeverity.Warning || (verbose && f.Fix.Length > 0) ? $" Fix: {f.Fix}" : "";
-                    Console.WriteLine($"    {Label(f.Severity)} {f.Id} [{f.Subject}] {f.Message}.{fix}" + Terminal.Paint($" ({f.Reference})", ConsoleColor.Gray));
+                    Console.WriteLine($"    {ConsoleReport.Label(f.Severity)} {f.Id} [{f.Subject}] {f.Message}.{fix}" + ConsoleReport.Note($" ({f.Reference})"));
                 }
             }
             var failures = report.Findings.Count(f => f.Severity == CheckSeverity.Failure);
             var warnings = report.Findings.Count(f => f.Severity == CheckSeverity.Warning);
-            var verdict = report.Status switch
-            {
-                CheckStatus.Failure => Terminal.Paint("FAILURE", ConsoleColor.Red),
-                CheckStatus.Warning => Terminal.Paint("WARNING", ConsoleColor.Yellow),
-                _ => Terminal.Paint("OK", ConsoleColor.Green),
-            };
-            Console.WriteLine($"Verdict for {report.Domain}: {verdict} ({failures} failure(s), {warnings} warning(s), {report.Findings.Count} finding(s))");
+            Console.WriteLine($"Verdict for {report.Domain}: {ConsoleReport.Verdict(report.Status)} ({failures} failure(s), {warnings} warning(s), {report.Findings.Count} finding(s))");
         }
     }
-
-    private static string Label(CheckSeverity severity) => severity switch
-    {
-        CheckSeverity.Ok => Terminal.Paint("ok     ", ConsoleColor.Green),
-        CheckSeverity.Info => Terminal.Paint("info   ", ConsoleColor.Cyan),
-        CheckSeverity.Warning => Terminal.Paint("warning", ConsoleColor.Yellow),
-        _ => Terminal.Paint("FAILURE", ConsoleColor.Red),
-    };
 }

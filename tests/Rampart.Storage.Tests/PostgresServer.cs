@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using Npgsql;
 
 namespace Rampart.Storage.Tests;
@@ -18,7 +17,7 @@ namespace Rampart.Storage.Tests;
 /// so tests can present a wrong one. fsync is off: these servers hold throw-away data and die with the test run (a
 /// killed server still recovers from its WAL, which is what the crash tests need).
 /// </remarks>
-internal sealed class PostgresServer : IAsyncDisposable
+internal sealed class PostgresServer : ServerProcess, IAsyncDisposable
 {
     public const string User = "rampart";
     public const string Password = "s3cret-Pa55:w@rd";
@@ -26,8 +25,6 @@ internal sealed class PostgresServer : IAsyncDisposable
     private readonly string _dir;
     private readonly string _bin;
     private readonly bool _asPostgresUser;
-    private readonly StringBuilder _output = new();
-    private Process _process;
 
     private PostgresServer(string dir, string bin, bool asPostgresUser, int port)
     {
@@ -35,10 +32,11 @@ internal sealed class PostgresServer : IAsyncDisposable
         _bin = bin;
         _asPostgresUser = asPostgresUser;
         Port = port;
-        _process = null!;
     }
 
     public int Port { get; }
+
+    protected override string Name => "postgres";
 
     public string SocketDirectory => Path.Combine(_dir, "sock");
 
@@ -71,7 +69,7 @@ internal sealed class PostgresServer : IAsyncDisposable
                 "-D", server.DataDirectory, "-U", User, "--pwfile", passwordFile, "-E", "UTF8", "--locale", "C",
                 "--auth-local", "trust", "--auth-host", "scram-sha-256", "--no-sync", "--no-instructions",
             ]).ConfigureAwait(false);
-            server._process = server.Launch();
+            server.LaunchPostgres();
             await server.WaitUntilReadyAsync().ConfigureAwait(false);
             return server;
         }
@@ -80,16 +78,6 @@ internal sealed class PostgresServer : IAsyncDisposable
             await server.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-    }
-
-    /// <summary>A loopback port nothing listens on (just released by a listener of ours).</summary>
-    public static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     /// <summary>A fresh, empty database; its name.</summary>
@@ -127,11 +115,11 @@ internal sealed class PostgresServer : IAsyncDisposable
     /// <summary>Immediate shutdown (SIGQUIT): no checkpoint, backends killed at once, as in a crash; the next start recovers from the WAL.</summary>
     public async Task CrashAsync()
     {
-        if (!_process.HasExited)
+        if (!Process.HasExited)
         {
-            await SignalAsync(_process, "QUIT").ConfigureAwait(false);
+            await SignalAsync("QUIT").ConfigureAwait(false);
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await _process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+            await Process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
         }
     }
 
@@ -139,36 +127,22 @@ internal sealed class PostgresServer : IAsyncDisposable
     public async Task RestartAsync()
     {
         await CrashAsync().ConfigureAwait(false);
-        _process.Dispose();
-        _process = Launch();
+        LaunchPostgres();
         await WaitUntilReadyAsync().ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_process is { } process)
+        if (Started)
         {
             try
             {
-                if (!process.HasExited)
-                {
-                    await SignalAsync(process, "INT").ConfigureAwait(false); // fast shutdown
-                    using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-                    try
-                    {
-                        await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        process.Kill(entireProcessTree: true);
-                        await process.WaitForExitAsync().ConfigureAwait(false);
-                    }
-                }
+                await StopAsync("INT", TimeSpan.FromSeconds(15)).ConfigureAwait(false); // fast shutdown
             }
             catch (InvalidOperationException)
             {
             }
-            process.Dispose();
+            DisposeProcess();
         }
         try
         {
@@ -255,84 +229,35 @@ internal sealed class PostgresServer : IAsyncDisposable
         }
     }
 
-    private Process Launch()
-    {
-        var start = Start("postgres", [
-            "-D", DataDirectory, "-p", Port.ToString(CultureInfo.InvariantCulture),
-            "-c", "listen_addresses=127.0.0.1", "-c", $"unix_socket_directories={SocketDirectory}",
-            "-c", "fsync=off", "-c", "max_connections=60", "-c", "shared_buffers=32MB",
-            "-c", "logging_collector=off", "-c", "log_min_messages=warning",
-        ]);
-        var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { lock (_output) { _output.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (_output) { _output.AppendLine(e.Data); } };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
+    private void LaunchPostgres() => Launch(Start("postgres", [
+        "-D", DataDirectory, "-p", Port.ToString(CultureInfo.InvariantCulture),
+        "-c", "listen_addresses=127.0.0.1", "-c", $"unix_socket_directories={SocketDirectory}",
+        "-c", "fsync=off", "-c", "max_connections=60", "-c", "shared_buffers=32MB",
+        "-c", "logging_collector=off", "-c", "log_min_messages=warning",
+    ]));
 
-    private async Task WaitUntilReadyAsync()
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
+    private Task WaitUntilReadyAsync() => WaitUntilReadyAsync(
+        async () =>
         {
-            if (_process.HasExited)
-            {
-                throw new Xunit.Sdk.XunitException($"postgres exited early ({_process.ExitCode}): {Output()}");
-            }
             try
             {
                 await using var connection = await OpenAdminAsync("postgres").ConfigureAwait(false);
                 using var tcp = new TcpClient();
                 await tcp.ConnectAsync(IPAddress.Loopback, Port).ConfigureAwait(false);
-                return;
+                return true;
             }
             catch (Exception ex) when (ex is NpgsqlException or SocketException or IOException or TimeoutException)
             {
+                return false;
             }
-            if (deadline.Elapsed > TimeSpan.FromSeconds(60))
-            {
-                throw new Xunit.Sdk.XunitException($"postgres did not accept connections within 60 s: {Output()}");
-            }
-            await Task.Delay(50).ConfigureAwait(false);
-        }
-    }
-
-    private static async Task SignalAsync(Process process, string signal)
-    {
-        if (process.HasExited)
-        {
-            return;
-        }
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })
-            ?? throw new InvalidOperationException("cannot run kill");
-        await kill.WaitForExitAsync().ConfigureAwait(false);
-    }
-
-    private string Output()
-    {
-        lock (_output)
-        {
-            return _output.ToString().ReplaceLineEndings(" | ");
-        }
-    }
+        },
+        TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(50), "accept connections");
 }
 
 /// <summary>One PostgreSQL server for a whole test class; each test uses its own database.</summary>
-public sealed class PostgresServerFixture : IAsyncLifetime
+public sealed class PostgresServerFixture : ServerFixture
 {
-    private PostgresServer? _server;
+    internal PostgresServer Server => Get<PostgresServer>();
 
-    internal PostgresServer Server => _server ?? throw new InvalidOperationException("the fixture is not started");
-
-    public async ValueTask InitializeAsync() => _server = await PostgresServer.StartAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
+    private protected override async Task<IAsyncDisposable> StartAsync() => await PostgresServer.StartAsync();
 }

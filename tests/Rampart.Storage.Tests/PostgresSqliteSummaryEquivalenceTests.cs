@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using Rampart.Core.TlsRpt;
 using Rampart.Storage.TlsRpt;
-using static Rampart.Storage.Tests.PostgresTestReports;
+using static Rampart.Storage.Tests.TlsRptTestReports;
 
 namespace Rampart.Storage.Tests;
 

@@ -17,7 +17,7 @@ public sealed class PostgresTlsReportStoreFaultTests
     [Fact]
     public async Task Open_NothingListening_OneLineTransientErrorNamingTheServer()
     {
-        int port = PostgresServer.FreeLoopbackPort();
+        int port = ServerProcess.FreeLoopbackPort();
 
         var ex = await Assert.ThrowsAsync<PostgresStoreException>(() =>
             PostgresTlsReportStore.OpenAsync($"postgres://rampart:{Secret}@127.0.0.1:{port}/tlsrpt", TimeProvider.System, Ct).WaitAsync(s_generous, Ct));

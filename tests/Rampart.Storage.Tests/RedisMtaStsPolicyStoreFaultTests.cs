@@ -25,7 +25,7 @@ public sealed class RedisMtaStsPolicyStoreFaultTests
     [Fact]
     public async Task OpenAsync_ClosedPort_FailsAtOnceNamingTheAddress()
     {
-        int port = RedisServer.FreeLoopbackPort();
+        int port = ServerProcess.FreeLoopbackPort();
         var clock = Stopwatch.StartNew();
 
         var ex = await Assert.ThrowsAsync<RedisPolicyStoreException>(() =>

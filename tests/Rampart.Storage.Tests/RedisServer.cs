@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using StackExchange.Redis;
 
 namespace Rampart.Storage.Tests;
@@ -11,18 +10,14 @@ namespace Rampart.Storage.Tests;
 /// A real <c>redis-server</c> child process (apt package <c>redis-server</c>) on a unix socket in a temp directory
 /// and a free loopback port, with nothing saved to disk; killed on dispose. A missing binary fails the test.
 /// </summary>
-internal sealed class RedisServer : IAsyncDisposable
+internal sealed class RedisServer : ServerProcess, IAsyncDisposable
 {
     private readonly TempDirectory _dir;
-    private readonly StringBuilder _output;
-    private Process _process;
     private ConnectionMultiplexer? _admin;
 
-    private RedisServer(TempDirectory dir, Process process, StringBuilder output, int port, string? password)
+    private RedisServer(TempDirectory dir, int port, string? password)
     {
         _dir = dir;
-        _process = process;
-        _output = output;
         Port = port;
         Password = password;
     }
@@ -37,7 +32,9 @@ internal sealed class RedisServer : IAsyncDisposable
 
     public string UnixUrl => $"unix://{SocketPath}?db=0{(Password is null ? "" : "&password=" + Uri.EscapeDataString(Password))}";
 
-    public int ProcessId => _process.Id;
+    public int ProcessId => Process.Id;
+
+    protected override string Name => "redis-server";
 
     /// <summary>A plain client connection (database 0), to plant values the store would never write and to inspect TTLs.</summary>
     public IDatabase Raw => (_admin ??= ConnectionMultiplexer.Connect(AdminConfiguration())).GetDatabase(0);
@@ -45,34 +42,14 @@ internal sealed class RedisServer : IAsyncDisposable
     public static async Task<RedisServer> StartAsync(string? password = null)
     {
         string binary = FindBinary() ?? throw new Xunit.Sdk.XunitException("redis-server not found: apt-get install redis-server");
-        var dir = new TempDirectory();
-        int port = FreeLoopbackPort();
-        var output = new StringBuilder();
-        var process = Launch(binary, dir, port, password, output);
-        var server = new RedisServer(dir, process, output, port, password);
+        var server = new RedisServer(new TempDirectory(), FreeLoopbackPort(), password);
+        server.LaunchRedis(binary);
         await server.WaitUntilReadyAsync().ConfigureAwait(false);
         return server;
     }
 
-    /// <summary>A loopback port nothing listens on (just released by a listener of ours).</summary>
-    public static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
     /// <summary>SIGKILL: the server vanishes mid-conversation.</summary>
-    public async Task KillAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill();
-            await _process.WaitForExitAsync().ConfigureAwait(false);
-        }
-    }
+    public Task KillAsync() => KillNowAsync();
 
     /// <summary>SIGSTOP: connections stay open, nothing answers (a server that is hung or far too slow).</summary>
     public Task FreezeAsync() => SignalAsync("STOP");
@@ -84,9 +61,8 @@ internal sealed class RedisServer : IAsyncDisposable
     public async Task RestartAsync()
     {
         await KillAsync().ConfigureAwait(false);
-        _process.Dispose();
         File.Delete(SocketPath);
-        _process = Launch(FindBinary()!, _dir, Port, Password, _output);
+        LaunchRedis(FindBinary()!);
         await WaitUntilReadyAsync().ConfigureAwait(false);
     }
 
@@ -107,7 +83,7 @@ internal sealed class RedisServer : IAsyncDisposable
         }
 
         await KillAsync().ConfigureAwait(false);
-        _process.Dispose();
+        DisposeProcess();
         _dir.Dispose();
     }
 
@@ -118,20 +94,14 @@ internal sealed class RedisServer : IAsyncDisposable
         return directories.Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
     }
 
-    private static Process Launch(string binary, TempDirectory dir, int port, string? password, StringBuilder output)
+    private void LaunchRedis(string binary)
     {
-        var start = new ProcessStartInfo(binary)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = dir.Path,
-        };
+        var start = new ProcessStartInfo(binary) { WorkingDirectory = _dir.Path };
         string[] args =
         [
-            "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-            "--unixsocket", dir.File("redis.sock"), "--unixsocketperm", "700",
-            "--save", "", "--appendonly", "no", "--dir", dir.Path, "--daemonize", "no", "--logfile", "",
+            "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--unixsocket", SocketPath, "--unixsocketperm", "700",
+            "--save", "", "--appendonly", "no", "--dir", _dir.Path, "--daemonize", "no", "--logfile", "",
             "--protected-mode", "no",
         ];
         foreach (string arg in args)
@@ -139,66 +109,36 @@ internal sealed class RedisServer : IAsyncDisposable
             start.ArgumentList.Add(arg);
         }
 
-        if (password is not null)
+        if (Password is not null)
         {
             start.ArgumentList.Add("--requirepass");
-            start.ArgumentList.Add(password);
+            start.ArgumentList.Add(Password);
         }
 
-        var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
+        Launch(start);
     }
 
-    private async Task WaitUntilReadyAsync()
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
+    private Task WaitUntilReadyAsync() => WaitUntilReadyAsync(
+        async () =>
         {
-            if (_process.HasExited)
+            if (!File.Exists(SocketPath))
             {
-                throw new Xunit.Sdk.XunitException($"redis-server exited early ({_process.ExitCode}): {Output()}");
+                return false;
             }
-
-            if (File.Exists(SocketPath))
+            try
             {
-                try
-                {
-                    using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                    await probe.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath)).ConfigureAwait(false);
-                    using var tcp = new TcpClient();
-                    await tcp.ConnectAsync(IPAddress.Loopback, Port).ConfigureAwait(false);
-                    return;
-                }
-                catch (SocketException)
-                {
-                }
+                using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await probe.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath)).ConfigureAwait(false);
+                using var tcp = new TcpClient();
+                await tcp.ConnectAsync(IPAddress.Loopback, Port).ConfigureAwait(false);
+                return true;
             }
-
-            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+            catch (SocketException)
             {
-                throw new Xunit.Sdk.XunitException($"redis-server did not listen within 30 s: {Output()}");
+                return false;
             }
-
-            await Task.Delay(20).ConfigureAwait(false);
-        }
-    }
-
-    private async Task SignalAsync(string signal)
-    {
-        if (_process.HasExited)
-        {
-            return;
-        }
-
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, _process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })
-            ?? throw new InvalidOperationException("cannot run kill");
-        await kill.WaitForExitAsync().ConfigureAwait(false);
-    }
+        },
+        TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(20), "listen");
 
     private ConfigurationOptions AdminConfiguration()
     {
@@ -207,29 +147,12 @@ internal sealed class RedisServer : IAsyncDisposable
         return options;
     }
 
-    private string Output()
-    {
-        lock (_output)
-        {
-            return _output.ToString().ReplaceLineEndings(" | ");
-        }
-    }
 }
 
 /// <summary>One redis-server for a whole test class; each test uses its own key prefix.</summary>
-public sealed class RedisServerFixture : IAsyncLifetime
+public sealed class RedisServerFixture : ServerFixture
 {
-    private RedisServer? _server;
+    internal RedisServer Server => Get<RedisServer>();
 
-    internal RedisServer Server => _server ?? throw new InvalidOperationException("the fixture is not started");
-
-    public async ValueTask InitializeAsync() => _server = await RedisServer.StartAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
+    private protected override async Task<IAsyncDisposable> StartAsync() => await RedisServer.StartAsync();
 }

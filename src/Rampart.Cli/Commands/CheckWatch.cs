@@ -228,11 +228,11 @@ internal static partial class CheckWatch
             }
             foreach (var p in result.Persists)
             {
-                LogPersists(log, result.Domain, CheckFinding.SeverityName(p.Finding.Severity), p.Finding.Id, p.Finding.Subject, Stamp(p.FirstSeen));
+                LogPersists(log, result.Domain, CheckFinding.SeverityName(p.Finding.Severity), p.Finding.Id, p.Finding.Subject, ConsoleReport.Stamp(p.FirstSeen));
             }
             foreach (var c in result.Cleared)
             {
-                LogCleared(log, result.Domain, CheckFinding.SeverityName(c.Finding.Severity), c.Finding.Id, c.Finding.Subject, Stamp(c.FirstSeen));
+                LogCleared(log, result.Domain, CheckFinding.SeverityName(c.Finding.Severity), c.Finding.Id, c.Finding.Subject, ConsoleReport.Stamp(c.FirstSeen));
             }
         }
         LogRound(log, number, results.Count,
@@ -263,15 +263,9 @@ internal static partial class CheckWatch
         w.WriteStartArray(name);
         foreach (var r in findings)
         {
-            var f = r.Finding;
             w.WriteStartObject();
-            w.WriteString("id", f.Id);
-            w.WriteString("severity", CheckFinding.SeverityName(f.Severity));
-            w.WriteString("subject", f.Subject);
-            w.WriteString("message", f.Message);
-            w.WriteString("fix", f.Fix);
-            w.WriteString("reference", f.Reference);
-            w.WriteString("first_seen", Stamp(r.FirstSeen));
+            ConsoleReport.WriteFinding(w, r.Finding);
+            w.WriteString("first_seen", ConsoleReport.Stamp(r.FirstSeen));
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -318,8 +312,6 @@ internal static partial class CheckWatch
             return null;
         }
     }
-
-    private static string Stamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 
     private static string FormatInterval(TimeSpan interval) => interval.TotalSeconds.ToString("0", CultureInfo.InvariantCulture) + " s";
 

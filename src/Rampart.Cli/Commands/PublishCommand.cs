@@ -237,7 +237,7 @@ internal static class PublishCommand
             var plan = result.Plan;
             if (result.Blockers.Count > 0)
             {
-                Console.Error.WriteLine($"rampart: {Terminal.Paint("refused", ConsoleColor.Red)} {plan.Domain.Domain}: nothing written");
+                Console.Error.WriteLine($"rampart: {ConsoleReport.Failure("refused")} {plan.Domain.Domain}: nothing written");
                 foreach (var blocker in result.Blockers)
                 {
                     Console.Error.WriteLine("rampart:   " + blocker);
@@ -245,7 +245,7 @@ internal static class PublishCommand
             }
             foreach (var warning in result.Warnings)
             {
-                Console.Error.WriteLine($"rampart: {Terminal.Paint("warning", ConsoleColor.Yellow)}: {plan.Domain.Domain}: {warning}");
+                Console.Error.WriteLine($"rampart: {ConsoleReport.Warning("warning")}: {plan.Domain.Domain}: {warning}");
             }
             if (result.Blockers.Count > 0)
             {
@@ -283,12 +283,7 @@ internal static class PublishCommand
         w.WriteString("id", plan.Policy.Id);
         w.WriteString("mode", MtaStsPolicy.ModeName(plan.Domain.Mode));
         w.WriteNumber("max_age", plan.Domain.MaxAge);
-        w.WriteStartArray("mx");
-        foreach (var mx in plan.Domain.Mx)
-        {
-            w.WriteStringValue(mx.Value);
-        }
-        w.WriteEndArray();
+        ConsoleReport.WriteStrings(w, "mx", plan.Domain.Mx.Select(mx => mx.Value));
         w.WriteString("url", $"https://{plan.Domain.PolicyHostName}{MtaStsPolicyFetcher.WellKnownPath}");
         w.WriteEndObject();
         w.WriteStartArray("records");
@@ -304,18 +299,8 @@ internal static class PublishCommand
             w.WriteEndObject();
         }
         w.WriteEndArray();
-        WriteList(w, "blockers", result.Blockers);
-        WriteList(w, "warnings", result.Warnings);
+        ConsoleReport.WriteStrings(w, "blockers", result.Blockers);
+        ConsoleReport.WriteStrings(w, "warnings", result.Warnings);
         w.WriteEndObject();
-    }
-
-    private static void WriteList(System.Text.Json.Utf8JsonWriter w, string name, IReadOnlyList<string> items)
-    {
-        w.WriteStartArray(name);
-        foreach (var item in items)
-        {
-            w.WriteStringValue(item);
-        }
-        w.WriteEndArray();
     }
 }

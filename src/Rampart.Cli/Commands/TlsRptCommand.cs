@@ -180,8 +180,8 @@ internal static class TlsRptCommand
 
     private static void WriteImportHuman(string location, int files, ImportOutcome outcome, bool verbose)
     {
-        Console.WriteLine($"{files} file(s): {Terminal.Paint($"{outcome.Imported} imported", ConsoleColor.Green)}, {outcome.Duplicates} duplicate, " +
-                          $"{(outcome.Rejected.Count > 0 ? Terminal.Paint($"{outcome.Rejected.Count} rejected", ConsoleColor.Red) : "0 rejected")} (store {location})");
+        Console.WriteLine($"{files} file(s): {ConsoleReport.Ok($"{outcome.Imported} imported")}, {outcome.Duplicates} duplicate, " +
+                          $"{(outcome.Rejected.Count > 0 ? ConsoleReport.Failure($"{outcome.Rejected.Count} rejected") : "0 rejected")} (store {location})");
         if (verbose)
         {
             foreach (var (input, stored) in outcome.Reports)
@@ -192,13 +192,13 @@ internal static class TlsRptCommand
                                   $"{r.TotalSuccessful} ok, {r.TotalFailed} failed; DKIM {input.Dkim.StatusName}{(input.Dkim.Domain is { } d ? $" ({d})" : "")}");
                 foreach (var warning in r.Warnings)
                 {
-                    Console.WriteLine($"    {Terminal.Paint("note", ConsoleColor.Gray)} {warning}");
+                    Console.WriteLine($"    {ConsoleReport.Note("note")} {warning}");
                 }
             }
         }
         foreach (var rejected in outcome.Rejected)
         {
-            Console.WriteLine($"  {Terminal.Paint("rejected", ConsoleColor.Red)} {rejected.Source}: {rejected.Rejection}");
+            Console.WriteLine($"  {ConsoleReport.Failure("rejected")} {rejected.Source}: {rejected.Rejection}");
         }
     }
 
@@ -221,14 +221,9 @@ internal static class TlsRptCommand
                 w.WriteString("outcome", stored == TlsRptStoreOutcome.Imported ? "imported" : "duplicate");
                 w.WriteString("organization", r.OrganizationName);
                 w.WriteString("report_id", r.ReportId);
-                w.WriteString("start", Time(r.StartDatetime));
-                w.WriteString("end", Time(r.EndDatetime));
-                w.WriteStartArray("policy_domains");
-                foreach (var domain in r.Policies.Select(p => p.PolicyDomain).Distinct(StringComparer.Ordinal))
-                {
-                    w.WriteStringValue(domain);
-                }
-                w.WriteEndArray();
+                w.WriteString("start", ConsoleReport.Stamp(r.StartDatetime));
+                w.WriteString("end", ConsoleReport.Stamp(r.EndDatetime));
+                ConsoleReport.WriteStrings(w, "policy_domains", r.Policies.Select(p => p.PolicyDomain).Distinct(StringComparer.Ordinal));
                 w.WriteNumber("successful", r.TotalSuccessful);
                 w.WriteNumber("failed", r.TotalFailed);
                 w.WriteString("dkim", input.Dkim.StatusName);
@@ -236,12 +231,7 @@ internal static class TlsRptCommand
                 {
                     w.WriteString("dkim_domain", dkimDomain);
                 }
-                w.WriteStartArray("warnings");
-                foreach (var warning in r.Warnings)
-                {
-                    w.WriteStringValue(warning);
-                }
-                w.WriteEndArray();
+                ConsoleReport.WriteStrings(w, "warnings", r.Warnings);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -319,13 +309,7 @@ internal static class TlsRptCommand
             Line("failures by sending IP", d.FailuresBySendingIp);
             foreach (var advice in TlsRptAdvisor.Advise(d))
             {
-                var label = advice.Severity switch
-                {
-                    "failure" => Terminal.Paint("FAIL", ConsoleColor.Red),
-                    "warning" => Terminal.Paint("warn", ConsoleColor.Yellow),
-                    _ => Terminal.Paint("info", ConsoleColor.Gray),
-                };
-                Console.WriteLine($"  {label} {advice.Message}");
+                Console.WriteLine($"  {ConsoleReport.AdviceLabel(advice.Severity)} {advice.Message}");
                 Console.WriteLine($"       fix: {advice.Fix}");
             }
         }
@@ -349,39 +333,26 @@ internal static class TlsRptCommand
             {
                 w.WriteStartObject();
                 w.WriteString("policy_domain", d.PolicyDomain);
-                w.WriteNumber("reports", d.Reports);
-                w.WriteNumber("successful", d.Successful);
-                w.WriteNumber("failed", d.Failed);
-                w.WriteNumber("failure_rate", Math.Round(d.FailureRate, 6));
-                Counts(w, "failure_types", d.FailureTypes);
-                Counts(w, "failures_by_mx", d.FailuresByMx);
-                Counts(w, "failures_by_sending_ip", d.FailuresBySendingIp);
-                w.WriteString("first_seen", Time(d.FirstSeen));
-                w.WriteString("last_seen", Time(d.LastSeen));
+                Totals(w, d.Reports, d.Successful, d.Failed, d.FailureRate);
+                ConsoleReport.WriteCounts(w, "failure_types", d.FailureTypes);
+                ConsoleReport.WriteCounts(w, "failures_by_mx", d.FailuresByMx);
+                ConsoleReport.WriteCounts(w, "failures_by_sending_ip", d.FailuresBySendingIp);
+                Range(w, d.FirstSeen, d.LastSeen);
                 w.WriteStartArray("reporters");
                 foreach (var r in d.Reporters)
                 {
                     w.WriteStartObject();
                     w.WriteString("organization", r.Organization);
-                    w.WriteNumber("reports", r.Reports);
-                    w.WriteNumber("successful", r.Successful);
-                    w.WriteNumber("failed", r.Failed);
-                    w.WriteNumber("failure_rate", Math.Round(r.FailureRate, 6));
-                    Counts(w, "failure_types", r.FailureTypes);
-                    w.WriteString("first_seen", Time(r.FirstSeen));
-                    w.WriteString("last_seen", Time(r.LastSeen));
+                    Totals(w, r.Reports, r.Successful, r.Failed, r.FailureRate);
+                    ConsoleReport.WriteCounts(w, "failure_types", r.FailureTypes);
+                    Range(w, r.FirstSeen, r.LastSeen);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
                 w.WriteStartArray("advice");
                 foreach (var advice in TlsRptAdvisor.Advise(d))
                 {
-                    w.WriteStartObject();
-                    w.WriteString("id", advice.Id);
-                    w.WriteString("severity", advice.Severity);
-                    w.WriteString("message", advice.Message);
-                    w.WriteString("fix", advice.Fix);
-                    w.WriteEndObject();
+                    ConsoleReport.WriteAdvice(w, advice.Id, advice.Severity, advice.Message, advice.Fix);
                 }
                 w.WriteEndArray();
                 w.WriteEndObject();
@@ -390,18 +361,20 @@ internal static class TlsRptCommand
             w.WriteEndObject();
         });
 
-        static void Counts(Utf8JsonWriter w, string name, IReadOnlyDictionary<string, long> counts)
+        static void Totals(Utf8JsonWriter w, int reports, long successful, long failed, double failureRate)
         {
-            w.WriteStartObject(name);
-            foreach (var (key, value) in counts)
-            {
-                w.WriteNumber(key, value);
-            }
-            w.WriteEndObject();
+            w.WriteNumber("reports", reports);
+            w.WriteNumber("successful", successful);
+            w.WriteNumber("failed", failed);
+            w.WriteNumber("failure_rate", Math.Round(failureRate, 6));
+        }
+
+        static void Range(Utf8JsonWriter w, DateTimeOffset firstSeen, DateTimeOffset lastSeen)
+        {
+            w.WriteString("first_seen", ConsoleReport.Stamp(firstSeen));
+            w.WriteString("last_seen", ConsoleReport.Stamp(lastSeen));
         }
     }
 
     private static string Rate(double rate) => rate.ToString("P1", CultureInfo.InvariantCulture);
-
-    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 }

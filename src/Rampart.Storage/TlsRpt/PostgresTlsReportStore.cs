@@ -40,6 +40,17 @@ public sealed class PostgresTlsReportStore : ITlsReportStore
     /// <summary>The advisory lock held while the schema is checked and created ("RAMPTLSR").</summary>
     private const long SchemaLock = 0x52414D50_544C5352;
 
+    /// <summary>
+    /// The same filters as the SQLite store (the range's end at or after Since, both cut to whole milliseconds) over
+    /// timestamptz columns; failure details refer to their policy by report and position.
+    /// </summary>
+    private static readonly TlsRptSqlDialect Dialect = new(
+        Where: "($1::text IS NULL OR p.policy_domain = $1) AND ($2::timestamptz IS NULL OR r.end_time >= $2)",
+        StartColumn: "start_time",
+        EndColumn: "end_time",
+        FailureJoin: "p.report = f.report AND p.ordinal = f.policy",
+        ReadTime: (reader, column) => reader.GetFieldValue<DateTimeOffset>(column));
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgresStoreAddress _address;
     private readonly TimeProvider _time;
@@ -141,36 +152,12 @@ public sealed class PostgresTlsReportStore : ITlsReportStore
     {
         ArgumentNullException.ThrowIfNull(query);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        // The same filters as the SQLite store: the domain as given, trimmed, without its final dot, lower case; the
-        // range's end at or after Since, both cut to whole milliseconds.
-        const string Where = "($1::text IS NULL OR p.policy_domain = $1) AND ($2::timestamptz IS NULL OR r.end_time >= $2)";
         try
         {
             var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                var reporters = new List<TlsRptReporterRow>();
-                using (var select = Filtered(connection, $"""
-                    SELECT p.policy_domain, r.organization, COUNT(DISTINCT r.id)::integer, SUM(p.successful)::bigint, SUM(p.failed)::bigint,
-                           MIN(r.start_time), MAX(r.end_time)
-                    FROM tlsrpt_policy p JOIN tlsrpt_report r ON r.id = p.report
-                    WHERE {Where}
-                    GROUP BY p.policy_domain, r.organization
-                    """, query))
-                {
-                    using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    {
-                        reporters.Add(new TlsRptReporterRow(
-                            reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetInt64(4),
-                            reader.GetFieldValue<DateTimeOffset>(5), reader.GetFieldValue<DateTimeOffset>(6)));
-                    }
-                }
-                return new TlsRptAggregates(
-                    reporters,
-                    await FailuresAsync(connection, "result_type", Where, query, cancellationToken).ConfigureAwait(false),
-                    await FailuresAsync(connection, "receiving_mx_hostname", Where, query, cancellationToken).ConfigureAwait(false),
-                    await FailuresAsync(connection, "sending_mta_ip", Where, query, cancellationToken).ConfigureAwait(false));
+                return await TlsRptAggregateQueries.ReadAsync(Dialect, sql => Filtered(connection, sql, query), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
@@ -283,33 +270,13 @@ public sealed class PostgresTlsReportStore : ITlsReportStore
             new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = values.Select(v => Text(v)).ToArray() };
     }
 
-    private static async Task<IReadOnlyList<TlsRptFailureRow>> FailuresAsync(
-        NpgsqlConnection connection, string column, string where, TlsRptSummaryQuery query, CancellationToken cancellationToken)
-    {
-        var rows = new List<TlsRptFailureRow>();
-        using var select = Filtered(connection, $"""
-            SELECT p.policy_domain, r.organization, f.{column}, SUM(f.failed_session_count)::bigint
-            FROM tlsrpt_failure f
-                 JOIN tlsrpt_policy p ON p.report = f.report AND p.ordinal = f.policy
-                 JOIN tlsrpt_report r ON r.id = p.report
-            WHERE {where} AND f.{column} IS NOT NULL
-            GROUP BY p.policy_domain, r.organization, f.{column}
-            """, query);
-        using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            rows.Add(new TlsRptFailureRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3)));
-        }
-        return rows;
-    }
-
     private static NpgsqlCommand Filtered(NpgsqlConnection connection, string sql, TlsRptSummaryQuery query)
     {
         var command = new NpgsqlCommand(sql, connection);
         command.Parameters.Add(new NpgsqlParameter
         {
             NpgsqlDbType = NpgsqlDbType.Text,
-            Value = (object?)Text(query.PolicyDomain?.Trim().TrimEnd('.').ToLowerInvariant()) ?? DBNull.Value,
+            Value = (object?)Text(TlsRptAggregateQueries.Domain(query)) ?? DBNull.Value,
         });
         command.Parameters.Add(new NpgsqlParameter
         {

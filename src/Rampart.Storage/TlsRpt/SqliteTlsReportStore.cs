@@ -28,6 +28,14 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
 
     internal const int SchemaVersion = 1;
 
+    /// <summary>Times are Unix milliseconds; policies have a row id the failure details refer to.</summary>
+    private static readonly TlsRptSqlDialect Dialect = new(
+        Where: "($domain IS NULL OR p.policy_domain = $domain) AND ($since IS NULL OR r.end_ms >= $since)",
+        StartColumn: "start_ms",
+        EndColumn: "end_ms",
+        FailureJoin: "p.id = f.policy",
+        ReadTime: (reader, column) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(column)));
+
     private readonly SqliteConnection _connection;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -173,28 +181,7 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
         await EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            const string Where = "($domain IS NULL OR p.policy_domain = $domain) AND ($since IS NULL OR r.end_ms >= $since)";
-            var reporters = new List<TlsRptReporterRow>();
-            using (var select = Filtered($"""
-                SELECT p.policy_domain, r.organization, COUNT(DISTINCT r.id), SUM(p.successful), SUM(p.failed), MIN(r.start_ms), MAX(r.end_ms)
-                FROM tlsrpt_policy p JOIN tlsrpt_report r ON r.id = p.report
-                WHERE {Where}
-                GROUP BY p.policy_domain, r.organization
-                """, query))
-            {
-                using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    reporters.Add(new TlsRptReporterRow(
-                        reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetInt64(4),
-                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6))));
-                }
-            }
-            return new TlsRptAggregates(
-                reporters,
-                await FailuresAsync("result_type", Where, query, cancellationToken).ConfigureAwait(false),
-                await FailuresAsync("receiving_mx_hostname", Where, query, cancellationToken).ConfigureAwait(false),
-                await FailuresAsync("sending_mta_ip", Where, query, cancellationToken).ConfigureAwait(false));
+            return await TlsRptAggregateQueries.ReadAsync(Dialect, sql => Filtered(sql, query), cancellationToken).ConfigureAwait(false);
         }
         catch (SqliteException ex)
         {
@@ -223,27 +210,10 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
         }
     }
 
-    private async Task<IReadOnlyList<TlsRptFailureRow>> FailuresAsync(string column, string where, TlsRptSummaryQuery query, CancellationToken cancellationToken)
-    {
-        var rows = new List<TlsRptFailureRow>();
-        using var select = Filtered($"""
-            SELECT p.policy_domain, r.organization, f.{column}, SUM(f.failed_session_count)
-            FROM tlsrpt_failure f JOIN tlsrpt_policy p ON p.id = f.policy JOIN tlsrpt_report r ON r.id = p.report
-            WHERE {where} AND f.{column} IS NOT NULL
-            GROUP BY p.policy_domain, r.organization, f.{column}
-            """, query);
-        using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            rows.Add(new TlsRptFailureRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3)));
-        }
-        return rows;
-    }
-
     private SqliteCommand Filtered(string sql, TlsRptSummaryQuery query)
     {
         var command = Command(sql);
-        command.Parameters.AddWithValue("$domain", (object?)query.PolicyDomain?.Trim().TrimEnd('.').ToLowerInvariant() ?? DBNull.Value);
+        command.Parameters.AddWithValue("$domain", (object?)TlsRptAggregateQueries.Domain(query) ?? DBNull.Value);
         command.Parameters.AddWithValue("$since", (object?)query.Since?.ToUnixTimeMilliseconds() ?? DBNull.Value);
         return command;
     }

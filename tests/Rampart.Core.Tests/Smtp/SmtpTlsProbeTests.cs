@@ -11,7 +11,7 @@ using Rampart.Core.Tests.Fakes;
 namespace Rampart.Core.Tests.Smtp;
 
 /// <summary>The probe against a scripted server on loopback: real sockets, a real TLS handshake, a test PKI.</summary>
-public class SmtpTlsProbeTests
+public class SmtpTlsProbeTests : IAsyncDisposable
 {
     private const string MxName = "mx.example.test";
 
@@ -30,7 +30,27 @@ public class SmtpTlsProbeTests
         EhloName = "probe.example.test",
     };
 
+    private readonly List<ScriptedSmtpServer> _servers = [];
+
     private static SmtpTlsProbe Probe(SmtpProbeSettings? settings = null) => new(settings ?? Settings(), TimeProvider.System);
+
+    /// <summary>Starts a server playing <paramref name="script"/> and probes it; the server lives until the test ends.</summary>
+    private async Task<(ScriptedSmtpServer Server, SmtpTlsProbeResult Result)> ProbeScriptAsync(
+        Func<SmtpScript, SmtpScript> script, SmtpProbeSettings? settings = null, string? serverName = MxName)
+    {
+        var server = ScriptedSmtpServer.Start(script);
+        _servers.Add(server);
+        return (server, await Probe(settings).ProbeAsync(server.EndPoint, serverName, Ct));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var server in _servers)
+        {
+            await server.DisposeAsync();
+        }
+        GC.SuppressFinalize(this);
+    }
 
     private static SmtpScript UpToStartTls(SmtpScript s) => s
         .Reply("220 mx.example.test ESMTP")
@@ -47,9 +67,7 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_StartTlsAndHandshake_CapturesChainLeafFirstProtocolAndCipher()
     {
-        await using var server = ScriptedSmtpServer.Start(FullTlsSession);
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
+        var (server, result) = await ProbeScriptAsync(FullTlsSession);
 
         Assert.Null(result.Error);
         Assert.Equal(SmtpProbeStage.Done, result.ReachedStage);
@@ -74,9 +92,7 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_ChainCopies_OutliveTheHandshake()
     {
-        await using var server = ScriptedSmtpServer.Start(FullTlsSession);
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
+        var (_, result) = await ProbeScriptAsync(FullTlsSession);
 
         // The runtime disposes the chain elements after the callback; copies still have their data and keys.
         Assert.All(result.PresentedChain, c => Assert.NotNull(c.GetPublicKey()));
@@ -87,9 +103,7 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_ServerNameWithTrailingDotAndCapitals_SendsNormalizedSni()
     {
-        await using var server = ScriptedSmtpServer.Start(FullTlsSession);
-
-        var result = await Probe().ProbeAsync(server.EndPoint, "MX.Example.Test.", Ct);
+        var (server, result) = await ProbeScriptAsync(FullTlsSession, serverName: "MX.Example.Test.");
 
         Assert.True(result.TlsEstablished, result.Error);
         Assert.Equal(MxName, server.ClientSni);
@@ -98,9 +112,7 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_NullServerName_SendsNoSni()
     {
-        await using var server = ScriptedSmtpServer.Start(FullTlsSession);
-
-        var result = await Probe().ProbeAsync(server.EndPoint, null, Ct);
+        var (server, result) = await ProbeScriptAsync(FullTlsSession, serverName: null);
 
         Assert.True(result.TlsEstablished, result.Error);
         Assert.True(server.ClientHelloSeen);
@@ -119,14 +131,12 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_StartTlsNotAdvertised_StopsAfterEhloWithoutTls()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s
+        var (server, result) = await ProbeScriptAsync(s => s
             .Reply("220 mx.example.test ESMTP")
             .Expect("EHLO")
             .Reply("250-mx.example.test", "250-PIPELINING", "250 8BITMIME")
             .Expect("QUIT")
             .Reply("221 Bye"));
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
 
         Assert.False(result.StartTlsOffered);
         Assert.Equal(SmtpProbeStage.Ehlo, result.ReachedStage);
@@ -143,14 +153,12 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_StartTlsOnlyInGreetingLine_NotTakenAsOffered()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s
+        var (_, result) = await ProbeScriptAsync(s => s
             .Reply("220 mx.example.test ESMTP")
             .Expect("EHLO")
             .Reply("250-STARTTLS.example.test greets you", "250 SIZE")
             .Expect("QUIT")
             .Reply("221 Bye"));
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
 
         Assert.False(result.StartTlsOffered);
         Assert.Equal(["SIZE"], result.EhloKeywords);
@@ -159,7 +167,7 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_EhloRefused_FallsBackToHeloAndHasNoStartTls()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s
+        var (server, result) = await ProbeScriptAsync(s => s
             .Reply("220 old.example.test SMTP")
             .Expect("EHLO")
             .Reply("502 5.5.2 Command not recognized")
@@ -167,8 +175,6 @@ public class SmtpTlsProbeTests
             .Reply("250 old.example.test")
             .Expect("QUIT")
             .Reply("221 Bye"));
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
 
         Assert.False(result.StartTlsOffered);
         Assert.Equal(SmtpProbeStage.Ehlo, result.ReachedStage);
@@ -181,7 +187,7 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_EhloAndHeloRefused_ErrorNamesBothReplies()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s
+        var (_, result) = await ProbeScriptAsync(s => s
             .Reply("220 mx.example.test")
             .Expect("EHLO")
             .Reply("550 5.7.1 go away")
@@ -190,8 +196,6 @@ public class SmtpTlsProbeTests
             .Expect("QUIT")
             .Reply("221 Bye"));
 
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
-
         Assert.Equal("server refused EHLO (550 5.7.1 go away) and HELO (550 5.7.1 still no)", result.Error);
         Assert.Equal(SmtpProbeStage.Ehlo, result.ReachedStage);
     }
@@ -199,13 +203,11 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_EhloTemporaryFailure_ErrorWithoutHeloFallback()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s
+        var (server, result) = await ProbeScriptAsync(s => s
             .Reply("220 mx.example.test")
             .Expect("EHLO")
             .Reply("421 4.3.2 Service shutting down")
             .Expect("QUIT"));
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
 
         Assert.Equal("server answered 421 4.3.2 Service shutting down to EHLO", result.Error);
         Assert.Equal(SmtpProbeStage.Ehlo, result.ReachedStage);
@@ -216,12 +218,10 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_StartTlsRefused454_ErrorNamesReplyAndOfferStaysTrue()
     {
-        await using var server = ScriptedSmtpServer.Start(s => UpToStartTls(s)
+        var (server, result) = await ProbeScriptAsync(s => UpToStartTls(s)
             .Reply("454 4.7.0 TLS not available")
             .Expect("QUIT")
             .Reply("221 Bye"));
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
 
         Assert.Equal("server answered 454 4.7.0 TLS not available to STARTTLS", result.Error);
         Assert.Equal(SmtpProbeStage.StartTls, result.ReachedStage);
@@ -235,12 +235,10 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_Greeting554_StopsWithErrorNamingIt()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s
+        var (server, result) = await ProbeScriptAsync(s => s
             .Reply("554 5.3.2 mx.example.test no service for you")
             .Expect("QUIT")
             .Reply("221 Bye"));
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
 
         Assert.Equal("server refused the session in its greeting: 554 5.3.2 mx.example.test no service for you", result.Error);
         Assert.Equal(SmtpProbeStage.Greeting, result.ReachedStage);
@@ -252,9 +250,7 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_Greeting421ThenClose_ErrorNamesIt()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s.Reply("421 4.3.2 too busy").Close());
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
+        var (_, result) = await ProbeScriptAsync(s => s.Reply("421 4.3.2 too busy").Close());
 
         Assert.Equal("server refused the session in its greeting: 421 4.3.2 too busy", result.Error);
         Assert.Equal(SmtpProbeStage.Greeting, result.ReachedStage);
@@ -263,7 +259,7 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_MultiLineGreetingAndEhloWithBareLf_ParsesEveryLine()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s
+        var (_, result) = await ProbeScriptAsync(s => s
             .Send("220-mx.example.test ESMTP\r\n220-no UCE\n220 ready\r\n")
             .Expect("EHLO")
             .Send("250-mx.example.test\r\n250-size 1000\n250-8BITMIME\r\n250-Auth PLAIN LOGIN\r\n250 starttls\r\n")
@@ -273,8 +269,6 @@ public class SmtpTlsProbeTests
             .Expect("QUIT")
             .Reply("221 Bye"));
 
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
-
         Assert.Equal("mx.example.test ESMTP\nno UCE\nready", result.Banner);
         Assert.Equal(["SIZE", "8BITMIME", "AUTH", "STARTTLS"], result.EhloKeywords);
         Assert.True(result.TlsEstablished, result.Error);
@@ -283,10 +277,8 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_NoGreeting_ErrorWithinCommandDeadline()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s.Stall());
         var watch = Stopwatch.StartNew();
-
-        var result = await Probe(Settings(commandSeconds: 0.3)).ProbeAsync(server.EndPoint, MxName, Ct);
+        var (_, result) = await ProbeScriptAsync(s => s.Stall(), settings: Settings(commandSeconds: 0.3));
 
         Assert.Equal("no greeting within 0.3 s", result.Error);
         Assert.Equal(SmtpProbeStage.Greeting, result.ReachedStage);
@@ -297,10 +289,8 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_GreetingDrippedByteByByte_StoppedByDeadlineWithWhatWasSeen()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s.Drip("220 " + new string('s', 200) + "\r\n", TimeSpan.FromMilliseconds(20)));
         var watch = Stopwatch.StartNew();
-
-        var result = await Probe(Settings(commandSeconds: 0.5)).ProbeAsync(server.EndPoint, MxName, Ct);
+        var (_, result) = await ProbeScriptAsync(s => s.Drip("220 " + new string('s', 200) + "\r\n", TimeSpan.FromMilliseconds(20)), settings: Settings(commandSeconds: 0.5));
 
         Assert.NotNull(result.Error);
         Assert.StartsWith("no greeting within 0.5 s (received so far: \"220 sss", result.Error, StringComparison.Ordinal);
@@ -310,15 +300,13 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_SlowRepliesAcrossStages_StoppedByTotalDeadline()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s
+        var watch = Stopwatch.StartNew();
+        var (_, result) = await ProbeScriptAsync(s => s
             .Wait(TimeSpan.FromMilliseconds(600))
             .Reply("220 mx.example.test")
             .Expect("EHLO")
             .Wait(TimeSpan.FromSeconds(5))
-            .Reply("250 mx.example.test"));
-        var watch = Stopwatch.StartNew();
-
-        var result = await Probe(Settings(commandSeconds: 3, totalSeconds: 1)).ProbeAsync(server.EndPoint, MxName, Ct);
+            .Reply("250 mx.example.test"), settings: Settings(commandSeconds: 3, totalSeconds: 1));
 
         Assert.Equal("no complete reply to EHLO within the probe's total limit of 1 s", result.Error);
         Assert.Equal(SmtpProbeStage.Ehlo, result.ReachedStage);
@@ -348,13 +336,11 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_ServerClosesMidEhloReply_ErrorAtEhloWithWhatWasSeen()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s
+        var (_, result) = await ProbeScriptAsync(s => s
             .Reply("220 mx.example.test")
             .Expect("EHLO")
             .Send("250-mx.example.test\r\n250-PIPEL")
             .Close());
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
 
         Assert.Equal(SmtpProbeStage.Ehlo, result.ReachedStage);
         Assert.Equal("connection closed by the server after \"250-mx.example.test\\n250-PIPEL\", while waiting for the complete reply to EHLO", result.Error);
@@ -364,9 +350,7 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_OverlongReplyLine_ProtocolError()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s.Reply("220 " + new string('x', 5000)).Stall());
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
+        var (_, result) = await ProbeScriptAsync(s => s.Reply("220 " + new string('x', 5000)).Stall());
 
         Assert.Equal(SmtpProbeStage.Greeting, result.ReachedStage);
         Assert.NotNull(result.Error);
@@ -377,13 +361,11 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_EndlessMultiLineReply_ProtocolError()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s
+        var (_, result) = await ProbeScriptAsync(s => s
             .Reply("220 mx.example.test")
             .Expect("EHLO")
             .Send(string.Concat(Enumerable.Repeat("250-X\r\n", 1000)))
             .Stall());
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
 
         Assert.Equal("reply has more than 128 lines, while waiting for the complete reply to EHLO", result.Error);
     }
@@ -391,9 +373,7 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_MalformedGreeting_ProtocolError()
     {
-        await using var server = ScriptedSmtpServer.Start(s => s.Reply("SSH-2.0-OpenSSH_9.6").Stall());
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
+        var (_, result) = await ProbeScriptAsync(s => s.Reply("SSH-2.0-OpenSSH_9.6").Stall());
 
         Assert.Equal("malformed reply line \"SSH-2.0-OpenSSH_9.6\", while waiting for the greeting", result.Error);
     }
@@ -401,11 +381,9 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_BytesAfterStartTls220_StopsBeforeHandshake()
     {
-        await using var server = ScriptedSmtpServer.Start(s => UpToStartTls(s)
+        var (server, result) = await ProbeScriptAsync(s => UpToStartTls(s)
             .Send("220 go ahead\r\n250 injected\r\n")
             .Stall());
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
 
         Assert.Equal(SmtpProbeStage.StartTls, result.ReachedStage);
         Assert.NotNull(result.Error);
@@ -416,11 +394,9 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_ServerAbortsTlsHandshake_ErrorAtTlsHandshake()
     {
-        await using var server = ScriptedSmtpServer.Start(s => UpToStartTls(s)
+        var (server, result) = await ProbeScriptAsync(s => UpToStartTls(s)
             .Reply("220 go ahead")
             .AbortTls());
-
-        var result = await Probe().ProbeAsync(server.EndPoint, MxName, Ct);
 
         Assert.Equal(SmtpProbeStage.TlsHandshake, result.ReachedStage);
         Assert.True(result.StartTlsOffered);
@@ -434,9 +410,7 @@ public class SmtpTlsProbeTests
     [Fact]
     public async Task ProbeAsync_ServerNeverAnswersClientHello_HandshakeDeadline()
     {
-        await using var server = ScriptedSmtpServer.Start(s => UpToStartTls(s).Reply("220 go ahead").Stall());
-
-        var result = await Probe(Settings(commandSeconds: 0.5)).ProbeAsync(server.EndPoint, MxName, Ct);
+        var (_, result) = await ProbeScriptAsync(s => UpToStartTls(s).Reply("220 go ahead").Stall(), settings: Settings(commandSeconds: 0.5));
 
         Assert.Equal(SmtpProbeStage.TlsHandshake, result.ReachedStage);
         Assert.Equal("no completed TLS handshake within 0.5 s", result.Error);

@@ -4,8 +4,8 @@ using Rampart.Core.TlsRpt;
 
 namespace Rampart.Storage.Tests;
 
-/// <summary>Reports for the PostgreSQL store tests, and a canonical text of a summary to compare two stores with.</summary>
-internal static class PostgresTestReports
+/// <summary>Reports for the TLS-RPT store tests (SQLite and PostgreSQL), and a canonical text of a summary to compare two stores with.</summary>
+internal static class TlsRptTestReports
 {
     public static readonly DateTimeOffset Day = new(2025, 3, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -16,6 +16,13 @@ internal static class PostgresTestReports
         var policy = new TlsRptPolicyResult("sts", ["version: STSv1", "mode: enforce", "mx: mx.a.example", "max_age: 86400"], domain, ["mx.a.example"], ok, failed,
             details.Length > 0 ? details : [new TlsRptFailureDetail("certificate-expired", "192.0.2.1", "mx.a.example", null, "198.51.100.1", failed, null, null)]);
         return new TlsRptStoredReport(new TlsRptReport(org, begin, begin.AddDays(1).AddSeconds(-1), null, id, [policy]), "test", TlsRptDkimResult.NotChecked);
+    }
+
+    /// <summary>The report of <see cref="Stored"/> with a second policy (for b.example): rows in two policy tables, for atomicity tests.</summary>
+    public static TlsRptStoredReport TwoPolicies()
+    {
+        var one = Stored();
+        return one with { Report = one.Report with { Policies = [.. one.Report.Policies, one.Report.Policies[0] with { PolicyDomain = "b.example" }] } };
     }
 
     /// <summary>
