@@ -90,12 +90,24 @@ public sealed class CheckWatchTests : IDisposable
     [InlineData("--once")]
     [InlineData("--interval=1h")]
     [InlineData("--webhook=http://127.0.0.1:1/")]
+    [InlineData("--testing-limit=30")]
     public async Task WatchOptionsWithoutWatch_OneLineExit2(string option)
     {
         var result = await CliRunner.RunAsync("check", "example.org", option);
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("need --watch FILE", Assert.Single(result.Stderr.Trim().Split('\n')), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("3651")]
+    public async Task TestingLimitOutOfRange_OneLineExit2(string days)
+    {
+        var result = await CliRunner.RunAsync("check", "--watch", DomainsFile("example.org\n"), "--testing-limit", days);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"rampart: --testing-limit {days}: must be from 1 to 3650 days", result.Stderr.Trim());
     }
 
     [Fact]

@@ -9,7 +9,8 @@ namespace Rampart.Lab.Tests;
 /// <c>rampart check --next-cert</c> in the lab (real NSD, validating Unbound, MX receivers): dane.test publishes
 /// <c>3 1 1</c> of mx.dane.test's key, dane-ta.test <c>2 1 1</c> of the lab intermediate. Next certificates are made here,
 /// issued by the lab intermediate (its key from the lab state): on the same key (covered), on a fresh key (not covered:
-/// a warning naming the exact record to add), and from a CA the TLSA does not name.
+/// a warning naming the exact record to add), and from a CA the TLSA does not name; for sts-enforce.test, the MTA-STS (WebPKI)
+/// verdict on a next certificate from the lab CA and on a self-signed one.
 /// </summary>
 [Trait("Category", "integration")]
 public sealed class CheckRotationTests : IDisposable
@@ -49,10 +50,11 @@ public sealed class CheckRotationTests : IDisposable
     {
         using var fresh = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var next = Issue("mx.dane.test", fresh);
-        var file = WriteChain("fresh-key.pem", next);
+        var file = WriteChain("fresh-key.pem", next, LabIntermediate());
 
         var (exitCode, report) = await Check("dane.test", file);
 
+        Assert.Equal("mx.dane.test", Finding(report, "mta-sts.rotation.next-webpki-ok").GetProperty("subject").GetString());
         var warning = Finding(report, "dane.rotation.next-not-covered");
         var line = $"_25._tcp.mx.dane.test. IN TLSA 3 1 1 {Convert.ToHexString(SHA256.HashData(fresh.ExportSubjectPublicKeyInfo()))}";
         Assert.Equal("warning", warning.GetProperty("severity").GetString());
@@ -81,6 +83,33 @@ public sealed class CheckRotationTests : IDisposable
         Assert.Contains("other-ca.pem", warning.GetProperty("message").GetString(), StringComparison.Ordinal);
         var line = $"_25._tcp.mx.dane-ta.test. IN TLSA 2 1 1 {Convert.ToHexString(SHA256.HashData(otherCa.PublicKey.ExportSubjectPublicKeyInfo()))}";
         Assert.Contains(line, warning.GetProperty("fix").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The MTA-STS side of <c>--next-cert</c> for sts-enforce.test (mode enforce, no DANE): judged with the lab CA as the trust
+    /// (SSL_CERT_FILE), a next certificate the lab intermediate issued for its MX is accepted; a self-signed one is refused.
+    /// </summary>
+    [Theory]
+    [InlineData("lab-ca", "mta-sts.rotation.next-webpki-ok", "ok", 0, "MTA-STS senders would accept")]
+    [InlineData("self-signed", "mta-sts.rotation.next-webpki-invalid", "failure", 2, "untrusted chain: enforcing MTA-STS senders would refuse")]
+    public async Task NextCert_StsEnforce_WebPkiVerdict(string issuer, string id, string severity, int exitCode, string message)
+    {
+        const string host = "mx.sts-enforce.test";
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var file = issuer == "lab-ca"
+            ? WriteChain($"sts-{issuer}.pem", Issue(host, key), LabIntermediate())
+            : WriteChain($"sts-{issuer}.pem", SelfSigned(host, key));
+
+        var (exit, report) = await Check("sts-enforce.test", file);
+
+        var finding = Finding(report, id);
+        Assert.Equal(severity, finding.GetProperty("severity").GetString());
+        Assert.Equal(host, finding.GetProperty("subject").GetString());
+        Assert.StartsWith(message, finding.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains($"sts-{issuer}.pem", finding.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Single(Ids(report), i => i.StartsWith("mta-sts.rotation.", StringComparison.Ordinal));
+        Assert.Contains("dane.rotation.not-applicable", Ids(report));
+        Assert.Equal(exitCode, exit);
     }
 
     [Fact]
@@ -170,6 +199,17 @@ public sealed class CheckRotationTests : IDisposable
         var now = DateTimeOffset.UtcNow;
         var notAfter = now.AddDays(90) < issuer.NotAfter ? now.AddDays(90) : issuer.NotAfter.AddMinutes(-1);
         return request.Create(issuer, now.AddHours(-1), notAfter, RandomNumberGenerator.GetBytes(12).Select((b, i) => i == 0 ? (byte)(b & 0x7f) : b).ToArray());
+    }
+
+    /// <summary>A self-signed server certificate for <paramref name="host"/>: no WebPKI sender trusts it.</summary>
+    private static X509Certificate2 SelfSigned(string host, ECDsa key)
+    {
+        var request = new CertificateRequest($"CN={host}", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName(host);
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(90));
     }
 
     /// <summary>A CA the lab's TLSA records do not name, and a leaf it issued.</summary>

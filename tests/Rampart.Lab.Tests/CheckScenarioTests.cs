@@ -132,6 +132,33 @@ public class CheckScenarioTests
         Assert.Equal(2, result.ExitCode);
     }
 
+    /// <summary>
+    /// An MX address where packets are dropped before any connection (no RST, no ICMP): the forged MX of a fresh name
+    /// under nosts.test points at <see cref="SilentAddress"/>, so only the probe's own deadline ends the connect.
+    /// </summary>
+    [Fact]
+    public async Task Check_MxAddressDropsPackets_UnreachableWithinTimeout()
+    {
+        const string domain = "unreachable.nosts.test";
+        await using var silent = await SilentAddress.CreateAsync();
+        await using var forged = new ForgedDns();
+        await forged.AddAsync($"{domain}. 60 IN MX 10 mx.{domain}.");
+        await forged.AddAsync($"mx.{domain}. 60 IN A {SilentAddress.Address}");
+
+        var (result, json) = await Check([domain, "--timeout", "2"]);
+
+        var finding = Finding(json, "smtp.unreachable");
+        Assert.Equal("failure", finding.GetProperty("severity").GetString());
+        Assert.Equal($"mx.{domain} [{SilentAddress.Address}]", finding.GetProperty("subject").GetString());
+        var message = finding.GetProperty("message").GetString()!;
+        // The connect step and the probe's total limit are both --timeout: either may be the one that ends it.
+        Assert.Contains($"no TCP connection to {SilentAddress.Address}:25 within", message, StringComparison.Ordinal);
+        Assert.EndsWith(" 2 s", message, StringComparison.Ordinal);
+        Assert.Equal("failure", json.GetProperty("status").GetString());
+        Assert.Equal(2, result.ExitCode);
+        Assert.True(result.Elapsed < TimeSpan.FromSeconds(30), result.ToString());
+    }
+
     [Fact]
     public async Task Check_ServerNeverGreets_SmtpErrorWithinTimeout()
     {

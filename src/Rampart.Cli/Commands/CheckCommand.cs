@@ -50,7 +50,8 @@ internal static class CheckCommand
         {
             Description = "Rotation safety: certificates about to be deployed (PEM certificate or chain files, leaf first, or a directory such as " +
                           "certbot's live/NAME/, whose fullchain.pem or cert.pem is used). Says per DANE MX host whether the published TLSA records " +
-                          "already cover each one, and which record to publish first.",
+                          "already cover each one, and which record to publish first; with an MTA-STS policy (testing or enforce), whether MTA-STS senders would accept it " +
+                          "(WebPKI: trusted chain, valid, not expiring within --cert-days, names the MX host).",
             HelpName = "FILE|DIR",
             Arity = ArgumentArity.OneOrMore,
             AllowMultipleArgumentsPerToken = true,
@@ -73,14 +74,19 @@ internal static class CheckCommand
             HelpName = "URL",
         };
         var stateDir = new Option<string?>("--state-dir") { Description = $"With --watch: directory of {SqliteFindingHistory.FileName}. Default {StateDirectory.Default()}." };
+        var testingLimit = new Option<int?>("--testing-limit")
+        {
+            Description = "With --watch: warn (mta-sts.policy.testing-too-long) when a policy has been seen in mode testing for longer than this many days. Default 30.",
+            HelpName = "DAYS",
+        };
         var once = new Option<bool>("--once") { Description = "With --watch: run one round and exit (0 ok, 1 warnings, 2 failures), e.g. from cron." };
         var command = new Command("check",
             "Audit receiving domains as a sender sees them: MX, DNSSEC (and RRSIG expiry), STARTTLS, TLS version and certificates on " +
             "every MX address, DANE TLSA (present, usable, matching, rollover-ready), MTA-STS (record, fetch, policy, MX coverage, " +
-            "enforce readiness), TLS-RPT and DANE/MTA-STS consistency; with --next-cert, whether TLSA already covers the next certificate. Finding ids are listed in docs/checks.md. " +
+            "enforce readiness), TLS-RPT and DANE/MTA-STS consistency; with --next-cert, whether TLSA already covers the next certificate and whether MTA-STS senders would accept it. Finding ids are listed in docs/checks.md. " +
             "Exit 0 ok, 1 warnings, 2 failures or unusable input.")
         {
-            domains, json, timeout, concurrency, rrsigDays, certDays, port, nextCert, watch, interval, metrics, webhook, stateDir, once,
+            domains, json, timeout, concurrency, rrsigDays, certDays, port, nextCert, watch, interval, metrics, webhook, stateDir, testingLimit, once,
         };
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
@@ -98,8 +104,14 @@ internal static class CheckCommand
                 }
                 next.Add(certificate);
             }
+            var limitDays = parse.GetValue(testingLimit);
+            if (limitDays is < 1 or > 3650)
+            {
+                return Terminal.Error($"--testing-limit {limitDays}: must be from 1 to 3650 days");
+            }
             var settings = new CheckSettings
             {
+                TestingLimit = limitDays is { } days ? TimeSpan.FromDays(days) : CheckSettings.DefaultTestingLimit,
                 NextCertificates = next,
                 Timeout = TimeSpan.FromSeconds(seconds),
                 MaxConcurrentDomains = parse.GetValue(concurrency),
@@ -163,9 +175,9 @@ internal static class CheckCommand
                     parse.GetValue(once), parse.GetValue(GlobalOptions.Verbose));
             }
             else if (parse.GetValue(interval) is not null || parse.GetValue(metrics) is not null || parse.GetValue(webhook) is not null ||
-                     parse.GetValue(stateDir) is not null || parse.GetValue(once))
+                     parse.GetValue(stateDir) is not null || parse.GetValue(once) || limitDays is not null)
             {
-                return Terminal.Error("check: --interval, --metrics, --webhook, --state-dir and --once need --watch FILE");
+                return Terminal.Error("check: --interval, --metrics, --webhook, --state-dir, --testing-limit and --once need --watch FILE");
             }
             else if (names.Count == 0)
             {

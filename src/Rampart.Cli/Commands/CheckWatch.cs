@@ -110,7 +110,7 @@ internal static partial class CheckWatch
     {
         var history = await SqliteFindingHistory.OpenInDirectoryAsync(options.StateDirectory, cancellationToken).ConfigureAwait(false);
         await using var historyScope = history.ConfigureAwait(false);
-        var round = new WatchRound(checker.CheckAsync, history, time);
+        var round = new WatchRound(checker.CheckAsync, history, time, checker.Settings.TestingLimit);
         var metrics = new WatchMetrics();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         void Stop(PosixSignalContext context)

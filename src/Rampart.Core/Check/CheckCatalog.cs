@@ -124,6 +124,9 @@ public static class CheckCatalog
         "Raise max_age (RFC 8461 suggests weeks, e.g. 604800 or more): a short max_age lets an attacker who blocks the fetch wait the policy out.", "RFC 8461 §3.2");
     public static readonly CheckDefinition StsTestingMaxAgeLong = new("mta-sts.policy.testing-max-age-long", CheckSeverity.Warning,
         "Keep max_age short while testing (a day or so) and raise it with mode: enforce; a long testing max_age keeps senders unprotected that long.", "RFC 8461 §5");
+    public static readonly CheckDefinition StsTestingTooLong = new("mta-sts.policy.testing-too-long", CheckSeverity.Warning,
+        "Move the policy to mode: enforce (and change the TXT id) once TLS-RPT reports show no failures, or record why it must stay in testing: " +
+        "a testing policy reports failures but never protects mail, so a long test leaves senders open to downgrades all that time.", "RFC 8461 §5");
     public static readonly CheckDefinition StsMxNotCovered = new("mta-sts.policy.mx-not-covered", CheckSeverity.Failure,
         "Add an mx line for this host (and change the TXT id), or change the MX: policy-compliant senders refuse a host the policy does not list.", "RFC 8461 §4.1");
     public static readonly CheckDefinition StsPatternUnused = new("mta-sts.policy.pattern-unused", CheckSeverity.Warning,
@@ -131,6 +134,13 @@ public static class CheckCatalog
     public static readonly CheckDefinition StsEnforceReady = new("mta-sts.enforce.ready", CheckSeverity.Ok, "", "RFC 8461 §4.2");
     public static readonly CheckDefinition StsWebPkiInvalid = new("mta-sts.enforce.webpki-invalid", CheckSeverity.Failure,
         "Give every MX a WebPKI-valid certificate for its name before (or instead of) mode: enforce; enforcing senders refuse this host.", "RFC 8461 §4.2");
+
+    public static readonly CheckDefinition StsRotationNextWebPkiOk = new("mta-sts.rotation.next-webpki-ok", CheckSeverity.Ok, "", "RFC 8461 §4.1");
+    public static readonly CheckDefinition StsRotationNextWebPkiInvalid = new("mta-sts.rotation.next-webpki-invalid", CheckSeverity.Failure,
+        "Do not deploy this certificate on the MX host: MTA-STS senders refuse it (mode enforce) or report it (mode testing). Get one from a public CA " +
+        "with the full chain (leaf first), valid now, whose subjectAltName covers the MX host name.", "RFC 8461 §4.1");
+    public static readonly CheckDefinition StsRotationNextWebPkiExpiring = new("mta-sts.rotation.next-webpki-expiring", CheckSeverity.Warning,
+        "Deploy a certificate with a longer life (renew it again first); this one expires soon after it would be deployed.", "RFC 8461 §4.1");
 
     // --- TLS-RPT (RFC 8460)
     public static readonly CheckDefinition TlsRptOk = new("tls-rpt.ok", CheckSeverity.Ok, "", "RFC 8460 §3");

@@ -25,8 +25,18 @@ public sealed record CheckSettings
     public long MaxTestingMaxAge { get; init; } = 604_800;
 
     /// <summary>
+    /// The monitor (<c>check --watch</c>) warns when <c>mta-sts.policy.testing</c> has been seen continuously for longer than
+    /// this (<c>mta-sts.policy.testing-too-long</c>); 30 days. A one-shot check cannot date it.
+    /// </summary>
+    public TimeSpan TestingLimit { get; init; } = DefaultTestingLimit;
+
+    /// <summary>The default of <see cref="TestingLimit"/>: 30 days.</summary>
+    public static TimeSpan DefaultTestingLimit { get; } = TimeSpan.FromDays(30);
+
+    /// <summary>
     /// Certificates about to be deployed on the MX hosts (<c>--next-cert</c>): the rotation check says whether the published
-    /// TLSA records already cover them (<c>dane.rotation.*</c>). Empty: no rotation check.
+    /// TLSA records already cover them (<c>dane.rotation.*</c>) and, for a domain with an MTA-STS policy in mode testing or
+    /// enforce, whether an MTA-STS sender would accept them on the MX hosts they name (<c>mta-sts.rotation.*</c>). Empty: no rotation check.
     /// </summary>
     public IReadOnlyList<NextCertificate> NextCertificates { get; init; } = [];
 
@@ -44,6 +54,10 @@ public sealed record CheckSettings
         if (Port is < 1 or > 65535)
         {
             throw new ArgumentOutOfRangeException(nameof(Port), Port, "must be from 1 to 65535");
+        }
+        if (TestingLimit <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(TestingLimit), TestingLimit, "must be positive");
         }
         if (RrsigWarningDays < 0 || CertificateWarningDays < 0)
         {

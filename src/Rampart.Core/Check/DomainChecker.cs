@@ -30,9 +30,12 @@ public sealed class DomainChecker
         _collector = new ObservationCollector(dns, fetcher, probe, webPki, settings, time);
     }
 
+    /// <summary>The limits and thresholds this checker runs with (the monitor reads <see cref="CheckSettings.TestingLimit"/> here).</summary>
+    public CheckSettings Settings => _settings;
+
     /// <summary>The check families, in report order.</summary>
     public static IReadOnlyList<IDomainCheck> Checks { get; } =
-        [new MxCheck(), new DnssecCheck(), new SmtpTlsCheck(), new DaneCheck(), new RotationCheck(), new MtaStsCheck(), new TlsRptCheck(), new ConsistencyCheck()];
+        [new MxCheck(), new DnssecCheck(), new SmtpTlsCheck(), new DaneCheck(), new RotationCheck(), new MtaStsCheck(), new MtaStsRotationCheck(), new TlsRptCheck(), new ConsistencyCheck()];
 
     /// <summary>Checks one domain. An invalid name gives a report with one <c>check.domain-invalid</c> finding.</summary>
     public async Task<DomainCheckReport> CheckAsync(string domain, CancellationToken cancellationToken = default)

@@ -20,6 +20,12 @@ public sealed record DomainObservation(
     MtaStsObservation MtaSts,
     DnsResult<string> TlsRpt)
 {
+    /// <summary>
+    /// The WebPKI verdicts on the next certificates (<c>--next-cert</c>) for each MX host they name, made only when the
+    /// domain has an MTA-STS policy in mode testing or enforce; empty otherwise.
+    /// </summary>
+    public IReadOnlyList<NextCertificateWebPki> NextWebPki { get; init; } = [];
+
     /// <summary>True when the MX RRset is exactly one null MX (RFC 7505).</summary>
     public bool IsNullMx => Mx.Outcome == DnsOutcome.Records && Mx.Records.Count == 1 && Mx.Records[0].Exchange.Length == 0;
 }
@@ -60,3 +66,9 @@ public sealed record MtaStsObservation(
 {
     public MtaStsPolicy? Policy => Parse?.Policy;
 }
+
+/// <summary>
+/// How an MTA-STS sender would judge a next certificate deployed on one MX host (RFC 8461 §4.1): the WebPKI verdict of its
+/// chain (the same trust as the probe: system store plus <c>--ca-file</c>) for <see cref="Host"/>, at the check's time.
+/// </summary>
+public sealed record NextCertificateWebPki(NextCertificate Certificate, string Host, WebPkiVerdict Verdict);

@@ -51,8 +51,32 @@ internal sealed class ObservationCollector
             ? await SignaturesAsync(domain, "MX", cancellationToken).ConfigureAwait(false)
             : [];
         var hosts = await hostTask.ConfigureAwait(false);
-        return new DomainObservation(domain, _time.GetUtcNow(), mx, hosts, signatures,
-            await stsTask.ConfigureAwait(false), await rptTask.ConfigureAwait(false));
+        var sts = await stsTask.ConfigureAwait(false);
+        return new DomainObservation(domain, _time.GetUtcNow(), mx, hosts, signatures, sts, await rptTask.ConfigureAwait(false))
+        {
+            NextWebPki = JudgeNextCertificates(hosts, sts),
+        };
+    }
+
+    /// <summary>
+    /// WebPKI verdicts on the next certificates for the MX hosts whose names they carry, as MTA-STS senders would judge
+    /// them (only with a policy in mode testing or enforce: otherwise no sender applies WebPKI to the MX).
+    /// </summary>
+    private List<NextCertificateWebPki> JudgeNextCertificates(IReadOnlyList<MxHostObservation> hosts, MtaStsObservation sts)
+    {
+        var verdicts = new List<NextCertificateWebPki>();
+        if (_settings.NextCertificates.Count == 0 || sts.Policy?.Mode is not (MtaStsMode.Testing or MtaStsMode.Enforce))
+        {
+            return verdicts;
+        }
+        foreach (var next in _settings.NextCertificates)
+        {
+            foreach (var host in hosts.Where(h => next.Leaf.MatchesHostname(h.Host, allowWildcards: true, allowCommonName: false)))
+            {
+                verdicts.Add(new NextCertificateWebPki(next, host.Host, _webPki.Validate(next.Leaf, next.Chain, host.Host)));
+            }
+        }
+        return verdicts;
     }
 
     private async Task<IReadOnlyList<MxHostObservation>> ObserveHostsAsync(DnsResult<MxRecord> mx, CancellationToken cancellationToken)

@@ -13,24 +13,35 @@ public interface IWatchHistory
 }
 
 /// <summary>
-/// One round of the monitor: checks every domain (through <c>check</c>), compares each report with the history and
-/// saves the new state, one domain at a time. Rounds are run by the caller one after another, never overlapping.
+/// One round of the monitor: checks every domain (through <c>check</c>), adds the findings only a history can date
+/// (<see cref="TestingTooLongCheck"/>), compares each report with the history and saves the new state, one domain at a
+/// time. Rounds are run by the caller one after another, never overlapping.
 /// </summary>
 public sealed class WatchRound
 {
     private readonly Func<IReadOnlyList<string>, CancellationToken, Task<IReadOnlyList<DomainCheckReport>>> _check;
     private readonly IWatchHistory _history;
     private readonly TimeProvider _time;
+    private readonly TimeSpan _testingLimit;
 
     /// <param name="check">Checks the domains and returns one report each, in input order (e.g. <see cref="DomainChecker.CheckAsync(IReadOnlyList{string}, CancellationToken)"/>).</param>
-    public WatchRound(Func<IReadOnlyList<string>, CancellationToken, Task<IReadOnlyList<DomainCheckReport>>> check, IWatchHistory history, TimeProvider time)
+    /// <param name="history">Where the findings of the last round are remembered.</param>
+    /// <param name="time">The clock of first-seen times.</param>
+    /// <param name="testingLimit">How long mode testing may be seen before <c>mta-sts.policy.testing-too-long</c>; default <see cref="CheckSettings.DefaultTestingLimit"/>.</param>
+    public WatchRound(Func<IReadOnlyList<string>, CancellationToken, Task<IReadOnlyList<DomainCheckReport>>> check, IWatchHistory history, TimeProvider time,
+        TimeSpan? testingLimit = null)
     {
         ArgumentNullException.ThrowIfNull(check);
         ArgumentNullException.ThrowIfNull(history);
         ArgumentNullException.ThrowIfNull(time);
+        if (testingLimit <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(testingLimit), testingLimit, "must be positive");
+        }
         _check = check;
         _history = history;
         _time = time;
+        _testingLimit = testingLimit ?? CheckSettings.DefaultTestingLimit;
     }
 
     /// <summary>Runs one round over <paramref name="domains"/>; results come back in input order.</summary>
@@ -42,7 +53,8 @@ public sealed class WatchRound
         foreach (var report in reports)
         {
             var previous = await _history.LoadAsync(report.Domain, cancellationToken).ConfigureAwait(false);
-            var result = WatchDiff.Compare(previous, report, _time);
+            var dated = TestingTooLongCheck.Apply(previous, report, _time.GetUtcNow(), _testingLimit);
+            var result = WatchDiff.Compare(previous, dated, _time);
             await _history.SaveAsync(report.Domain, result.Current, cancellationToken).ConfigureAwait(false);
             results.Add(result);
         }

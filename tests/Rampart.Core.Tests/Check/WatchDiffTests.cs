@@ -123,6 +123,86 @@ public sealed class WatchDiffTests
         Assert.Equal(4, history.Saves);
     }
 
+    [Theory]
+    [InlineData(31, true)]
+    [InlineData(29, false)]
+    [InlineData(30, false)]
+    public async Task TestingSeenForDays_TooLongWarningOnlyPastTheLimit(int days, bool warned)
+    {
+        var (round, time, findings) = TestingMonitor();
+        await round.RunAsync(["example.org"], TestContext.Current.CancellationToken);
+        time.Advance(TimeSpan.FromDays(days));
+
+        var result = Assert.Single(await round.RunAsync(["example.org"], TestContext.Current.CancellationToken));
+
+        Assert.Equal(warned, result.Report.Has("mta-sts.policy.testing-too-long"));
+        Assert.Equal(warned ? CheckStatus.Warning : CheckStatus.Ok, result.Report.Status);
+        if (warned)
+        {
+            var appeared = Assert.Single(result.Appeared);
+            Assert.Equal("mta-sts.policy.testing-too-long", appeared.Finding.Id);
+            Assert.Equal(CheckSeverity.Warning, appeared.Finding.Severity);
+            Assert.Equal("example.org", appeared.Finding.Subject);
+            Assert.Contains("since 2026-01-05 08:00Z (31 days", appeared.Finding.Message, StringComparison.Ordinal);
+            Assert.Contains("30-day limit", appeared.Finding.Message, StringComparison.Ordinal);
+            Assert.Equal(CheckCatalog.StsTestingTooLong.Fix, appeared.Finding.Fix);
+            Assert.Equal("RFC 8461 §5", appeared.Finding.Reference);
+            var ids = result.Report.Findings.Select(f => f.Id).ToList();
+            Assert.Equal(ids.IndexOf("mta-sts.policy.testing") + 1, ids.IndexOf("mta-sts.policy.testing-too-long"));
+        }
+    }
+
+    [Fact]
+    public async Task TestingTooLong_PersistsThenClearsWhenModeGoesToEnforce()
+    {
+        var (round, time, findings) = TestingMonitor();
+        await round.RunAsync(["example.org"], TestContext.Current.CancellationToken);
+        time.Advance(TimeSpan.FromDays(31));
+        await round.RunAsync(["example.org"], TestContext.Current.CancellationToken);
+        time.Advance(TimeSpan.FromHours(1));
+        var persisting = Assert.Single(await round.RunAsync(["example.org"], TestContext.Current.CancellationToken));
+        findings.Clear();
+        findings.Add(F("mta-sts.policy.ok", CheckSeverity.Ok));
+        time.Advance(TimeSpan.FromHours(1));
+
+        var enforced = Assert.Single(await round.RunAsync(["example.org"], TestContext.Current.CancellationToken));
+
+        Assert.Equal(T0 + TimeSpan.FromDays(31), Assert.Single(persisting.Persists, p => p.Finding.Id == "mta-sts.policy.testing-too-long").FirstSeen);
+        Assert.Equal(["mta-sts.policy.testing", "mta-sts.policy.testing-too-long"], enforced.Cleared.Select(c => c.Finding.Id).Order());
+        Assert.False(enforced.Report.Has("mta-sts.policy.testing-too-long"));
+        Assert.Equal(CheckStatus.Ok, enforced.Report.Status);
+    }
+
+    [Fact]
+    public async Task TestingLimit_IsASetting()
+    {
+        var (round, time, _) = TestingMonitor(TimeSpan.FromDays(7));
+        await round.RunAsync(["example.org"], TestContext.Current.CancellationToken);
+        time.Advance(TimeSpan.FromDays(8));
+
+        var result = Assert.Single(await round.RunAsync(["example.org"], TestContext.Current.CancellationToken));
+
+        Assert.Contains("7-day limit", result.Report.Findings.Single(f => f.Id == "mta-sts.policy.testing-too-long").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TestingTooLong_WithoutHistory_NeverAdded()
+    {
+        var report = Report(F("mta-sts.policy.testing", CheckSeverity.Info));
+
+        Assert.Same(report, TestingTooLongCheck.Apply([], report, T0 + TimeSpan.FromDays(365), CheckSettings.DefaultTestingLimit));
+    }
+
+    /// <summary>A monitor over one domain whose report is <c>findings</c> (mode testing at first), with an in-memory history.</summary>
+    private static (WatchRound Round, FakeTimeProvider Time, List<CheckFinding> Findings) TestingMonitor(TimeSpan? limit = null)
+    {
+        var time = new FakeTimeProvider(T0);
+        var findings = new List<CheckFinding> { F("mta-sts.policy.testing", CheckSeverity.Info) };
+        Task<IReadOnlyList<DomainCheckReport>> Check(IReadOnlyList<string> domains, CancellationToken ct) =>
+            Task.FromResult<IReadOnlyList<DomainCheckReport>>([.. domains.Select(d => new DomainCheckReport(d, [.. findings]))]);
+        return (new WatchRound(Check, new MemoryHistory(), time, limit), time, findings);
+    }
+
     [Fact]
     public void Metrics_GaugesPerDomainAndSeverity_StatusAndRounds()
     {
