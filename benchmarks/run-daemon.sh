@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # benchmarks/run-daemon.sh: `rampart daemon` against postfix-mta-sts-resolver's `mta-sts-daemon` under socketmap load
 # (issue 4), in one run, both daemons on the same lab data, one after the other (never both under load at once):
-#   a. cached lookups/s and latency at 1, 8, 32 and 128 connections (CACHED warmed *.bench.test domains);
+#   z. the ceiling: `socketmap-echo`, a socketmap server that does no work, under the same load (what this machine
+#      allows at all: no daemon can beat it);
+#   a. cached lookups/s and latency at 1, 8, 32 and 128 connections (CACHED warmed *.bench.test domains), closed loop,
+#      then paced (open loop) at PACED_RATES lookups/s over 128 connections: p99 when the daemon is not saturated;
 #   b. COLD distinct fresh *.bench.test domains (wall time, lookups/s, latency, RSS before/after);
 #   c. BURST simultaneous first lookups of one new domain: policy fetches counted at the lab's policy host log;
 #   d. DNS outage with cached policies: both daemons resolve through benchmarks/peer/dns_relay.py, which is then
 #      switched to drop every query; OUTAGE cached domains looked up (their cache_grace of 5 s has passed);
 #   e. RSS with BIG cached policies: each program's own SQLite store prefilled (one real fetched row copied BIG
 #      times with sqlite3), then BIG lookups driven through it.
-# The load generator is `Rampart.Benchmarks socketmap-load` (built into ART). Everything runs inside the lab's
+# The load generator is `Rampart.Benchmarks socketmap-load --io epoll` (built into ART): one thread, one epoll set,
+# ~14 µs of CPU per lookup (the thread-per-connection client of runs A-C cost 55-75 µs and capped every daemon);
+# each measured run first warms the client's own code with 5 unmeasured lookups per connection of a key the
+# measurement does not ask for (--warmup). Everything runs inside the lab's
 # network namespace (lab/run): Unbound, the lab CA (SSL_CERT_FILE), both daemons and the load on 127.0.0.x.
 # Both daemons read the same postfix-mta-sts-resolver YAML (Rampart: `daemon --config FILE`, a drop-in); the peer
 # runs at `-v warn`, with uvloop, from /usr/bin/python3.
@@ -19,8 +25,8 @@
 #
 # Knobs: RAMPART_DLL (default: the repo's own build, .build/cli/rampart.dll, made by ./rampart when stale), ART
 # (where Rampart.Benchmarks is built, default /tmp/art-bench), CACHED, CONNS, DURATION, COLD, COLD_CONNS, BURST,
-# OUTAGE, OUTAGE_CONNS, BIG, BIG_CONNS, TIME_LIMIT (seconds, bound of every load run), PHASES (default "a b c d e"),
-# QUIET (1: also Rampart's cached load with its log level at Warning, as the peer runs at -v warn),
+# OUTAGE, OUTAGE_CONNS, BIG, BIG_CONNS, TIME_LIMIT (seconds, bound of every load run), PHASES (default "z a b c d e"),
+# PACED_RATES (default "5000 10000"), IO (the client's I/O: epoll, or blocking as in runs A-C),
 # OUT (results directory, default /tmp/rampart-run-daemon-<time>: run.log, results.jsonl, summary.txt).
 # Lab instance: RAMPART_LAB_NAME / RAMPART_LAB_STATE (default netns rampart-daemon, state /tmp/rampart-daemon-lab);
 # brought up if down and then taken down again; a running one is used and left running. Needs root.
@@ -40,8 +46,9 @@ OUTAGE_CONNS=${OUTAGE_CONNS:-20}
 BIG=${BIG:-100000}
 BIG_CONNS=${BIG_CONNS:-32}
 TIME_LIMIT=${TIME_LIMIT:-600}
-PHASES=${PHASES:-a b c d e}
-QUIET=${QUIET:-1}                      # 1: also measure Rampart's cached path with its log level at Warning
+PHASES=${PHASES:-z a b c d e}
+PACED_RATES=${PACED_RATES:-5000 10000}
+IO=${IO:-epoll}
 OUT=${OUT:-/tmp/rampart-run-daemon-$(date -u +%Y%m%dT%H%M%SZ)}
 export RAMPART_LAB_NAME=${RAMPART_LAB_NAME:-rampart-daemon}
 RAMPART_LAB_STATE=$(realpath -m "${RAMPART_LAB_STATE:-/tmp/rampart-daemon-lab}")
@@ -195,7 +202,7 @@ load() {
     shift 3
     before=$(cpu_ticks "$PID")
     json=$(timeout $((TIME_LIMIT + 120)) lab/run "$BENCH" socketmap-load --target "$addr" --label "$server/$test" --json \
-        --duration "$TIME_LIMIT" "$@") || rc=$?
+        --io "$IO" --duration "$TIME_LIMIT" "$@") || rc=$?
     after=$(cpu_ticks "$PID" 2>/dev/null || echo "$before")
     kill -0 "$PID" 2>/dev/null || echo "  WARNING: the daemon (PID $PID) exited during $server/$test; see its log in $OUT"
     [[ -n $json ]] || json='{"label":"'"$server/$test"'","exit":'$rc'}'
@@ -205,6 +212,26 @@ load() {
     "$PEER_PY" "$WORK/digest.py" "$json"
     return 0
 }
+
+# warm KEY: the client-side warm-up arguments (epoll only): 5 unmeasured lookups of KEY per connection first.
+warm() { [[ $IO == epoll ]] && echo "--warmup 5 --warmup-key $1"; return 0; }
+
+# --- z: the ceiling --------------------------------------------------------------------------------------
+ECHO_ADDR=127.0.0.1:18463
+if [[ " $PHASES " == *" z "* && $IO == epoll ]]; then
+    say "z: the ceiling: socketmap-echo (no work at all) on $ECHO_ADDR, the same loads"
+    lab/run "$BENCH" socketmap-echo --listen "$ECHO_ADDR" --duration "$TIME_LIMIT" >> "$OUT/echo.log" 2>&1 &
+    PID=$!
+    PIDS+=("$PID")
+    wait_port "$ECHO_ADDR" "$PID" "$OUT/echo.log"
+    for c in $CONNS; do
+        load ceiling cached-c$c "$ECHO_ADDR" --pattern "c{i}-$RUN.bench.test" --distinct "$CACHED" --connections "$c" --duration "$DURATION" $(warm w.bench.test)
+    done
+    for r in $PACED_RATES; do
+        load ceiling paced-c128-r$r "$ECHO_ADDR" --pattern "c{i}-$RUN.bench.test" --distinct "$CACHED" --connections 128 --rate "$r" --duration "$DURATION" $(warm w.bench.test)
+    done
+    stop_daemon
+fi
 
 servers=(rampart peer)
 start_server() { # start_server SERVER NAME (main setup: resolver = Unbound through the lab's resolv.conf)
@@ -226,8 +253,14 @@ for server in "${servers[@]}"; do
         for c in $CONNS; do
             # Refresh first (not counted): every entry is then well inside cache_grace for the whole measurement.
             load "$server" rewarm-c$c "$addr" --pattern "c{i}-$RUN.bench.test" --count "$CACHED" --connections 32 --expect OK >/dev/null
-            load "$server" cached-c$c "$addr" --pattern "c{i}-$RUN.bench.test" --distinct "$CACHED" --connections "$c" --duration "$DURATION" --expect OK
+            load "$server" cached-c$c "$addr" --pattern "c{i}-$RUN.bench.test" --distinct "$CACHED" --connections "$c" --duration "$DURATION" --expect OK $(warm "c0-$RUN.bench.test")
         done
+        if [[ $IO == epoll ]]; then
+            for r in $PACED_RATES; do
+                load "$server" rewarm-paced-r$r "$addr" --pattern "c{i}-$RUN.bench.test" --count "$CACHED" --connections 32 --expect OK >/dev/null
+                load "$server" paced-c128-r$r "$addr" --pattern "c{i}-$RUN.bench.test" --distinct "$CACHED" --connections 128 --rate "$r" --duration "$DURATION" --expect OK $(warm "c0-$RUN.bench.test")
+            done
+        fi
     fi
     if [[ " $PHASES " == *" b "* ]]; then
         say "$server b: $COLD distinct new domains k{i}-$RUN.bench.test, cold, $COLD_CONNS connections"
@@ -252,18 +285,6 @@ for server in "${servers[@]}"; do
     fi
     say "$server: stop (RSS $(rss "$PID"))"
     stop_daemon
-    if [[ $server == rampart && " $PHASES " == *" a "* && $QUIET == 1 ]]; then
-        # The peer runs at -v warn (no line per lookup); Rampart logs one line per decision by default. The same
-        # cached measurement with Rampart's log level at Warning (configuration from the environment):
-        say "rampart a (quiet): restarted with Logging__LogLevel__Default=Warning, same state dir; cached load at 32 and 128 connections"
-        RAMPART_ENV=Logging__LogLevel__Default=Warning start_rampart quiet "$WORK/rampart-main" 127.0.0.1:53 --config "$WORK/main.yml"
-        load "$server" jit-warmup-quiet "$addr" --pattern "c{i}-$RUN.bench.test" --distinct "$CACHED" --connections 32 --duration 5 >/dev/null
-        for c in 32 128; do
-            load "$server" rewarm-quiet-c$c "$addr" --pattern "c{i}-$RUN.bench.test" --count "$CACHED" --connections 32 --expect OK >/dev/null
-            load "$server" cached-c$c-quiet "$addr" --pattern "c{i}-$RUN.bench.test" --distinct "$CACHED" --connections "$c" --duration "$DURATION" --expect OK
-        done
-        stop_daemon
-    fi
 done
 
 # --- d: DNS outage with cached policies -----------------------------------------------------------------
@@ -289,13 +310,13 @@ if [[ " $PHASES " == *" d "* ]]; then
         load "$server" outage-jit-warmup "$addr" --pattern "j{i}-$server-$RUN.bench.test" --count 50 --connections 10 --timeout 30 --expect OK >/dev/null
         kill -USR1 "$RELAY_PID"; sleep 0.2
         say "$server d: resolver unresponsive; $OUTAGE cached domains, $OUTAGE_CONNS connections"
-        load "$server" outage "$addr" --pattern "o{i}-$server-$RUN.bench.test" --count "$OUTAGE" --connections "$OUTAGE_CONNS" --timeout 60 --expect OK
+        load "$server" outage "$addr" --pattern "o{i}-$server-$RUN.bench.test" --count "$OUTAGE" --connections "$OUTAGE_CONNS" --timeout 60 --expect OK $(warm "j0-$server-$RUN.bench.test")
         if [[ $server == rampart ]]; then
             say "rampart d: restarted during the outage (in-memory decisions gone, SQLite policy store kept)"
             stop_daemon
             start_rampart outage-restarted "$WORK/rampart-outage" "$RELAY_IP:53" --config "$WORK/outage.yml"
             load "$server" outage-restarted-jit-warmup "$addr" --first 50 --pattern "j{i}-$server-$RUN.bench.test" --count 50 --connections 10 --timeout 60 --expect OK >/dev/null
-            load "$server" outage-restarted "$addr" --pattern "o{i}-$server-$RUN.bench.test" --count "$OUTAGE" --connections "$OUTAGE_CONNS" --timeout 60 --expect OK
+            load "$server" outage-restarted "$addr" --pattern "o{i}-$server-$RUN.bench.test" --count "$OUTAGE" --connections "$OUTAGE_CONNS" --timeout 60 --expect OK $(warm "j0-$server-$RUN.bench.test")
         fi
         kill -USR2 "$RELAY_PID"
         stop_daemon
@@ -365,18 +386,20 @@ def errs(r):
 def cpu(r):
     return "-" if not r or not r.get("answered") else f"{1e6 * r['server_cpu_s'] / r['answered']:.0f}"
 head = "lookups/s  p50 ms  p99 ms  max ms not-OK cpu/lkp"
-print(f"{'':<22}{'rampart':<52}{'postfix-mta-sts-resolver'}")
-print(f"{'measurement':<22}{head:<52}{head}   load")
+cols = [s for s in ("ceiling", "rampart", "peer") if any(r["server"] == s for r in rows)]
+names = {"ceiling": "ceiling (socketmap-echo)", "rampart": "rampart", "peer": "postfix-mta-sts-resolver"}
+print(f"{'':<22}" + "".join(f"{names[s]:<52}" for s in cols))
+print(f"{'measurement':<22}" + "".join(f"{head:<52}" for s in cols) + "load")
 skip = ("rewarm", "warmup", "fill-j", "burst-fetches", "rss-big", "big-seed")
 tests = [t for t in dict.fromkeys(r["test"] for r in rows) if not any(k in t for k in skip)]
 for t in tests:
     cells = []
-    for s in ("rampart", "peer"):
+    for s in cols:
         r = get(s, t)
         cells.append(f"{rate(r):>9} {lat(r,'p50'):>7} {lat(r,'p99'):>7} {lat(r,'max'):>7} {errs(r):>6} {cpu(r):>7}" if r else f"{'-':>9}")
-    loads = "/".join(str(get(s, t)["load"]) for s in ("rampart", "peer") if get(s, t))
-    print(f"{t:<22}{cells[0]:<52}{cells[1]:<52}{loads}")
-print("cpu/lkp = the daemon's CPU time (user+sys) per answered lookup, in microseconds; load = 1-min load average after the run")
+    loads = "/".join(str(get(s, t)["load"]) for s in cols if get(s, t))
+    print(f"{t:<22}" + "".join(f"{c:<52}" for c in cells) + loads)
+print("cpu/lkp = the server's CPU time (user+sys) per answered lookup, in microseconds; load = 1-min load average after the run")
 for s in ("rampart", "peer"):
     r = get(s, "burst-fetches")
     if r: print(f"burst: {s}: {r['lookups']} simultaneous first lookups of {r['domain']} -> {r['fetches']} policy fetches")
@@ -390,9 +413,15 @@ for s in ("rampart", "peer"):
 c32 = (get("rampart", "cached-c32"), get("peer", "cached-c32"))
 if all(c32) and c32[1].get("lookups_per_s"):
     print(f"cached throughput at 32 connections: rampart / peer = {c32[0]['lookups_per_s'] / c32[1]['lookups_per_s']:.2f}x (target >= 5x)")
-for s in ("rampart", "peer"):
+    ceiling = get("ceiling", "cached-c32")
+    if ceiling:
+        print(f"  the ceiling (a server doing no work) / peer = {ceiling['lookups_per_s'] / c32[1]['lookups_per_s']:.2f}x: the most any daemon can show on this machine")
+for s in ("ceiling", "rampart", "peer"):
     r = get(s, "cached-c128")
-    if r: print(f"p99 at 128 connections: {s} {lat(r,'p99')} ms (target < 1 ms)")
+    if r: print(f"p99 at 128 connections, closed loop (saturated: p99 ~ queue / throughput): {s} {lat(r,'p99')} ms (target < 1 ms)")
+    for t in sorted(t for t in tests if t.startswith("paced-c128")):
+        r = get(s, t)
+        if r: print(f"p99 at 128 connections, paced {t.split('-r')[-1]}/s: {s} {lat(r,'p99')} ms, p99.9 {lat(r,'p999')} ms, max {lat(r,'max')} ms (target < 1 ms)")
 for t in ("outage", "outage-restarted"):
     for s in ("rampart", "peer"):
         r = get(s, t)

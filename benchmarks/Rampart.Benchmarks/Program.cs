@@ -6,11 +6,12 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 namespace Rampart.Benchmarks;
 
 /// <summary>
-/// Four programs in one:
+/// Five programs in one:
 /// <list type="bullet">
 /// <item><c>Rampart.Benchmarks resolve-lab [--count N] [--concurrency C] …</c>: the load run against the lab (<see cref="LabLoad"/>);</item>
 /// <item><c>Rampart.Benchmarks resolve-dane --domain D [--repeat N] …</c>: one domain's decision latency in the lab, cold and warm (<see cref="LabDane"/>);</item>
 /// <item><c>Rampart.Benchmarks socketmap-load --target HOST:PORT [--connections C] …</c>: load on a Postfix socketmap server such as <c>rampart daemon</c> (<see cref="SocketmapLoad"/>);</item>
+/// <item><c>Rampart.Benchmarks socketmap-echo --listen IP:PORT</c>: a socketmap server that does no work, the machine's ceiling (<see cref="SocketmapEcho"/>);</item>
 /// <item>anything else goes to BenchmarkDotNet's switcher (micro-benchmarks of the parsers and the DANE matcher), e.g. <c>--filter '*'</c>.</item>
 /// </list>
 /// </summary>
@@ -30,6 +31,11 @@ public static class Program
         if (args is ["socketmap-load", .. var loadArgs])
         {
             return await SocketmapLoad.RunAsync(loadArgs).ConfigureAwait(false);
+        }
+
+        if (args is ["socketmap-echo", .. var echoArgs])
+        {
+            return SocketmapEcho.Run(echoArgs);
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, DefaultConfig(args));

@@ -16,6 +16,13 @@ public sealed record SenderPolicyCacheSettings
 
     /// <summary>Most domains remembered; beyond it the oldest decisions are dropped.</summary>
     public int MaxEntries { get; init; } = 100_000;
+
+    /// <summary>
+    /// Most refreshes at once for lookups that were already answered (stale, or from the policy cache). During a DNS
+    /// outage every stale domain wants one and each waits for the resolver's timeout: unbounded, they would crowd
+    /// the CPU the answers need. A lookup that has to wait for its decision is never queued behind them.
+    /// </summary>
+    public int MaxBackgroundRefreshes { get; init; } = 8;
 }
 
 /// <summary>Counters for /metrics: how lookups were answered.</summary>
@@ -44,8 +51,13 @@ public sealed class SenderPolicyCacheCounters
 /// fails (DNS outage) does not replace a good decision younger than <see cref="SenderPolicyCacheSettings.MaxStale"/>.
 /// </summary>
 /// <param name="counters">Shared counters (e.g. one set for every zone of a daemon); null = this cache's own.</param>
+/// <param name="decided">Told of every decision the cache makes (a first lookup or a refresh, in the background too),
+/// once per decision rather than once per answer: where the daemon logs what it decided and why.</param>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001",
+    Justification = "The SemaphoreSlim never creates its wait handle (only WaitAsync/Release), so it holds nothing to dispose.")]
 public sealed class SenderPolicyCache(
-    SenderPolicyResolver resolver, SenderPolicyCacheSettings settings, TimeProvider time, SenderPolicyCacheCounters? counters = null)
+    SenderPolicyResolver resolver, SenderPolicyCacheSettings settings, TimeProvider time, SenderPolicyCacheCounters? counters = null,
+    Action<SenderPolicyDecided>? decided = null)
 {
     /// <summary>
     /// A remembered decision, kept compact (the reply, the decision's own evidence line; not the policy, nor every
@@ -64,6 +76,7 @@ public sealed class SenderPolicyCache(
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, Lazy<Task<SenderPolicyDecision>>> _refreshing = new(StringComparer.OrdinalIgnoreCase);
+    private readonly SemaphoreSlim _backgroundRefreshes = new(Math.Max(1, settings.MaxBackgroundRefreshes));
 
     public SenderPolicyCacheCounters Counters { get; } = counters ?? new();
 
@@ -89,7 +102,7 @@ public sealed class SenderPolicyCache(
                 Counters.StaleHit();
                 if (now >= entry.RetryAt)
                 {
-                    _ = Refresh(domain); // not while a failed refresh backs off: an outage is not hammered
+                    _ = Refresh(domain, background: true); // not while a failed refresh backs off: an outage is not hammered
                 }
                 return entry.Decision;
             }
@@ -97,17 +110,18 @@ public sealed class SenderPolicyCache(
         if (await resolver.DecideFromCacheAsync(domain, cancellationToken).ConfigureAwait(false) is { } fromPolicyCache)
         {
             Counters.PolicyCacheHit();
-            _ = Refresh(domain);
+            _ = Refresh(domain, background: true);
             return fromPolicyCache;
         }
         Counters.Miss();
-        return await Refresh(domain).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await Refresh(domain, background: false).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>One lookup per domain at a time, not tied to any caller's token (a caller giving up does not cancel it).</summary>
-    private Task<SenderPolicyDecision> Refresh(string domain)
+    /// <param name="background">Nobody waits for it: it takes one of <see cref="SenderPolicyCacheSettings.MaxBackgroundRefreshes"/>.</param>
+    private Task<SenderPolicyDecision> Refresh(string domain, bool background)
     {
-        var mine = new Lazy<Task<SenderPolicyDecision>>(() => RefreshAsync(domain));
+        var mine = new Lazy<Task<SenderPolicyDecision>>(() => background ? RefreshInBackgroundAsync(domain) : RefreshAsync(domain));
         var running = _refreshing.GetOrAdd(domain, mine);
         if (ReferenceEquals(running, mine))
         {
@@ -115,6 +129,19 @@ public sealed class SenderPolicyCache(
                 TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
         return running.Value;
+    }
+
+    private async Task<SenderPolicyDecision> RefreshInBackgroundAsync(string domain)
+    {
+        await _backgroundRefreshes.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return await RefreshAsync(domain).ConfigureAwait(false);
+        }
+        finally
+        {
+            _backgroundRefreshes.Release();
+        }
     }
 
     private async Task<SenderPolicyDecision> RefreshAsync(string domain)
@@ -127,6 +154,7 @@ public sealed class SenderPolicyCache(
             && previous.Decision.Kind != SenderPolicyKind.TempFail && now - previous.DecidedAt < settings.MaxStale)
         {
             _entries[domain] = previous with { RetryAt = now + settings.TempFailFor };
+            decided?.Invoke(new SenderPolicyDecided(domain, decision, previous.Decision));
             return previous.Decision;
         }
         if (_entries.Count >= settings.MaxEntries && !_entries.ContainsKey(domain))
@@ -134,6 +162,7 @@ public sealed class SenderPolicyCache(
             Trim(now);
         }
         _entries[domain] = new Entry(Compact(decision), now, now);
+        decided?.Invoke(new SenderPolicyDecided(domain, decision, null));
         return decision;
     }
 
@@ -153,5 +182,18 @@ public sealed class SenderPolicyCache(
                 _entries.TryRemove(oldest.Key, out _);
             }
         }
+    }
+}
+
+/// <summary>A decision <see cref="SenderPolicyCache"/> has just made for <paramref name="Domain"/>.</summary>
+/// <param name="KeptInstead">When the new decision failed (TEMP) and a good earlier answer is kept: that answer.</param>
+public sealed record SenderPolicyDecided(string Domain, SenderPolicyDecision Decision, SenderPolicyDecision? KeptInstead)
+{
+    /// <summary>The one line that says why: the decision step's evidence, else the last evidence line.</summary>
+    public static string Why(SenderPolicyDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        var evidence = decision.Evidence;
+        return evidence.LastOrDefault(e => e.Step == "decision")?.Message ?? (evidence.Count > 0 ? evidence[^1].Message : "");
     }
 }

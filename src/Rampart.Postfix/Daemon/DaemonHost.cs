@@ -47,7 +47,8 @@ internal static partial class DaemonHost
         }
         var metrics = new DaemonMetrics();
         var counters = new SenderPolicyCacheCounters();
-        var engine = new DaemonEngine(settings, store, metrics, counters, time);
+        ILogger decisionLog = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        var engine = new DaemonEngine(settings, store, metrics, counters, time, () => decisionLog);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -62,6 +63,7 @@ internal static partial class DaemonHost
         builder.Services.AddSocketmap();
         builder.Services.AddSingleton<ISocketmapResponder>(sp =>
             new SocketmapResponder(name => Volatile.Read(ref engine).Zone(name), metrics, time, sp.GetRequiredService<ILogger<SocketmapResponder>>()));
+        builder.WebHost.UseSocketmapTransport();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             foreach (var endpoint in settings.Listen)
@@ -90,6 +92,7 @@ internal static partial class DaemonHost
             });
         }
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rampart.Daemon");
+        decisionLog = app.Services.GetRequiredService<ILogger<SocketmapResponder>>();
         storeLog = log;
 
         // SIGTERM/SIGINT stop the host and the process exits 0 after the last log line is flushed. Registered before the
@@ -204,7 +207,7 @@ internal static partial class DaemonHost
         metrics.RecordReload(true);
         LogReloaded(log, applied.Zones.Count, applied.Pinned?.Count ?? 0, applied.Dns.Endpoint.ToString(),
             applied.Refresh.Enabled ? $"every {applied.Refresh.SweepPeriod.TotalHours:0.##} h" : "off");
-        return new DaemonEngine(applied, store, metrics, counters, time);
+        return new DaemonEngine(applied, store, metrics, counters, time, current.DecisionLog);
     }
 
     /// <summary>Hands the state directory and Rampart's files in it to the user the daemon will run as.</summary>

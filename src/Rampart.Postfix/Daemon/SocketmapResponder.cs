@@ -5,8 +5,9 @@ using Rampart.Postfix.Socketmap;
 namespace Rampart.Postfix.Daemon;
 
 /// <summary>
-/// Answers socketmap lookups from the zone's decision cache: normalises the key, answers Postfix's parent-domain probes
-/// and non-domains with NOTFOUND at once, and logs per domain what was decided and why.
+/// Answers socketmap lookups from the zone's decision cache: normalises the key and answers Postfix's parent-domain
+/// probes and non-domains with NOTFOUND at once. What was decided and why is logged where it is decided (once per
+/// decision, <see cref="DaemonEngine"/>); each answer only at Debug, so a busy cache costs no log line per lookup.
 /// </summary>
 /// <param name="zones">The decision cache for a socketmap name (the current engine's: a reload swaps it).</param>
 internal sealed partial class SocketmapResponder(
@@ -34,17 +35,15 @@ internal sealed partial class SocketmapResponder(
         var started = time.GetTimestamp();
         var decision = await cache.GetAsync(domain, cancellationToken).ConfigureAwait(false);
         metrics.RecordLookup(decision, time.GetElapsedTime(started));
-        if (log.IsEnabled(LogLevel.Information))
+        if (log.IsEnabled(LogLevel.Debug))
         {
-            var evidence = decision.Evidence;
-            var why = evidence.LastOrDefault(e => e.Step == "decision")?.Message ?? (evidence.Count > 0 ? evidence[^1].Message : "");
-            LogDecision(log, mapName, domain, SenderPolicyDecision.KindName(decision.Kind), decision.Postfix.Reply, why);
+            LogAnswered(log, mapName, domain, decision.Postfix.Reply);
         }
         return decision.Postfix;
     }
 
-    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "{Zone} {Domain}: {Policy} -> \"{Reply}\" ({Why})")]
-    private static partial void LogDecision(ILogger logger, string zone, string domain, string policy, string reply, string why);
+    [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "{Zone} {Domain}: answered \"{Reply}\"")]
+    private static partial void LogAnswered(ILogger logger, string zone, string domain, string reply);
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "{Zone} key '{Key}': {Kind}, NOTFOUND")]
     private static partial void LogNotADomain(ILogger logger, string zone, string key, SocketmapKeyKind kind);

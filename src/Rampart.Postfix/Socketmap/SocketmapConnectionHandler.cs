@@ -61,15 +61,17 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
         var closed = connection.ConnectionClosed;
         var closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested
             ?? CancellationToken.None;
+        var inline = InlineSocketCompletions.TryEnable(connection.Features.Get<IConnectionSocketFeature>()?.Socket);
 
         // "stall" fires when the peer makes no progress (sends nothing, or does not take our replies) for IdleTimeout.
         using var stall = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
         using var progress = CancellationTokenSource.CreateLinkedTokenSource(stall.Token, closeRequested, closed);
+        using var lookups = new LookupScope(closed);
         var input = connection.Transport.Input;
         var output = connection.Transport.Output;
         long requests = 0;
         string reason = "peer closed";
-        SocketmapLog.ConnectionOpened(_log, id, connection.RemoteEndPoint);
+        SocketmapLog.ConnectionOpened(_log, id, connection.RemoteEndPoint, inline);
         try
         {
             while (true)
@@ -85,7 +87,7 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
                     while (Netstring.TryRead(ref buffer, _options.MaxRequestBytes, out var frame))
                     {
                         requests++;
-                        var reply = await AnswerAsync(id, frame, closed).ConfigureAwait(false);
+                        var reply = await AnswerAsync(id, frame, lookups).ConfigureAwait(false);
                         Netstring.Write(output, reply);
                         if (output.CanGetUnflushedBytes && output.UnflushedBytes >= FlushThreshold
                             && !await FlushAsync(output, stall, progress.Token).ConfigureAwait(false))
@@ -154,7 +156,7 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
         return !result.IsCompleted && !result.IsCanceled;
     }
 
-    private async ValueTask<byte[]> AnswerAsync(string id, ReadOnlySequence<byte> frame, CancellationToken closed)
+    private async ValueTask<byte[]> AnswerAsync(string id, ReadOnlySequence<byte> frame, LookupScope scope)
     {
         if (!SocketmapRequest.TryParse(frame, out var request, out var error))
         {
@@ -162,7 +164,11 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
             return s_malformed;
         }
 
-        var policy = await LookupAsync(id, request, closed).ConfigureAwait(false);
+        // A cached answer comes back synchronously: no deadline timer, no task, no thread switch for it.
+        var pending = Start(id, request, scope.Token, out var failed);
+        var policy = failed ?? (pending.IsCompletedSuccessfully
+            ? pending.Result ?? ReturnedNull(id, request)
+            : await WaitAsync(id, request, pending.AsTask(), scope).ConfigureAwait(false));
         var reply = policy.Reply;
         int bytes = Encoding.UTF8.GetByteCount(reply);
         if (bytes > PostfixTlsPolicy.MaxReplyBytes)
@@ -175,46 +181,44 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
         return Encoding.UTF8.GetBytes(reply);
     }
 
-    private async ValueTask<PostfixTlsPolicy> LookupAsync(string id, SocketmapRequest request, CancellationToken closed)
+    /// <summary>Starts the lookup; a responder that throws before returning gives <c>TEMP internal error</c> in <paramref name="failed"/>.</summary>
+    private ValueTask<PostfixTlsPolicy> Start(string id, SocketmapRequest request, CancellationToken token, out PostfixTlsPolicy? failed)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(closed);
-        Task<PostfixTlsPolicy> lookup;
+        failed = null;
         try
         {
-            lookup = _responder.RespondAsync(request.MapName, request.Key, deadline.Token).AsTask();
+            return _responder.RespondAsync(request.MapName, request.Key, token);
         }
-        catch (OperationCanceledException) when (closed.IsCancellationRequested)
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
             throw;
         }
         catch (Exception ex)
         {
             SocketmapLog.ResponderFailed(_log, id, request.MapName, request.Key, ex);
-            return s_internalError;
+            failed = s_internalError;
+            return default;
         }
+    }
 
+    /// <summary>A lookup that did not finish at once: waits for it up to <see cref="SocketmapOptions.RequestTimeout"/>.</summary>
+    private async Task<PostfixTlsPolicy> WaitAsync(string id, SocketmapRequest request, Task<PostfixTlsPolicy> lookup, LookupScope scope)
+    {
         try
         {
-            var policy = await lookup.WaitAsync(_options.RequestTimeout, _time, closed).ConfigureAwait(false);
-            if (policy is null)
-            {
-                SocketmapLog.ResponderFailed(_log, id, request.MapName, request.Key,
-                    new InvalidOperationException($"{_responder.GetType().Name} returned null"));
-                return s_internalError;
-            }
-
-            return policy;
+            return await lookup.WaitAsync(_options.RequestTimeout, _time, scope.Closed).ConfigureAwait(false)
+                ?? ReturnedNull(id, request);
         }
         catch (TimeoutException ex) when (!ReferenceEquals(ex, lookup.Exception?.InnerException))
         {
             // Our deadline, not the responder's own TimeoutException: cancel the lookup and let it finish unobserved.
-            await deadline.CancelAsync().ConfigureAwait(false);
+            await scope.CancelAsync().ConfigureAwait(false);
             _ = lookup.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
                 TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             SocketmapLog.RequestTimedOut(_log, id, request.MapName, request.Key, _options.RequestTimeout);
             return s_timedOut;
         }
-        catch (OperationCanceledException) when (closed.IsCancellationRequested)
+        catch (OperationCanceledException) when (scope.Closed.IsCancellationRequested)
         {
             throw;
         }
@@ -223,6 +227,36 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
             SocketmapLog.ResponderFailed(_log, id, request.MapName, request.Key, ex);
             return s_internalError;
         }
+    }
+
+    private PostfixTlsPolicy ReturnedNull(string id, SocketmapRequest request)
+    {
+        SocketmapLog.ResponderFailed(_log, id, request.MapName, request.Key,
+            new InvalidOperationException($"{_responder.GetType().Name} returned null"));
+        return s_internalError;
+    }
+
+    /// <summary>
+    /// The cancellation token lookups on one connection get: cancelled when the connection closes, or when a lookup
+    /// overruns its deadline (then a fresh one serves the next lookups). One per connection, not one per lookup.
+    /// </summary>
+    private sealed class LookupScope(CancellationToken closed) : IDisposable
+    {
+        private CancellationTokenSource _source = CancellationTokenSource.CreateLinkedTokenSource(closed);
+
+        public CancellationToken Closed { get; } = closed;
+
+        public CancellationToken Token => _source.Token;
+
+        public async Task CancelAsync()
+        {
+            var overrun = _source;
+            _source = CancellationTokenSource.CreateLinkedTokenSource(Closed);
+            await overrun.CancelAsync().ConfigureAwait(false);
+            overrun.Dispose();
+        }
+
+        public void Dispose() => _source.Dispose();
     }
 
     private static byte[] Encode(PostfixTlsPolicy policy) => Encoding.UTF8.GetBytes(policy.Reply);

@@ -27,11 +27,75 @@ public class SenderPolicyCacheTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private SenderPolicyCache NewCache()
+    private SenderPolicyCache NewCache(SenderPolicyCacheSettings? settings = null, Action<SenderPolicyDecided>? decided = null)
     {
         var provider = new MtaStsPolicyProvider(_gate, _fetcher, _store, new MtaStsPolicySettings(), _time);
         var resolver = new SenderPolicyResolver(_gate, new DaneHostLookup(_gate), provider, new SenderPolicySettings());
-        return new SenderPolicyCache(resolver, new SenderPolicyCacheSettings(), _time);
+        return new SenderPolicyCache(resolver, settings ?? new SenderPolicyCacheSettings(), _time, decided: decided);
+    }
+
+    [Fact]
+    public async Task Get_ManyStaleDuringOutage_AtMostTheBoundRefreshAtOnce_AndANewDomainDoesNotQueueBehindThem()
+    {
+        var domains = Enumerable.Range(0, 6).Select(i => $"d{i}.example").ToList();
+        foreach (var domain in domains.Append("new.example"))
+        {
+            _dns.Mx(domain, (10, "mx." + domain));
+        }
+        var cache = NewCache(new SenderPolicyCacheSettings { MaxBackgroundRefreshes = 2 });
+        foreach (var domain in domains)
+        {
+            await cache.GetAsync(domain, Ct);
+        }
+        _time.Advance(TimeSpan.FromMinutes(6));
+        _gate.Close(); // the resolver stops answering: every refresh hangs in its first query
+
+        foreach (var domain in domains)
+        {
+            Assert.Equal("NOTFOUND ", (await cache.GetAsync(domain, Ct)).Postfix.Reply); // stale, answered at once
+        }
+        await WaitForRefreshesAsync(cache, domains.Count + 2);
+        await Task.Delay(100, Ct);
+        Assert.Equal(domains.Count + 2, cache.Counters.Refreshes); // 6 first lookups + 2 refreshes let through
+
+        var fresh = cache.GetAsync("new.example", Ct).AsTask();
+        await WaitForRefreshesAsync(cache, domains.Count + 3);
+        Assert.Equal(domains.Count + 3, cache.Counters.Refreshes); // a lookup that waits is not queued behind the bound
+        _gate.Open();
+        Assert.Equal("NOTFOUND ", (await fresh).Postfix.Reply);
+        await WaitForRefreshesAsync(cache, 2 * domains.Count + 1);
+        Assert.Equal(2 * domains.Count + 1, cache.Counters.Refreshes); // the queued refreshes ran once the resolver answered
+    }
+
+    [Fact]
+    public async Task Decided_ToldOncePerDecision_NotPerAnswer_AndOfAFailedRefreshThatKeepsTheOldAnswer()
+    {
+        // a domain without any policy: during an outage its refresh fails (TEMP), the old answer is kept
+        const string plain = "plain.example";
+        _dns.Mx(plain, (10, "mx.plain.example"));
+        var told = new System.Collections.Concurrent.ConcurrentQueue<SenderPolicyDecided>();
+        var cache = NewCache(decided: told.Enqueue);
+
+        await cache.GetAsync(plain, Ct);
+        await cache.GetAsync(plain, Ct);
+        await cache.GetAsync(plain, Ct);
+        var first = Assert.Single(told);
+        Assert.Equal(plain, first.Domain);
+        Assert.Null(first.KeptInstead);
+        Assert.Equal("NOTFOUND ", first.Decision.Postfix.Reply);
+        Assert.NotEmpty(SenderPolicyDecided.Why(first.Decision));
+
+        _time.Advance(TimeSpan.FromMinutes(6));
+        _dns.Fail(plain, "MX", DnsErrorKind.Timeout);
+        Assert.Equal("NOTFOUND ", (await cache.GetAsync(plain, Ct)).Postfix.Reply); // stale; its refresh fails
+        for (var i = 0; i < 200 && told.Count < 2; i++)
+        {
+            await Task.Delay(10, Ct);
+        }
+        Assert.Equal(2, told.Count);
+        var failed = told.Last();
+        Assert.Equal(SenderPolicyKind.TempFail, failed.Decision.Kind);
+        Assert.Equal(first.Decision.Postfix, failed.KeptInstead?.Postfix);
     }
 
     [Fact]

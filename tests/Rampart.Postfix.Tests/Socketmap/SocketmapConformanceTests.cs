@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using Rampart.Core.Policy;
@@ -11,6 +12,7 @@ namespace Rampart.Postfix.Tests.Socketmap;
 /// </summary>
 public sealed class SocketmapConformanceTests : IDisposable
 {
+    private const int OpenedEvent = 200;
     private const int BadFrameEvent = 202;
     private const int MalformedRequestEvent = 203;
     private const int TimedOutEvent = 204;
@@ -23,6 +25,35 @@ public sealed class SocketmapConformanceTests : IDisposable
     public static TheoryData<string> Transports => new("tcp", "unix");
 
     public void Dispose() => _responder.Dispose();
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Connection_SocketCompletionsRunInline_AndAnswersStayInOrder(string transport)
+    {
+        // The daemon's transport (UseSocketmapTransport): every socketmap socket gets inline completions, and the
+        // pipelined answers still come back whole and in order.
+        await using var server = await SocketmapTestServer.StartAsync(transport, _responder);
+        await using var client = await server.ConnectAsync();
+
+        byte[] both = [.. SocketmapTestClient.Frame("postfix a.example"), .. SocketmapTestClient.Frame("postfix b.example")];
+        await client.SendAsync(both);
+
+        Assert.Equal("OK postfix:a.example", await client.ReadReplyAsync());
+        Assert.Equal("OK postfix:b.example", await client.ReadReplyAsync());
+        var opened = Assert.Single(server.LogsWithEventId(OpenedEvent));
+        Assert.EndsWith("(inline socket completions: True)", opened.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void InlineSocketCompletions_ThisRuntimeHasTheSwitch()
+    {
+        // If a runtime update removes the switch, the daemon still works but loses its cheap cached path: say so here.
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        Assert.False(InlineSocketCompletions.IsEnabled(socket));
+
+        Assert.True(InlineSocketCompletions.TryEnable(socket));
+        Assert.True(InlineSocketCompletions.IsEnabled(socket));
+    }
 
     [Theory]
     [MemberData(nameof(Transports))]

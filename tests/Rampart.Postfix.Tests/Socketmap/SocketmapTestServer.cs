@@ -11,7 +11,8 @@ namespace Rampart.Postfix.Tests.Socketmap;
 
 /// <summary>
 /// A real Kestrel host running <see cref="SocketmapConnectionHandler"/> in process, on 127.0.0.1:0 ("tcp") or a fresh
-/// Unix socket in the temp directory ("unix"), wired up exactly as the daemon does: DI, options, ListenSocketmap.
+/// Unix socket in the temp directory ("unix"), wired up exactly as the daemon does: DI, options, the inline transport
+/// (UseSocketmapTransport), ListenSocketmap.
 /// </summary>
 internal sealed class SocketmapTestServer : IAsyncDisposable
 {
@@ -60,6 +61,7 @@ internal sealed class SocketmapTestServer : IAsyncDisposable
             _ => throw new ArgumentOutOfRangeException(nameof(transport)),
         };
         ListenOptions? listen = null;
+        builder.WebHost.UseSocketmapTransport();
         builder.WebHost.ConfigureKestrel(k => k.ListenSocketmap(endpoint, l => listen = l));
         var app = builder.Build();
         await app.StartAsync(TestContext.Current.CancellationToken);
