@@ -43,6 +43,9 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
     private readonly TimeProvider _time;
     private readonly int _maxEntries;
     private readonly SemaphoreSlim _gate = new(1, 1);
+
+    /// <summary>The lookup by domain, prepared once: after a restart every first lookup of a domain reads it, one at a time.</summary>
+    private SqliteCommand? _select;
     private long _dropped;
     private bool _disposed;
 
@@ -98,10 +101,15 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
         {
             long rowId;
             CachedMtaStsPolicy? entry;
-            using (var select = Command($"SELECT {Columns} FROM mta_sts_policy WHERE domain = $domain"))
+            if (_select is null)
             {
-                select.Parameters.AddWithValue("$domain", key);
-                using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                _select = Command($"SELECT {Columns} FROM mta_sts_policy WHERE domain = $domain");
+                _select.Parameters.Add("$domain", SqliteType.Text);
+                _select.Prepare();
+            }
+            _select.Parameters[0].Value = key;
+            {
+                using var reader = await _select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     return null;
@@ -276,6 +284,10 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
             }
 
             _disposed = true;
+            if (_select is not null)
+            {
+                await _select.DisposeAsync().ConfigureAwait(false);
+            }
             await _connection.DisposeAsync().ConfigureAwait(false); // the last connection checkpoints and removes the WAL
         }
         finally
