@@ -31,25 +31,19 @@ cd "$REPO"
 exec > >(tee "$OUT") 2>&1
 say() { printf '\n== %s\n' "$*"; }
 die() { echo "run-check: error: $*" >&2; exit 1; }
+source "$(dirname "$0")/lab.sh"
 load() { echo "load average (1/5/15 min; the machine may be shared): $(cut -d' ' -f1-3 /proc/loadavg)"; }
 (( EUID == 0 )) || die "run as root (the lab uses network namespaces)"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time is missing: apt-get install time"
 command -v jq >/dev/null || die "jq is missing: apt-get install jq"
 [[ $COUNT =~ ^[0-9]+$ && $COUNT -ge 1 ]] || die "COUNT '$COUNT': must be a positive number"
 
-say "building Rampart.Cli (Release, artifacts in $ART)"
-timeout 900 dotnet build src/Rampart.Cli/Rampart.Cli.csproj -c Release --artifacts-path "$ART" -nologo -v q | grep -Ev '^\s*$' || true
-[[ -x $RAMPART ]] || die "build failed: $RAMPART missing"
+build_release src/Rampart.Cli/Rampart.Cli.csproj "$ART" "$RAMPART"
 
 say "machine"
-echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "nproc:    $(nproc)"
-echo "cpu:      $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "memory:   $(free -g | awk '/^Mem:/ { print $2 " GiB total, " $7 " GiB available (free -g)" }')"
-echo ".NET:     runtime $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ { v = $2 } END { print v }')"
+machine_lines
 load
 
-source "$(dirname "$0")/lab.sh"
 use_lab
 trap 'rm -rf "$WORK"; if [[ $started_lab == yes ]]; then say "lab/down (this script brought it up)"; timeout 120 lab/down || true; fi' EXIT
 timeout 20 lab/run dig +short +time=2 +tries=2 mx.bench.test A | grep -q . || die "the lab does not answer: no A at mx.bench.test"

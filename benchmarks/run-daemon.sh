@@ -69,15 +69,14 @@ cd "$REPO"
 exec > >(tee "$OUT/run.log") 2>&1
 say() { printf '\n== %s  [load %s]\n' "$*" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
 die() { echo "run-daemon: error: $*" >&2; exit 1; }
+source "$(dirname "$0")/lab.sh"
 (( EUID == 0 )) || die "run as root (the lab uses network namespaces)"
 
 # --- prerequisites -------------------------------------------------------------------------------
 "$PEER_PY" -c 'import postfix_mta_sts_resolver' 2>/dev/null \
     || die "postfix-mta-sts-resolver is missing: apt-get install -y postfix-mta-sts-resolver"
 command -v sqlite3 >/dev/null || die "sqlite3 is missing: apt-get install -y sqlite3"
-say "building Rampart.Benchmarks (Release, artifacts in $ART)"
-timeout 900 dotnet build benchmarks/Rampart.Benchmarks -c Release --artifacts-path "$ART" -nologo -v q | grep -Ev '^\s*$' || true
-[[ -x $BENCH ]] || die "build failed: $BENCH missing"
+build_release benchmarks/Rampart.Benchmarks "$ART" "$BENCH"
 if [[ -z $RAMPART_DLL ]]; then
     say "the repo's rampart build (./rampart builds .build/cli when sources changed)"
     timeout 900 ./rampart --help >/dev/null || die "./rampart --help failed (build error?)"
@@ -103,7 +102,6 @@ cleanup() {
     rm -rf "$WORK"
 }
 
-source "$(dirname "$0")/lab.sh"
 use_lab
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -114,14 +112,9 @@ POLICY_LOG=$RAMPART_LAB_STATE/log/policy-host.log
 
 say "machine"
 {
-echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "nproc:    $(nproc)"
-echo "cpu:      $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "memory:   $(free -g | awk '/^Mem:/ { print $2 " GiB total, " $7 " GiB available (free -g)" }')"
-echo "os:       $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
-echo ".NET:     runtime $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ { v = $2 } END { print v }'), SDK $(dotnet --version)"
+machine_lines
 echo "rampart:  $RAMPART_DLL ($(stat -c %y "$RAMPART_DLL" | cut -d. -f1))"
-echo "peer:     postfix-mta-sts-resolver $(dpkg-query -W -f '${Version}' postfix-mta-sts-resolver), python3 $(dpkg-query -W -f '${Version}' python3), uvloop $(dpkg-query -W -f '${Version}' python3-uvloop 2>/dev/null || echo none)"
+peer_line
 echo "lab:      netns $LAB_NAME, state $RAMPART_LAB_STATE; run id $RUN; results in $OUT"
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)"
 } | tee "$OUT/machine.txt"

@@ -35,20 +35,14 @@ cd "$REPO"
 exec > >(tee "$OUT") 2>&1
 say() { printf '\n== %s\n' "$*"; }
 die() { echo "run-dane: error: $*" >&2; exit 1; }
+source "$(dirname "$0")/lab.sh"
 load() { echo "load average (1/5/15 min; the machine may be shared): $(cut -d' ' -f1-3 /proc/loadavg)"; }
 (( EUID == 0 )) || die "run as root (the lab uses network namespaces)"
 
-say "building Rampart.Benchmarks (Release, artifacts in $ART)"
-timeout 600 dotnet build benchmarks/Rampart.Benchmarks -c Release --artifacts-path "$ART" -nologo -v q | grep -Ev '^\s*$' || true
-[[ -x $BENCH ]] || die "build failed: $BENCH missing"
+build_release benchmarks/Rampart.Benchmarks "$ART" "$BENCH"
 
 say "machine"
-echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "nproc:    $(nproc)"
-echo "cpu:      $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "memory:   $(free -g | awk '/^Mem:/ { print $2 " GiB total, " $7 " GiB available (free -g)" }')"
-echo "os:       $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
-echo ".NET:     runtime $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ { v = $2 } END { print v }'), SDK $(dotnet --version)"
+machine_lines
 echo "unbound:  $(dpkg-query -W -f '${Version}' unbound 2>/dev/null || echo '?'), nsd $(dpkg-query -W -f '${Version}' nsd 2>/dev/null || echo '?'), postfix $(dpkg-query -W -f '${Version}' postfix 2>/dev/null || echo 'not installed')"
 load
 
@@ -60,7 +54,6 @@ if [[ $MICRO == 1 ]]; then
     load
 fi
 
-source "$(dirname "$0")/lab.sh"
 use_lab
 timeout 20 lab/run dig +short +time=2 +tries=2 _25._tcp.mx.dane.test TLSA | grep -q . || die "the lab does not answer: no TLSA at _25._tcp.mx.dane.test"
 

@@ -34,6 +34,7 @@ cd "$REPO"
 exec > >(tee "$OUT") 2>&1
 say() { printf '\n== %s\n' "$*"; }
 die() { echo "run-lab: error: $*" >&2; exit 1; }
+source "$(dirname "$0")/lab.sh"
 (( EUID == 0 )) || die "run as root (the lab uses network namespaces)"
 
 # --- prerequisites -----------------------------------------------------------------------------
@@ -41,12 +42,9 @@ if ! "$PEER_PY" -c 'import postfix_mta_sts_resolver' 2>/dev/null; then
     say "installing the peer: postfix-mta-sts-resolver (apt)"
     DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y postfix-mta-sts-resolver >/dev/null
 fi
-say "building Rampart.Benchmarks (Release, artifacts in $ART)"
-timeout 600 dotnet build benchmarks/Rampart.Benchmarks -c Release --artifacts-path "$ART" -nologo -v q | grep -Ev '^\s*$' || true
-[[ -x $BENCH ]] || die "build failed: $BENCH missing"
+build_release benchmarks/Rampart.Benchmarks "$ART" "$BENCH"
 
 # --- the lab -----------------------------------------------------------------------------------
-source "$(dirname "$0")/lab.sh"
 use_lab
 timeout 20 lab/run dig +short +time=2 +tries=2 sts-enforce.test MX | grep -q . || die "the lab does not answer: lab/run dig sts-enforce.test MX is empty"
 timeout 20 lab/run curl -sS -m 5 -o /dev/null "https://mta-sts.check$$.bench.test/.well-known/mta-sts.txt" \
@@ -54,13 +52,8 @@ timeout 20 lab/run curl -sS -m 5 -o /dev/null "https://mta-sts.check$$.bench.tes
 
 # --- machine -----------------------------------------------------------------------------------
 say "machine"
-echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "nproc:    $(nproc)"
-echo "cpu:      $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "memory:   $(free -g | awk '/^Mem:/ { print $2 " GiB total, " $7 " GiB available (free -g)" }')"
-echo "os:       $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
-echo ".NET:     runtime $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ { v = $2 } END { print v }'), SDK $(dotnet --version)"
-echo "peer:     postfix-mta-sts-resolver $(dpkg-query -W -f '${Version}' postfix-mta-sts-resolver), python3 $(dpkg-query -W -f '${Version}' python3), uvloop $(dpkg-query -W -f '${Version}' python3-uvloop 2>/dev/null || echo none)"
+machine_lines
+peer_line
 echo "lab:      $(ip netns pids "$LAB_NAME" | wc -l) processes in netns $LAB_NAME"
 
 # CPU seconds (user+sys) used so far by the lab's servers (NSD, Unbound, the policy host): they share the

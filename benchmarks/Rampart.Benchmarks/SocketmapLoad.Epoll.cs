@@ -16,7 +16,9 @@ internal static partial class SocketmapLoad
     /// connection. With <c>--warmup N</c>, every connection first asks <c>--warmup-key</c> N times, unmeasured: this
     /// process's own first-use costs (JIT of the loop: ~25 ms measured) are then not counted as server latency.
     /// </summary>
-    private static WorkerResult RunEpoll(Socket[] sockets, Options options, Func<long> take, long deadline)
+    /// <returns>The lookups, and the wall and CPU time of the measurement alone (the warm-up is not in them; the
+    /// <c>--duration</c> clock starts after it).</returns>
+    private static (WorkerResult Result, TimeSpan Wall, TimeSpan Cpu) RunEpoll(Socket[] sockets, Options options, Func<long> take)
     {
         int distinct = (int)Math.Min(options.Keys?.Length ?? options.Distinct, 200_000);
         var keys = new string[distinct];
@@ -35,13 +37,19 @@ internal static partial class SocketmapLoad
         }
         long expected = options.Rate > 0 ? (long)(options.Rate * options.Duration.TotalSeconds * 1.1) : 4_000_000;
         long period = options.Keys?.Length ?? options.Distinct;
-        return loop.Run(
+        using var self = Process.GetCurrentProcess();
+        var cpuBefore = self.TotalProcessorTime;
+        var wall = Stopwatch.StartNew();
+        var result = loop.Run(
             take,
             seq => seq % period < distinct ? (keys[seq % period], requests[seq % period]) : Request(options, KeyAt(options, seq)),
             options.Count,
-            deadline,
+            Stopwatch.GetTimestamp() + (long)(options.Duration.TotalSeconds * Stopwatch.Frequency),
             options.Rate,
             (int)Math.Clamp(Math.Min(expected, options.Count), 4096, 8_000_000));
+        wall.Stop();
+        self.Refresh();
+        return (result, wall.Elapsed, self.TotalProcessorTime - cpuBefore);
     }
 
     private static (string Key, byte[] Request) Request(Options options, string key)

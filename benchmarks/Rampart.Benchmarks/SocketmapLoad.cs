@@ -109,12 +109,8 @@ internal static partial class SocketmapLoad
         var results = new WorkerResult[connections.Length];
         if (options.Io == "epoll")
         {
-            var wallEpoll = Stopwatch.StartNew();
-            var epollResult = RunEpoll(connections, options, () => ++next,
-                Stopwatch.GetTimestamp() + (long)(options.Duration.TotalSeconds * Stopwatch.Frequency));
-            wallEpoll.Stop();
-            self.Refresh();
-            return Report(options, [epollResult], wallEpoll.Elapsed, self.TotalProcessorTime - cpuBefore);
+            var (epollResult, measured, epollCpu) = RunEpoll(connections, options, () => ++next);
+            return Report(options, [epollResult], measured, epollCpu);
         }
         if (options.Io == "async")
         {
