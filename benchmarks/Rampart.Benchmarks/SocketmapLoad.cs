@@ -21,13 +21,13 @@ internal static partial class SocketmapLoad
     private const string Usage =
         "usage: Rampart.Benchmarks socketmap-load --target HOST:PORT [--connections C] [--count N] [--duration S]\n" +
         "         [--pattern 'd{i}.bench.test' | --domains FILE] [--first I] [--distinct M] [--map NAME] [--timeout S]\n" +
-        "         [--expect OK|NOTFOUND|TEMP|PERM] [--io epoll|blocking|async] [--rate R] [--warmup N --warmup-key KEY]\n" +
+        "         [--expect OK|NOTFOUND|TEMP|PERM] [--io epoll|blocking] [--rate R] [--warmup N --warmup-key KEY]\n" +
         "         [--label TEXT] [--json]\n" +
         "  C connections (default 8), each one request at a time; stops after N lookups (default: no count bound) or S seconds\n" +
         "  (default 10 without --count, 300 with it), whichever comes first. Key i = pattern with {i} = first + (i mod M)\n" +
         "  (default M = N, or 1000 without --count), or line (i mod lines) of FILE. --timeout bounds each lookup (default 10 s).\n" +
         "  --io: every connection on one thread with epoll (x86-64 Linux; the cheapest client, so the server is what is\n" +
-        "  measured), a thread per connection with blocking calls (default), or async sockets on the thread pool.\n" +
+        "  measured), or a thread per connection with blocking calls (default; as in runs A-C).\n" +
         "  --rate R (epoll only): open loop at R lookups/s in total instead of each connection as fast as replies come.\n" +
         "  --warmup N (epoll only): each connection first asks KEY N times, unmeasured (this client's own JIT).\n" +
         "  Exit status: 0 all lookups answered (and, with --expect, all of that kind; with --count, all N done),\n" +
@@ -111,27 +111,6 @@ internal static partial class SocketmapLoad
         {
             var (epollResult, measured, epollCpu) = RunEpoll(connections, options, () => ++next);
             return Report(options, [epollResult], measured, epollCpu);
-        }
-        if (options.Io == "async")
-        {
-            var startAsync = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var tasks = new Task<WorkerResult>[connections.Length];
-            for (int i = 0; i < connections.Length; i++)
-            {
-                var socket = connections[i];
-                tasks[i] = Task.Run(async () =>
-                {
-                    await startAsync.Task.ConfigureAwait(false);
-                    return await WorkAsync(socket, options, () => Interlocked.Increment(ref next), Volatile.Read(ref deadline)).ConfigureAwait(false);
-                });
-            }
-            var wallAsync = Stopwatch.StartNew();
-            Volatile.Write(ref deadline, Stopwatch.GetTimestamp() + (long)(options.Duration.TotalSeconds * Stopwatch.Frequency));
-            startAsync.SetResult();
-            results = await Task.WhenAll(tasks).ConfigureAwait(false);
-            wallAsync.Stop();
-            self.Refresh();
-            return Report(options, results, wallAsync.Elapsed, self.TotalProcessorTime - cpuBefore);
         }
         var threads = new Thread[connections.Length];
         for (int i = 0; i < connections.Length; i++)
@@ -261,95 +240,6 @@ internal static partial class SocketmapLoad
         finally
         {
             socket.Dispose();
-        }
-    }
-
-    /// <summary>The same loop with async sockets (<c>--io async</c>): the runtime's epoll thread and thread pool instead of a thread per connection.</summary>
-    private static async Task<WorkerResult> WorkAsync(Socket socket, Options options, Func<long> take, long deadline)
-    {
-        var result = new WorkerResult();
-        var receive = new byte[64 * 1024];
-        var send = new byte[8 * 1024];
-        var timeout = new CancellationTokenSource();
-        try
-        {
-            while (true)
-            {
-                long seq = take();
-                if (seq >= options.Count || Stopwatch.GetTimestamp() >= deadline)
-                {
-                    return result;
-                }
-                string key = KeyAt(options, seq);
-                int length = Encode(send, options.Map, key);
-                string? reply = null;
-                string? error = null;
-                long started = Stopwatch.GetTimestamp();
-                timeout.CancelAfter(options.Timeout);
-                try
-                {
-                    await socket.SendAsync(send.AsMemory(0, length), SocketFlags.None, timeout.Token).ConfigureAwait(false);
-                    reply = await ReadNetstringAsync(socket, receive, timeout.Token).ConfigureAwait(false);
-                    error = reply is null ? "closed" : null;
-                }
-                catch (OperationCanceledException)
-                {
-                    error = "timeout";
-                }
-                catch (SocketException ex)
-                {
-                    error = "socket: " + ex.SocketErrorCode;
-                }
-                catch (FormatException ex)
-                {
-                    error = "bad-netstring: " + ex.Message;
-                }
-                long elapsed = Stopwatch.GetTimestamp() - started;
-                if (!timeout.TryReset())
-                {
-                    // One that fired cannot be reused.
-                    timeout.Dispose();
-                    timeout = new CancellationTokenSource();
-                }
-                if (result.Record(key, reply, error, elapsed))
-                {
-                    continue;
-                }
-                socket.Dispose();
-                try
-                {
-                    socket = await ConnectAsync(options.Target, options.Timeout).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is SocketException or OperationCanceledException)
-                {
-                    result.Add(result.Errors, "reconnect");
-                    result.ErrorExamples.Add($"reconnect to {options.Target} failed: {ex.Message}; this connection stops");
-                    return result;
-                }
-            }
-        }
-        finally
-        {
-            timeout.Dispose();
-            socket.Dispose();
-        }
-    }
-
-    private static async ValueTask<string?> ReadNetstringAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
-    {
-        int filled = 0;
-        while (true)
-        {
-            int n = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-            {
-                return null;
-            }
-            filled += n;
-            if (ParseReply(buffer, filled) is { } reply)
-            {
-                return reply;
-            }
         }
     }
 
@@ -602,9 +492,9 @@ internal static partial class SocketmapLoad
                 "--timeout" => double.TryParse(value, CultureInfo.InvariantCulture, out timeout) && timeout is > 0 and <= 600 ? null : "must be more than 0 and at most 600 seconds",
                 "--expect" => (expect = value) is "OK" or "NOTFOUND" or "TEMP" or "PERM" ? null : "must be OK, NOTFOUND, TEMP or PERM",
                 "--label" => (label = value).Length > 0 ? null : "must not be empty",
-                "--io" => (io = value) is "async" or "blocking" or "epoll"
+                "--io" => (io = value) is "blocking" or "epoll"
                     ? (io == "epoll" && !LinuxEpoll.Supported ? "epoll needs x86-64 Linux" : null)
-                    : "must be epoll (one thread, epoll), blocking (a thread per connection) or async (async sockets on the thread pool)",
+                    : "must be epoll (one thread, epoll) or blocking (a thread per connection); async was dropped: it was slower than both",
                 "--warmup" => int.TryParse(value, CultureInfo.InvariantCulture, out warmup) && warmup is >= 0 and <= 10_000 ? null : "must be 0 to 10000 lookups per connection",
                 "--warmup-key" => (warmupKey = value).Length > 0 ? null : "must not be empty",
                 "--rate" => double.TryParse(value, CultureInfo.InvariantCulture, out rate) && rate is > 0 and <= 10_000_000 ? null : "must be more than 0 and at most 10000000 lookups/s",
