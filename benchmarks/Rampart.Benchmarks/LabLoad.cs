@@ -73,11 +73,10 @@ internal static class LabLoad
             Resolver = "127.0.0.1:53",
             Timeout = TimeSpan.FromSeconds(3),
         }));
-        var fetcher = new MtaStsPolicyFetcher(dns, new WebPkiValidator(anchors, TimeProvider.System),
+        var mtaSts = SenderPolicyStack.MtaStsProvider(dns, new WebPkiValidator(anchors, TimeProvider.System),
             new MtaStsFetchSettings { TotalTimeout = TimeSpan.FromSeconds(5), ConnectTimeout = TimeSpan.FromSeconds(2) },
-            TimeProvider.System);
-        var mtaSts = new MtaStsPolicyProvider(dns, fetcher, new InMemoryMtaStsPolicyStore(), new MtaStsPolicySettings(), TimeProvider.System);
-        return new SenderPolicyResolver(dns, new Rampart.Core.Dane.DaneHostLookup(dns), mtaSts, new SenderPolicySettings());
+            new InMemoryMtaStsPolicyStore(), TimeProvider.System);
+        return SenderPolicyStack.Resolver(dns, mtaSts, new SenderPolicySettings(), pinned: null, TimeProvider.System);
     }
 
     private static string[] Names(string runId, int count, string zone) =>

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Rampart.Core;
-using Rampart.Core.Dane;
 using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
@@ -95,11 +94,10 @@ internal sealed class Services
     }
 
     public MtaStsPolicyProvider MtaSts(MtaStsFetchSettings fetch, IMtaStsPolicyStore? store = null) =>
-        new(Dns, new MtaStsPolicyFetcher(Dns, new WebPkiValidator(Anchors, Time), fetch, Time),
-            store ?? new InMemoryMtaStsPolicyStore(), new MtaStsPolicySettings(), Time);
+        SenderPolicyStack.MtaStsProvider(Dns, new WebPkiValidator(Anchors, Time), fetch, store ?? new InMemoryMtaStsPolicyStore(), Time);
 
     public SenderPolicyResolver SenderPolicy(MtaStsFetchSettings fetch, SenderPolicySettings settings) =>
-        new(Dns, new DaneHostLookup(Dns), MtaSts(fetch), settings, Pinned, Time);
+        SenderPolicyStack.Resolver(Dns, MtaSts(fetch), settings, Pinned, Time);
 }
 
 /// <summary>Values a configuration file supplies where the command line gives none.</summary>

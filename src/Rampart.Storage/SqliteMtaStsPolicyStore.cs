@@ -39,20 +39,18 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
     private static readonly long s_minUnixMs = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
     private static readonly long s_maxUnixMs = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
 
-    private readonly SqliteConnection _connection;
+    private readonly SerializedConnection _db;
     private readonly TimeProvider _time;
     private readonly int _maxEntries;
-    private readonly SemaphoreSlim _gate = new(1, 1);
 
     /// <summary>The lookup by domain, prepared once: after a restart every first lookup of a domain reads it, one at a time.</summary>
     private SqliteCommand? _select;
     private long _dropped;
-    private bool _disposed;
 
     private SqliteMtaStsPolicyStore(string path, SqliteConnection connection, int maxEntries, TimeProvider time)
     {
         Path = path;
-        _connection = connection;
+        _db = new SerializedConnection(connection, nameof(SqliteMtaStsPolicyStore));
         _maxEntries = maxEntries;
         _time = time;
     }
@@ -96,7 +94,7 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
     {
         ArgumentNullException.ThrowIfNull(domain);
         string key = Key(domain);
-        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             long rowId;
@@ -137,7 +135,7 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
         }
         finally
         {
-            _gate.Release();
+            _db.Exit();
         }
     }
 
@@ -152,12 +150,12 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
         ArgumentNullException.ThrowIfNull(entry.Id);
         ArgumentNullException.ThrowIfNull(entry.Policy);
         string key = Key(entry.Domain);
-        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default): the write lock is taken up front, so the count and
             // the insert cannot interleave with another process's writer.
-            using var transaction = _connection.BeginTransaction();
+            using var transaction = _db.Connection.BeginTransaction();
             long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             if (!await ExistsAsync(key, cancellationToken).ConfigureAwait(false))
             {
@@ -189,14 +187,14 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
         }
         finally
         {
-            _gate.Release();
+            _db.Exit();
         }
     }
 
     /// <summary>Deletes every entry expired now; returns how many. Call it periodically (the daemon does, hourly).</summary>
     public async ValueTask<int> PurgeExpiredAsync(CancellationToken cancellationToken = default)
     {
-        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             using var purge = Command($"DELETE FROM mta_sts_policy WHERE {ExpiredOrMistyped}");
@@ -209,14 +207,14 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
         }
         finally
         {
-            _gate.Release();
+            _db.Exit();
         }
     }
 
     /// <summary>How many entries are stored, expired ones included.</summary>
     public async ValueTask<int> CountAsync(CancellationToken cancellationToken = default)
     {
-        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await CountCoreAsync(cancellationToken).ConfigureAwait(false);
@@ -227,7 +225,7 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
         }
         finally
         {
-            _gate.Release();
+            _db.Exit();
         }
     }
 
@@ -237,7 +235,7 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
     /// </summary>
     public async ValueTask<IReadOnlyList<CachedMtaStsPolicy>> LoadAllValidAsync(CancellationToken cancellationToken = default)
     {
-        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var valid = new List<CachedMtaStsPolicy>();
@@ -268,33 +266,12 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
         }
         finally
         {
-            _gate.Release();
+            _db.Exit();
         }
     }
 
     /// <summary>Closes the file. Calls already waiting finish first; later calls throw <see cref="ObjectDisposedException"/>.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
-            if (_select is not null)
-            {
-                await _select.DisposeAsync().ConfigureAwait(false);
-            }
-            await _connection.DisposeAsync().ConfigureAwait(false); // the last connection checkpoints and removes the WAL
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    public ValueTask DisposeAsync() => _db.DisposeAsync(() => _select?.DisposeAsync() ?? ValueTask.CompletedTask);
 
     /// <summary>Pragmas, integrity check and schema. Runs on every open.</summary>
     private static async Task InitializeAsync(SqliteConnection connection, string path, SqlitePolicyStoreOptions options, CancellationToken cancellationToken)
@@ -306,10 +283,10 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
         // checksums). FULL would fsync on every commit for that case alone, and a policy cache can refetch what it
         // loses. The kill -9 guarantee is tested (SqliteMtaStsPolicyStoreCrashTests).
         long busyMs = (long)options.BusyTimeout.TotalMilliseconds;
-        await ExecuteAsync(connection, $"PRAGMA busy_timeout = {busyMs.ToString(CultureInfo.InvariantCulture)}", cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false); // first read of the header: garbage fails here
-        await ExecuteAsync(connection, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, "PRAGMA journal_size_limit = 4194304", cancellationToken).ConfigureAwait(false); // WAL truncated back to 4 MiB after checkpoints
+        await StateFiles.ExecuteAsync(connection, $"PRAGMA busy_timeout = {busyMs.ToString(CultureInfo.InvariantCulture)}", cancellationToken).ConfigureAwait(false);
+        await StateFiles.ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false); // first read of the header: garbage fails here
+        await StateFiles.ExecuteAsync(connection, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
+        await StateFiles.ExecuteAsync(connection, "PRAGMA journal_size_limit = 4194304", cancellationToken).ConfigureAwait(false); // WAL truncated back to 4 MiB after checkpoints
 
         using (var check = connection.CreateCommand())
         {
@@ -323,7 +300,7 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
         }
 
         using var transaction = connection.BeginTransaction();
-        await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
+        await StateFiles.ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
         using (var version = connection.CreateCommand())
         {
             version.CommandText = "SELECT max(version) FROM schema_version";
@@ -337,7 +314,7 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
 
         // domain: the lower-case key. Times: Unix milliseconds. expires_ms is indexed for purges, fetched_ms for
         // evicting the oldest.
-        await ExecuteAsync(connection, $"""
+        await StateFiles.ExecuteAsync(connection, $"""
             CREATE TABLE IF NOT EXISTS mta_sts_policy (
                 domain      TEXT    NOT NULL PRIMARY KEY,
                 policy_id   TEXT    NOT NULL,
@@ -435,28 +412,11 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
 
     private static string Key(string domain) => domain.ToLowerInvariant();
 
-    private async Task EnterAsync(CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (_disposed)
-        {
-            _gate.Release();
-            throw new ObjectDisposedException(nameof(SqliteMtaStsPolicyStore));
-        }
-    }
-
     private SqliteCommand Command(string sql)
     {
-        var command = _connection.CreateCommand();
+        var command = _db.Connection.CreateCommand();
         command.CommandText = sql;
         return command;
-    }
-
-    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private RampartException Fault(string action, SqliteException ex) =>

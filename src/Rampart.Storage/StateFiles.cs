@@ -130,4 +130,27 @@ internal static class StateFiles
                 $"{what} '{path}' has schema version {v}, newer than this Rampart's {schemaVersion}; run the newer Rampart"));
         }
     }
+
+    /// <summary>
+    /// Sets up a store kept in WAL with synchronous=NORMAL: those pragmas and then <paramref name="pragmas"/>; then, in
+    /// one transaction, refuses a newer schema (<see cref="RequireKnownSchemaAsync"/>), runs
+    /// <paramref name="createTables"/> (statements that keep what exists) and records <paramref name="schemaVersion"/>
+    /// in <paramref name="versionTable"/> when it holds none.
+    /// </summary>
+    public static async Task CreateSchemaAsync(SqliteConnection connection, string what, string path, string versionTable,
+        int schemaVersion, string[] pragmas, string createTables, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
+        foreach (var pragma in pragmas)
+        {
+            await ExecuteAsync(connection, pragma, cancellationToken).ConfigureAwait(false);
+        }
+        using var transaction = connection.BeginTransaction();
+        await RequireKnownSchemaAsync(connection, versionTable, schemaVersion, what, path, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, createTables + string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"\nINSERT INTO {versionTable} (version) SELECT {schemaVersion} WHERE NOT EXISTS (SELECT 1 FROM {versionTable});"),
+            cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -1,4 +1,3 @@
-using Rampart.Core.Dane;
 using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
@@ -33,13 +32,13 @@ internal sealed partial class DaemonEngine
         {
             if (!providers.TryGetValue(zone.Fetch, out var provider))
             {
-                var fetcher = new CountingPolicyFetcher(new MtaStsPolicyFetcher(dns, validator, zone.Fetch, time), metrics);
-                providers[zone.Fetch] = provider = new MtaStsPolicyProvider(dns, fetcher, store, new MtaStsPolicySettings(), time);
+                providers[zone.Fetch] = provider = SenderPolicyStack.MtaStsProvider(dns, validator, zone.Fetch, store, time,
+                    fetcher => new CountingPolicyFetcher(fetcher, metrics));
             }
             return provider;
         }
         SenderPolicyCache CacheFor(string name, DaemonZone zone) =>
-            new(new SenderPolicyResolver(dns, new DaneHostLookup(dns), ProviderFor(zone), zone.Settings, settings.Pinned, time), settings.Cache, time, counters,
+            new(SenderPolicyStack.Resolver(dns, ProviderFor(zone), zone.Settings, settings.Pinned, time), settings.Cache, time, counters,
                 decided => Log(DecisionLog(), name, decided));
 
         Default = CacheFor("default", settings.DefaultZone);

@@ -22,14 +22,12 @@ public sealed class SqliteFindingHistory : IWatchHistory, IAsyncDisposable
 
     internal const int SchemaVersion = 1;
 
-    private readonly SqliteConnection _connection;
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private bool _disposed;
+    private readonly SerializedConnection _db;
 
     private SqliteFindingHistory(string path, SqliteConnection connection)
     {
         Location = path;
-        _connection = connection;
+        _db = new SerializedConnection(connection, typeof(SqliteFindingHistory).FullName!);
     }
 
     /// <summary>The database file (full path).</summary>
@@ -56,10 +54,10 @@ public sealed class SqliteFindingHistory : IWatchHistory, IAsyncDisposable
     public async Task<IReadOnlyList<RememberedFinding>> LoadAsync(string domain, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(domain);
-        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var select = _connection.CreateCommand();
+            using var select = _db.Connection.CreateCommand();
             select.CommandText = """
                 SELECT id, severity, subject, message, fix, reference, first_seen_ms FROM check_finding
                 WHERE domain = $domain ORDER BY first_seen_ms, ordinal
@@ -86,7 +84,7 @@ public sealed class SqliteFindingHistory : IWatchHistory, IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            _db.Exit();
         }
     }
 
@@ -95,18 +93,18 @@ public sealed class SqliteFindingHistory : IWatchHistory, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(domain);
         ArgumentNullException.ThrowIfNull(current);
-        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var transaction = _connection.BeginTransaction();
-            using (var delete = _connection.CreateCommand())
+            using var transaction = _db.Connection.BeginTransaction();
+            using (var delete = _db.Connection.CreateCommand())
             {
                 delete.Transaction = transaction;
                 delete.CommandText = "DELETE FROM check_finding WHERE domain = $domain";
                 delete.Parameters.AddWithValue("$domain", domain);
                 await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
-            using var insert = _connection.CreateCommand();
+            using var insert = _db.Connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText = """
                 INSERT INTO check_finding (domain, id, subject, ordinal, severity, message, fix, reference, first_seen_ms)
@@ -144,24 +142,13 @@ public sealed class SqliteFindingHistory : IWatchHistory, IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            _db.Exit();
         }
     }
 
-    private async Task EnterAsync(CancellationToken cancellationToken)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async Task InitializeAsync(SqliteConnection connection, string path, CancellationToken cancellationToken)
-    {
-        await StateFiles.ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false);
-        await StateFiles.ExecuteAsync(connection, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
-        using var transaction = connection.BeginTransaction();
-        await StateFiles.RequireKnownSchemaAsync(connection, "check_schema_version", SchemaVersion, "check history", path, cancellationToken).ConfigureAwait(false);
-        // One row per remembered finding; severity is the CheckSeverity number (1 info, 2 warning, 3 failure).
-        await StateFiles.ExecuteAsync(connection, $"""
+    // One row per remembered finding; severity is the CheckSeverity number (1 info, 2 warning, 3 failure).
+    private static Task InitializeAsync(SqliteConnection connection, string path, CancellationToken cancellationToken) =>
+        StateFiles.CreateSchemaAsync(connection, "check history", path, "check_schema_version", SchemaVersion, [], """
             CREATE TABLE IF NOT EXISTS check_finding (
                 domain        TEXT    NOT NULL,
                 id            TEXT    NOT NULL,
@@ -174,30 +161,10 @@ public sealed class SqliteFindingHistory : IWatchHistory, IAsyncDisposable
                 first_seen_ms INTEGER NOT NULL,
                 PRIMARY KEY (domain, id, subject)
             );
-            INSERT INTO check_schema_version (version) SELECT {SchemaVersion} WHERE NOT EXISTS (SELECT 1 FROM check_schema_version);
-            """, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-    }
+            """, cancellationToken);
 
     private static string Advice(SqliteException ex, string path) =>
         StateFiles.Advice(ex, path, "move it aside (first-seen times restart)", "is another rampart check --watch using this --state-dir?");
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_disposed)
-        {
-            return;
-        }
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            _disposed = true;
-            await _connection.DisposeAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-            _gate.Dispose();
-        }
-    }
+    public ValueTask DisposeAsync() => _db.DisposeAsync();
 }

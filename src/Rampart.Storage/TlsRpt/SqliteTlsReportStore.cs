@@ -36,15 +36,13 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
         FailureJoin: "p.id = f.policy",
         ReadTime: (reader, column) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(column)));
 
-    private readonly SqliteConnection _connection;
+    private readonly SerializedConnection _db;
     private readonly TimeProvider _time;
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private bool _disposed;
 
     private SqliteTlsReportStore(string path, SqliteConnection connection, TimeProvider time)
     {
         Location = path;
-        _connection = connection;
+        _db = new SerializedConnection(connection, typeof(SqliteTlsReportStore).FullName!);
         _time = time;
     }
 
@@ -74,10 +72,10 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
     {
         ArgumentNullException.ThrowIfNull(report);
         var r = report.Report;
-        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var transaction = _connection.BeginTransaction();
+            using var transaction = _db.Connection.BeginTransaction();
             long reportRow;
             using (var insert = Command("""
                 INSERT INTO tlsrpt_report (organization, report_id, start_ms, end_ms, contact_info, source, dkim, dkim_domain, dkim_detail, warnings, imported_ms)
@@ -170,7 +168,7 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
         }
         finally
         {
-            _gate.Release();
+            _db.Exit();
         }
     }
 
@@ -178,7 +176,7 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
     public async Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
-        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await TlsRptAggregateQueries.ReadAsync(Dialect, sql => Filtered(sql, query), cancellationToken).ConfigureAwait(false);
@@ -189,14 +187,14 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
         }
         finally
         {
-            _gate.Release();
+            _db.Exit();
         }
     }
 
     /// <summary>How many reports, policies and failure-details rows are stored (tests, diagnostics).</summary>
     internal async Task<(long Reports, long Policies, long Failures)> CountRowsAsync(CancellationToken cancellationToken)
     {
-        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             using var count = Command("SELECT (SELECT COUNT(*) FROM tlsrpt_report), (SELECT COUNT(*) FROM tlsrpt_policy), (SELECT COUNT(*) FROM tlsrpt_failure)");
@@ -206,7 +204,7 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
         }
         finally
         {
-            _gate.Release();
+            _db.Exit();
         }
     }
 
@@ -220,28 +218,16 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
 
     private SqliteCommand Command(string sql, SqliteTransaction? transaction = null)
     {
-        var command = _connection.CreateCommand();
+        var command = _db.Connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = transaction;
         return command;
     }
 
-    private async Task EnterAsync(CancellationToken cancellationToken)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async Task InitializeAsync(SqliteConnection connection, string path, CancellationToken cancellationToken)
-    {
-        await StateFiles.ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false);
-        await StateFiles.ExecuteAsync(connection, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
-        await StateFiles.ExecuteAsync(connection, "PRAGMA foreign_keys = ON", cancellationToken).ConfigureAwait(false);
-        using var transaction = connection.BeginTransaction();
-        await StateFiles.RequireKnownSchemaAsync(connection, "tlsrpt_schema_version", SchemaVersion, "TLS-RPT store", path, cancellationToken).ConfigureAwait(false);
-        // One row per report (the de-duplication key is UNIQUE), per policy, per failure-details entry. Text lists
-        // (policy-string, mx-host) are joined with newlines, which none of their entries can hold.
-        await StateFiles.ExecuteAsync(connection, $"""
+    // One row per report (the de-duplication key is UNIQUE), per policy, per failure-details entry. Text lists
+    // (policy-string, mx-host) are joined with newlines, which none of their entries can hold.
+    private static Task InitializeAsync(SqliteConnection connection, string path, CancellationToken cancellationToken) =>
+        StateFiles.CreateSchemaAsync(connection, "TLS-RPT store", path, "tlsrpt_schema_version", SchemaVersion, ["PRAGMA foreign_keys = ON"], """
             CREATE TABLE IF NOT EXISTS tlsrpt_report (
                 id           INTEGER PRIMARY KEY,
                 organization TEXT    NOT NULL,
@@ -283,30 +269,10 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
                 failure_reason_code    TEXT
             );
             CREATE INDEX IF NOT EXISTS tlsrpt_failure_policy ON tlsrpt_failure (policy);
-            INSERT INTO tlsrpt_schema_version (version) SELECT {SchemaVersion} WHERE NOT EXISTS (SELECT 1 FROM tlsrpt_schema_version);
-            """, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-    }
+            """, cancellationToken);
 
     private static string Advice(SqliteException ex, string path) =>
         StateFiles.Advice(ex, path, "move it aside and import the reports again", "try again when it is done");
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_disposed)
-        {
-            return;
-        }
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            _disposed = true;
-            await _connection.DisposeAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-            _gate.Dispose();
-        }
-    }
+    public ValueTask DisposeAsync() => _db.DisposeAsync();
 }
