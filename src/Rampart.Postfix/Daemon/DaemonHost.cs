@@ -32,6 +32,8 @@ internal static partial class DaemonHost
     public static async Task RunAsync(DaemonSettings settings, Func<DaemonReload>? reload, CancellationToken cancellationToken)
     {
         var time = TimeProvider.System;
+        // Before the first socket (Redis below, Kestrel, DNS): socketmap work runs on the socket event threads.
+        InlineSocketCompletions.UseOneEventThreadPerCore();
         ILogger? storeLog = null;
         IPersistentMtaStsPolicyStore store = settings.Redis is { } redis
             ? new FallbackMtaStsPolicyStore(
@@ -220,6 +222,7 @@ internal static partial class DaemonHost
         }
     }
 
+    /// <summary>Deletes expired cached policies every hour; a store fault is logged and the purge tried again next hour.</summary>
     private static async Task PurgePeriodicallyAsync(IPersistentMtaStsPolicyStore store, TimeProvider time, ILogger log, CancellationToken stop)
     {
         using var timer = new PeriodicTimer(s_purgeInterval, time);
@@ -227,8 +230,16 @@ internal static partial class DaemonHost
         {
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
-                var purged = await store.PurgeExpiredAsync(stop).ConfigureAwait(false);
-                LogPurged(log, purged);
+                try
+                {
+                    LogPurged(log, await store.PurgeExpiredAsync(stop).ConfigureAwait(false));
+                }
+                catch (Core.RampartException ex)
+                {
+                    // A store fault (disk full, Redis away) is logged and the purge tried again next hour, as a failed
+                    // sweep is: it must not end the loop silently.
+                    LogWarning(log, "purging expired cached policies: " + ex.Message);
+                }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)

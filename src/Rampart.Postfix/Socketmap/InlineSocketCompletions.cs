@@ -39,6 +39,25 @@ internal static class InlineSocketCompletions
         }
     }
 
+    /// <summary>
+    /// With inline completions a socketmap connection's work runs on its socket event thread, and the runtime starts one
+    /// such thread per 30 cores: left alone, every socketmap lookup of the daemon would share one core. This asks for
+    /// one event thread per core (<c>DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT</c>, which the runtime reads when the process
+    /// makes its first asynchronous socket operation, so call it before any) unless the operator has set that variable.
+    /// Connections are spread over the threads round-robin. Returns the count asked for, or null when it was left alone.
+    /// </summary>
+    public static int? UseOneEventThreadPerCore()
+    {
+        const string Variable = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
+        if (!OperatingSystem.IsLinux() || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Variable)))
+        {
+            return null;
+        }
+        int threads = Math.Clamp(Environment.ProcessorCount, 1, 16);
+        Environment.SetEnvironmentVariable(Variable, threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return threads;
+    }
+
     /// <summary>Whether <paramref name="socket"/> has inline completions (false where this runtime has no such switch).</summary>
     public static bool IsEnabled(Socket socket)
     {
