@@ -47,7 +47,7 @@ internal static class Lab
     public static SenderPolicyResolver Sender(TimeSpan? fetchTimeout = null)
     {
         var dns = Dns();
-        return new SenderPolicyResolver(dns, new DaneHostLookup(dns), MtaSts(dns, fetchTimeout: fetchTimeout), new SenderPolicySettings());
+        return SenderPolicyStack.Resolver(dns, MtaSts(dns, fetchTimeout: fetchTimeout), new SenderPolicySettings(), pinned: null, TimeProvider.System);
     }
 
     /// <summary>Runs a lab helper command (e.g. lab-bump) found on lab/run's PATH.</summary>

@@ -14,6 +14,19 @@ public sealed class FindingHistoryTests
         new(new CheckFinding(id, severity, subject, $"message of {id} ✓", $"fix {id}", "RFC 7672 §3.1"), firstSeen);
 
     [Fact]
+    public async Task AfterDispose_CallsThrowObjectDisposed_AndASecondDisposeIsHarmless()
+    {
+        using var dir = new TempDirectory();
+        var ct = TestContext.Current.CancellationToken;
+        var history = await SqliteFindingHistory.OpenInDirectoryAsync(dir.Path, ct);
+        await history.DisposeAsync();
+        await history.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => history.LoadAsync("example.org", ct));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => history.SaveAsync("example.org", [], ct));
+    }
+
+    [Fact]
     public async Task SaveThenReopen_RemembersFindingsAndFirstSeen()
     {
         using var dir = new TempDirectory();

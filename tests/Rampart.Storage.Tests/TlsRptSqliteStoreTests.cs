@@ -26,6 +26,16 @@ public sealed class TlsRptSqliteStoreTests : TlsReportStoreContractTests, IDispo
         ((SqliteTlsReportStore)store).AfterPolicyWritten = fault is null ? null : _ => throw fault;
 
     [Fact]
+    public async Task AfterDispose_CallsThrowObjectDisposed_AndASecondDisposeIsHarmless()
+    {
+        var store = await OpenAsync();
+        await store.DisposeAsync();
+        await store.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.AggregateAsync(new TlsRptSummaryQuery(), Ct));
+    }
+
+    [Fact]
     public async Task Open_NotADatabase_OneLineRampartException()
     {
         await File.WriteAllTextAsync(_dir.File("tlsrpt.sqlite"), new string('x', 4096), Ct);
