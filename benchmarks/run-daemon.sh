@@ -4,7 +4,9 @@
 #   z. the ceiling: `socketmap-echo`, a socketmap server that does no work, under the same load (what this machine
 #      allows at all: no daemon can beat it);
 #   a. cached lookups/s and latency at 1, 8, 32 and 128 connections (CACHED warmed *.bench.test domains), closed loop,
-#      then paced (open loop) at PACED_RATES lookups/s over 128 connections: p99 when the daemon is not saturated;
+#      then paced (open loop) at PACED_RATES lookups/s over 128 connections: p99 when the daemon is not saturated,
+#      then pipelined at 32 connections with DEPTHS requests in flight each (the server's capacity once the kernel's
+#      per-request cost is shared; Postfix itself sends one request at a time);
 #   b. COLD distinct fresh *.bench.test domains (wall time, lookups/s, latency, RSS before/after);
 #   c. BURST simultaneous first lookups of one new domain: policy fetches counted at the lab's policy host log;
 #   d. DNS outage with cached policies: both daemons resolve through benchmarks/peer/dns_relay.py, which is then
@@ -26,7 +28,8 @@
 # Knobs: RAMPART_DLL (default: the repo's own build, .build/cli/rampart.dll, made by ./rampart when stale), ART
 # (where Rampart.Benchmarks is built, default /tmp/art-bench), CACHED, CONNS, DURATION, COLD, COLD_CONNS, BURST,
 # OUTAGE, OUTAGE_CONNS, BIG, BIG_CONNS, TIME_LIMIT (seconds, bound of every load run), PHASES (default "z a b c d e"),
-# PACED_RATES (default "5000 10000"), IO (the client's I/O: epoll, or blocking as in runs A-C),
+# PACED_RATES (default "5000 10000"), DEPTHS (pipelined runs at 32 connections, default "8"; "" for none),
+# IO (the client's I/O: epoll, or blocking as in runs A-C),
 # OUT (results directory, default /tmp/rampart-run-daemon-<time>: run.log, results.jsonl, summary.txt).
 # Lab instance: RAMPART_LAB_NAME / RAMPART_LAB_STATE (default netns rampart-daemon, state /tmp/rampart-daemon-lab);
 # brought up if down and then taken down again; a running one is used and left running. Needs root.
@@ -48,6 +51,7 @@ BIG_CONNS=${BIG_CONNS:-32}
 TIME_LIMIT=${TIME_LIMIT:-600}
 PHASES=${PHASES:-z a b c d e}
 PACED_RATES=${PACED_RATES:-5000 10000}
+DEPTHS=${DEPTHS-8}
 IO=${IO:-epoll}
 OUT=${OUT:-/tmp/rampart-run-daemon-$(date -u +%Y%m%dT%H%M%SZ)}
 export RAMPART_LAB_NAME=${RAMPART_LAB_NAME:-rampart-daemon}
@@ -225,6 +229,9 @@ if [[ " $PHASES " == *" z "* && $IO == epoll ]]; then
     for r in $PACED_RATES; do
         load ceiling paced-c128-r$r "$ECHO_ADDR" --pattern "c{i}-$RUN.bench.test" --distinct "$CACHED" --connections 128 --rate "$r" --duration "$DURATION" $(warm w.bench.test)
     done
+    for d in $DEPTHS; do
+        load ceiling pipelined-c32-d$d "$ECHO_ADDR" --pattern "c{i}-$RUN.bench.test" --distinct "$CACHED" --connections 32 --depth "$d" --duration "$DURATION" $(warm w.bench.test)
+    done
     stop_daemon
 fi
 
@@ -254,6 +261,10 @@ for server in "${servers[@]}"; do
             for r in $PACED_RATES; do
                 load "$server" rewarm-paced-r$r "$addr" --pattern "c{i}-$RUN.bench.test" --count "$CACHED" --connections 32 --expect OK >/dev/null
                 load "$server" paced-c128-r$r "$addr" --pattern "c{i}-$RUN.bench.test" --distinct "$CACHED" --connections 128 --rate "$r" --duration "$DURATION" --expect OK $(warm "c0-$RUN.bench.test")
+            done
+            for d in $DEPTHS; do
+                load "$server" rewarm-pipelined-d$d "$addr" --pattern "c{i}-$RUN.bench.test" --count "$CACHED" --connections 32 --expect OK >/dev/null
+                load "$server" pipelined-c32-d$d "$addr" --pattern "c{i}-$RUN.bench.test" --distinct "$CACHED" --connections 32 --depth "$d" --duration "$DURATION" --expect OK $(warm "c0-$RUN.bench.test")
             done
         fi
     fi
@@ -411,6 +422,10 @@ if all(c32) and c32[1].get("lookups_per_s"):
     ceiling = get("ceiling", "cached-c32")
     if ceiling:
         print(f"  the ceiling (a server doing no work) / peer = {ceiling['lookups_per_s'] / c32[1]['lookups_per_s']:.2f}x: the most any daemon can show on this machine")
+for t in sorted(t for t in tests if t.startswith("pipelined-c32")):
+    pipe = (get("rampart", t), get("peer", t))
+    if all(pipe) and pipe[1].get("lookups_per_s"):
+        print(f"{t} (requests in flight per connection; not Postfix's pattern): rampart / peer = {pipe[0]['lookups_per_s'] / pipe[1]['lookups_per_s']:.2f}x")
 for s in ("ceiling", "rampart", "peer"):
     r = get(s, "cached-c128")
     if r: print(f"p99 at 128 connections, closed loop (saturated: p99 ~ queue / throughput): {s} {lat(r,'p99')} ms (target < 1 ms)")

@@ -14,7 +14,8 @@ internal static partial class SocketmapLoad
     /// go out on time because its connection was still waiting counts its latency from when it was due, so a stalled
     /// server shows in the percentiles (no coordinated omission). A lookup over <c>--timeout</c> is an error and ends that
     /// connection. With <c>--warmup N</c>, every connection first asks <c>--warmup-key</c> N times, unmeasured: this
-    /// process's own first-use costs (JIT of the loop: ~25 ms measured) are then not counted as server latency.
+    /// process's own first-use costs (JIT of the loop: ~25 ms measured) are then not counted as server latency. With
+    /// <c>--depth D</c> (closed loop) each connection keeps D requests in flight, written together, answered in order.
     /// </summary>
     /// <returns>The lookups, and the wall and CPU time of the measurement alone (the warm-up is not in them; the
     /// <c>--duration</c> clock starts after it).</returns>
@@ -27,7 +28,7 @@ internal static partial class SocketmapLoad
         {
             (keys[i], requests[i]) = Request(options, KeyAt(options, i));
         }
-        using var loop = new EpollLoop(sockets, options.Timeout);
+        using var loop = new EpollLoop(sockets, options.Timeout, options.Depth);
         if (options.Warmup > 0)
         {
             var (key, request) = Request(options, options.WarmupKey!);
@@ -64,9 +65,11 @@ internal static partial class SocketmapLoad
         private readonly Connection[] _connections;
         private readonly int _epoll;
         private readonly long _timeoutTicks;
+        private readonly int _depth;
 
-        public EpollLoop(Socket[] sockets, TimeSpan timeout)
+        public EpollLoop(Socket[] sockets, TimeSpan timeout, int depth)
         {
+            _depth = depth;
             _epoll = LinuxEpoll.Create(0);
             if (_epoll < 0)
             {
@@ -77,7 +80,7 @@ internal static partial class SocketmapLoad
             for (int i = 0; i < sockets.Length; i++)
             {
                 sockets[i].Blocking = false;
-                _connections[i] = new Connection(sockets[i]);
+                _connections[i] = new Connection(sockets[i], depth);
                 LinuxEpoll.Watch(_epoll, _connections[i].Fd, (ulong)i);
             }
         }
@@ -98,7 +101,8 @@ internal static partial class SocketmapLoad
                 {
                     continue;
                 }
-                (connection.Done, connection.InFlight, connection.Due) = (false, false, begin + i * interval / _connections.Length);
+                (connection.Done, connection.Due) = (false, begin + i * interval / _connections.Length);
+                connection.Clear();
                 active++;
             }
             foreach (var connection in _connections)
@@ -150,7 +154,7 @@ internal static partial class SocketmapLoad
                     nextTimeoutScan = now + Stopwatch.Frequency / 10;
                     foreach (var connection in _connections)
                     {
-                        if (!connection.Done && connection.InFlight && now - connection.Started > _timeoutTicks)
+                        if (!connection.Done && connection.InFlight && now - connection.OldestStarted > _timeoutTicks)
                         {
                             Fail(connection, "timeout");
                         }
@@ -163,22 +167,31 @@ internal static partial class SocketmapLoad
             }
             return result;
 
+            // Tops the connection up to _depth requests in flight (1 unless --depth), written with one write.
             void Next(Connection connection)
             {
-                long seq = take();
-                long now = Stopwatch.GetTimestamp();
-                if (seq >= count || now >= deadline)
+                int length = 0;
+                while (connection.Pending < _depth)
                 {
-                    Stop(connection);
-                    return;
+                    long seq = take();
+                    long now = Stopwatch.GetTimestamp();
+                    if (seq >= count || now >= deadline)
+                    {
+                        if (!connection.InFlight && length == 0)
+                        {
+                            Stop(connection);
+                            return;
+                        }
+                        break;
+                    }
+                    var (key, bytes) = request(seq);
+                    // Paced: a request that is late because the reply before it was late counts from when it was due.
+                    connection.Enqueue(key, interval > 0 && connection.Due < now ? connection.Due : now);
+                    connection.Due += interval;
+                    bytes.CopyTo(connection.Send.AsSpan(length));
+                    length += bytes.Length;
                 }
-                (connection.Key, var bytes) = request(seq);
-                // Paced: a request that is late because the reply before it was late counts from when it was due.
-                connection.Started = interval > 0 && connection.Due < now ? connection.Due : now;
-                connection.Due += interval;
-                connection.Filled = 0;
-                connection.InFlight = true;
-                if (!WriteAll(connection.Fd, bytes, out string? error))
+                if (length > 0 && !WriteAll(connection.Fd, connection.Send.AsSpan(0, length), out string? error))
                 {
                     Fail(connection, error!);
                 }
@@ -203,28 +216,38 @@ internal static partial class SocketmapLoad
                         Fail(connection, "closed");
                         return;
                     }
-                    if (!connection.InFlight)
-                    {
-                        Fail(connection, "bad-netstring: bytes nobody asked for");
-                        return;
-                    }
                     connection.Filled += (int)n;
-                    string? reply;
+                    int at = 0, answered = 0;
                     try
                     {
-                        reply = ParseReply(connection.Receive, connection.Filled);
+                        while (ParseReply(connection.Receive, at, connection.Filled, out int end) is { } reply)
+                        {
+                            if (!connection.InFlight)
+                            {
+                                Fail(connection, "bad-netstring: bytes nobody asked for");
+                                return;
+                            }
+                            var (key, started) = connection.Dequeue();
+                            result.Record(key, reply, null, Stopwatch.GetTimestamp() - started);
+                            (at, answered) = (end, answered + 1);
+                        }
                     }
                     catch (FormatException ex)
                     {
                         Fail(connection, "bad-netstring: " + ex.Message);
                         return;
                     }
-                    if (reply is null)
+                    connection.Receive.AsSpan(at, connection.Filled - at).CopyTo(connection.Receive);
+                    connection.Filled -= at;
+                    if (connection.Filled > 0 && !connection.InFlight)
+                    {
+                        Fail(connection, "bad-netstring: bytes nobody asked for");
+                        return;
+                    }
+                    if (answered == 0)
                     {
                         continue;
                     }
-                    connection.InFlight = false;
-                    result.Record(connection.Key, reply, null, Stopwatch.GetTimestamp() - connection.Started);
                     if (interval == 0 || connection.Due <= Stopwatch.GetTimestamp())
                     {
                         Next(connection);
@@ -235,7 +258,13 @@ internal static partial class SocketmapLoad
 
             void Fail(Connection connection, string error)
             {
-                result.Record(connection.Key, null, error, Stopwatch.GetTimestamp() - connection.Started);
+                // Every lookup still in flight on it fails with it (one error when none was).
+                do
+                {
+                    var (key, started) = connection.InFlight ? connection.Dequeue() : (connection.LastKey, Stopwatch.GetTimestamp());
+                    result.Record(key, null, error, Stopwatch.GetTimestamp() - started);
+                }
+                while (connection.InFlight);
                 connection.Broken = true; // its stream position is unknown: no later run uses it
                 LinuxEpoll.Forget(_epoll, connection.Fd);
                 Stop(connection);
@@ -246,7 +275,7 @@ internal static partial class SocketmapLoad
                 if (!connection.Done)
                 {
                     connection.Done = true;
-                    connection.InFlight = false;
+                    connection.Clear();
                     active--;
                 }
             }
@@ -261,19 +290,43 @@ internal static partial class SocketmapLoad
             }
         }
 
-        /// <summary>One connection: its socket, the lookup in flight and, when paced, when its next one is due.</summary>
-        private sealed class Connection(Socket socket)
+        /// <summary>One connection: its socket, the lookups in flight (oldest first) and, when paced, when its next one is due.</summary>
+        private sealed class Connection(Socket socket, int depth)
         {
+            private readonly string[] _keys = new string[depth];
+            private readonly long[] _started = new long[depth];
+            private int _head;
+
             public Socket Socket { get; } = socket;
             public int Fd { get; } = (int)socket.Handle;
             public byte[] Receive { get; } = new byte[64 * 1024];
+            public byte[] Send { get; } = new byte[depth * 8 * 1024];
             public int Filled { get; set; }
-            public string Key { get; set; } = "";
-            public long Started { get; set; }
-            public bool InFlight { get; set; }
+            public int Pending { get; private set; }
+            public bool InFlight => Pending > 0;
+            public long OldestStarted => _started[_head];
+            public string LastKey { get; private set; } = "";
             public bool Done { get; set; }
             public bool Broken { get; set; }
             public long Due { get; set; }
+
+            public void Enqueue(string key, long started)
+            {
+                int at = (_head + Pending) % _keys.Length;
+                (_keys[at], _started[at], LastKey) = (key, started, key);
+                Pending++;
+            }
+
+            public (string Key, long Started) Dequeue()
+            {
+                var oldest = (_keys[_head], _started[_head]);
+                _head = (_head + 1) % _keys.Length;
+                Pending--;
+                return oldest;
+            }
+
+            /// <summary>Forgets the lookups in flight (a stopped connection; a new run starts from an empty stream).</summary>
+            public void Clear() => (_head, Pending, Filled) = (0, 0, 0);
         }
     }
 

@@ -22,7 +22,7 @@ internal static partial class SocketmapLoad
         "usage: Rampart.Benchmarks socketmap-load --target HOST:PORT [--connections C] [--count N] [--duration S]\n" +
         "         [--pattern 'd{i}.bench.test' | --domains FILE] [--first I] [--distinct M] [--map NAME] [--timeout S]\n" +
         "         [--expect OK|NOTFOUND|TEMP|PERM] [--io epoll|blocking] [--rate R] [--warmup N --warmup-key KEY]\n" +
-        "         [--label TEXT] [--json]\n" +
+        "         [--depth D] [--label TEXT] [--json]\n" +
         "  C connections (default 8), each one request at a time; stops after N lookups (default: no count bound) or S seconds\n" +
         "  (default 10 without --count, 300 with it), whichever comes first. Key i = pattern with {i} = first + (i mod M)\n" +
         "  (default M = N, or 1000 without --count), or line (i mod lines) of FILE. --timeout bounds each lookup (default 10 s).\n" +
@@ -30,6 +30,8 @@ internal static partial class SocketmapLoad
         "  measured), or a thread per connection with blocking calls (default; as in runs A-C).\n" +
         "  --rate R (epoll only): open loop at R lookups/s in total instead of each connection as fast as replies come.\n" +
         "  --warmup N (epoll only): each connection first asks KEY N times, unmeasured (this client's own JIT).\n" +
+        "  --depth D (epoll, closed loop only): keep D requests in flight per connection (pipelining, written together;\n" +
+        "  the protocol allows it, Postfix does not do it): the server's capacity when the kernel's per-request cost is shared.\n" +
         "  Exit status: 0 all lookups answered (and, with --expect, all of that kind; with --count, all N done),\n" +
         "  1 otherwise, 2 usage or connection setup error.";
 
@@ -37,7 +39,7 @@ internal static partial class SocketmapLoad
 
     private sealed record Options(
         IPEndPoint Target, int Connections, long Count, TimeSpan Duration, string? Pattern, string[]? Keys, long First, long Distinct,
-        string Map, TimeSpan Timeout, string? Expect, string Label, bool Json, string Io, double Rate, int Warmup, string? WarmupKey);
+        string Map, TimeSpan Timeout, string? Expect, string Label, bool Json, string Io, double Rate, int Warmup, string? WarmupKey, int Depth);
 
     /// <summary>What one worker saw: latencies in Stopwatch ticks, answers and errors by kind, example replies.</summary>
     private sealed class WorkerResult(int capacity = 4096)
@@ -292,42 +294,43 @@ internal static partial class SocketmapLoad
                 return null;
             }
             filled += n;
-            if (ParseReply(buffer, filled) is { } reply)
+            if (ParseReply(buffer, 0, filled, out int end) is { } reply)
             {
-                return reply;
+                return end == filled ? reply : throw new FormatException("more bytes than one reply (a reply nobody asked for)");
             }
         }
     }
 
-    /// <summary>The reply once <paramref name="filled"/> bytes hold a whole netstring; null while more are needed. One request is in flight at a time, so nothing may follow it.</summary>
-    private static string? ParseReply(byte[] buffer, int filled)
+    /// <summary>
+    /// The reply that starts at <paramref name="start"/> once the buffer holds all of it (<paramref name="end"/> = the
+    /// offset after it); null while more bytes are needed.
+    /// </summary>
+    private static string? ParseReply(byte[] buffer, int start, int filled, out int end)
     {
-        int colon = Array.IndexOf(buffer, (byte)':', 0, filled);
+        end = start;
+        int colon = Array.IndexOf(buffer, (byte)':', start, filled - start);
         if (colon < 0)
         {
-            return filled > 6 ? throw new FormatException("no ':' within 6 bytes") : null;
+            return filled - start > 6 ? throw new FormatException("no ':' within 6 bytes") : null;
         }
-        if (colon == 0 || !int.TryParse(buffer.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out int length) || length > MaxReply)
+        if (colon == start || !int.TryParse(buffer.AsSpan(start, colon - start), NumberStyles.None, CultureInfo.InvariantCulture, out int length) || length > MaxReply)
         {
-            throw new FormatException($"bad length '{Encoding.ASCII.GetString(buffer, 0, colon)}'");
+            throw new FormatException($"bad length '{Encoding.ASCII.GetString(buffer, start, colon - start)}'");
         }
-        int total = colon + 1 + length + 1;
+        int total = colon + 1 + length + 1 - start;
         if (total > buffer.Length)
         {
             throw new FormatException($"reply of {length} bytes is larger than this client's buffer");
         }
-        if (filled < total)
+        if (filled - start < total)
         {
             return null;
         }
-        if (filled > total)
-        {
-            throw new FormatException("more bytes than one reply (a reply nobody asked for)");
-        }
-        if (buffer[total - 1] != (byte)',')
+        if (buffer[start + total - 1] != (byte)',')
         {
             throw new FormatException("missing ','");
         }
+        end = start + total;
         return Encoding.ASCII.GetString(buffer, colon + 1, length);
     }
 
@@ -371,6 +374,10 @@ internal static partial class SocketmapLoad
             {
                 json.WriteNumber("rate", options.Rate);
             }
+            if (options.Depth > 1)
+            {
+                json.WriteNumber("depth", options.Depth);
+            }
             json.WriteNumber("distinct", options.Keys?.Length ?? options.Distinct);
             json.WriteString("stop", stop);
             json.WriteNumber("wall_s", Math.Round(wall.TotalSeconds, 4));
@@ -409,7 +416,7 @@ internal static partial class SocketmapLoad
             return status;
         }
 
-        Console.WriteLine($"socketmap-load {options.Label}: target {options.Target}, map '{options.Map}', {options.Connections} connections ({options.Io} io), " +
+        Console.WriteLine($"socketmap-load {options.Label}: target {options.Target}, map '{options.Map}', {options.Connections} connections ({options.Io} io{(options.Depth > 1 ? $", {options.Depth} in flight each" : "")}), " +
                           $"{options.Keys?.Length ?? options.Distinct} distinct keys ({(options.Keys is null ? options.Pattern : "from a file")}), stop: {stop}");
         Console.WriteLine($"wall: {wall.TotalSeconds:0.000} s");
         Console.WriteLine($"lookups/s: {answered / wall.TotalSeconds:0.0} ({answered} answered, {errors} errors)");
@@ -453,7 +460,7 @@ internal static partial class SocketmapLoad
         int connections = 8;
         long count = 0, first = 0, distinct = 0;
         double duration = 0, timeout = 10, rate = 0;
-        int warmup = 0;
+        int warmup = 0, depth = 1;
         string? warmupKey = null;
         string? pattern = null, domainsFile = null, expect = null;
         string map = "postfix", label = "", io = "blocking";
@@ -497,6 +504,7 @@ internal static partial class SocketmapLoad
                     : "must be epoll (one thread, epoll) or blocking (a thread per connection); async was dropped: it was slower than both",
                 "--warmup" => int.TryParse(value, CultureInfo.InvariantCulture, out warmup) && warmup is >= 0 and <= 10_000 ? null : "must be 0 to 10000 lookups per connection",
                 "--warmup-key" => (warmupKey = value).Length > 0 ? null : "must not be empty",
+                "--depth" => int.TryParse(value, CultureInfo.InvariantCulture, out depth) && depth is >= 1 and <= 64 ? null : "must be 1 to 64 requests in flight per connection",
                 "--rate" => double.TryParse(value, CultureInfo.InvariantCulture, out rate) && rate is > 0 and <= 10_000_000 ? null : "must be more than 0 and at most 10000000 lookups/s",
                 _ => "is not an option of socketmap-load",
             };
@@ -506,9 +514,14 @@ internal static partial class SocketmapLoad
                 return false;
             }
         }
-        if ((rate > 0 || warmup > 0) && io != "epoll")
+        if ((rate > 0 || warmup > 0 || depth > 1) && io != "epoll")
         {
-            error = "socketmap-load: --rate and --warmup need --io epoll";
+            error = "socketmap-load: --rate, --warmup and --depth need --io epoll";
+            return false;
+        }
+        if (depth > 1 && rate > 0)
+        {
+            error = "socketmap-load: --depth is for the closed loop: leave out --rate";
             return false;
         }
         if (warmup > 0 && warmupKey is null)
@@ -569,7 +582,8 @@ internal static partial class SocketmapLoad
             io,
             rate,
             warmup,
-            warmupKey);
+            warmupKey,
+            depth);
         return true;
     }
 }

@@ -47,6 +47,20 @@ public sealed class DaemonConfigurationTests
         Assert.Empty(config.Zones);
     }
 
+    /// <summary>docs/postfix.md's file for postfix-tlspol users: its address and socketmap names keep working.</summary>
+    [Fact]
+    public void Load_PostfixTlspolMigration_SameAddressAndNames()
+    {
+        var result = DaemonConfiguration.Load(PathOf("from-postfix-tlspol.yml"));
+        var config = Ok(result);
+
+        Assert.Empty(result.Warnings);
+        Assert.Equal("127.0.0.1:8642", Assert.Single(config.Listen).ToString());
+        Assert.True(config.Zones["QUERYwithTLSRPT"].Settings.TlsRpt);
+        Assert.False(config.Zones.ContainsKey("QUERY")); // an unknown name: the default zone answers it
+        Assert.False(config.DefaultZone.Settings.TlsRpt);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("\n\n")]
