@@ -21,7 +21,9 @@ public sealed class TlsRptCheck : IDomainCheck
         {
             var near = txt.Records.FirstOrDefault(r => r.TrimStart().StartsWith("v=TLSRPT", StringComparison.OrdinalIgnoreCase));
             yield return near is null
-                ? TlsRptNone.For(observation.Domain, $"no TLS-RPT record at {name} ({txt.Describe()})")
+                ? TlsRptNone.For(observation.Domain, txt.Records.Count == 0
+                    ? $"no TLS-RPT record at {name} ({txt.Describe()})"
+                    : $"no TLS-RPT record at {name}: {txt.Describe()}, none beginning with 'v={TlsRptRecord.Version}' (first: '{txt.Records[0]}')")
                 : TlsRptInvalid.For(name, $"'{near}' does not begin with 'v={TlsRptRecord.Version}', so senders ignore it");
             yield break;
         }

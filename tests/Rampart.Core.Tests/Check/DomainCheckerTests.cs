@@ -32,6 +32,20 @@ public sealed class DomainCheckerTests : IDisposable
     }
 
     [Fact]
+    public async Task Check_OtherTxtAtTlsRptName_NoneNamingWhatIsThere()
+    {
+        // A wildcard TXT (an MTA-STS record, say) also answers _smtp._tls: it is not a TLS-RPT record.
+        _h.Domain("example.org", "192.0.2.1").Dns.Txt("_smtp._tls.example.org", "v=STSv1; id=1");
+        _h.Probe.Tls("192.0.2.1", _h.Pki.Leaf("mx.example.org"), _h.Pki.Intermediate);
+
+        var report = await _h.CheckAsync("example.org");
+
+        var none = report.Single("tls-rpt.none");
+        Assert.Equal(CheckSeverity.Info, none.Severity);
+        Assert.Contains("none beginning with 'v=TLSRPTv1' (first: 'v=STSv1; id=1')", none.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Check_NullMx_OnlyNullFinding()
     {
         _h.Dns.Mx("example.org", (0, ""));
