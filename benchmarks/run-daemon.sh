@@ -29,7 +29,8 @@
 # (where Rampart.Benchmarks is built, default /tmp/art-bench), CACHED, CONNS, DURATION, COLD, COLD_CONNS, BURST,
 # OUTAGE, OUTAGE_CONNS, BIG, BIG_CONNS, TIME_LIMIT (seconds, bound of every load run), PHASES (default "z a b c d e"),
 # PACED_RATES (default "5000 10000"), DEPTHS (pipelined runs at 32 connections, default "8"; "" for none),
-# IO (the client's I/O: epoll, or blocking as in runs A-C),
+# IO (the client's I/O: epoll, or blocking as in runs A-C), TRANSPORT (tcp, default: 127.0.0.1 ports; unix: every
+# server on a Unix socket in the work directory, as Postfix's socketmap:unix:/path:NAME reaches it),
 # OUT (results directory, default /tmp/rampart-run-daemon-<time>: run.log, results.jsonl, summary.txt).
 # Lab instance: RAMPART_LAB_NAME / RAMPART_LAB_STATE (default netns rampart-daemon, state /tmp/rampart-daemon-lab);
 # brought up if down and then taken down again; a running one is used and left running. Needs root.
@@ -53,6 +54,7 @@ PHASES=${PHASES:-z a b c d e}
 PACED_RATES=${PACED_RATES:-5000 10000}
 DEPTHS=${DEPTHS-8}
 IO=${IO:-epoll}
+TRANSPORT=${TRANSPORT:-tcp}
 OUT=${OUT:-/tmp/rampart-run-daemon-$(date -u +%Y%m%dT%H%M%SZ)}
 export RAMPART_LAB_NAME=${RAMPART_LAB_NAME:-rampart-daemon}
 RAMPART_LAB_STATE=$(realpath -m "${RAMPART_LAB_STATE:-/tmp/rampart-daemon-lab}")
@@ -69,6 +71,12 @@ RUN=$(printf '%x%x' "$(date +%s)" $$)  # fresh names every run: no cache (daemon
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
 WORK=$(mktemp -d /tmp/rampart-daemon-work.XXXXXX)
+ECHO_ADDR=127.0.0.1:18463
+case $TRANSPORT in
+    tcp) ;;
+    unix) RAMPART_ADDR=unix:$WORK/rampart.sock PEER_ADDR=unix:$WORK/peer.sock ECHO_ADDR=unix:$WORK/echo.sock ;;
+    *) echo "run-daemon: TRANSPORT must be tcp or unix, not '$TRANSPORT'" >&2; exit 2 ;;
+esac
 cd "$REPO"
 exec > >(tee "$OUT/run.log") 2>&1
 say() { printf '\n== %s  [load %s]\n' "$*" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
@@ -119,14 +127,16 @@ say "machine"
 machine_lines
 echo "rampart:  $RAMPART_DLL ($(stat -c %y "$RAMPART_DLL" | cut -d. -f1))"
 peer_line
-echo "lab:      netns $LAB_NAME, state $RAMPART_LAB_STATE; run id $RUN; results in $OUT"
+echo "lab:      netns $LAB_NAME, state $RAMPART_LAB_STATE; transport $TRANSPORT; run id $RUN; results in $OUT"
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)"
 } | tee "$OUT/machine.txt"
 
 # --- configuration: one postfix-mta-sts-resolver YAML per setup, read by both daemons ------------------
 yml() { # yml FILE GRACE CACHE-BLOCK
-    printf 'host: 127.0.0.1\nport: %s\nshutdown_timeout: 5\ncache_grace: %s\n%s\ndefault_zone:\n  strict_testing: false\n  timeout: 4\n' \
-        "${PEER_ADDR##*:}" "$2" "$3" > "$1"
+    local listen
+    if [[ $PEER_ADDR == unix:* ]]; then listen="path: ${PEER_ADDR#unix:}"$'\n'"mode: 0666"; else listen="host: 127.0.0.1"$'\n'"port: ${PEER_ADDR##*:}"; fi
+    printf '%s\nshutdown_timeout: 5\ncache_grace: %s\n%s\ndefault_zone:\n  strict_testing: false\n  timeout: 4\n' \
+        "$listen" "$2" "$3" > "$1"
 }
 # cache_grace 3600 in main.yml: no entry turns stale during phase a, so its numbers are the cached path alone (with 60,
 # as in runs A-D, entries went stale after a minute and their background refreshes ran during the measurements).
@@ -149,7 +159,11 @@ wait_port() { # wait_port ADDR PID LOG: until ADDR accepts a connection (60 s), 
     local addr=$1 pid=$2 log=$3 i
     for ((i = 0; i < 120; i++)); do
         kill -0 "$pid" 2>/dev/null || { tail -5 "$log"; die "the daemon (PID $pid) exited; log $log"; }
-        lab/run bash -c "exec 3<>/dev/tcp/${addr%:*}/${addr##*:}" 2>/dev/null && return 0
+        if [[ $addr == unix:* ]]; then
+            "$PEER_PY" -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "${addr#unix:}" 2>/dev/null && return 0
+        else
+            lab/run bash -c "exec 3<>/dev/tcp/${addr%:*}/${addr##*:}" 2>/dev/null && return 0
+        fi
         sleep 0.5
     done
     die "nothing listens on $addr after 60 s; log $log"
@@ -216,7 +230,6 @@ load() {
 warm() { [[ $IO == epoll ]] && echo "--warmup 5 --warmup-key $1"; return 0; }
 
 # --- z: the ceiling --------------------------------------------------------------------------------------
-ECHO_ADDR=127.0.0.1:18463
 if [[ " $PHASES " == *" z "* && $IO == epoll ]]; then
     say "z: the ceiling: socketmap-echo (no work at all) on $ECHO_ADDR, the same loads"
     lab/run "$BENCH" socketmap-echo --listen "$ECHO_ADDR" --duration "$TIME_LIMIT" >> "$OUT/echo.log" 2>&1 &

@@ -15,20 +15,20 @@ namespace Rampart.Benchmarks;
 internal static class SocketmapEcho
 {
     private const string Usage =
-        "usage: Rampart.Benchmarks socketmap-echo --listen IP:PORT [--reply TEXT] [--duration S]\n" +
+        "usage: Rampart.Benchmarks socketmap-echo --listen IP:PORT|unix:/path [--reply TEXT] [--duration S]\n" +
         "  answers every request with TEXT (default 'OK secure match=mx.bench.test servername=hostname') until S seconds\n" +
         "  have passed (default 600).";
 
     public static int Run(string[] args)
     {
-        IPEndPoint? listen = null;
+        EndPoint? listen = null;
         string reply = "OK secure match=mx.bench.test servername=hostname";
         double duration = 600;
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             bool ok = args[i] switch
             {
-                "--listen" => IPEndPoint.TryParse(args[i + 1], out listen) && listen.Port != 0,
+                "--listen" => StreamEndpoint.TryParse(args[i + 1], out listen),
                 "--reply" => (reply = args[i + 1]).Length > 0,
                 "--duration" => double.TryParse(args[i + 1], CultureInfo.InvariantCulture, out duration) && duration is > 0 and <= 3600,
                 _ => false,
@@ -40,12 +40,19 @@ internal static class SocketmapEcho
         }
         if (listen is null || args.Length % 2 != 0 || !LinuxEpoll.Supported)
         {
-            return LabLoad.UsageExit(LinuxEpoll.Supported ? "socketmap-echo: --listen IP:PORT is required" : "socketmap-echo: needs x86-64 Linux", Usage);
+            return LabLoad.UsageExit(LinuxEpoll.Supported ? $"socketmap-echo: --listen {StreamEndpoint.Forms} is required" : "socketmap-echo: needs x86-64 Linux", Usage);
         }
 
         byte[] answer = Encoding.ASCII.GetBytes($"{Encoding.ASCII.GetByteCount(reply)}:{reply},");
-        using var listener = new Socket(listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        if (listen is UnixDomainSocketEndPoint unix)
+        {
+            File.Delete(unix.ToString()!); // a socket file left by an earlier run
+        }
+        using var listener = StreamEndpoint.NewSocket(listen);
+        if (listen is IPEndPoint)
+        {
+            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        }
         listener.Bind(listen);
         listener.Listen(512);
         listener.Blocking = false;
@@ -73,7 +80,10 @@ internal static class SocketmapEcho
                         while (TryAccept(listener) is { } accepted)
                         {
                             accepted.Blocking = false;
-                            accepted.NoDelay = true;
+                            if (accepted.AddressFamily != AddressFamily.Unix)
+                            {
+                                accepted.NoDelay = true;
+                            }
                             int fd = (int)accepted.Handle;
                             connections[fd] = (accepted, new byte[64 * 1024], [0]);
                             LinuxEpoll.Watch(epoll, fd, (ulong)fd);

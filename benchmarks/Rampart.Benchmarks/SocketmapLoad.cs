@@ -19,7 +19,7 @@ namespace Rampart.Benchmarks;
 internal static partial class SocketmapLoad
 {
     private const string Usage =
-        "usage: Rampart.Benchmarks socketmap-load --target HOST:PORT [--connections C] [--count N] [--duration S]\n" +
+        "usage: Rampart.Benchmarks socketmap-load --target IP:PORT|unix:/path [--connections C] [--count N] [--duration S]\n" +
         "         [--pattern 'd{i}.bench.test' | --domains FILE] [--first I] [--distinct M] [--map NAME] [--timeout S]\n" +
         "         [--expect OK|NOTFOUND|TEMP|PERM] [--io epoll|blocking] [--rate R] [--warmup N --warmup-key KEY]\n" +
         "         [--depth D] [--label TEXT] [--json]\n" +
@@ -38,7 +38,7 @@ internal static partial class SocketmapLoad
     private const int MaxReply = 100_000;
 
     private sealed record Options(
-        IPEndPoint Target, int Connections, long Count, TimeSpan Duration, string? Pattern, string[]? Keys, long First, long Distinct,
+        EndPoint Target, int Connections, long Count, TimeSpan Duration, string? Pattern, string[]? Keys, long First, long Distinct,
         string Map, TimeSpan Timeout, string? Expect, string Label, bool Json, string Io, double Rate, int Warmup, string? WarmupKey, int Depth);
 
     /// <summary>What one worker saw: latencies in Stopwatch ticks, answers and errors by kind, example replies.</summary>
@@ -99,7 +99,7 @@ internal static partial class SocketmapLoad
             {
                 open.Dispose();
             }
-            Console.Error.WriteLine($"socketmap-load: cannot connect to {options.Target}: {(ex is OperationCanceledException ? "connect timed out" : ex.Message)}");
+            Console.Error.WriteLine($"socketmap-load: cannot connect to {StreamEndpoint.Describe(options.Target)}: {(ex is OperationCanceledException ? "connect timed out" : ex.Message)}");
             return 2;
         }
 
@@ -143,9 +143,10 @@ internal static partial class SocketmapLoad
     /// and every reply would then also wake that thread and the thread pool: measured, 80,000 sched_yield calls in 4 s
     /// at 1,000 lookups/s). For <c>--io epoll</c>, whose loop does its own I/O on the descriptors.
     /// </summary>
-    private static Socket ConnectBlocking(IPEndPoint target, TimeSpan timeout)
+    private static Socket ConnectBlocking(EndPoint target, TimeSpan timeout)
     {
-        var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, SendTimeout = (int)timeout.TotalMilliseconds };
+        var socket = StreamEndpoint.NewSocket(target);
+        socket.SendTimeout = (int)timeout.TotalMilliseconds;
         try
         {
             socket.Connect(target);
@@ -158,9 +159,9 @@ internal static partial class SocketmapLoad
         }
     }
 
-    private static async ValueTask<Socket> ConnectAsync(IPEndPoint target, TimeSpan timeout)
+    private static async ValueTask<Socket> ConnectAsync(EndPoint target, TimeSpan timeout)
     {
-        var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = StreamEndpoint.NewSocket(target);
         try
         {
             using var limit = new CancellationTokenSource(timeout);
@@ -234,7 +235,7 @@ internal static partial class SocketmapLoad
                 catch (Exception ex) when (ex is SocketException or OperationCanceledException)
                 {
                     result.Add(result.Errors, "reconnect");
-                    result.ErrorExamples.Add($"reconnect to {options.Target} failed: {ex.Message}; this connection stops");
+                    result.ErrorExamples.Add($"reconnect to {StreamEndpoint.Describe(options.Target)} failed: {ex.Message}; this connection stops");
                     return result;
                 }
             }
@@ -367,7 +368,7 @@ internal static partial class SocketmapLoad
             using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false });
             json.WriteStartObject();
             json.WriteString("label", options.Label);
-            json.WriteString("target", options.Target.ToString());
+            json.WriteString("target", StreamEndpoint.Describe(options.Target));
             json.WriteNumber("connections", options.Connections);
             json.WriteString("io", options.Io);
             if (options.Rate > 0)
@@ -416,7 +417,7 @@ internal static partial class SocketmapLoad
             return status;
         }
 
-        Console.WriteLine($"socketmap-load {options.Label}: target {options.Target}, map '{options.Map}', {options.Connections} connections ({options.Io} io{(options.Depth > 1 ? $", {options.Depth} in flight each" : "")}), " +
+        Console.WriteLine($"socketmap-load {options.Label}: target {StreamEndpoint.Describe(options.Target)}, map '{options.Map}', {options.Connections} connections ({options.Io} io{(options.Depth > 1 ? $", {options.Depth} in flight each" : "")}), " +
                           $"{options.Keys?.Length ?? options.Distinct} distinct keys ({(options.Keys is null ? options.Pattern : "from a file")}), stop: {stop}");
         Console.WriteLine($"wall: {wall.TotalSeconds:0.000} s");
         Console.WriteLine($"lookups/s: {answered / wall.TotalSeconds:0.0} ({answered} answered, {errors} errors)");
@@ -456,7 +457,7 @@ internal static partial class SocketmapLoad
 
     private static bool TryParse(string[] args, out Options options, out string error)
     {
-        IPEndPoint? target = null;
+        EndPoint? target = null;
         int connections = 8;
         long count = 0, first = 0, distinct = 0;
         double duration = 0, timeout = 10, rate = 0;
@@ -487,7 +488,7 @@ internal static partial class SocketmapLoad
             string value = args[++i];
             string? rule = arg switch
             {
-                "--target" => IPEndPoint.TryParse(value, out target) && target.Port != 0 ? null : "must be IP:PORT with a port, e.g. 127.0.0.1:8461",
+                "--target" => StreamEndpoint.TryParse(value, out target) ? null : $"must be {StreamEndpoint.Forms}, e.g. 127.0.0.1:8461",
                 "--connections" => int.TryParse(value, CultureInfo.InvariantCulture, out connections) && connections is > 0 and <= 10_000 ? null : "must be 1 to 10000",
                 "--count" => long.TryParse(value, CultureInfo.InvariantCulture, out count) && count is > 0 and <= 100_000_000 ? null : "must be 1 to 100000000",
                 "--duration" => double.TryParse(value, CultureInfo.InvariantCulture, out duration) && duration is > 0 and <= 3600 ? null : "must be more than 0 and at most 3600 seconds",
@@ -577,7 +578,7 @@ internal static partial class SocketmapLoad
             map,
             TimeSpan.FromSeconds(timeout),
             expect,
-            label.Length > 0 ? label : target.ToString(),
+            label.Length > 0 ? label : StreamEndpoint.Describe(target),
             json,
             io,
             rate,

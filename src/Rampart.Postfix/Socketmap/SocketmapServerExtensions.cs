@@ -42,7 +42,13 @@ internal static class SocketmapServerExtensions
     public static IWebHostBuilder UseSocketmapTransport(this IWebHostBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.UseSockets(o => o.UnsafePreferInlineScheduling = true);
+        return builder.UseSockets(o =>
+        {
+            o.UnsafePreferInlineScheduling = true;
+            // Read straight into a buffer instead of first waiting for data with a zero-byte read: one receive system
+            // call per request instead of two. The cost is a pooled 4 KiB block held by each idle connection.
+            o.WaitForDataBeforeAllocatingBuffer = false;
+        });
     }
 
     /// <summary>
