@@ -35,5 +35,5 @@ machine_lines() {
 
 # peer_line: the versions of postfix-mta-sts-resolver, its Python and uvloop.
 peer_line() {
-    echo "peer:     postfix-mta-sts-resolver $(dpkg-query -W -f '${Version}' postfix-mta-sts-resolver), python3 $(dpkg-query -W -f '${Version}' python3), uvloop $(dpkg-query -W -f '${Version}' python3-uvloop 2>/dev/null || echo none)"
+    echo "peer:     postfix-mta-sts-resolver $(dpkg-query -W -f '${Version}' postfix-mta-sts-resolver), python3 $(dpkg-query -W -f '${Version}' python3), uvloop $(/usr/bin/python3 -c 'import uvloop; print(uvloop.__version__)' 2>/dev/null || echo none)"
 }

@@ -40,7 +40,7 @@ source "$(dirname "$0")/lab.sh"
 # --- prerequisites -----------------------------------------------------------------------------
 if ! "$PEER_PY" -c 'import postfix_mta_sts_resolver' 2>/dev/null; then
     say "installing the peer: postfix-mta-sts-resolver (apt)"
-    DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y postfix-mta-sts-resolver >/dev/null
+    DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y postfix-mta-sts-resolver python3-uvloop >/dev/null
 fi
 build_release benchmarks/Rampart.Benchmarks "$ART" "$BENCH"
 
