@@ -12,6 +12,7 @@ namespace Rampart.Lab.Tests;
 /// that never greets, a TLS handshake that hangs.
 /// </summary>
 [Trait("Category", "integration")]
+[Collection(StsIdChange.Collection)]
 public class CheckScenarioTests
 {
     /// <summary>

@@ -7,6 +7,7 @@ namespace Rampart.Lab.Tests;
 
 /// <summary>Every sts-* scenario of LAB.md against the real lab: Unbound, NSD and the HTTPS policy host.</summary>
 [Trait("Category", "integration")]
+[Collection(StsIdChange.Collection)]
 public class MtaStsScenarioTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
