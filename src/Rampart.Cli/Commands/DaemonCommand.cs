@@ -89,7 +89,7 @@ internal static class DaemonCommand
             {
                 Console.WriteLine($"configuration ok: listen {string.Join(", ", settings.Listen)}; state {settings.StateDirectory}; " +
                                   $"resolver {settings.Dns.Endpoint} (DNSSEC {(settings.Dns.TrustAd ? "trusted" : "not trusted")}); " +
-                                  $"zones: default{string.Concat(settings.Zones.Keys.Select(k => ", " + k))}; " +
+                                  $"zones: {string.Join(", ", settings.Zones.Values.Prepend(settings.DefaultZone).Select(z => DescribeZone(z, settings.DefaultZone)))}; " +
                                   $"fetch timeout {settings.DefaultZone.Timeout.TotalSeconds:0.#} s; pinned policies {settings.Pinned?.Count ?? 0}; " +
                                   $"policy cache {(settings.Redis is { } redis ? Rampart.Storage.RedisServerAddress.Parse(redis.Url).Location : "sqlite")}; " +
                                   $"proactive refresh {(settings.Refresh.Enabled ? $"every {settings.Refresh.SweepPeriod.TotalHours:0.##} h" : "off")}" +
@@ -117,6 +117,30 @@ internal static class DaemonCommand
     /// The daemon's settings from the command line and the configuration file (read now: at start, and again on SIGHUP).
     /// Command-line options win over the file. Faults are messages, never exceptions.
     /// </summary>
+    /// <summary>"default", or "NAME (strict_testing, require_sni off, tlsrpt, timeout 10 s)" with what differs from the defaults.</summary>
+    private static string DescribeZone(DaemonZone zone, DaemonZone defaultZone)
+    {
+        var name = ReferenceEquals(zone, defaultZone) ? "default" : zone.Name;
+        var notes = new List<string>();
+        if (zone.Settings.StrictTesting)
+        {
+            notes.Add("strict_testing");
+        }
+        if (!zone.Settings.RequireSni)
+        {
+            notes.Add("require_sni off");
+        }
+        if (zone.Settings.TlsRpt)
+        {
+            notes.Add("tlsrpt");
+        }
+        if (zone.Timeout != defaultZone.Timeout)
+        {
+            notes.Add($"timeout {zone.Timeout.TotalSeconds:0.#} s");
+        }
+        return notes.Count == 0 ? name : $"{name} ({string.Join(", ", notes)})";
+    }
+
     private static DaemonReload Read(ParseResult parse, Options o)
     {
         var warnings = new List<string>();
