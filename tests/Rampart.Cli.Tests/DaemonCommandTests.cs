@@ -49,13 +49,14 @@ public sealed class DaemonCommandTests : IDisposable
     [Fact]
     public async Task CheckConfig_ZoneSettings_NamedWhereTheyDiffer()
     {
-        var path = Config("listen: 127.0.0.1:8642\ndefault_zone:\n  timeout: 4\nzones:\n  QUERYwithTLSRPT:\n    tlsrpt: true\n  slow:\n    strict_testing: true\n    require_sni: false\n    timeout: 10\n");
+        var path = Config("listen: 127.0.0.1:8642\nmetrics: 127.0.0.1:9642\ndefault_zone:\n  timeout: 4\nzones:\n  QUERYwithTLSRPT:\n    tlsrpt: true\n  slow:\n    strict_testing: true\n    require_sni: false\n    timeout: 10\n");
 
         var result = await CliRunner.RunAsync("daemon", "--config", path, "--check-config", "--resolver", "127.0.0.1");
 
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("listen 127.0.0.1:8642;", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("zones: default, QUERYwithTLSRPT (tlsrpt), slow (strict_testing, require_sni off, timeout 10 s);", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("; metrics http://127.0.0.1:9642/metrics", result.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]

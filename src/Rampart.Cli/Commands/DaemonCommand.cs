@@ -93,6 +93,7 @@ internal static class DaemonCommand
                                   $"fetch timeout {settings.DefaultZone.Timeout.TotalSeconds:0.#} s; pinned policies {settings.Pinned?.Count ?? 0}; " +
                                   $"policy cache {(settings.Redis is { } redis ? Rampart.Storage.RedisServerAddress.Parse(redis.Url).Location : "sqlite")}; " +
                                   $"proactive refresh {(settings.Refresh.Enabled ? $"every {settings.Refresh.SweepPeriod.TotalHours:0.##} h" : "off")}" +
+                                  (settings.Metrics is { } metrics ? $"; metrics http://{metrics}/metrics" : "") +
                                   (settings.RunAs is { } user ? $"; run as {user}" : ""));
                 return ExitCodes.Ok;
             }
