@@ -151,7 +151,7 @@ public sealed class CheckWatchTests : IDisposable
     public async Task Once_Webhook_PostedOnChangeOnly()
     {
         var ct = TestContext.Current.CancellationToken;
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         using var listener = new HttpListener();
         listener.Prefixes.Add($"http://127.0.0.1:{port}/hook/");
         listener.Start();
@@ -212,7 +212,7 @@ public sealed class CheckWatchTests : IDisposable
     [Fact]
     public async Task Once_DeadWebhook_LoggedRoundCompletes()
     {
-        var port = FreePort(); // nothing listens there any more
+        var port = LoopbackPort.Free(); // nothing listens there any more
 
         var result = await CliRunner.RunAsync(["check", "--watch", DomainsFile("example.org\n"), "--once", "--state-dir", State, "--resolver", Resolver,
             "--timeout", "1", "--webhook", $"http://127.0.0.1:{port}/"], null, TimeSpan.FromSeconds(60));
@@ -243,7 +243,7 @@ public sealed class CheckWatchTests : IDisposable
     public async Task Monitor_ServesMetrics_StopsOnSigterm()
     {
         var ct = TestContext.Current.CancellationToken;
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in (string[])[CliRunner.RampartDll, "check", "--watch", DomainsFile("example.org\nexample.net\n"), "--interval", "10m",
                      "--state-dir", State, "--resolver", Resolver, "--timeout", "1", "--metrics", $"127.0.0.1:{port}"])
@@ -301,12 +301,5 @@ public sealed class CheckWatchTests : IDisposable
                 process.Kill(entireProcessTree: true);
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 }

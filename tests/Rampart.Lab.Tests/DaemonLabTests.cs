@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Rampart.Tests.Shared;
 
 namespace Rampart.Lab.Tests;
 
@@ -19,19 +20,13 @@ public sealed class DaemonLabTests : IAsyncDisposable
         Directory.Delete(_state, recursive: true);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private Task<int> StartAsync(params string[] extra) => StartFromAsync(Rampart.Tests.Shared.CliRunner.RampartDll, extra);
 
     private async Task<int> StartFromAsync(string rampartDll, params string[] extra)
     {
         Lab.RequireLab();
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in (string[])[rampartDll, "daemon", "--listen", $"127.0.0.1:{port}", "--state-dir", _state, .. extra])
         {
@@ -158,7 +153,7 @@ public sealed class DaemonLabTests : IAsyncDisposable
     [Fact]
     public async Task Daemon_Metrics_CountLookupsByAnswerAndFetchesByClass()
     {
-        var metricsPort = FreePort();
+        var metricsPort = LoopbackPort.Free();
         var port = await StartAsync("--metrics", $"127.0.0.1:{metricsPort}");
         await QueryAsync(port, "sts-enforce.test", "sts-enforce.test", "sts-404.test");
 
@@ -241,7 +236,7 @@ public sealed class DaemonLabTests : IAsyncDisposable
         var config = Path.Combine(_state, "rampart.yml");
         // a sweep every second; a policy is checked again once its TXT id is a second old
         await File.WriteAllTextAsync(config, "proactive_policy_fetching:\n  enabled: true\n  interval: 2\n  grace_ratio: 2\n", TestContext.Current.CancellationToken);
-        var metricsPort = FreePort();
+        var metricsPort = LoopbackPort.Free();
         var port = await StartAsync("--config", config, "--metrics", $"127.0.0.1:{metricsPort}");
         await QueryAsync(port, "sts-enforce.test");
 

@@ -66,9 +66,18 @@ internal static partial class DaemonHost
         builder.Services.AddSingleton<ISocketmapResponder>(sp =>
             new SocketmapResponder(name => Volatile.Read(ref engine).Zone(name), metrics, time, sp.GetRequiredService<ILogger<SocketmapResponder>>()));
         builder.WebHost.UseSocketmapTransport();
+        // Sockets passed by systemd (rampart-daemon.socket) replace the configured addresses.
+        var activated = SystemdActivation.TakeFromEnvironment();
+        var listening = activated.Count > 0
+            ? string.Join(", ", activated.Select(fd => $"systemd socket (fd {fd})")) + $" instead of {string.Join(", ", settings.Listen)}"
+            : string.Join(", ", settings.Listen);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            foreach (var endpoint in settings.Listen)
+            foreach (var descriptor in activated)
+            {
+                kestrel.ListenSocketmapDescriptor(descriptor);
+            }
+            foreach (var endpoint in activated.Count > 0 ? [] : settings.Listen)
             {
                 kestrel.ListenSocketmap(endpoint);
             }
@@ -128,7 +137,7 @@ internal static partial class DaemonHost
             }
         }
         var cached = await store.CountAsync(cancellationToken).ConfigureAwait(false);
-        LogStarted(log, string.Join(", ", settings.Listen), store.Location, cached, settings.Dns.Endpoint.ToString(),
+        LogStarted(log, listening, store.Location, cached, settings.Dns.Endpoint.ToString(),
             settings.Dns.TrustAd ? "trusted" : "NOT trusted");
         if (settings.Dns.Warning is { } warning)
         {

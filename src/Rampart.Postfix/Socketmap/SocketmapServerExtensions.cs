@@ -92,6 +92,16 @@ internal static class SocketmapServerExtensions
         }
     }
 
+    /// <summary>
+    /// Serves socketmap on a listening socket this process inherited as file descriptor <paramref name="descriptor"/>
+    /// (systemd socket activation: <see cref="SystemdActivation"/>), TCP or Unix, already bound and with its mode set.
+    /// </summary>
+    public static void ListenSocketmapDescriptor(this KestrelServerOptions options, int descriptor)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.ListenHandle((ulong)descriptor, listen => listen.UseConnectionHandler<SocketmapConnectionHandler>());
+    }
+
     /// <summary>Sets the Unix socket file's mode and owner, if the endpoint has them. Call after Kestrel has bound the socket.</summary>
     public static void ApplyUnixSocketMode(SocketmapEndpoint endpoint, ILogger? log = null)
     {

@@ -7,24 +7,24 @@ namespace Rampart.Postfix.Tests.Daemon;
 public class SystemdUnitTests
 {
     /// <summary>Found above the test binaries, or above this source file (an --artifacts-path build puts bin/ elsewhere).</summary>
-    private static string UnitPath([System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
+    private static string UnitPath(string name = "rampart-daemon.service", [System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
     {
         foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile) ?? "" })
         {
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                var candidate = Path.Combine(dir.FullName, "packaging", "systemd", "rampart-daemon.service");
+                var candidate = Path.Combine(dir.FullName, "packaging", "systemd", name);
                 if (File.Exists(candidate))
                 {
                     return candidate;
                 }
             }
         }
-        throw new FileNotFoundException("packaging/systemd/rampart-daemon.service not found above " + AppContext.BaseDirectory);
+        throw new FileNotFoundException($"packaging/systemd/{name} not found above " + AppContext.BaseDirectory);
     }
 
     [Fact]
-    public async Task Unit_SystemdAnalyzeVerify_NoFindings()
+    public async Task Units_SystemdAnalyzeVerify_NoFindings()
     {
         var analyze = new[] { "/usr/bin/systemd-analyze", "/bin/systemd-analyze" }.FirstOrDefault(File.Exists);
         Assert.True(analyze is not null, "systemd-analyze not found: apt-get install systemd");
@@ -43,7 +43,11 @@ public class SystemdUnitTests
             Assert.Contains("ExecStart=/opt/rampart/rampart daemon", text, StringComparison.Ordinal);
             await File.WriteAllTextAsync(unit, text.Replace("/opt/rampart/rampart", binary, StringComparison.Ordinal), TestContext.Current.CancellationToken);
 
-            var info = new ProcessStartInfo(analyze, ["verify", unit]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            // The socket unit is verified with its service beside it (verify needs the unit it activates).
+            var socket = Path.Combine(dir, "rampart-daemon.socket");
+            File.Copy(UnitPath("rampart-daemon.socket"), socket);
+
+            var info = new ProcessStartInfo(analyze, ["verify", unit, socket]) { RedirectStandardOutput = true, RedirectStandardError = true };
             using var process = Process.Start(info)!;
             var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
             var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
@@ -66,6 +70,14 @@ public class SystemdUnitTests
         Assert.Contains("ExecReload=/bin/kill -HUP $MAINPID", lines);
         Assert.Contains("StateDirectory=rampart", lines);
         Assert.DoesNotContain(lines, l => l.StartsWith("MemoryDenyWriteExecute=", StringComparison.Ordinal)); // the JIT needs W+X
+    }
+
+    [Fact]
+    public async Task SocketUnit_ListensWherePostfixLooksByDefault()
+    {
+        var lines = await File.ReadAllLinesAsync(UnitPath("rampart-daemon.socket"), TestContext.Current.CancellationToken);
+        Assert.Contains("ListenStream=127.0.0.1:8461", lines);
+        Assert.Contains("WantedBy=sockets.target", lines);
     }
 
     [Fact]
