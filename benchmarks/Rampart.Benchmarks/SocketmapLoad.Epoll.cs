@@ -177,7 +177,7 @@ internal static partial class SocketmapLoad
                     long now = Stopwatch.GetTimestamp();
                     if (seq >= count || now >= deadline)
                     {
-                        if (!connection.InFlight && length == 0)
+                        if (!connection.InFlight) // nothing written yet either: each write follows an Enqueue
                         {
                             Stop(connection);
                             return;

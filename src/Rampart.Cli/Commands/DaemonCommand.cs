@@ -114,10 +114,6 @@ internal static class DaemonCommand
         return command;
     }
 
-    /// <summary>
-    /// The daemon's settings from the command line and the configuration file (read now: at start, and again on SIGHUP).
-    /// Command-line options win over the file. Faults are messages, never exceptions.
-    /// </summary>
     /// <summary>"default", or "NAME (strict_testing, require_sni off, tlsrpt, timeout 10 s)" with what differs from the defaults.</summary>
     private static string DescribeZone(DaemonZone zone, DaemonZone defaultZone)
     {
@@ -142,6 +138,10 @@ internal static class DaemonCommand
         return notes.Count == 0 ? name : $"{name} ({string.Join(", ", notes)})";
     }
 
+    /// <summary>
+    /// The daemon's settings from the command line and the configuration file (read now: at start, and again on SIGHUP).
+    /// Command-line options win over the file. Faults are messages, never exceptions.
+    /// </summary>
     private static DaemonReload Read(ParseResult parse, Options o)
     {
         var warnings = new List<string>();

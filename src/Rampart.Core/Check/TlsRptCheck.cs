@@ -20,10 +20,11 @@ public sealed class TlsRptCheck : IDomainCheck
         if (candidates.Count == 0)
         {
             var near = txt.Records.FirstOrDefault(r => r.TrimStart().StartsWith("v=TLSRPT", StringComparison.OrdinalIgnoreCase));
+            var what = txt.Records.Count == 0
+                ? $" ({txt.Describe()})"
+                : $": {txt.Describe()}, none beginning with 'v={TlsRptRecord.Version}' (first: '{txt.Records[0]}')";
             yield return near is null
-                ? TlsRptNone.For(observation.Domain, txt.Records.Count == 0
-                    ? $"no TLS-RPT record at {name} ({txt.Describe()})"
-                    : $"no TLS-RPT record at {name}: {txt.Describe()}, none beginning with 'v={TlsRptRecord.Version}' (first: '{txt.Records[0]}')")
+                ? TlsRptNone.For(observation.Domain, $"no TLS-RPT record at {name}{what}")
                 : TlsRptInvalid.For(name, $"'{near}' does not begin with 'v={TlsRptRecord.Version}', so senders ignore it");
             yield break;
         }

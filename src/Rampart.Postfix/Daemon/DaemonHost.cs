@@ -73,13 +73,19 @@ internal static partial class DaemonHost
             : string.Join(", ", settings.Listen);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            foreach (var descriptor in activated)
+            if (activated.Count > 0)
             {
-                kestrel.ListenSocketmapDescriptor(descriptor);
+                foreach (var descriptor in activated)
+                {
+                    kestrel.ListenSocketmapDescriptor(descriptor);
+                }
             }
-            foreach (var endpoint in activated.Count > 0 ? [] : settings.Listen)
+            else
             {
-                kestrel.ListenSocketmap(endpoint);
+                foreach (var endpoint in settings.Listen)
+                {
+                    kestrel.ListenSocketmap(endpoint);
+                }
             }
             if (settings.Metrics is { } metricsEndpoint)
             {
