@@ -71,6 +71,7 @@ bin() { echo "$root/tests/$1/bin/$config/net10.0/$1"; }
 
 run_tests "core unit tests" "$(bin Rampart.Core.Tests)"
 run_tests "storage tests" "$(bin Rampart.Storage.Tests)"
+run_tests "hosting tests" "$(bin Rampart.Hosting.Tests)"
 run_tests "postfix socketmap tests" "$(bin Rampart.Postfix.Tests)"
 run_tests "cli tests" "$(bin Rampart.Cli.Tests)"
 run_tests "web tests" "$(bin Rampart.Web.Tests)"

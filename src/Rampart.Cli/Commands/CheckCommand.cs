@@ -1,3 +1,4 @@
+using Rampart.Hosting;
 using System.CommandLine;
 using System.Globalization;
 using Rampart.Core;

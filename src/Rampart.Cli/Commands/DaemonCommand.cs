@@ -1,3 +1,4 @@
+using Rampart.Hosting;
 using System.CommandLine;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;

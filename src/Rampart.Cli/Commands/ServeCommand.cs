@@ -1,3 +1,4 @@
+using Rampart.Hosting;
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Rampart.Core;

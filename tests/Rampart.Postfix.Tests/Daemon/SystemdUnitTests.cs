@@ -79,12 +79,4 @@ public class SystemdUnitTests
         Assert.Contains("ListenStream=127.0.0.1:8461", lines);
         Assert.Contains("WantedBy=sockets.target", lines);
     }
-
-    [Fact]
-    public void StateDirectory_SystemdStateDirectoryWins()
-    {
-        Assert.Equal("/var/lib/rampart", StateDirectory.Default(name => name == "STATE_DIRECTORY" ? "/var/lib/rampart:/var/lib/other" : null, privileged: false));
-        Assert.Equal("/var/lib/rampart", StateDirectory.Default(_ => null, privileged: true));
-        Assert.Equal("/x/state/rampart", StateDirectory.Default(name => name == "XDG_STATE_HOME" ? "/x/state" : null, privileged: false));
-    }
 }

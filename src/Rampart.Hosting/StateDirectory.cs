@@ -1,14 +1,14 @@
-namespace Rampart.Postfix.Daemon;
+namespace Rampart.Hosting;
 
 /// <summary>
 /// Where Rampart keeps its SQLite files (DESIGN.md): systemd's <c>$STATE_DIRECTORY</c> when set (the unit's
 /// <c>StateDirectory=</c>), else /var/lib/rampart as root, else ~/.local/state/rampart.
 /// </summary>
-internal static class StateDirectory
+public static class StateDirectory
 {
     public static string Default() => Default(Environment.GetEnvironmentVariable, Environment.IsPrivilegedProcess);
 
-    internal static string Default(Func<string, string?> environment, bool privileged)
+    public static string Default(Func<string, string?> environment, bool privileged)
     {
         if (environment("STATE_DIRECTORY") is { Length: > 0 } systemd)
         {
