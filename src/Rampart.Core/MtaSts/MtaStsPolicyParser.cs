@@ -191,6 +191,12 @@ public static class MtaStsPolicyParser
                 if (MxPattern.TryParse(value, out var pattern, out string? mxError))
                 {
                     (state.Mx ??= new List<MxPattern>(4)).Add(pattern);
+                    if (!System.Text.Ascii.IsValid(value))
+                    {
+                        // Accepted (the A-label is what any sender compares), but the policy is not as the RFC writes it.
+                        state.Warn(lineNumber, $"mx value {MtaStsSyntax.Quote(value)} is written with U-labels; mx patterns are A-label host names, "
+                            + $"so publish 'mx: {pattern.Value}' instead (strict senders such as mox reject this policy) {Rfc}");
+                    }
                 }
                 else
                 {

@@ -236,6 +236,20 @@ public sealed class MtaStsPolicyParserTests
     }
 
     [Fact]
+    public void Parse_MxWithULabel_IsReportedNamingTheALabel()
+    {
+        var result = MtaStsPolicyParser.Parse("version: STSv1\nmode: enforce\nmx: møx.example\nmx: mx.xn--bcher-kva.example\nmax_age: 86400\n");
+
+        Assert.True(result.IsValid);
+        Assert.Equal(["xn--mx-lka.example", "mx.xn--bcher-kva.example"], result.Policy!.Mx.Select(m => m.Value));
+        var warning = Assert.Single(result.Warnings);
+        Assert.Equal(3, warning.Line);
+        Assert.Contains("'møx.example'", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("publish 'mx: xn--mx-lka.example'", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("RFC 8461 §3.2", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_UnknownKeys_AreIgnoredWithoutWarning()
     {
         var result = MtaStsPolicyParser.Parse(Good + "rua: mailto:tls@example.com\nfuture_field: x: y\nx: 1\n");
