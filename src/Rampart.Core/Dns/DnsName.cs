@@ -1,5 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
+using System.Text;
 
 namespace Rampart.Core.Dns;
 
@@ -10,11 +10,6 @@ namespace Rampart.Core.Dns;
 /// </summary>
 public static class DnsName
 {
-    private const int MaxLabel = 63;
-    private const int MaxName = 253;
-
-    private static readonly IdnMapping s_idn = new() { AllowUnassigned = false, UseStd3AsciiRules = false };
-
     /// <exception cref="FormatException">The name cannot be a DNS name.</exception>
     public static string Normalize(string name)
     {
@@ -76,39 +71,18 @@ public static class DnsName
         }
 
         text = text.ToLowerInvariant();
-        if (!text.All(char.IsAscii))
+        if (!Ascii.IsValid(text))
         {
-            try
+            if (NameSyntax.ToAscii(text) is not { } ascii)
             {
-                text = s_idn.GetAscii(text);
+                return $"'{name}' is not a valid internationalised domain name (RFC 5890)";
             }
-            catch (ArgumentException ex)
-            {
-                return $"'{name}' is not a valid internationalised domain name: {ex.Message}";
-            }
+            text = ascii;
         }
 
-        if (text.Length > MaxName)
+        if (NameSyntax.Check(text, hostName: false) is { } reason)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"'{name}' is not a domain name: longer than {MaxName} characters");
-        }
-
-        foreach (var label in text.Split('.'))
-        {
-            if (label.Length == 0)
-            {
-                return $"'{name}' is not a domain name: it has an empty label";
-            }
-
-            if (label.Length > MaxLabel)
-            {
-                return string.Create(CultureInfo.InvariantCulture, $"'{name}' is not a domain name: label '{label}' is longer than {MaxLabel} characters");
-            }
-
-            if (!label.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-            {
-                return $"'{name}' is not a domain name: label '{label}' has characters other than letters, digits, '-' and '_'";
-            }
+            return $"'{name}' is not a domain name: it {reason}";
         }
 
         result = text;

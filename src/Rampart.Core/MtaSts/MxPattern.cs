@@ -22,8 +22,6 @@ namespace Rampart.Core.MtaSts;
 /// </remarks>
 public sealed class MxPattern : IEquatable<MxPattern>
 {
-    private const int MaxNameLength = 253;
-    private const int MaxLabelLength = 63;
     private const string Rfc = "(RFC 8461 §3.2)";
 
     private MxPattern(string value, bool isWildcard)
@@ -75,7 +73,7 @@ public sealed class MxPattern : IEquatable<MxPattern>
         ReadOnlySpan<char> h = host;
         if (!Ascii.IsValid(h))
         {
-            string? ascii = ToAsciiOrNull(host);
+            string? ascii = Dns.NameSyntax.ToAscii(host);
             if (ascii is null)
             {
                 return false;
@@ -234,7 +232,7 @@ public sealed class MxPattern : IEquatable<MxPattern>
 
         if (!Ascii.IsValid(name))
         {
-            string? ascii = ToAsciiOrNull(name.ToString());
+            string? ascii = Dns.NameSyntax.ToAscii(name.ToString());
             if (ascii is null)
             {
                 return $"mx value {MtaStsSyntax.Quote(value)} is not a valid internationalized domain name (RFC 5890) {Rfc}";
@@ -277,107 +275,13 @@ public sealed class MxPattern : IEquatable<MxPattern>
         return IPAddress.TryParse(name, out _);
     }
 
-    /// <summary>LDH host name rules (RFC 1123 §2.1, RFC 5890 for xn-- labels). Null when valid, else the reason.</summary>
+    /// <summary>Host-name rules (<see cref="Dns.NameSyntax"/>) for a full name of at least two labels. Null when valid, else the reason.</summary>
     private static string? ValidateHostName(ReadOnlySpan<char> name)
     {
-        if (name.Length > MaxNameLength)
-        {
-            return $"is longer than {MaxNameLength} characters";
-        }
-
-        int labels = 0;
-        ReadOnlySpan<char> last = default;
-        var rest = name;
-        while (true)
-        {
-            int dot = rest.IndexOf('.');
-            var label = dot < 0 ? rest : rest[..dot];
-            labels++;
-            last = label;
-
-            if (label.IsEmpty)
-            {
-                return "has an empty label (a leading dot or two dots in a row)";
-            }
-
-            if (label.Length > MaxLabelLength)
-            {
-                return $"has a label longer than {MaxLabelLength} characters";
-            }
-
-            foreach (char c in label)
-            {
-                if (c == '_')
-                {
-                    return "contains '_'; underscores are not allowed in host names";
-                }
-
-                if (!char.IsAsciiLetterOrDigit(c) && c != '-')
-                {
-                    return $"contains {MtaStsSyntax.Quote([c])}; host names hold only letters, digits, '-' and '.'";
-                }
-            }
-
-            if (label[0] == '-' || label[^1] == '-')
-            {
-                return $"has the label {MtaStsSyntax.Quote(label)}, which starts or ends with '-'";
-            }
-
-            if (label.Length >= 4 && label[..4].Equals("xn--", StringComparison.OrdinalIgnoreCase) && !IsValidALabel(label))
-            {
-                return $"has the label {MtaStsSyntax.Quote(label)}, which is not a valid A-label (RFC 5890)";
-            }
-
-            if (dot < 0)
-            {
-                break;
-            }
-
-            rest = rest[(dot + 1)..];
-        }
-
-        if (labels < 2)
-        {
-            return "is a single label; an mx pattern needs a full host name such as 'mx.example.com'";
-        }
-
-        foreach (char c in last)
-        {
-            if (!char.IsAsciiDigit(c))
-            {
-                return null;
-            }
-        }
-
-        return "has an all-numeric top-level label, so it is not a host name";
+        string? reason = Dns.NameSyntax.Check(name, hostName: true);
+        return name.Contains('.') || reason is not (null or Dns.NameSyntax.AllNumericTopLabel)
+            ? reason
+            : "is a single label; an mx pattern needs a full host name such as 'mx.example.com'";
     }
 
-    /// <summary>An A-label is valid when it decodes and re-encodes (after case folding) to itself.</summary>
-    private static bool IsValidALabel(ReadOnlySpan<char> label)
-    {
-        string lower = label.ToString().ToLowerInvariant();
-        try
-        {
-            var idn = new IdnMapping { UseStd3AsciiRules = true };
-            string unicode = idn.GetUnicode(lower);
-            return string.Equals(idn.GetAscii(unicode.ToLowerInvariant()), lower, StringComparison.Ordinal);
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Lower-cases and Punycode-encodes a name holding U-labels; null when it cannot be encoded.</summary>
-    private static string? ToAsciiOrNull(string name)
-    {
-        try
-        {
-            return new IdnMapping { UseStd3AsciiRules = false }.GetAscii(name.ToLowerInvariant());
-        }
-        catch (ArgumentException)
-        {
-            return null;
-        }
-    }
 }
