@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Rampart.Core;
 using Rampart.Core.Check;
+using Rampart.Hosting;
 using Rampart.Storage.Check;
 
 namespace Rampart.Cli.Commands;
@@ -300,7 +301,7 @@ internal static partial class CheckWatch
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(endpoint));
         var app = builder.Build();
-        app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8", Encoding.UTF8));
+        app.MapGet("/metrics", () => Results.Text(WatchMetricsText.Render(metrics.Snapshot()), PrometheusText.ContentType, Encoding.UTF8));
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Rampart.Hosting;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
 using Rampart.Postfix.Socketmap;
@@ -105,7 +106,7 @@ internal static partial class DaemonHost
                 {
                     cachedPolicies = (count = await store.CountAsync(CancellationToken.None).ConfigureAwait(false), time.GetTimestamp());
                 }
-                return Results.Text(metrics.Render(counters, count), "text/plain; version=0.0.4; charset=utf-8");
+                return Results.Text(metrics.Render(counters, count), PrometheusText.ContentType);
             });
         }
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rampart.Daemon");

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
+using Rampart.Hosting;
 
 namespace Rampart.Postfix.Daemon;
 
@@ -58,50 +58,43 @@ internal sealed class DaemonMetrics
 
     public string Render(SenderPolicyCacheCounters cache, int cachedPolicies)
     {
-        var text = new StringBuilder();
-        Header(text, "rampart_lookups_total", "counter", "Socketmap lookups answered, by policy and Postfix answer.");
+        var text = new PrometheusText();
+        text.Family("rampart_lookups_total", "counter", "Socketmap lookups answered, by policy and Postfix answer.");
         foreach (var ((policy, answer), lookups) in _lookups.OrderBy(e => e.Key))
         {
-            Line(text, $"rampart_lookups_total{{policy=\"{policy}\",answer=\"{answer}\"}}", lookups);
+            text.Sample("rampart_lookups_total", [("policy", policy), ("answer", answer)], lookups);
         }
-        Header(text, "rampart_lookup_duration_seconds", "histogram", "Time to decide one lookup.");
+        text.Family("rampart_lookup_duration_seconds", "histogram", "Time to decide one lookup.");
         for (var i = 0; i < s_buckets.Length; i++)
         {
-            Line(text, $"rampart_lookup_duration_seconds_bucket{{le=\"{s_buckets[i].ToString(CultureInfo.InvariantCulture)}\"}}", Interlocked.Read(ref _bucketCounts[i]));
+            text.Sample("rampart_lookup_duration_seconds_bucket", [("le", s_buckets[i].ToString(CultureInfo.InvariantCulture))], Interlocked.Read(ref _bucketCounts[i]));
         }
         var count = Interlocked.Read(ref _latencyCount);
-        Line(text, "rampart_lookup_duration_seconds_bucket{le=\"+Inf\"}", count);
-        text.Append("rampart_lookup_duration_seconds_sum ")
-            .Append((Interlocked.Read(ref _latencySumMicros) / 1_000_000.0).ToString(CultureInfo.InvariantCulture)).Append('\n');
-        Line(text, "rampart_lookup_duration_seconds_count", count);
-        Header(text, "rampart_decision_cache_total", "counter", "How lookups were answered: fresh hit, stale (refreshing), from the policy cache, or a wait for a lookup.");
-        Line(text, "rampart_decision_cache_total{result=\"hit\"}", cache.Hits);
-        Line(text, "rampart_decision_cache_total{result=\"stale\"}", cache.Stale);
-        Line(text, "rampart_decision_cache_total{result=\"policy_cache\"}", cache.FromPolicyCache);
-        Line(text, "rampart_decision_cache_total{result=\"miss\"}", cache.Misses);
-        Header(text, "rampart_policy_fetches_total", "counter", "MTA-STS policy fetches by result (ok or the error class).");
+        text.Sample("rampart_lookup_duration_seconds_bucket", [("le", "+Inf")], count);
+        text.Sample("rampart_lookup_duration_seconds_sum", [], Interlocked.Read(ref _latencySumMicros) / 1_000_000.0);
+        text.Sample("rampart_lookup_duration_seconds_count", count);
+        text.Family("rampart_decision_cache_total", "counter", "How lookups were answered: fresh hit, stale (refreshing), from the policy cache, or a wait for a lookup.");
+        text.Sample("rampart_decision_cache_total", [("result", "hit")], cache.Hits);
+        text.Sample("rampart_decision_cache_total", [("result", "stale")], cache.Stale);
+        text.Sample("rampart_decision_cache_total", [("result", "policy_cache")], cache.FromPolicyCache);
+        text.Sample("rampart_decision_cache_total", [("result", "miss")], cache.Misses);
+        text.Family("rampart_policy_fetches_total", "counter", "MTA-STS policy fetches by result (ok or the error class).");
         foreach (var (result, fetches) in _fetches.OrderBy(e => e.Key))
         {
-            Line(text, $"rampart_policy_fetches_total{{result=\"{result}\"}}", fetches);
+            text.Sample("rampart_policy_fetches_total", [("result", result)], fetches);
         }
-        Header(text, "rampart_proactive_refresh_total", "counter", "Proactive refresh: sweeps run, policies checked, refetched, failed (cached policy kept).");
-        Line(text, "rampart_proactive_refresh_total{result=\"sweep\"}", Interlocked.Read(ref _sweeps));
-        Line(text, "rampart_proactive_refresh_total{result=\"checked\"}", Interlocked.Read(ref _sweepChecked));
-        Line(text, "rampart_proactive_refresh_total{result=\"refetched\"}", Interlocked.Read(ref _sweepRefetched));
-        Line(text, "rampart_proactive_refresh_total{result=\"failed\"}", Interlocked.Read(ref _sweepFailed));
-        Header(text, "rampart_reloads_total", "counter", "Configuration reloads (SIGHUP) by result.");
-        Line(text, "rampart_reloads_total{result=\"ok\"}", Interlocked.Read(ref _reloads));
-        Line(text, "rampart_reloads_total{result=\"failed\"}", Interlocked.Read(ref _reloadFailures));
-        Header(text, "rampart_cached_policies", "gauge", "MTA-STS policies in the persistent cache.");
-        Line(text, "rampart_cached_policies", cachedPolicies);
+        text.Family("rampart_proactive_refresh_total", "counter", "Proactive refresh: sweeps run, policies checked, refetched, failed (cached policy kept).");
+        text.Sample("rampart_proactive_refresh_total", [("result", "sweep")], Interlocked.Read(ref _sweeps));
+        text.Sample("rampart_proactive_refresh_total", [("result", "checked")], Interlocked.Read(ref _sweepChecked));
+        text.Sample("rampart_proactive_refresh_total", [("result", "refetched")], Interlocked.Read(ref _sweepRefetched));
+        text.Sample("rampart_proactive_refresh_total", [("result", "failed")], Interlocked.Read(ref _sweepFailed));
+        text.Family("rampart_reloads_total", "counter", "Configuration reloads (SIGHUP) by result.");
+        text.Sample("rampart_reloads_total", [("result", "ok")], Interlocked.Read(ref _reloads));
+        text.Sample("rampart_reloads_total", [("result", "failed")], Interlocked.Read(ref _reloadFailures));
+        text.Family("rampart_cached_policies", "gauge", "MTA-STS policies in the persistent cache.");
+        text.Sample("rampart_cached_policies", cachedPolicies);
         return text.ToString();
     }
-
-    private static void Header(StringBuilder text, string name, string type, string help) =>
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
-
-    private static void Line(StringBuilder text, string series, long value) =>
-        text.Append(series).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
 }
 
 /// <summary>Counts every policy fetch's result for <see cref="DaemonMetrics"/>.</summary>

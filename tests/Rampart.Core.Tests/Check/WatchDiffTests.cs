@@ -3,7 +3,7 @@ using Rampart.Core.Check;
 
 namespace Rampart.Core.Tests.Check;
 
-/// <summary>The monitor's pure logic: appeared / persists (first-seen kept) / cleared by id + subject, the round over a history, the metrics text.</summary>
+/// <summary>The monitor's pure logic: appeared / persists (first-seen kept) / cleared by id + subject, the round over a history.</summary>
 public sealed class WatchDiffTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 5, 8, 0, 0, TimeSpan.Zero);
@@ -201,39 +201,6 @@ public sealed class WatchDiffTests
         Task<IReadOnlyList<DomainCheckReport>> Check(IReadOnlyList<string> domains, CancellationToken ct) =>
             Task.FromResult<IReadOnlyList<DomainCheckReport>>([.. domains.Select(d => new DomainCheckReport(d, [.. findings]))]);
         return (new WatchRound(Check, new MemoryHistory(), time, limit), time, findings);
-    }
-
-    [Fact]
-    public void Metrics_GaugesPerDomainAndSeverity_StatusAndRounds()
-    {
-        var time = new FakeTimeProvider(T0);
-        var metrics = new WatchMetrics();
-        var results = new[]
-        {
-            WatchDiff.Compare([], new DomainCheckReport("a.example", [F("x.a", CheckSeverity.Failure), F("x.b"), F("x.c"), F("x.ok", CheckSeverity.Ok)]), time),
-            WatchDiff.Compare([], new DomainCheckReport("we\"ird", [F("x.d", CheckSeverity.Info)]), time),
-        };
-
-        metrics.RecordRound(results, T0);
-        metrics.RecordRound(results, T0 + TimeSpan.FromMinutes(1));
-        var text = metrics.Render();
-
-        Assert.Contains("rampart_check_findings{domain=\"a.example\",severity=\"failure\"} 1\n", text, StringComparison.Ordinal);
-        Assert.Contains("rampart_check_findings{domain=\"a.example\",severity=\"warning\"} 2\n", text, StringComparison.Ordinal);
-        Assert.Contains("rampart_check_findings{domain=\"a.example\",severity=\"info\"} 0\n", text, StringComparison.Ordinal);
-        Assert.Contains("rampart_check_status{domain=\"a.example\"} 2\n", text, StringComparison.Ordinal);
-        Assert.Contains("rampart_check_status{domain=\"we\\\"ird\"} 0\n", text, StringComparison.Ordinal);
-        Assert.Contains("# TYPE rampart_check_rounds_total counter\nrampart_check_rounds_total 2\n", text, StringComparison.Ordinal);
-        Assert.Contains($"rampart_check_last_round_timestamp_seconds {(T0 + TimeSpan.FromMinutes(1)).ToUnixTimeSeconds()}\n", text, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Metrics_BeforeFirstRound_ZeroRounds()
-    {
-        var text = new WatchMetrics().Render();
-
-        Assert.Contains("rampart_check_rounds_total 0\n", text, StringComparison.Ordinal);
-        Assert.DoesNotContain("rampart_check_status{", text, StringComparison.Ordinal);
     }
 
     private sealed class MemoryHistory : IWatchHistory
