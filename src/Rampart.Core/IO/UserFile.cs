@@ -82,7 +82,7 @@ public static class UserFile
     /// Refuses, with the reason, anything but an existing regular file within the bound, before it is opened (opening a
     /// FIFO would block). Symbolic links are followed: a link to a regular file is fine.
     /// </summary>
-    /// <exception cref="UserFileException">Why the path cannot be read as this kind of file.</exception>
+    /// <exception cref="UserFileException">"LABEL PATH: why", in one line.</exception>
     public static void CheckIsRegularFile(string path, string label, long maxBytes)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -90,15 +90,25 @@ public static class UserFile
         {
             throw new UserFileException($"{label}: no file named (an empty path)");
         }
+        if (WhyNotReadable(path, maxBytes) is { } why)
+        {
+            throw new UserFileException($"{label} {path}: {why}");
+        }
+    }
+
+    /// <summary>Null when <paramref name="path"/> is an existing regular file of at most <paramref name="maxBytes"/>; else why not ("is a FIFO (named pipe); give a regular file").</summary>
+    public static string? WhyNotReadable(string path, long maxBytes)
+    {
+        ArgumentNullException.ThrowIfNull(path);
         if (!TryStat(path, out var type, out long size, out int errno))
         {
-            throw new UserFileException(errno switch
+            return errno switch
             {
-                2 => $"{label} {path}: no such file",
-                13 => $"{label} {path}: permission denied",
-                20 => $"{label} {path}: a part of the path is not a directory",
-                _ => $"{label} {path}: cannot be read ({Marshal.GetPInvokeErrorMessage(errno)})",
-            });
+                2 => "no such file",
+                13 => "permission denied",
+                20 => "a part of the path is not a directory",
+                _ => $"cannot be read ({Marshal.GetPInvokeErrorMessage(errno)})",
+            };
         }
         string? notRegular = type switch
         {
@@ -110,14 +120,9 @@ public static class UserFile
             FileType.Socket => "is a socket",
             _ => "is not a regular file",
         };
-        if (notRegular is not null)
-        {
-            throw new UserFileException($"{label} {path}: {notRegular}; give a regular file");
-        }
-        if (size > maxBytes)
-        {
-            throw TooLarge(path, label, maxBytes);
-        }
+        return notRegular is not null ? $"{notRegular}; give a regular file"
+            : size > maxBytes ? LargerThan(maxBytes)
+            : null;
     }
 
     private static byte[] ReadBounded(Stream stream, string path, string label, long maxBytes)
@@ -140,8 +145,9 @@ public static class UserFile
         new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false).GetString(
             bytes.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? bytes.AsSpan(3) : bytes);
 
-    private static UserFileException TooLarge(string path, string label, long maxBytes) =>
-        new(string.Create(CultureInfo.InvariantCulture, $"{label} {path}: larger than {Size(maxBytes)}, the most Rampart reads for it"));
+    private static UserFileException TooLarge(string path, string label, long maxBytes) => new($"{label} {path}: {LargerThan(maxBytes)}");
+
+    private static string LargerThan(long maxBytes) => $"larger than {Size(maxBytes)}, the most Rampart reads for it";
 
     private static UserFileException Unreadable(string path, string label, Exception ex) =>
         new($"{label} {path}: cannot be read ({ex.Message})", ex);

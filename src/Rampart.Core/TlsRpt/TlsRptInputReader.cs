@@ -39,6 +39,12 @@ public sealed class TlsRptInputReader
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(sink);
+        if (IO.UserFile.WhyNotReadable(path, long.MaxValue) is { } why)
+        {
+            // A FIFO would block the open, a device would never end: refused before opening. Size is bounded per report.
+            await sink(Reject(path, why)).ConfigureAwait(false);
+            return;
+        }
         FileStream file;
         try
         {

@@ -156,6 +156,28 @@ public sealed class TlsRptInputReaderTests : IDisposable
     }
 
     [Theory]
+    [InlineData("fifo", "is a FIFO (named pipe); give a regular file")]
+    [InlineData("/dev/zero", "is a character device; give a regular file")]
+    public async Task Read_FifoOrDevice_RejectedAtOnceNotRead(string name, string rejection)
+    {
+        var path = name.StartsWith('/') ? name : Path.Combine(_dir, name);
+        if (!name.StartsWith('/'))
+        {
+            using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path]);
+            await mkfifo.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+        var found = new List<TlsRptInput>();
+
+        await new TlsRptInputReader(new TlsRptReadSettings(), null).ReadFileAsync(path, i =>
+        {
+            found.Add(i);
+            return Task.CompletedTask;
+        }, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+
+        Assert.Equal(rejection, Rejection(found));
+    }
+
+    [Theory]
     [InlineData("application/tlsrpt+gzip", "r.json.gz", true, ContentEncoding.Base64)]
     [InlineData("application/tlsrpt+json", "r.json", false, ContentEncoding.SevenBit)]
     [InlineData("application/tlsrpt", "r.json", false, ContentEncoding.QuotedPrintable)]
