@@ -55,7 +55,7 @@ public sealed class PublishCommandTests : IDisposable
 
     [Theory]
     [InlineData("domain: example.test\nmx: 192.0.2.1\n", "mx[0] '192.0.2.1'")]
-    [InlineData("domain: example.test\nmx: mx.example.test\ntlsa:\n  - cert: /nonexistent.pem\n", "/nonexistent.pem: cannot be read")]
+    [InlineData("domain: example.test\nmx: mx.example.test\ntlsa:\n  - cert: /nonexistent.pem\n", "certificate file /nonexistent.pem: no such file")]
     [InlineData("domain: example.test\nmx: mx.example.test\nbogus: 1\n", "unknown key 'bogus'")]
     public async Task Publish_BadInput_Exit2OneLine(string yaml, string expected)
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography.X509Certificates;
 using Rampart.Core.Dane;
+using Rampart.Core.IO;
 
 namespace Rampart.Core.Check;
 
@@ -97,9 +98,9 @@ public sealed record NextCertificate(string Origin, IReadOnlyList<X509Certificat
     private static bool TryReadChain(string file, out List<X509Certificate2> chain, [NotNullWhen(false)] out string? error)
     {
         chain = [];
-        if (new FileInfo(file).Length > MaxFileBytes)
+        if (UserFile.WhyNotReadable(file, MaxFileBytes) is { } unreadable)
         {
-            error = $"--next-cert {file}: larger than 1 MiB, not a certificate file";
+            error = $"--next-cert {file}: {unreadable}";
             return false;
         }
         if (!PemBundle.TryRead(File.ReadAllBytes(file), out var bundle, out var pemError))

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Rampart.Core.Dane;
+using Rampart.Core.IO;
 
 namespace Rampart.Core.Publish;
 
@@ -101,19 +102,7 @@ public sealed record PublishPlan(PublishDomain Domain, PolicyDocument Policy, IR
 
     private static PemBundle ReadBundle(string path)
     {
-        byte[] content;
-        try
-        {
-            if (Directory.Exists(path))
-            {
-                throw new RampartException($"{path}: is a directory, not a PEM file");
-            }
-            content = File.ReadAllBytes(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new RampartException($"{path}: cannot be read ({(ex is FileNotFoundException or DirectoryNotFoundException ? "no such file" : ex.Message)})", ex);
-        }
+        var content = UserFile.ReadAllBytes(path, "certificate file", UserFile.Limits.Pem);
         return PemBundle.TryRead(content, out var bundle, out var error) ? bundle : throw new RampartException($"{path}: {error}");
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Rampart.Core.IO;
 
 namespace Rampart.Core.Tls;
 
@@ -56,11 +57,11 @@ public sealed class TrustAnchors
         var collection = new X509Certificate2Collection();
         try
         {
-            if (Directory.Exists(path))
-            {
-                throw new TrustAnchorException($"CA file {path}: is a directory, expected a PEM bundle");
-            }
-            collection.ImportFromPemFile(path);
+            collection.ImportFromPem(UserFile.ReadAllText(path, "CA file", UserFile.Limits.Pem));
+        }
+        catch (UserFileException ex)
+        {
+            throw new TrustAnchorException(ex.Message, ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
         {

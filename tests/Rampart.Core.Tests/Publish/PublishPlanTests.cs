@@ -317,8 +317,8 @@ public sealed class PublishTlsaOpensslTests : IDisposable
         options.Tlsa.Add(new PublishTlsaOptions { Cert = "/nonexistent/cert.pem" });
         Assert.True(PublishDomain.TryFrom(options, "d", out var domain, out _));
 
-        var ex = Assert.Throws<RampartException>(() => PublishPlan.Create(domain));
+        var ex = Assert.ThrowsAny<RampartException>(() => PublishPlan.Create(domain));
 
-        Assert.StartsWith("/nonexistent/cert.pem: cannot be read", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("certificate file /nonexistent/cert.pem: no such file", ex.Message);
     }
 }
