@@ -1,52 +1,86 @@
 namespace Rampart.Core.MtaSts;
 
 /// <summary>
-/// A shared store (Redis for a fleet) with a process-local copy behind it, so an outage of the shared store never
-/// turns into TEMP answers or forgotten policies: every policy this process reads or writes is also kept locally; a
-/// read the shared store cannot answer is answered from the local copy, and a write it refuses is kept locally only.
-/// Each fault is reported once per outage through <paramref name="onFault"/> (for a log line), and again once it
-/// recovers with a null message.
+/// A persistent store (SQLite in the state directory, or Redis for a fleet) with a process-local copy behind it, so a
+/// fault of the persistent store (a full disk, a read-only file system, a Redis outage) never changes an answer: a
+/// policy that was fetched and validated is served whether or not it could be written. A write the store refuses is
+/// kept in the local copy (until a later write of that domain succeeds); a read the store cannot answer is answered
+/// from the local copy. With <paramref name="mirrorReads"/> (a shared store that may go away for a while, Redis) every
+/// policy this process reads is kept locally too; without it (a local file) only what could not be written is.
+/// Faults are reported through <paramref name="onFault"/>: once when the store starts failing, again every
+/// <see cref="ReminderInterval"/> while it keeps failing, and once with a null message when it recovers. Every failed
+/// operation is counted (<see cref="Faults"/>, for /metrics).
 /// </summary>
-public sealed class FallbackMtaStsPolicyStore(IPersistentMtaStsPolicyStore shared, InMemoryMtaStsPolicyStore local, Action<string?> onFault)
+public sealed class FallbackMtaStsPolicyStore(
+    IPersistentMtaStsPolicyStore shared,
+    InMemoryMtaStsPolicyStore local,
+    Action<string?> onFault,
+    bool mirrorReads = true,
+    TimeProvider? time = null)
     : IPersistentMtaStsPolicyStore
 {
+    /// <summary>While the store keeps failing, the fault is reported again this often (not once per lookup).</summary>
+    public static readonly TimeSpan ReminderInterval = TimeSpan.FromMinutes(10);
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private int _failing;
+    private long _faults;
+    private long _lastReportTicks;
 
     public string Location => shared.Location;
 
-    /// <summary>True while the shared store is failing.</summary>
+    /// <summary>True while the persistent store is failing.</summary>
     public bool IsDegraded => Volatile.Read(ref _failing) != 0;
+
+    /// <summary>Operations the persistent store failed since start.</summary>
+    public long Faults => Interlocked.Read(ref _faults);
 
     public async ValueTask<CachedMtaStsPolicy?> GetAsync(string domain, CancellationToken cancellationToken)
     {
+        if (!mirrorReads && await local.GetAsync(domain, cancellationToken).ConfigureAwait(false) is { } unwritten)
+        {
+            return unwritten; // newer than anything the store holds: its write failed
+        }
         try
         {
             var entry = await shared.GetAsync(domain, cancellationToken).ConfigureAwait(false);
             Recovered();
-            if (entry is not null)
+            if (entry is not null && mirrorReads)
             {
                 await local.SetAsync(entry, cancellationToken).ConfigureAwait(false);
             }
-            return entry ?? await local.GetAsync(domain, cancellationToken).ConfigureAwait(false);
+            return entry ?? (mirrorReads ? await local.GetAsync(domain, cancellationToken).ConfigureAwait(false) : null);
         }
         catch (RampartException ex)
         {
-            Failed(ex);
+            Failed(ex, "read");
             return await local.GetAsync(domain, cancellationToken).ConfigureAwait(false);
         }
     }
 
     public async ValueTask SetAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken)
     {
-        await local.SetAsync(entry, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(entry);
+        if (mirrorReads)
+        {
+            await local.SetAsync(entry, cancellationToken).ConfigureAwait(false);
+        }
         try
         {
             await shared.SetAsync(entry, cancellationToken).ConfigureAwait(false);
             Recovered();
+            if (!mirrorReads)
+            {
+                local.Remove(entry.Domain);
+            }
         }
         catch (RampartException ex)
         {
-            Failed(ex);
+            Failed(ex, "write");
+            if (!mirrorReads)
+            {
+                await local.SetAsync(entry, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -58,7 +92,7 @@ public sealed class FallbackMtaStsPolicyStore(IPersistentMtaStsPolicyStore share
         }
         catch (RampartException ex)
         {
-            Failed(ex);
+            Failed(ex, "count");
             return local.Count;
         }
     }
@@ -69,11 +103,19 @@ public sealed class FallbackMtaStsPolicyStore(IPersistentMtaStsPolicyStore share
 
     public ValueTask DisposeAsync() => shared.DisposeAsync();
 
-    private void Failed(RampartException ex)
+    private void Failed(RampartException ex, string operation)
     {
-        if (Interlocked.Exchange(ref _failing, 1) == 0)
+        Interlocked.Increment(ref _faults);
+        long now = _time.GetTimestamp();
+        bool started = Interlocked.Exchange(ref _failing, 1) == 0;
+        long last = Interlocked.Read(ref _lastReportTicks);
+        if (started || _time.GetElapsedTime(last, now) >= ReminderInterval)
         {
-            onFault(ex.Message + "; answering from this process's copy until it recovers");
+            if (Interlocked.CompareExchange(ref _lastReportTicks, now, last) == last || started)
+            {
+                Interlocked.Exchange(ref _lastReportTicks, now);
+                onFault($"{operation} failed: {ex.Message}; answering from this process's copy until it recovers ({Faults} failed operations so far)");
+            }
         }
     }
 

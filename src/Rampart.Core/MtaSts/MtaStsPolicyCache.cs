@@ -65,6 +65,9 @@ public sealed class InMemoryMtaStsPolicyStore(int capacity = 100_000) : IMtaStsP
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>Forgets a domain's entry (false when there was none).</summary>
+    public bool Remove(string domain) => _entries.TryRemove(domain, out _);
+
     private void Evict(DateTimeOffset now)
     {
         foreach (var (domain, cached) in _entries)

@@ -36,13 +36,16 @@ internal static partial class DaemonHost
         // Before the first socket (Redis below, Kestrel, DNS): socketmap work runs on the socket event threads.
         InlineSocketCompletions.UseOneEventThreadPerCore();
         ILogger? storeLog = null;
-        IPersistentMtaStsPolicyStore store = settings.Redis is { } redis
-            ? new FallbackMtaStsPolicyStore(
-                await RedisMtaStsPolicyStore.OpenAsync(redis, time, cancellationToken).ConfigureAwait(false),
-                new InMemoryMtaStsPolicyStore(settings.Cache.MaxEntries),
-                fault => { if (storeLog is { } l) { LogStoreFault(l, fault ?? "the shared policy cache answers again"); } })
-            : await SqliteMtaStsPolicyStore.OpenAsync(
-                SqlitePolicyStoreOptions.PathIn(settings.StateDirectory), new SqlitePolicyStoreOptions(), time, cancellationToken).ConfigureAwait(false);
+        // A store fault (Redis down, a full disk) never changes an answer: what could not be kept there is kept in memory.
+        var store = new FallbackMtaStsPolicyStore(
+            settings.Redis is { } redis
+                ? await RedisMtaStsPolicyStore.OpenAsync(redis, time, cancellationToken).ConfigureAwait(false)
+                : await SqliteMtaStsPolicyStore.OpenAsync(
+                    SqlitePolicyStoreOptions.PathIn(settings.StateDirectory), new SqlitePolicyStoreOptions(), time, cancellationToken).ConfigureAwait(false),
+            new InMemoryMtaStsPolicyStore(settings.Cache.MaxEntries),
+            fault => { if (storeLog is { } l) { LogStoreFault(l, fault ?? "the policy cache works again"); } },
+            mirrorReads: settings.Redis is not null,
+            time);
         await using var storeScope = store.ConfigureAwait(false);
         if (settings.RunAs is { } owner && UnixAccount.IsRoot && settings.Redis is null)
         {
@@ -106,7 +109,7 @@ internal static partial class DaemonHost
                 {
                     cachedPolicies = (count = await store.CountAsync(CancellationToken.None).ConfigureAwait(false), time.GetTimestamp());
                 }
-                return Results.Text(metrics.Render(counters, count), PrometheusText.ContentType);
+                return Results.Text(metrics.Render(counters, count, store.Faults), PrometheusText.ContentType);
             });
         }
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rampart.Daemon");

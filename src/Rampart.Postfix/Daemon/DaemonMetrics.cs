@@ -56,7 +56,7 @@ internal sealed class DaemonMetrics
     public void RecordFetch(MtaStsFetchResult result) =>
         _fetches.AddOrUpdate(result.IsSuccess ? "ok" : MtaStsFetchResult.ErrorName(result.Error), 1, (_, n) => n + 1);
 
-    public string Render(SenderPolicyCacheCounters cache, int cachedPolicies)
+    public string Render(SenderPolicyCacheCounters cache, int cachedPolicies, long storeFaults = 0)
     {
         var text = new PrometheusText();
         text.Family("rampart_lookups_total", "counter", "Socketmap lookups answered, by policy and Postfix answer.");
@@ -93,6 +93,8 @@ internal sealed class DaemonMetrics
         text.Sample("rampart_reloads_total", [("result", "failed")], Interlocked.Read(ref _reloadFailures));
         text.Family("rampart_cached_policies", "gauge", "MTA-STS policies in the persistent cache.");
         text.Sample("rampart_cached_policies", cachedPolicies);
+        text.Family("rampart_policy_store_faults_total", "counter", "Policy cache operations that failed (a full disk, Redis down); the answers were kept in memory.");
+        text.Sample("rampart_policy_store_faults_total", storeFaults);
         return text.ToString();
     }
 }
