@@ -17,6 +17,7 @@ internal static class MtaStsCommand
         {
             file, json,
         };
+        parse.KeepsNoState().ReadsNoConfig();
         parse.SetAction(async (result, ct) =>
         {
             var path = result.GetValue(file)!;
