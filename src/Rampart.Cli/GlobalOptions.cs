@@ -4,9 +4,11 @@ using Rampart.Hosting;
 namespace Rampart.Cli;
 
 /// <summary>
-/// The option groups of DESIGN.md's "CLI surface": the root options every verb understands (before or after the verb),
-/// the network options of the verbs that ask DNS or open connections, and the sender options of the verbs that decide a
-/// sender policy (resolve, daemon). A verb shows and accepts only the groups it uses.
+/// The option groups of DESIGN.md's "CLI surface": the root options (<c>--state-dir</c>, <c>--config</c>, <c>-v</c>),
+/// given before the verb or after it; the network options of the verbs that ask DNS or open connections; the sender
+/// options of the verbs that decide a sender policy (resolve, daemon). A verb lists and accepts only what it uses:
+/// <c>-v</c> everywhere, <c>--state-dir</c> and <c>--config</c> where there is a state directory or a configuration
+/// file (elsewhere they are a usage error, before the verb as after it).
 /// </summary>
 internal static class GlobalOptions
 {
@@ -20,7 +22,6 @@ internal static class GlobalOptions
     {
         Description = $"Directory of Rampart's SQLite files (the daemon's policy cache, TLS-RPT reports, check --watch history). Default {StateDirectory.Default()}.",
         HelpName = "DIR",
-        Recursive = true,
     };
 
     public static readonly Option<string?> Config = new("--config")
@@ -28,7 +29,6 @@ internal static class GlobalOptions
         Description = "Configuration file: for daemon, Rampart's YAML or postfix-mta-sts-resolver's /etc/mta-sts-daemon.yml as it is " +
                       "(command-line options win; read again on SIGHUP); for publish and serve, the publish YAML (docs/publishing.md).",
         HelpName = "FILE",
-        Recursive = true,
     };
 
     public static readonly Option<bool> Verbose = new("--verbose", "-v")
@@ -62,7 +62,7 @@ internal static class GlobalOptions
         HelpName = "FILE",
     };
 
-    /// <summary>The root group: <c>--state-dir</c>, <c>--config</c> and <c>-v</c>, given before or after any verb.</summary>
+    /// <summary>The root group: <c>--state-dir</c>, <c>--config</c> and <c>-v</c> before the verb (<c>-v</c> is recursive).</summary>
     public static void AddRootGroup(RootCommand root)
     {
         root.Options.Add(StateDir);
@@ -92,26 +92,50 @@ internal static class GlobalOptions
         return command;
     }
 
-    /// <summary>The verb keeps no state: <c>--state-dir</c> is a usage error that says so instead of being ignored.</summary>
-    public static Command KeepsNoState(this Command command)
+    /// <summary>The verb keeps its files in the state directory: <c>--state-dir</c> is accepted after the verb too.</summary>
+    public static Command WithStateDir(this Command command)
     {
-        RejectRootOption(command, StateDir, $"keeps no state; --state-dir is for {StateVerbs}");
+        command.Options.Add(StateDir);
         return command;
     }
 
-    /// <summary>The verb reads no configuration file: <c>--config</c> is a usage error that says so instead of being ignored.</summary>
-    public static Command ReadsNoConfig(this Command command)
+    /// <summary>The verb reads a configuration file: <c>--config</c> is accepted after the verb too.</summary>
+    public static Command WithConfig(this Command command)
     {
-        RejectRootOption(command, Config, $"reads no configuration file; --config is for {ConfigVerbs}");
+        command.Options.Add(Config);
         return command;
     }
 
-    private static void RejectRootOption(Command command, Option option, string why) =>
+    /// <summary>
+    /// A verb that keeps no state or reads no configuration file neither lists <c>--state-dir</c> or <c>--config</c>
+    /// in its --help nor takes them after the verb (that is an unknown option naming the verbs it belongs to); given
+    /// before the verb, they are a usage error that says so, never silently ignored.
+    /// </summary>
+    public static void RejectWhereUnused(Command command)
+    {
+        if (command.Subcommands.Count == 0)
+        {
+            Reject(command, StateDir, $"this verb keeps no state (it is for {StateVerbs})");
+            Reject(command, Config, $"this verb reads no configuration file (it is for {ConfigVerbs})");
+        }
+        foreach (var subcommand in command.Subcommands)
+        {
+            RejectWhereUnused(subcommand);
+        }
+    }
+
+    private static void Reject(Command command, Option option, string why)
+    {
+        if (command.Options.Contains(option))
+        {
+            return;
+        }
         command.Validators.Add(result =>
         {
             if (result.GetResult(option) is { Implicit: false })
             {
-                result.AddError(why);
+                result.AddError($"{option.Name}: {why}");
             }
         });
+    }
 }

@@ -82,8 +82,9 @@ internal static class OptionValues
     });
 
     /// <summary>
-    /// Checks the whole command tree before parsing: every flag gets a parser that names the flag, and any other typed
-    /// option without one of the parsers above is a programming error caught by the first run (and by the tests).
+    /// Checks the whole command tree before parsing: a typed option without one of the parsers above is a programming
+    /// error caught by the first run (and by the tests). Text options need none; a flag never takes a token that is not
+    /// true or false (the parser leaves it for the next argument), so it cannot fail to parse either.
     /// </summary>
     public static void Guard(Command command)
     {
@@ -91,11 +92,6 @@ internal static class OptionValues
         {
             switch (option)
             {
-                case Option<bool> flag when flag.CustomParser is null:
-                    flag.CustomParser = result => result.Parent is OptionResult { Implicit: true }
-                        ? false
-                        : Parse(result, true, text => bool.TryParse(text, out var value) ? (value, null) : (false, "takes no value (or true or false)"));
-                    break;
                 case Option<string> or Option<string[]> or Option<bool> or HelpOption or VersionOption:
                     break;
                 default:

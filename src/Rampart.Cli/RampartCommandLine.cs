@@ -20,6 +20,7 @@ internal static class RampartCommandLine
         root.Subcommands.Add(TlsRptCommand.Create());
         root.Subcommands.Add(PublishCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
+        GlobalOptions.RejectWhereUnused(root);
         OptionValues.Guard(root);
         return root;
     }

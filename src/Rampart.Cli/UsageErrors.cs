@@ -111,7 +111,8 @@ internal static class UsageErrors
                 (best, bestDistance) = (candidate, distance);
             }
         }
-        if (best is not null && bestDistance <= Math.Max(1, Math.Min(3, best.TrimStart('-').Length / 3)))
+        // One- and two-letter names are too short for a guess to mean anything ('-x' is not a typo of '-h').
+        if (best is not null && bare.Length >= 3 && bestDistance <= Math.Max(1, Math.Min(3, best.TrimStart('-').Length / 3)))
         {
             return $" (did you mean '{best}'?)";
         }

@@ -71,7 +71,7 @@ internal static class CheckCommand
         {
             domains, json, timeout, concurrency, rrsigDays, certDays, port, nextCert, watch, interval, metrics, webhook, testingLimit, once,
         };
-        command.WithNetwork(webPki: true).ReadsNoConfig();
+        command.WithNetwork(webPki: true).WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             var seconds = parse.GetValue(timeout);
@@ -80,7 +80,7 @@ internal static class CheckCommand
             {
                 if (!NextCertificate.TryLoad(path, out var certificate, out var certificateError))
                 {
-                    return Terminal.Error(certificateError);
+                    return Terminal.Error("--next-cert " + certificateError);
                 }
                 next.Add(certificate);
             }
@@ -145,10 +145,7 @@ internal static class CheckCommand
                 return Terminal.Error("check: give at least one domain, or --watch FILE");
             }
             var services = Services.Create(parse);
-            foreach (var warning in services.Warnings)
-            {
-                Console.Error.WriteLine("rampart: warning: " + warning);
-            }
+            services.WriteWarnings();
             var checker = CreateChecker(services, settings);
             if (watching is not null)
             {

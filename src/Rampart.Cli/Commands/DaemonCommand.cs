@@ -58,7 +58,7 @@ internal static class DaemonCommand
         {
             o.Listen, o.StrictTesting, o.NoSni, o.TlsRpt, o.Timeout, o.Metrics, o.User, o.Group, o.SocketOwner, checkConfig,
         };
-        command.WithNetwork(webPki: true).WithSenderPolicies();
+        command.WithNetwork(webPki: true).WithSenderPolicies().WithConfig().WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             var first = Read(parse, o);

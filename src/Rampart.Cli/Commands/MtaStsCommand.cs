@@ -17,7 +17,6 @@ internal static class MtaStsCommand
         {
             file, json,
         };
-        parse.KeepsNoState().ReadsNoConfig();
         parse.SetAction(async (result, ct) =>
         {
             var path = result.GetValue(file)!;

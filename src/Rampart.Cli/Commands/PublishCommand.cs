@@ -51,7 +51,7 @@ internal static class PublishCommand
         {
             domains, mode, output, json, offline, timeout,
         };
-        command.WithNetwork(webPki: true).KeepsNoState();
+        command.WithNetwork(webPki: true).WithConfig();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             if (parse.GetValue(config) is not { } path)

@@ -22,15 +22,12 @@ internal static class ResolveCommand
         {
             domain, json, strictTesting, timeout,
         };
-        command.WithNetwork(webPki: true).WithSenderPolicies().KeepsNoState().ReadsNoConfig();
+        command.WithNetwork(webPki: true).WithSenderPolicies();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             var seconds = parse.GetValue(timeout);
             var services = Services.Create(parse);
-            foreach (var warning in services.Warnings)
-            {
-                Console.Error.WriteLine("rampart: warning: " + warning);
-            }
+            services.WriteWarnings();
             var fetch = new MtaStsFetchSettings { TotalTimeout = TimeSpan.FromSeconds(seconds), ConnectTimeout = TimeSpan.FromSeconds(Math.Min(5, seconds)) };
             var resolver = services.SenderPolicy(fetch, new SenderPolicySettings { StrictTesting = parse.GetValue(strictTesting) });
             var decision = await resolver.DecideAsync(parse.GetValue(domain)!, ct).ConfigureAwait(false);

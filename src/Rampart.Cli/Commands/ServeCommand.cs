@@ -46,6 +46,7 @@ internal static class ServeCommand
         {
             listen, certificates, store, noReports, check,
         };
+        command.WithConfig().WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             if (parse.GetValue(config) is not { } path)

@@ -87,7 +87,7 @@ internal static class TlsRptCommand
         {
             paths, json, maxSize, noDkim,
         };
-        command.WithNetwork(webPki: false).ReadsNoConfig();
+        command.WithNetwork(webPki: false).WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             var size = parse.GetValue(maxSize);
@@ -249,7 +249,7 @@ internal static class TlsRptCommand
         {
             domain, days, json,
         };
-        command.ReadsNoConfig();
+        command.WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             DateTimeOffset? since = null;

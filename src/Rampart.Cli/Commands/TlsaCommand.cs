@@ -64,7 +64,7 @@ internal static class TlsaCommand
         {
             cert, host, usage, selector, matching, name, port, TlsaVerifyCommand.TimeoutOption,
         };
-        command.WithNetwork(webPki: false).KeepsNoState().ReadsNoConfig();
+        command.WithNetwork(webPki: false);
         command.SetAction(async (parse, ct) =>
         {
             if (ParseSettings(parse, usage, selector, matching, name, port, out var error) is not { } settings)
@@ -236,7 +236,6 @@ internal static class TlsaCommand
         {
             chain, tlsa, name, json,
         };
-        command.KeepsNoState().ReadsNoConfig();
         command.SetAction(parse =>
         {
             var path = parse.GetValue(chain);

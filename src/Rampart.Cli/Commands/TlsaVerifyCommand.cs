@@ -28,12 +28,13 @@ internal static class TlsaVerifyCommand
         {
             host, port, json, TimeoutOption,
         };
-        command.WithNetwork(webPki: false).KeepsNoState().ReadsNoConfig();
+        command.WithNetwork(webPki: false);
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             var name = DomainArgument.Normalized(parse.GetValue(host)!);
             var portNumber = parse.GetValue(port);
             var services = Services.Create(parse);
+            services.WriteWarnings();
             var verifier = new DaneHostVerifier(new DaneHostLookup(services.Dns, portNumber), Probe(parse), services.Time, portNumber);
             var verification = await verifier.VerifyAsync(name, ct).ConfigureAwait(false);
             if (parse.GetValue(json))
