@@ -138,6 +138,19 @@ public sealed class CommandLineTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("--state-dir", "/srv/rampart", "daemon", "--check-config")]
+    [InlineData("daemon", "--check-config", "--state-dir", "/srv/rampart")]
+    [InlineData("--state-dir", "/srv/rampart", "check", "--watch", "domains.txt")]
+    [InlineData("serve", "--state-dir", "/srv/rampart")]
+    public void StateDir_BeforeOrAfterTheVerb_ReachesTheVerb(params string[] args)
+    {
+        var parse = RampartCommandLine.Create().Parse(args);
+
+        Assert.Empty(UsageErrors.Describe(parse));
+        Assert.Equal("/srv/rampart", parse.GetValue(GlobalOptions.StateDir));
+    }
+
     [Fact]
     public void ConfigAndVerbose_BeforeTheVerb_ReachTheVerb()
     {
