@@ -1,6 +1,9 @@
 namespace Rampart.Cli;
 
-/// <summary>Exit codes of every verb, in one place (Aspire's ExitCodeConstants).</summary>
+/// <summary>
+/// Exit codes of every verb, in one place (Aspire's ExitCodeConstants). Only the CLI edge decides them: Core returns
+/// decisions and findings, the verbs map those to these numbers.
+/// </summary>
 internal static class ExitCodes
 {
     /// <summary>Success: a valid policy, a decision made, a check without findings.</summary>
@@ -9,8 +12,15 @@ internal static class ExitCodes
     /// <summary>The input was read and judged: invalid policy, warnings, no match.</summary>
     public const int Invalid = 1;
 
-    /// <summary>The input could not be read or used at all (missing file, directory, unusable option), or failures.</summary>
+    /// <summary>The input could not be read or used at all (missing file, directory, unusable setting), or failures.</summary>
     public const int InputError = 2;
+
+    /// <summary>
+    /// The command line itself is wrong: an unknown option or verb, a value that is not what the option takes, an
+    /// argument that is not a domain. The same number as <see cref="InputError"/> (never 1, which verbs use for
+    /// "invalid" or "no match"), named apart so that the parse errors say which they are.
+    /// </summary>
+    public const int Usage = 2;
 
     /// <summary>A temporary failure (sysexits EX_TEMPFAIL): the decision is to defer.</summary>
     public const int TempFail = 75;

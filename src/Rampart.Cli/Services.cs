@@ -33,7 +33,8 @@ internal sealed class Services
         var options = new DnsResolverOptions { Resolver = parse.GetValue(GlobalOptions.Resolver) ?? fallback?.Resolver };
         if (!DnsResolverSettings.TryFromOptions(options, ResolvConf.DefaultPath, out var settings, out var errors))
         {
-            throw new RampartException(string.Join("; ", errors));
+            // Core names the setting; on the command line it is --resolver.
+            throw new RampartException(string.Join("; ", errors) + (options.Resolver is null ? " (--resolver IP[:PORT])" : ""));
         }
         var anchors = TrustAnchors.Load(parse.GetValue(GlobalOptions.CaFile) ?? fallback?.CaFile);
         var warnings = settings.Warning is null ? new List<string>() : [settings.Warning];
@@ -90,6 +91,15 @@ internal sealed class Services
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new RampartException($"{option} {path}: cannot be read ({ex.Message})", ex);
+        }
+    }
+
+    /// <summary>Writes the warnings to stderr; the resolver's (from Core, naming the setting) gets the option that sets it.</summary>
+    public void WriteWarnings()
+    {
+        foreach (var warning in Warnings)
+        {
+            Console.Error.WriteLine("rampart: warning: " + (warning == DnsSettings.Warning ? $"{warning} On the command line: --resolver {DnsSettings.Endpoint}." : warning));
         }
     }
 

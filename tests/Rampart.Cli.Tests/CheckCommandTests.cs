@@ -11,10 +11,10 @@ public sealed class CheckCommandTests
 {
     [Theory]
     [InlineData("bad domain!", "check: domain 'bad domain!'")]
-    [InlineData("--timeout=0", "--timeout 0")]
-    [InlineData("--concurrency=0", "--concurrency 0")]
-    [InlineData("--port=70000", "--port 70000")]
-    [InlineData("--rrsig-days=-1", "--rrsig-days")]
+    [InlineData("--timeout=0", "rampart check: --timeout: '0' must be more than 0 and at most 600 seconds")]
+    [InlineData("--concurrency=0", "rampart check: --concurrency: '0' must be from 1 to 256 domains")]
+    [InlineData("--port=70000", "rampart check: --port: '70000' is not a port")]
+    [InlineData("--rrsig-days=-1", "rampart check: --rrsig-days: '-1' must be from 0 to 3650 days")]
     public async Task Check_BadInput_OneLineErrorExit2(string bad, string named)
     {
         var args = bad.StartsWith("--", StringComparison.Ordinal) ? new[] { "check", "example.org", bad } : ["check", bad];

@@ -107,7 +107,7 @@ public sealed class CheckWatchTests : IDisposable
         var result = await CliRunner.RunAsync("check", "--watch", DomainsFile("example.org\n"), "--testing-limit", days);
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Equal($"rampart: --testing-limit {days}: must be from 1 to 3650 days", result.Stderr.Trim());
+        Assert.Equal($"rampart check: --testing-limit: '{days}' must be from 1 to 3650 days", result.Stderr.Trim());
     }
 
     [Fact]

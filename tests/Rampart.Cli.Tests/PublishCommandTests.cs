@@ -73,6 +73,6 @@ public sealed class PublishCommandTests : IDisposable
         var result = await CliRunner.RunAsync("publish", "--config", Config("domain: example.test\nmx: mx.example.test\n"), "--offline", "--mode", "strict");
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("--mode 'strict'", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal("rampart publish: --mode: 'strict' is not a policy mode: give testing, enforce, none", result.Stderr.Trim());
     }
 }

@@ -195,7 +195,7 @@ public class CheckScenarioTests
 
         Assert.Equal(2, result.ExitCode);
         Assert.False(CliRunner.HasStackTrace(result), result.ToString());
-        Assert.StartsWith("rampart: check: domain 'not a domain!'", result.Stderr, StringComparison.Ordinal);
+        Assert.StartsWith("rampart check: domain 'not a domain!'", result.Stderr, StringComparison.Ordinal);
         Assert.Single(result.Stderr.Trim().Split('\n'));
     }
 

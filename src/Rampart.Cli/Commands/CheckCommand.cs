@@ -21,32 +21,16 @@ internal static class CheckCommand
 {
     public static Command Create()
     {
-        var domains = new Argument<string[]>("domain") { Description = "Receiving domains to audit (the part after @).", Arity = ArgumentArity.ZeroOrMore };
+        var domains = DomainArgument.MailDomains("domain", "Receiving domains to audit (the part after @).");
         var json = new Option<bool>("--json")
         {
             Description = "Write the reports as JSON: {domain, status, findings: [{id, severity, subject, message, fix, reference}]}; an array for several domains.",
         };
-        var timeout = new Option<double>("--timeout")
-        {
-            Description = "Limit of each network step (one DNS question, one SMTP conversation, one policy fetch), in seconds.",
-            DefaultValueFactory = _ => 10,
-        };
-        var concurrency = new Option<int>("--concurrency")
-        {
-            Description = "Domains checked at once (each MX address still gets one connection at a time).",
-            DefaultValueFactory = _ => 4,
-        };
-        var rrsigDays = new Option<int>("--rrsig-days")
-        {
-            Description = "Warn when a DNSSEC signature expires within this many days.",
-            DefaultValueFactory = _ => 7,
-        };
-        var certDays = new Option<int>("--cert-days")
-        {
-            Description = "Warn when an MX certificate expires within this many days.",
-            DefaultValueFactory = _ => 21,
-        };
-        var port = new Option<int>("--port") { Description = "SMTP port probed on every MX address.", DefaultValueFactory = _ => 25 };
+        var timeout = OptionValues.Seconds("--timeout", "Limit of each network step (one DNS question, one SMTP conversation, one policy fetch), in seconds.", 10);
+        var concurrency = OptionValues.Count("--concurrency", "Domains checked at once (each MX address still gets one connection at a time).", 4, 1, 256, "domains", "N");
+        var rrsigDays = OptionValues.Count("--rrsig-days", "Warn when a DNSSEC signature expires within this many days.", 7, 0, 3650, "days");
+        var certDays = OptionValues.Count("--cert-days", "Warn when an MX certificate expires within this many days.", 21, 0, 3650, "days");
+        var port = OptionValues.Port("--port", "SMTP port probed on every MX address.", 25);
         var nextCert = new Option<string[]>("--next-cert")
         {
             Description = "Rotation safety: certificates about to be deployed (PEM certificate or chain files, leaf first, or a directory such as " +
@@ -74,12 +58,10 @@ internal static class CheckCommand
             Description = "With --watch: POST {domain, status, appeared: [findings], cleared: [findings]} as JSON to this http(s) URL for each domain that changed.",
             HelpName = "URL",
         };
-        var stateDir = new Option<string?>("--state-dir") { Description = $"With --watch: directory of {SqliteFindingHistory.FileName}. Default {StateDirectory.Default()}." };
-        var testingLimit = new Option<int?>("--testing-limit")
-        {
-            Description = "With --watch: warn (mta-sts.policy.testing-too-long) when a policy has been seen in mode testing for longer than this many days. Default 30.",
-            HelpName = "DAYS",
-        };
+        var stateDir = GlobalOptions.StateDir;
+        var testingLimit = OptionValues.OptionalCount("--testing-limit",
+            "With --watch: warn (mta-sts.policy.testing-too-long) when a policy has been seen in mode testing for longer than this many days. Default 30.",
+            1, 3650, "days", "DAYS");
         var once = new Option<bool>("--once") { Description = "With --watch: run one round and exit (0 ok, 1 warnings, 2 failures), e.g. from cron." };
         var command = new Command("check",
             "Audit receiving domains as a sender sees them: MX, DNSSEC (and RRSIG expiry), STARTTLS, TLS version and certificates on " +
@@ -87,29 +69,22 @@ internal static class CheckCommand
             "enforce readiness), TLS-RPT and DANE/MTA-STS consistency; with --next-cert, whether TLSA already covers the next certificate and whether MTA-STS senders would accept it. Finding ids are listed in docs/checks.md. " +
             "Exit 0 ok, 1 warnings, 2 failures or unusable input.")
         {
-            domains, json, timeout, concurrency, rrsigDays, certDays, port, nextCert, watch, interval, metrics, webhook, stateDir, testingLimit, once,
+            domains, json, timeout, concurrency, rrsigDays, certDays, port, nextCert, watch, interval, metrics, webhook, testingLimit, once,
         };
+        command.WithNetwork(webPki: true).WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             var seconds = parse.GetValue(timeout);
-            if (!(seconds > 0 && seconds <= 600))
-            {
-                return Terminal.Error($"--timeout {seconds.ToString(CultureInfo.InvariantCulture)}: must be more than 0 and at most 600 seconds");
-            }
             var next = new List<NextCertificate>();
             foreach (var path in parse.GetValue(nextCert) ?? [])
             {
                 if (!NextCertificate.TryLoad(path, out var certificate, out var certificateError))
                 {
-                    return Terminal.Error(certificateError);
+                    return Terminal.Error("--next-cert " + certificateError);
                 }
                 next.Add(certificate);
             }
             var limitDays = parse.GetValue(testingLimit);
-            if (limitDays is < 1 or > 3650)
-            {
-                return Terminal.Error($"--testing-limit {limitDays}: must be from 1 to 3650 days");
-            }
             var settings = new CheckSettings
             {
                 TestingLimit = limitDays is { } days ? TimeSpan.FromDays(days) : CheckSettings.DefaultTestingLimit,
@@ -120,25 +95,10 @@ internal static class CheckCommand
                 CertificateWarningDays = parse.GetValue(certDays),
                 Port = parse.GetValue(port),
             };
-            if (settings.MaxConcurrentDomains is < 1 or > 256)
-            {
-                return Terminal.Error($"--concurrency {settings.MaxConcurrentDomains}: must be from 1 to 256");
-            }
-            if (settings.RrsigWarningDays is < 0 or > 3650 || settings.CertificateWarningDays is < 0 or > 3650)
-            {
-                return Terminal.Error("--rrsig-days and --cert-days: must be from 0 to 3650");
-            }
-            if (settings.Port is < 1 or > 65535)
-            {
-                return Terminal.Error($"--port {settings.Port}: must be from 1 to 65535");
-            }
             var names = new List<string>();
             foreach (var text in parse.GetValue(domains) ?? [])
             {
-                if (!DomainName.TryNormalize(text, out var name, out var error))
-                {
-                    return Terminal.Error($"check: domain '{text}': {error}");
-                }
+                var name = DomainArgument.Normalized(text);
                 if (!names.Contains(name))
                 {
                     names.Add(name);
@@ -185,10 +145,7 @@ internal static class CheckCommand
                 return Terminal.Error("check: give at least one domain, or --watch FILE");
             }
             var services = Services.Create(parse);
-            foreach (var warning in services.Warnings)
-            {
-                Console.Error.WriteLine("rampart: warning: " + warning);
-            }
+            services.WriteWarnings();
             var checker = CreateChecker(services, settings);
             if (watching is not null)
             {

@@ -26,30 +26,17 @@ internal static class DaemonCommand
                 Description = $"Where to serve the socketmap protocol: IP:PORT, [IPv6]:PORT or unix:/path[:MODE]. Repeatable. Default {DefaultListen}.",
                 HelpName = "ADDRESS",
             },
-            new Option<string?>("--state-dir")
-            {
-                Description = $"Directory of the SQLite policy cache. Default {StateDirectory.Default()}.",
-                HelpName = "DIR",
-            },
+            GlobalOptions.StateDir,
             new Option<bool>("--strict-testing") { Description = "Enforce MTA-STS policies in testing mode too." },
             new Option<bool>("--no-sni") { Description = "Do not add servername=hostname to MTA-STS answers." },
             new Option<bool>("--tlsrpt") { Description = "Add Postfix 3.10's TLSRPT attributes (policy_type, policy_domain, …) to MTA-STS answers." },
-            new Option<double>("--timeout")
-            {
-                Description = "Total timeout of an MTA-STS policy fetch, in seconds.",
-                DefaultValueFactory = _ => 10,
-            },
+            OptionValues.Seconds("--timeout", "Total timeout of an MTA-STS policy fetch, in seconds.", 10),
             new Option<string?>("--metrics")
             {
                 Description = "Serve Prometheus metrics over HTTP at http://ADDRESS/metrics (IP:PORT, e.g. 127.0.0.1:9461). Default: off.",
                 HelpName = "ADDRESS",
             },
-            new Option<string?>("--config")
-            {
-                Description = "Configuration file: Rampart's YAML, or postfix-mta-sts-resolver's /etc/mta-sts-daemon.yml as it is. " +
-                              "Command-line options win. Read again on SIGHUP.",
-                HelpName = "FILE",
-            },
+            GlobalOptions.Config,
             new Option<string?>("--user")
             {
                 Description = "Run as this user once the sockets are bound (started as root). The state directory is given to it.",
@@ -69,8 +56,9 @@ internal static class DaemonCommand
             "restarts (SQLite in the state directory), and refreshes cached policies before they expire. Logs one line per " +
             "decision. SIGHUP reloads the configuration (zones, resolver, pinned policies); SIGTERM or Ctrl-C stops it.")
         {
-            o.Listen, o.StateDir, o.StrictTesting, o.NoSni, o.TlsRpt, o.Timeout, o.Metrics, o.Config, o.User, o.Group, o.SocketOwner, checkConfig,
+            o.Listen, o.StrictTesting, o.NoSni, o.TlsRpt, o.Timeout, o.Metrics, o.User, o.Group, o.SocketOwner, checkConfig,
         };
+        command.WithNetwork(webPki: true).WithSenderPolicies().WithConfig().WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             var first = Read(parse, o);

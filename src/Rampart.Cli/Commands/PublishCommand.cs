@@ -23,22 +23,15 @@ internal static class PublishCommand
 {
     public static Command Create()
     {
-        var config = new Option<string?>("--config")
-        {
-            Description = "The publish YAML (domain:, mx:, mode:, max_age:, tlsrpt:, tlsa:; or a domains: list). See docs/publishing.md.",
-            HelpName = "FILE",
-        };
+        var config = GlobalOptions.Config;
         var domains = new Option<string[]>("--domain")
         {
             Description = "Only this domain of the file (repeatable). Default: every domain.",
             HelpName = "DOMAIN",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var mode = new Option<string?>("--mode")
-        {
-            Description = "Publish this mode instead of the file's: testing, enforce (checked for readiness first) or none.",
-            HelpName = "testing|enforce|none",
-        };
+        var mode = OptionValues.Word("--mode", "Publish this mode instead of the file's: testing, enforce (checked for readiness first) or none.", "policy mode",
+            ("testing", MtaStsMode.Testing), ("enforce", MtaStsMode.Enforce), ("none", MtaStsMode.None));
         var output = new Option<string?>("--out")
         {
             Description = "Write DIR/<domain>/mta-sts.txt (the policy file, byte for byte what 'rampart serve' serves), records.zone and records.json.",
@@ -49,18 +42,16 @@ internal static class PublishCommand
         {
             Description = "Skip every DNS and network question (MX coverage, the policy published now, enforce readiness): render only.",
         };
-        var timeout = new Option<double>("--timeout")
-        {
-            Description = "Seconds for each network question (default 10).",
-            DefaultValueFactory = _ => 10,
-        };
+        var timeout = OptionValues.Seconds("--timeout", "Seconds for each network question (default 10).", 10);
         var command = new Command("publish",
             "Render what a receiving domain publishes: the MTA-STS policy file, the _mta-sts TXT (id derived from the policy), the mta-sts " +
             "host record, the _smtp._tls TXT and TLSA records (3 1 1 per MX key and next key; 2 1 1 when asked). Refuses a policy that misses " +
-            "a current MX or an enforce policy the MX hosts are not ready for. Exit 0 published, 1 refused, 2 unusable input.")
+            "a current MX or an enforce policy the MX hosts are not ready for. --config FILE is the publish YAML (domain:, mx:, mode:, " +
+            "max_age:, tlsrpt:, tlsa:; or a domains: list; docs/publishing.md). Exit 0 published, 1 refused, 2 unusable input.")
         {
-            config, domains, mode, output, json, offline, timeout,
+            domains, mode, output, json, offline, timeout,
         };
+        command.WithNetwork(webPki: true).WithConfig();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             if (parse.GetValue(config) is not { } path)
@@ -68,18 +59,7 @@ internal static class PublishCommand
                 return Terminal.Error("publish: give the publish YAML with --config FILE (see docs/publishing.md)");
             }
             var seconds = parse.GetValue(timeout);
-            if (!(seconds > 0 && seconds <= 600))
-            {
-                return Terminal.Error($"--timeout {seconds.ToString(CultureInfo.InvariantCulture)}: must be more than 0 and at most 600 seconds");
-            }
-            MtaStsMode? modeOverride = parse.GetValue(mode) switch
-            {
-                null => null,
-                "testing" => MtaStsMode.Testing,
-                "enforce" => MtaStsMode.Enforce,
-                "none" => MtaStsMode.None,
-                var other => throw new RampartException($"--mode '{other}': must be testing, enforce or none"),
-            };
+            var modeOverride = parse.GetValue(mode);
             var file = PublishConfigFile.Load(path);
             var selected = Select(file.Domains, parse.GetValue(domains) ?? [], path);
             if (modeOverride is { } forced)

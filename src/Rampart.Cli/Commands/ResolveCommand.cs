@@ -11,14 +11,10 @@ internal static class ResolveCommand
 {
     public static Command Create()
     {
-        var domain = new Argument<string>("domain") { Description = "Destination domain (the part after @)." };
+        var domain = DomainArgument.MailDomain("domain", "Destination domain (the part after @).");
         var json = new Option<bool>("--json") { Description = "Write the decision as JSON (keys: domain, policy, postfix, mx, evidence)." };
         var strictTesting = new Option<bool>("--strict-testing") { Description = "Enforce MTA-STS policies in testing mode too." };
-        var timeout = new Option<double>("--timeout")
-        {
-            Description = "Total timeout of the MTA-STS policy fetch, in seconds.",
-            DefaultValueFactory = _ => 10,
-        };
+        var timeout = OptionValues.Seconds("--timeout", "Total timeout of the MTA-STS policy fetch, in seconds.", 10);
         var command = new Command("resolve",
             "Decide how strictly TLS must be enforced towards DOMAIN (DANE, then MTA-STS, then pinned, else none) and show " +
             "every step, its evidence and the exact Postfix socketmap reply. Exit 0 when a decision was made, 75 when it is " +
@@ -26,18 +22,12 @@ internal static class ResolveCommand
         {
             domain, json, strictTesting, timeout,
         };
+        command.WithNetwork(webPki: true).WithSenderPolicies();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             var seconds = parse.GetValue(timeout);
-            if (seconds is <= 0 or > 600)
-            {
-                return Terminal.Error($"--timeout {seconds}: must be between 0 and 600 seconds");
-            }
             var services = Services.Create(parse);
-            foreach (var warning in services.Warnings)
-            {
-                Console.Error.WriteLine("rampart: warning: " + warning);
-            }
+            services.WriteWarnings();
             var fetch = new MtaStsFetchSettings { TotalTimeout = TimeSpan.FromSeconds(seconds), ConnectTimeout = TimeSpan.FromSeconds(Math.Min(5, seconds)) };
             var resolver = services.SenderPolicy(fetch, new SenderPolicySettings { StrictTesting = parse.GetValue(strictTesting) });
             var decision = await resolver.DecideAsync(parse.GetValue(domain)!, ct).ConfigureAwait(false);

@@ -18,11 +18,7 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var config = new Option<string?>("--config")
-        {
-            Description = "The publish YAML (its domains and its serve: section). See docs/publishing.md.",
-            HelpName = "FILE",
-        };
+        var config = GlobalOptions.Config;
         var listen = new Option<string[]>("--listen")
         {
             Description = "Listen on IP:PORT ([IPv6]:PORT), repeatable; replaces serve.listen (default [::]:443).",
@@ -34,11 +30,7 @@ internal static class ServeCommand
             Description = "Directory of certbot lineages (NAME/fullchain.pem + NAME/privkey.pem, NAME = mta-sts.<domain> or cert_name:); replaces serve.certificates.",
             HelpName = "DIR",
         };
-        var stateDir = new Option<string?>("--state-dir")
-        {
-            Description = $"Directory of the TLS-RPT report store ({SqliteTlsReportStore.FileName}); replaces serve.state_dir. Default {StateDirectory.Default()}.",
-            HelpName = "DIR",
-        };
+        var stateDir = GlobalOptions.StateDir;
         var store = new Option<string?>("--store")
         {
             Description = "Where received TLS-RPT reports are kept instead of the state directory: a postgres:// URL or a SQLite file " +
@@ -49,10 +41,12 @@ internal static class ServeCommand
         var check = new Option<bool>("--check") { Description = "Load the configuration and every certificate, print what would be served, and exit." };
         var command = new Command("serve",
             "HTTPS policy host for many domains at once: /.well-known/mta-sts.txt by Host and SNI (text/plain), certificates per host from " +
-            "certbot's layout reloaded when they change, /healthz, and TLS-RPT reports by HTTPS POST (application/tlsrpt+gzip or +json, size-capped).")
+            "certbot's layout reloaded when they change, /healthz, and TLS-RPT reports by HTTPS POST (application/tlsrpt+gzip or +json, size-capped). " +
+            $"--config FILE is the publish YAML (its domains and its serve: section; docs/publishing.md); --state-dir replaces serve.state_dir and holds the report store ({SqliteTlsReportStore.FileName}).")
         {
-            config, listen, certificates, stateDir, store, noReports, check,
+            listen, certificates, store, noReports, check,
         };
+        command.WithConfig().WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             if (parse.GetValue(config) is not { } path)

@@ -18,12 +18,7 @@ internal static class TlsRptCommand
 {
     public static Command Create()
     {
-        var stateDir = new Option<string?>("--state-dir")
-        {
-            Description = $"Directory of the report store ({SqliteTlsReportStore.FileName}). Default {StateDirectory.Default()}.",
-            HelpName = "DIR",
-            Recursive = true,
-        };
+        var stateDir = GlobalOptions.StateDir;
         var store = new Option<string?>("--store")
         {
             Description = "Where reports are kept, instead of the state directory: a PostgreSQL URL " +
@@ -34,9 +29,10 @@ internal static class TlsRptCommand
         };
         var where = new StoreChoice(stateDir, store);
         return new Command("tlsrpt",
-            "TLS-RPT (RFC 8460) aggregate reports: import what reporters (Google, Microsoft, Mail.ru, …) send, and summarise them per domain.")
+            "TLS-RPT (RFC 8460) aggregate reports: import what reporters (Google, Microsoft, Mail.ru, …) send, and summarise them per domain. " +
+            $"The report store is {SqliteTlsReportStore.FileName} in --state-dir unless --store names another.")
         {
-            stateDir, store, Import(where), Summary(where),
+            store, Import(where), Summary(where),
         };
     }
 
@@ -79,12 +75,8 @@ internal static class TlsRptCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var json = new Option<bool>("--json") { Description = "Write the outcome as JSON (keys: store, files, imported, duplicates, rejected, reports, rejections)." };
-        var maxSize = new Option<int>("--max-report-size")
-        {
-            Description = "Largest report accepted once decompressed, in MiB.",
-            HelpName = "MIB",
-            DefaultValueFactory = _ => (int)(TlsRptReadSettings.DefaultMaxReportBytes / (1024 * 1024)),
-        };
+        var maxSize = OptionValues.Count("--max-report-size", "Largest report accepted once decompressed, in MiB.",
+            (int)(TlsRptReadSettings.DefaultMaxReportBytes / (1024 * 1024)), 1, 4096, "MiB", "MIB");
         var noDkim = new Option<bool>("--no-dkim") { Description = "Do not verify DKIM signatures of emailed reports (no DNS lookups); they are recorded as not checked." };
         var command = new Command("import",
             "Import reports into the store. Containers are recognised by content: gzip, zip, an email (multipart/report), an mbox. " +
@@ -95,13 +87,10 @@ internal static class TlsRptCommand
         {
             paths, json, maxSize, noDkim,
         };
+        command.WithNetwork(webPki: false).WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             var size = parse.GetValue(maxSize);
-            if (size is < 1 or > 4096)
-            {
-                return Terminal.Error($"--max-report-size {size}: must be between 1 and 4096 MiB");
-            }
             var settings = new TlsRptReadSettings
             {
                 MaxReportBytes = size * 1024L * 1024,
@@ -252,7 +241,7 @@ internal static class TlsRptCommand
     private static Command Summary(StoreChoice where)
     {
         var domain = new Option<string?>("--domain") { Description = "Only this policy domain.", HelpName = "DOMAIN" };
-        var days = new Option<int?>("--days") { Description = "Only reports whose date range ends within the last N days.", HelpName = "N" };
+        var days = OptionValues.OptionalCount("--days", "Only reports whose date range ends within the last N days.", 1, 36500, "days", "N");
         var json = new Option<bool>("--json") { Description = "Write the summary as JSON (keys: domains[].policy_domain, successful, failed, failure_types, reporters, …)." };
         var command = new Command("summary",
             "Per policy domain and reporter: sessions ok and failed, the failure rate, failures by result type, MX host and sending IP, " +
@@ -260,15 +249,12 @@ internal static class TlsRptCommand
         {
             domain, days, json,
         };
+        command.WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             DateTimeOffset? since = null;
             if (parse.GetValue(days) is { } n)
             {
-                if (n is < 1 or > 36500)
-                {
-                    return Terminal.Error($"--days {n}: must be between 1 and 36500");
-                }
                 since = TimeProvider.System.GetUtcNow().AddDays(-n);
             }
             var store = await where.OpenAsync(parse, ct).ConfigureAwait(false);

@@ -10,7 +10,7 @@ namespace Rampart.Cli.Commands;
 /// <summary>
 /// <c>rampart tlsa generate</c> (zone-file TLSA lines for a certificate, chain or key) and <c>rampart tlsa match</c>
 /// (does a chain, leaf first, match these TLSA records, as a DANE SMTP client would judge it). Input problems are
-/// exit 2 with one line on stderr; the parser is told not to reject anything itself so that holds for every option.
+/// exit 2 with one line on stderr; option values are checked while parsing (<see cref="OptionValues"/>).
 /// </summary>
 internal static class TlsaCommand
 {
@@ -39,16 +39,19 @@ internal static class TlsaCommand
             HelpName = "FILE",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var usage = NumberOption("--usage", "3", "2|3", "Certificate usage: 3 = DANE-EE (the server's own key; default), 2 = DANE-TA (the top CA of the chain).");
-        var selector = NumberOption("--selector", "1", "0|1", "Selector: 1 = public key (default; survives renewals with the same key), 0 = whole certificate.");
-        var matching = NumberOption("--matching", "1", "0|1|2", "Matching type: 1 = SHA-256 (default), 2 = SHA-512, 0 = full data.");
+        var usage = OptionValues.Choice("--usage", "Certificate usage: 3 = DANE-EE (the server's own key; default), 2 = DANE-TA (the top CA of the chain).",
+            3, "certificate usage", (2, "DANE-TA"), (3, "DANE-EE"));
+        var selector = OptionValues.Choice("--selector", "Selector: 1 = public key (default; survives renewals with the same key), 0 = whole certificate.",
+            1, "selector", (0, "whole certificate"), (1, "public key"));
+        var matching = OptionValues.Choice("--matching", "Matching type: 1 = SHA-256 (default), 2 = SHA-512, 0 = full data.",
+            1, "matching type", (0, "full data"), (1, "SHA-256"), (2, "SHA-512"));
         var name = new Option<string?>("--name")
         {
             Description = "Host the record is for (the MX host name). Default: the certificate's first DNS name.",
             HelpName = "HOST",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var port = NumberOption("--port", "25", "PORT", "TCP port of the service (default 25, SMTP).");
+        var port = OptionValues.Port("--port", "TCP port of the service (default 25, SMTP).", 25);
         var host = new Option<string?>("--host")
         {
             Description = "Take the certificate live from this SMTP server via STARTTLS (HOST[:PORT], default port 25), instead of --cert.",
@@ -61,13 +64,9 @@ internal static class TlsaCommand
         {
             cert, host, usage, selector, matching, name, port, TlsaVerifyCommand.TimeoutOption,
         };
-        command.TreatUnmatchedTokensAsErrors = false;
+        command.WithNetwork(webPki: false);
         command.SetAction(async (parse, ct) =>
         {
-            if (Unmatched(parse) is { } unmatched)
-            {
-                return unmatched;
-            }
             if (ParseSettings(parse, usage, selector, matching, name, port, out var error) is not { } settings)
             {
                 return Terminal.Error(error!);
@@ -99,25 +98,10 @@ internal static class TlsaCommand
         return command;
     }
 
-    private static Option<string> NumberOption(string name, string defaultValue, string helpName, string description) => new(name)
-    {
-        Description = description,
-        HelpName = helpName,
-        Arity = ArgumentArity.ZeroOrOne,
-        DefaultValueFactory = _ => defaultValue,
-    };
-
-    private static GenerateSettings? ParseSettings(ParseResult parse, Option<string> usage, Option<string> selector, Option<string> matching,
-        Option<string?> name, Option<string> port, out string? error)
+    private static GenerateSettings? ParseSettings(ParseResult parse, Option<int> usage, Option<int> selector, Option<int> matching,
+        Option<string?> name, Option<int> port, out string? error)
     {
         error = null;
-        if (!TryNumber(parse, usage, [2, 3], out var u, ref error)
-            || !TryNumber(parse, selector, [0, 1], out var s, ref error)
-            || !TryNumber(parse, matching, [0, 1, 2], out var m, ref error)
-            || !TryNumber(parse, port, null, out var p, ref error))
-        {
-            return null;
-        }
         string? host = null;
         if (parse.GetValue(name) is { } given)
         {
@@ -127,19 +111,8 @@ internal static class TlsaCommand
                 return null;
             }
         }
-        return new GenerateSettings((TlsaUsage)u, (TlsaSelector)s, (TlsaMatchingType)m, host, p);
-    }
-
-    private static bool TryNumber(ParseResult parse, Option<string> option, int[]? allowed, out int value, ref string? error)
-    {
-        var text = parse.GetValue(option);
-        var ok = int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value)
-                 && (allowed is null ? value is >= 1 and <= 65535 : allowed.Contains(value));
-        if (!ok)
-        {
-            error = $"{option.Name} '{text}': must be {(allowed is null ? "a port from 1 to 65535" : string.Join(" or ", allowed))}";
-        }
-        return ok;
+        return new GenerateSettings((TlsaUsage)parse.GetValue(usage), (TlsaSelector)parse.GetValue(selector), (TlsaMatchingType)parse.GetValue(matching),
+            host, parse.GetValue(port));
     }
 
     /// <summary>
@@ -263,13 +236,8 @@ internal static class TlsaCommand
         {
             chain, tlsa, name, json,
         };
-        command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(parse =>
         {
-            if (Unmatched(parse) is { } unmatched)
-            {
-                return unmatched;
-            }
             var path = parse.GetValue(chain);
             if (string.IsNullOrWhiteSpace(path))
             {
@@ -392,9 +360,6 @@ internal static class TlsaCommand
         }
         return PemBundle.TryRead(content, out bundle, out var error) ? null : Terminal.Error($"{path}: {error}");
     }
-
-    private static int? Unmatched(ParseResult parse) =>
-        parse.UnmatchedTokens.Count > 0 ? Terminal.Error($"unexpected argument '{parse.UnmatchedTokens[0]}' (see --help)") : null;
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ");
 }

@@ -14,16 +14,12 @@ namespace Rampart.Cli.Commands;
 /// </summary>
 internal static class TlsaVerifyCommand
 {
-    internal static readonly Option<double> TimeoutOption = new("--timeout")
-    {
-        Description = "Limit for each SMTP conversation, in seconds.",
-        DefaultValueFactory = _ => 30,
-    };
+    internal static readonly Option<double> TimeoutOption = OptionValues.Seconds("--timeout", "Limit for each SMTP conversation, in seconds.", 30);
 
     public static Command Create()
     {
-        var host = new Argument<string>("host") { Description = "The MX host name (as in the MX record)." };
-        var port = new Option<int>("--port") { Description = "SMTP port.", DefaultValueFactory = _ => 25 };
+        var host = DomainArgument.HostName("host", "The MX host name (as in the MX record).");
+        var port = OptionValues.Port("--port", "SMTP port.", 25);
         var json = new Option<bool>("--json") { Description = "Write the verdict as JSON (keys: host, verified, status, tlsa_base_domain, tlsa, addresses)." };
         var command = new Command("verify",
             "Check an MX host's live certificate against its published, DNSSEC-validated TLSA records: TLSA found per RFC 7672 §2.2, " +
@@ -32,18 +28,13 @@ internal static class TlsaVerifyCommand
         {
             host, port, json, TimeoutOption,
         };
+        command.WithNetwork(webPki: false);
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
-            if (!DomainName.TryNormalize(parse.GetValue(host), out var name, out var nameError))
-            {
-                return Terminal.Error($"tlsa verify: {nameError}");
-            }
+            var name = DomainArgument.Normalized(parse.GetValue(host)!);
             var portNumber = parse.GetValue(port);
-            if (portNumber is < 1 or > 65535)
-            {
-                return Terminal.Error($"--port {portNumber}: must be from 1 to 65535");
-            }
             var services = Services.Create(parse);
+            services.WriteWarnings();
             var verifier = new DaneHostVerifier(new DaneHostLookup(services.Dns, portNumber), Probe(parse), services.Time, portNumber);
             var verification = await verifier.VerifyAsync(name, ct).ConfigureAwait(false);
             if (parse.GetValue(json))
@@ -61,12 +52,7 @@ internal static class TlsaVerifyCommand
 
     private static SmtpTlsProbe Probe(ParseResult parse)
     {
-        var seconds = parse.GetValue(TimeoutOption);
-        if (seconds is <= 0 or > 600)
-        {
-            throw new RampartException($"--timeout {seconds}: must be between 0 and 600 seconds");
-        }
-        var limit = TimeSpan.FromSeconds(seconds);
+        var limit = TimeSpan.FromSeconds(parse.GetValue(TimeoutOption));
         return new SmtpTlsProbe(new SmtpProbeSettings { ConnectTimeout = limit, CommandTimeout = limit, TotalTimeout = limit }, TimeProvider.System);
     }
 

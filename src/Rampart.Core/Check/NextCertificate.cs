@@ -27,7 +27,7 @@ public sealed record NextCertificate(string Origin, IReadOnlyList<X509Certificat
         certificate = null;
         if (string.IsNullOrWhiteSpace(path))
         {
-            error = "--next-cert: empty path";
+            error = "'': empty path";
             return false;
         }
         try
@@ -38,7 +38,7 @@ public sealed record NextCertificate(string Origin, IReadOnlyList<X509Certificat
             }
             if (!File.Exists(path))
             {
-                error = $"--next-cert {path}: no such file or directory";
+                error = $"{path}: no such file or directory";
                 return false;
             }
             if (!TryReadChain(path, out var chain, out error))
@@ -49,7 +49,7 @@ public sealed record NextCertificate(string Origin, IReadOnlyList<X509Certificat
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            error = $"--next-cert {path}: cannot read it: {ex.Message}";
+            error = $"{path}: cannot read it: {ex.Message}";
             return false;
         }
     }
@@ -89,7 +89,7 @@ public sealed record NextCertificate(string Origin, IReadOnlyList<X509Certificat
         }
         else
         {
-            error = $"--next-cert {directory}: a directory without fullchain.pem or cert.pem (give a certificate file, or certbot's live/NAME/ directory)";
+            error = $"{directory}: a directory without fullchain.pem or cert.pem (give a certificate file, or certbot's live/NAME/ directory)";
             return false;
         }
         return Validate(origin, chain, out certificate, out error);
@@ -100,17 +100,17 @@ public sealed record NextCertificate(string Origin, IReadOnlyList<X509Certificat
         chain = [];
         if (UserFile.WhyNotReadable(file, MaxFileBytes) is { } unreadable)
         {
-            error = $"--next-cert {file}: {unreadable}";
+            error = $"{file}: {unreadable}";
             return false;
         }
         if (!PemBundle.TryRead(File.ReadAllBytes(file), out var bundle, out var pemError))
         {
-            error = $"--next-cert {file}: {pemError}";
+            error = $"{file}: {pemError}";
             return false;
         }
         if (bundle.Certificates.Count == 0)
         {
-            error = $"--next-cert {file}: holds a key but no certificate (give the certificate or chain file, leaf first)";
+            error = $"{file}: holds a key but no certificate (give the certificate or chain file, leaf first)";
             return false;
         }
         chain = [.. bundle.Certificates];
@@ -123,7 +123,7 @@ public sealed record NextCertificate(string Origin, IReadOnlyList<X509Certificat
         certificate = null;
         if (TlsaGenerator.IsCa(chain[0]) && chain.Skip(1).Any(c => !TlsaGenerator.IsCa(c)))
         {
-            error = $"--next-cert {origin}: the first certificate is a CA certificate ('{chain[0].Subject}'): give the chain leaf first, as the server sends it";
+            error = $"{origin}: the first certificate is a CA certificate ('{chain[0].Subject}'): give the chain leaf first, as the server sends it";
             return false;
         }
         certificate = new NextCertificate(origin, chain);

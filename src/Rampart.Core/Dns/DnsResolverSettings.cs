@@ -119,12 +119,12 @@ public sealed record DnsResolverSettings
             source = ResolverSource.ResolvConf;
             if (!ResolvConf.TryLoad(resolvConfPath, out var conf, out var error))
             {
-                problems.Add($"no resolver: {error}; name one with --resolver IP[:PORT]");
+                problems.Add($"no resolver: {error}; name one in the resolver setting");
             }
             else if (conf.FirstNameserver is null)
             {
                 var skipped = conf.Notes.Count > 0 ? $" ({string.Join("; ", conf.Notes)})" : "";
-                problems.Add($"no resolver: {resolvConfPath} has no usable nameserver line{skipped}; name one with --resolver IP[:PORT]");
+                problems.Add($"no resolver: {resolvConfPath} has no usable nameserver line{skipped}; name one in the resolver setting");
             }
             else
             {
@@ -162,7 +162,7 @@ public sealed record DnsResolverSettings
         var note = trustAdOption ? $" ('options trust-ad' in {path} is not enough: Rampart does not rely on it.)" : "";
         return $"DNSSEC not trusted: resolver {endpoint} comes from {path} and is not on loopback, so its AD bit is "
             + "ignored and every DNS answer is treated as insecure (DANE never applies). Fix: run a validating resolver "
-            + $"on loopback (e.g. unbound on 127.0.0.1) and point {path} or --resolver at it, or, if the network path to "
-            + $"{endpoint} is trusted, name it explicitly with --resolver {endpoint}." + note;
+            + $"on loopback (e.g. unbound on 127.0.0.1) and point {path} or the resolver setting at it, or, if the network path to "
+            + $"{endpoint} is trusted, name it explicitly in the resolver setting ({endpoint})." + note;
     }
 }

@@ -46,7 +46,7 @@ public sealed class SqliteFindingHistory : IWatchHistory, IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var (fullPath, connection) = await StateFiles.OpenDatabaseAsync(path, "check history", 30,
-            "move it aside or choose another --state-dir", InitializeAsync, Advice, cancellationToken).ConfigureAwait(false);
+            "move it aside or choose another state directory", InitializeAsync, Advice, cancellationToken).ConfigureAwait(false);
         return new SqliteFindingHistory(fullPath, connection);
     }
 
@@ -164,7 +164,7 @@ public sealed class SqliteFindingHistory : IWatchHistory, IAsyncDisposable
             """, cancellationToken);
 
     private static string Advice(SqliteException ex, string path) =>
-        StateFiles.Advice(ex, path, "move it aside (first-seen times restart)", "is another rampart check --watch using this --state-dir?");
+        StateFiles.Advice(ex, path, "move it aside (first-seen times restart)", "is another check monitor using this state directory?");
 
     public ValueTask DisposeAsync() => _db.DisposeAsync();
 }

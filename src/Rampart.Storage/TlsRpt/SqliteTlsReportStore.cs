@@ -63,7 +63,7 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(time);
         var (fullPath, connection) = await StateFiles.OpenDatabaseAsync(path, "TLS-RPT store", 30,
-            "move it aside or choose another --state-dir", InitializeAsync, Advice, cancellationToken).ConfigureAwait(false);
+            "move it aside or choose another state directory", InitializeAsync, Advice, cancellationToken).ConfigureAwait(false);
         return new SqliteTlsReportStore(fullPath, connection, time);
     }
 

@@ -77,7 +77,8 @@ public sealed class DnsResolverSettingsTests : IDisposable
         Assert.NotNull(settings.Warning);
         Assert.Contains("192.0.2.1:53", settings.Warning, StringComparison.Ordinal);
         Assert.Contains("insecure", settings.Warning, StringComparison.Ordinal);
-        Assert.Contains("--resolver", settings.Warning, StringComparison.Ordinal);
+        Assert.Contains("resolver setting", settings.Warning, StringComparison.Ordinal);
+        Assert.DoesNotContain("--resolver", settings.Warning, StringComparison.Ordinal); // Core names the setting; the CLI adds its flag
         Assert.Contains("loopback", settings.Warning, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', settings.Warning);
     }
@@ -139,7 +140,8 @@ public sealed class DnsResolverSettingsTests : IDisposable
         Assert.Null(settings);
         var error = Assert.Single(errors);
         Assert.Contains(MissingPath, error, StringComparison.Ordinal);
-        Assert.Contains("--resolver", error, StringComparison.Ordinal);
+        Assert.Contains("resolver setting", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("--resolver", error, StringComparison.Ordinal);
     }
 
     [Fact]

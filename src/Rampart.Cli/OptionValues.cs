@@ -1,0 +1,149 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace Rampart.Cli;
+
+/// <summary>
+/// Typed options whose values are checked while parsing, with messages in the user's terms
+/// (<c>--timeout: 'abc' is not a number of seconds</c>): the parser's own messages name .NET types, so no typed option
+/// may go without one of these parsers (<see cref="Guard"/> enforces it for the whole command tree).
+/// </summary>
+internal static class OptionValues
+{
+    /// <summary>The options made here, whose values are checked in the user's terms.</summary>
+    private static readonly HashSet<Option> s_checked = [];
+
+    /// <summary>A limit in seconds, more than 0 and at most <paramref name="max"/>.</summary>
+    public static Option<double> Seconds(string name, string description, double defaultValue, double max = 600) => Checked(new Option<double>(name)
+    {
+        Description = description,
+        HelpName = "SECONDS",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result => Parse(result, defaultValue, text =>
+            !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !double.IsFinite(seconds)
+                ? (0, "is not a number of seconds")
+                : seconds > 0 && seconds <= max
+                    ? (seconds, null)
+                    : (seconds, $"must be more than 0 and at most {max.ToString(CultureInfo.InvariantCulture)} seconds")),
+    });
+
+    /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/> of <paramref name="unit"/> (e.g. "days").</summary>
+    public static Option<int> Count(string name, string description, int defaultValue, int min, int max, string unit, string? helpName = null) => Checked(new Option<int>(name)
+    {
+        Description = description,
+        HelpName = helpName ?? unit.ToUpperInvariant(),
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result => Parse(result, defaultValue, text => Whole(text, min, max, unit)),
+    });
+
+    /// <summary>Like <see cref="Count"/>, but absent when not given (the verb has its own default or rule).</summary>
+    public static Option<int?> OptionalCount(string name, string description, int min, int max, string unit, string helpName) => Checked(new Option<int?>(name)
+    {
+        Description = description,
+        HelpName = helpName,
+        CustomParser = result => Parse<int?>(result, null, text => Whole(text, min, max, unit)),
+    });
+
+    /// <summary>A TCP port, 1 to 65535.</summary>
+    public static Option<int> Port(string name, string description, int defaultValue) => Checked(new Option<int>(name)
+    {
+        Description = description,
+        HelpName = "PORT",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result => Parse(result, defaultValue, text =>
+            int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535
+                ? (port, null)
+                : (0, "is not a port: give a number from 1 to 65535")),
+    });
+
+    /// <summary>One of a few numbers, each with its meaning (TLSA usage, selector, matching type): <c>(3, "DANE-EE")</c>.</summary>
+    public static Option<int> Choice(string name, string description, int defaultValue, string what, params (int Value, string Meaning)[] choices) => Checked(new Option<int>(name)
+    {
+        Description = description,
+        HelpName = string.Join('|', choices.Select(c => c.Value)),
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result => Parse(result, defaultValue, text =>
+            int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && choices.Any(c => c.Value == value)
+                ? (value, null)
+                : (0, $"is not a {what}: give {string.Join(" or ", choices.Select(c => $"{c.Value} ({c.Meaning})"))}")),
+    });
+
+    /// <summary>One of a few words, e.g. <c>--mode testing|enforce|none</c>; absent when not given.</summary>
+    public static Option<T?> Word<T>(string name, string description, string what, params (string Word, T Value)[] choices) where T : struct => Checked(new Option<T?>(name)
+    {
+        Description = description,
+        HelpName = string.Join('|', choices.Select(c => c.Word)),
+        CustomParser = result => Parse<T?>(result, null, text =>
+            choices.FirstOrDefault(c => c.Word == text) is { Word: not null } match
+                ? (match.Value, null)
+                : (null, $"is not a {what}: give {string.Join(", ", choices.Select(c => c.Word))}")),
+    });
+
+    /// <summary>
+    /// Checks the whole command tree before parsing: a typed option without one of the parsers above is a programming
+    /// error caught by the first run (and by the tests). Text options need none; a flag never takes a token that is not
+    /// true or false (the parser leaves it for the next argument), so it cannot fail to parse either.
+    /// </summary>
+    public static void Guard(Command command)
+    {
+        foreach (var option in command.Options)
+        {
+            switch (option)
+            {
+                case Option<string> or Option<string[]> or Option<bool> or HelpOption or VersionOption:
+                    break;
+                default:
+                    bool isChecked;
+                    lock (s_checked)
+                    {
+                        isChecked = s_checked.Contains(option);
+                    }
+                    if (!isChecked)
+                    {
+                        throw new InvalidOperationException($"option {option.Name} of '{command.Name}' has no parser with a message in the user's terms (see OptionValues)");
+                    }
+                    break;
+            }
+        }
+        foreach (var subcommand in command.Subcommands)
+        {
+            Guard(subcommand);
+        }
+    }
+
+    private static Option<T> Checked<T>(Option<T> option)
+    {
+        lock (s_checked)
+        {
+            s_checked.Add(option);
+        }
+        return option;
+    }
+
+    private static (int, string?) Whole(string text, int min, int max, string unit) =>
+        !int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+            ? (0, $"is not a whole number of {unit}")
+            : value >= min && value <= max
+                ? (value, null)
+                : (value, $"must be from {min} to {max} {unit}");
+
+    /// <summary>The value of the one token (or <paramref name="absent"/> when there is none); a problem becomes the error "--NAME: 'TEXT' PROBLEM".</summary>
+    private static T Parse<T>(ArgumentResult result, T absent, Func<string, (T Value, string? Problem)> read)
+    {
+        if (result.Tokens.Count == 0)
+        {
+            return absent;
+        }
+        var text = result.Tokens[^1].Value;
+        var (value, problem) = read(text);
+        if (problem is not null)
+        {
+            result.AddError($"{OptionName(result)}: '{text}' {problem}");
+        }
+        return value;
+    }
+
+    private static string OptionName(ArgumentResult result) => result.Parent is OptionResult option ? option.Option.Name : result.Argument.Name;
+}

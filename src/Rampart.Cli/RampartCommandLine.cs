@@ -1,0 +1,43 @@
+using System.CommandLine;
+using Rampart.Cli.Commands;
+
+namespace Rampart.Cli;
+
+/// <summary>The <c>rampart</c> command tree (DESIGN.md, "CLI surface") and its one entry point.</summary>
+internal static class RampartCommandLine
+{
+    public static RootCommand Create()
+    {
+        var root = new RootCommand(
+            "Rampart stops STARTTLS downgrade attacks on server-to-server mail: it decides per destination how strictly TLS " +
+            "must be enforced (DANE, MTA-STS) and tells Postfix, publishes and audits the receiving side, and reads TLS reports.");
+        GlobalOptions.AddRootGroup(root);
+        root.Subcommands.Add(ResolveCommand.Create());
+        root.Subcommands.Add(MtaStsCommand.Create());
+        root.Subcommands.Add(TlsaCommand.Create());
+        root.Subcommands.Add(DaemonCommand.Create());
+        root.Subcommands.Add(CheckCommand.Create());
+        root.Subcommands.Add(TlsRptCommand.Create());
+        root.Subcommands.Add(PublishCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
+        GlobalOptions.RejectWhereUnused(root);
+        OptionValues.Guard(root);
+        return root;
+    }
+
+    /// <summary>Parses and runs; a command line that does not parse is one line per problem and <see cref="ExitCodes.Usage"/>.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var parse = Create().Parse(args);
+        var errors = UsageErrors.Describe(parse);
+        if (errors.Count > 0)
+        {
+            foreach (var error in errors)
+            {
+                Console.Error.WriteLine(error);
+            }
+            return ExitCodes.Usage;
+        }
+        return await parse.InvokeAsync().ConfigureAwait(false);
+    }
+}
