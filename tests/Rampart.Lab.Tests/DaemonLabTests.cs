@@ -151,6 +151,26 @@ public sealed class DaemonLabTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Daemon_RestartWithCachedWildcardPolicy_AnswersAsTightAsLive_AndLogsTheReplySent()
+    {
+        // mx: *.sts-wildcard.test covers mx.sts-wildcard.test, not a.mx.sts-wildcard.test (also an MX): the answer from
+        // the policy cache must not widen to Postfix's any-depth .sts-wildcard.test, and its log line is the reply sent
+        const string live = "OK secure match=mx.sts-wildcard.test servername=hostname";
+        var port = await StartAsync();
+        Assert.Equal(live, (await QueryAsync(port, "sts-wildcard.test"))[0]);
+        await StopAsync();
+        _output.Clear();
+
+        port = await StartAsync();
+        var reply = (await QueryAsync(port, "sts-wildcard.test"))[0];
+        await WaitForLogAsync("sts-wildcard.test: mta-sts -> ", TimeSpan.FromSeconds(10));
+
+        Assert.Equal(live, reply);
+        var logged = _output.First(line => line.Contains("sts-wildcard.test: mta-sts -> ", StringComparison.Ordinal));
+        Assert.Contains($"-> \"{reply}\" from the policy cache", logged, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Daemon_Metrics_CountLookupsByAnswerAndFetchesByClass()
     {
         var metricsPort = LoopbackPort.Free();
