@@ -13,6 +13,14 @@ public sealed class DaemonLabTests : IAsyncDisposable
     private readonly string _state = Directory.CreateTempSubdirectory("rampart-daemon").FullName;
     private Process? _daemon;
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
+    private TaskCompletionSource _nextLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Keeps a line of the daemon's output and wakes whoever waits for one.</summary>
+    private void Output(string? line)
+    {
+        _output.Enqueue(line ?? "");
+        Interlocked.Exchange(ref _nextLine, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -33,8 +41,8 @@ public sealed class DaemonLabTests : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
         _daemon = Process.Start(info)!;
-        _daemon.OutputDataReceived += (_, e) => _output.Enqueue(e.Data ?? "");
-        _daemon.ErrorDataReceived += (_, e) => _output.Enqueue(e.Data ?? "");
+        _daemon.OutputDataReceived += (_, e) => Output(e.Data);
+        _daemon.ErrorDataReceived += (_, e) => Output(e.Data);
         _daemon.BeginOutputReadLine();
         _daemon.BeginErrorReadLine();
         var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -205,11 +213,23 @@ public sealed class DaemonLabTests : IAsyncDisposable
 
     private async Task WaitForLogAsync(string text, TimeSpan within)
     {
-        var deadline = DateTime.UtcNow + within;
-        while (!_output.Any(line => line.Contains(text, StringComparison.Ordinal)))
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        deadline.CancelAfter(within);
+        while (true)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"no log line with '{text}' within {within}; log:\n{string.Join('\n', _output)}");
-            await Task.Delay(100);
+            var nextLine = Volatile.Read(ref _nextLine).Task; // taken before looking, so a line arriving meanwhile is not missed
+            if (_output.Any(line => line.Contains(text, StringComparison.Ordinal)))
+            {
+                return;
+            }
+            try
+            {
+                await nextLine.WaitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException) when (!TestContext.Current.CancellationToken.IsCancellationRequested)
+            {
+                Assert.Fail($"no log line with '{text}' within {within}; log:\n{string.Join('\n', _output)}");
+            }
         }
     }
 
