@@ -70,7 +70,7 @@ public sealed class MtaStsPolicyProvider(
     {
         var cached = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
         return cached is not null && cached.IsValidAt(time.GetUtcNow())
-            ? FromCached(cached, [CachedEvidence(cached, "used from the cache without any network lookup")])
+            ? FromCached(cached, [CachedEvidence(cached, "used from the cache, with no TXT check or fetch")])
             : null;
     }
 
