@@ -18,6 +18,7 @@ internal sealed class UnresponsiveResolver : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _udpLoop;
     private readonly Task _tcpLoop;
+    private readonly TaskCompletionSource _asked = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _queries;
 
     private UnresponsiveResolver()
@@ -30,6 +31,15 @@ internal sealed class UnresponsiveResolver : IAsyncDisposable
 
     /// <summary>UDP datagrams and TCP connections received so far.</summary>
     public int Queries => Volatile.Read(ref _queries);
+
+    /// <summary>Completes when the first query arrives.</summary>
+    public Task Asked => _asked.Task;
+
+    private void Swallowed()
+    {
+        Interlocked.Increment(ref _queries);
+        _asked.TrySetResult();
+    }
 
     /// <summary>Starts listening; fails the test (not a skip) when the address is taken, e.g. by a lab blackhole of its own.</summary>
     public static UnresponsiveResolver Start()
@@ -53,7 +63,7 @@ internal sealed class UnresponsiveResolver : IAsyncDisposable
             try
             {
                 await _udp.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), _stop.Token);
-                Interlocked.Increment(ref _queries);
+                Swallowed();
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
             {
@@ -84,7 +94,7 @@ internal sealed class UnresponsiveResolver : IAsyncDisposable
                 continue;
             }
 
-            Interlocked.Increment(ref _queries);
+            Swallowed();
             lock (_held)
             {
                 _held.Add(client);

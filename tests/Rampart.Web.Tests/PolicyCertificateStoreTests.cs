@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Rampart.Web.Tests;
 
@@ -6,7 +7,7 @@ namespace Rampart.Web.Tests;
 public sealed class PolicyCertificateStoreTests
 {
     [Fact]
-    public async Task Get_CertbotSymlinksRepointed_NewCertificateAfterTheRecheckInterval()
+    public void Get_CertbotSymlinksRepointed_NewCertificateAfterTheRecheckInterval()
     {
         using var pki = new WebTestPki();
         var first = pki.IssueInto("archive-1", "mta-sts.example.test");
@@ -23,12 +24,15 @@ public sealed class PolicyCertificateStoreTests
             }
         }
         Link("archive-1");
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var store = PolicyCertificateStore.Load(pki.Live, new Dictionary<string, string> { ["mta-sts.example.test"] = "mta-sts.example.test" },
-            TimeProvider.System, NullLogger.Instance);
+            time, NullLogger.Instance);
 
         Assert.Equal(first.SerialNumber, store.Get("mta-sts.example.test")!.TargetCertificate.SerialNumber);
         Link("archive-2");
-        await Task.Delay(PolicyCertificateStore.RecheckInterval + TimeSpan.FromMilliseconds(300), TestContext.Current.CancellationToken);
+        time.Advance(PolicyCertificateStore.RecheckInterval - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(first.SerialNumber, store.Get("mta-sts.example.test")!.TargetCertificate.SerialNumber); // not rechecked yet
+        time.Advance(TimeSpan.FromMilliseconds(1));
 
         Assert.Equal(second.SerialNumber, store.Get("MTA-STS.example.test.")!.TargetCertificate.SerialNumber);
         Assert.Null(store.Get("mta-sts.unknown.test"));

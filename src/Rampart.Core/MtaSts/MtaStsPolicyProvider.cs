@@ -57,7 +57,7 @@ public sealed class MtaStsPolicyProvider(
     MtaStsPolicySettings settings,
     TimeProvider time)
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<MtaStsLookupResult>>> _inFlight = new(StringComparer.OrdinalIgnoreCase);
+    private readonly SingleFlight<string, MtaStsLookupResult> _inFlight = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, FetchFailure> _failures = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>A failed fetch of one TXT id, and when the next attempt is allowed.</summary>
@@ -70,7 +70,7 @@ public sealed class MtaStsPolicyProvider(
     {
         var cached = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
         return cached is not null && cached.IsValidAt(time.GetUtcNow())
-            ? FromCached(cached, [CachedEvidence(cached, "used from the cache without any network lookup")])
+            ? FromCached(cached, [CachedEvidence(cached, "used from the cache, with no TXT check or fetch")])
             : null;
     }
 
@@ -98,15 +98,7 @@ public sealed class MtaStsPolicyProvider(
     {
         // One DNS check and fetch per domain however many lookups ask; the shared work is bounded by the DNS and fetch
         // timeouts, not by any one caller's token, so a caller that gives up does not cancel it for the others.
-        var mine = new Lazy<Task<MtaStsLookupResult>>(() => RefreshAsync(domain, refetchWithin));
-        var stored = _inFlight.GetOrAdd(domain, mine);
-        var joined = !ReferenceEquals(stored, mine);
-        var shared = stored.Value;
-        if (!joined)
-        {
-            _ = shared.ContinueWith(_ => _inFlight.TryRemove(new(domain, mine)), CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
+        var shared = _inFlight.Run(domain, d => RefreshAsync(d, refetchWithin), out var joined);
         var result = await shared.WaitAsync(cancellationToken).ConfigureAwait(false);
         return joined
             ? result with { Evidence = [new("mta-sts.cache", EvidenceOutcome.Info, "joined a lookup of the same domain already in flight"), .. result.Evidence] }

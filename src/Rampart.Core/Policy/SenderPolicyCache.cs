@@ -51,8 +51,9 @@ public sealed class SenderPolicyCacheCounters
 /// fails (DNS outage) does not replace a good decision younger than <see cref="SenderPolicyCacheSettings.MaxStale"/>.
 /// </summary>
 /// <param name="counters">Shared counters (e.g. one set for every zone of a daemon); null = this cache's own.</param>
-/// <param name="decided">Told of every decision the cache makes (a first lookup or a refresh, in the background too),
-/// once per decision rather than once per answer: where the daemon logs what it decided and why.</param>
+/// <param name="decided">Told of every decision the cache makes (a first lookup, a refresh in the background too, or an
+/// answer from the persistent policy cache), once per decision rather than once per answer, before the answer is
+/// returned: where the daemon logs what it decided, the reply it sends and why.</param>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001",
     Justification = "The SemaphoreSlim never creates its wait handle (only WaitAsync/Release), so it holds nothing to dispose.")]
 public sealed class SenderPolicyCache(
@@ -75,7 +76,7 @@ public sealed class SenderPolicyCache(
     };
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<string, Lazy<Task<SenderPolicyDecision>>> _refreshing = new(StringComparer.OrdinalIgnoreCase);
+    private readonly SingleFlight<string, SenderPolicyDecision> _refreshing = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim _backgroundRefreshes = new(Math.Max(1, settings.MaxBackgroundRefreshes));
 
     public SenderPolicyCacheCounters Counters { get; } = counters ?? new();
@@ -110,6 +111,7 @@ public sealed class SenderPolicyCache(
         if (await resolver.DecideFromCacheAsync(domain, cancellationToken).ConfigureAwait(false) is { } fromPolicyCache)
         {
             Counters.PolicyCacheHit();
+            decided?.Invoke(new SenderPolicyDecided(domain, fromPolicyCache, null, FromPolicyCache: true));
             _ = Refresh(domain, background: true);
             return fromPolicyCache;
         }
@@ -119,17 +121,16 @@ public sealed class SenderPolicyCache(
 
     /// <summary>One lookup per domain at a time, not tied to any caller's token (a caller giving up does not cancel it).</summary>
     /// <param name="background">Nobody waits for it: it takes one of <see cref="SenderPolicyCacheSettings.MaxBackgroundRefreshes"/>.</param>
-    private Task<SenderPolicyDecision> Refresh(string domain, bool background)
-    {
-        var mine = new Lazy<Task<SenderPolicyDecision>>(() => background ? RefreshInBackgroundAsync(domain) : RefreshAsync(domain));
-        var running = _refreshing.GetOrAdd(domain, mine);
-        if (ReferenceEquals(running, mine))
-        {
-            _ = mine.Value.ContinueWith(_ => _refreshing.TryRemove(new(domain, mine)), CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-        return running.Value;
-    }
+    private Task<SenderPolicyDecision> Refresh(string domain, bool background) =>
+        _refreshing.Run(domain, background ? RefreshInBackgroundAsync : RefreshAsync, out _);
+
+    /// <summary>
+    /// Completes when the lookup of <paramref name="domain"/> running now (a first lookup or a background refresh) has
+    /// decided and its decision is remembered; at once when none runs. A refresh is started before the answer that
+    /// wanted it returns, so awaiting this after <see cref="GetAsync"/> awaits that refresh: tests observe background
+    /// work this way instead of polling.
+    /// </summary>
+    internal Task WhenRefreshedAsync(string domain) => _refreshing.InFlight(domain) ?? Task.CompletedTask;
 
     private async Task<SenderPolicyDecision> RefreshInBackgroundAsync(string domain)
     {
@@ -187,7 +188,10 @@ public sealed class SenderPolicyCache(
 
 /// <summary>A decision <see cref="SenderPolicyCache"/> has just made for <paramref name="Domain"/>.</summary>
 /// <param name="KeptInstead">When the new decision failed (TEMP) and a good earlier answer is kept: that answer.</param>
-public sealed record SenderPolicyDecided(string Domain, SenderPolicyDecision Decision, SenderPolicyDecision? KeptInstead)
+/// <param name="FromPolicyCache">The decision was taken from the persistent policy cache before the domain's full lookup
+/// (<see cref="SenderPolicyResolver.DecideFromCacheAsync"/>) and answered at once; the full lookup follows and is told
+/// of separately.</param>
+public sealed record SenderPolicyDecided(string Domain, SenderPolicyDecision Decision, SenderPolicyDecision? KeptInstead, bool FromPolicyCache = false)
 {
     /// <summary>The one line that says why: the decision step's evidence, else the last evidence line.</summary>
     public static string Why(SenderPolicyDecision decision)

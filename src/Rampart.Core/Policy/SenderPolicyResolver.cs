@@ -97,14 +97,26 @@ public sealed class SenderPolicyResolver(
     }
 
     /// <summary>
-    /// The decision a cached MTA-STS policy implies, without any network lookup (the MX set is unknown, so wildcards
-    /// take Postfix's broader <c>.domain</c> form); null when nothing valid is cached. The daemon answers with this
-    /// while DNS is down or before its first full lookup of a domain.
+    /// The decision a cached MTA-STS policy implies, before the full lookup (no DANE, TXT check or fetch); null when
+    /// nothing valid is cached. The daemon answers with this before its first full lookup of a domain (after a restart).
+    /// It is as tight as a live decision: a policy whose answer lists only literal mx patterns needs no network at all;
+    /// a wildcard pattern is expanded to the MX hosts it covers, which costs the MX query, and only when that query
+    /// fails does the wildcard take Postfix's broader <c>.domain</c> form (as during an outage, <see cref="DecideAsync"/>).
     /// </summary>
-    public Task<SenderPolicyDecision?> DecideFromCacheAsync(string destination, CancellationToken cancellationToken) =>
-        DomainName.TryNormalize(destination, out var domain, out _)
-            ? FromCachedPolicyAsync(domain, [], cancellationToken)
-            : Task.FromResult<SenderPolicyDecision?>(null);
+    public async Task<SenderPolicyDecision?> DecideFromCacheAsync(string destination, CancellationToken cancellationToken)
+    {
+        if (!DomainName.TryNormalize(destination, out var domain, out _)
+            || await mtaSts.CachedAsync(domain, cancellationToken).ConfigureAwait(false) is not { Policy: { } policy } cached)
+        {
+            return null;
+        }
+        var evidence = cached.Evidence.ToList();
+        var enforced = policy.Mode == MtaStsMode.Enforce || (policy.Mode == MtaStsMode.Testing && settings.StrictTesting);
+        var mx = enforced && policy.Mx.Any(p => p.IsWildcard)
+            ? (await LookupMxAsync(domain, evidence, cancellationToken).ConfigureAwait(false)).Hosts
+            : null;
+        return DecideMtaSts(domain, policy, mx, evidence);
+    }
 
     private async Task<SenderPolicyDecision?> FromCachedPolicyAsync(string domain, List<Evidence> evidence, CancellationToken cancellationToken)
     {

@@ -66,6 +66,10 @@ internal sealed partial class DaemonEngine
         {
             LogRefreshFailed(log, zone, decided.Domain, SenderPolicyDecided.Why(decision), kept.Postfix.Reply);
         }
+        else if (decided.FromPolicyCache)
+        {
+            LogDecidedFromPolicyCache(log, zone, decided.Domain, SenderPolicyDecision.KindName(decision.Kind), decision.Postfix.Reply, SenderPolicyDecided.Why(decision));
+        }
         else
         {
             LogDecided(log, zone, decided.Domain, SenderPolicyDecision.KindName(decision.Kind), decision.Postfix.Reply, SenderPolicyDecided.Why(decision));
@@ -74,6 +78,10 @@ internal sealed partial class DaemonEngine
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "{Zone} {Domain}: {Policy} -> \"{Reply}\" ({Why})")]
     private static partial void LogDecided(ILogger logger, string zone, string domain, string policy, string reply, string why);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information,
+        Message = "{Zone} {Domain}: {Policy} -> \"{Reply}\" from the policy cache, before the full lookup ({Why})")]
+    private static partial void LogDecidedFromPolicyCache(ILogger logger, string zone, string domain, string policy, string reply, string why);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "{Zone} {Domain}: refresh failed ({Why}); still answering \"{Reply}\"")]
     private static partial void LogRefreshFailed(ILogger logger, string zone, string domain, string why, string reply);

@@ -155,19 +155,37 @@ public class MtaStsPolicyRefresherTests
 
         var sweep = new MtaStsPolicyRefresher(provider, s_settings with { ConcurrencyLimit = 3 }, _time)
             .SweepAsync([.. await CachedAsync(domains)], TestContext.Current.CancellationToken);
+        await gated.HeldAsync(3); // three fetches wait at once: the sweep is not serial
+        gated.ReleaseAll();
         var summary = await sweep;
 
         Assert.Equal(20, summary.Refetched);
-        Assert.InRange(gated.MaxConcurrent, 1, 3);
+        Assert.Equal(3, gated.MaxConcurrent); // and never more than the limit
     }
 
-    /// <summary>Holds each fetch briefly and records how many ran at once.</summary>
+    /// <summary>Holds each fetch until released and records how many ran at once.</summary>
     private sealed class GatedFetcher(IMtaStsPolicyFetcher inner) : IMtaStsPolicyFetcher
     {
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly System.Threading.Channels.Channel<string> _held = System.Threading.Channels.Channel.CreateUnbounded<string>();
         private int _running;
         private int _max;
 
         public int MaxConcurrent => Volatile.Read(ref _max);
+
+        /// <summary>Completes once <paramref name="count"/> fetches are waiting to be released.</summary>
+        public async Task HeldAsync(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var held = _held.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask();
+                Assert.True(await Task.WhenAny(held, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)) == held,
+                    $"only {i} fetches ran at once; expected {count}");
+            }
+        }
+
+        /// <summary>Lets every fetch, held or still to come, go on.</summary>
+        public void ReleaseAll() => _released.TrySetResult();
 
         public async Task<MtaStsFetchResult> FetchAsync(string domain, CancellationToken cancellationToken)
         {
@@ -178,7 +196,8 @@ public class MtaStsPolicyRefresherTests
             }
             try
             {
-                await Task.Delay(20, cancellationToken);
+                _held.Writer.TryWrite(domain);
+                await _released.Task.WaitAsync(cancellationToken);
                 lock (inner)
                 {
                     return inner.FetchAsync(domain, cancellationToken).Result;

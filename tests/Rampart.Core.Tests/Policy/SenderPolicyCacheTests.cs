@@ -54,16 +54,16 @@ public class SenderPolicyCacheTests
         {
             Assert.Equal("NOTFOUND ", (await cache.GetAsync(domain, Ct)).Postfix.Reply); // stale, answered at once
         }
-        await WaitForRefreshesAsync(cache, domains.Count + 2);
-        await Task.Delay(100, Ct);
+        await _gate.HeldAsync(2); // the 2 refreshes let through ask their first question
         Assert.Equal(domains.Count + 2, cache.Counters.Refreshes); // 6 first lookups + 2 refreshes let through
 
         var fresh = cache.GetAsync("new.example", Ct).AsTask();
-        await WaitForRefreshesAsync(cache, domains.Count + 3);
-        Assert.Equal(domains.Count + 3, cache.Counters.Refreshes); // a lookup that waits is not queued behind the bound
+        await _gate.HeldAsync(1); // a lookup that waits is not queued behind the bound: it asks at once
+        Assert.Equal(domains.Count + 3, cache.Counters.Refreshes);
+        Assert.Equal(3, _gate.Held); // and no other refresh got past the bound meanwhile
         _gate.Open();
         Assert.Equal("NOTFOUND ", (await fresh).Postfix.Reply);
-        await WaitForRefreshesAsync(cache, 2 * domains.Count + 1);
+        await Task.WhenAll(domains.Select(cache.WhenRefreshedAsync));
         Assert.Equal(2 * domains.Count + 1, cache.Counters.Refreshes); // the queued refreshes ran once the resolver answered
     }
 
@@ -88,10 +88,7 @@ public class SenderPolicyCacheTests
         _time.Advance(TimeSpan.FromMinutes(6));
         _dns.Fail(plain, "MX", DnsErrorKind.Timeout);
         Assert.Equal("NOTFOUND ", (await cache.GetAsync(plain, Ct)).Postfix.Reply); // stale; its refresh fails
-        for (var i = 0; i < 200 && told.Count < 2; i++)
-        {
-            await Task.Delay(10, Ct);
-        }
+        await cache.WhenRefreshedAsync(plain);
         Assert.Equal(2, told.Count);
         var failed = told.Last();
         Assert.Equal(SenderPolicyKind.TempFail, failed.Decision.Kind);
@@ -141,26 +138,18 @@ public class SenderPolicyCacheTests
         _dns.Fail(plain, "MX", DnsErrorKind.Timeout);
 
         await cache.GetAsync(plain, Ct); // stale: starts the refresh that fails
-        await WaitForRefreshesAsync(cache, 2);
+        await cache.WhenRefreshedAsync(plain);
         for (var i = 0; i < 20; i++)
         {
             Assert.Equal("NOTFOUND ", (await cache.GetAsync(plain, Ct)).Postfix.Reply);
+            Assert.True(cache.WhenRefreshedAsync(plain).IsCompleted, "no refresh may start while the failed one backs off");
         }
-        await Task.Delay(50, Ct);
         Assert.Equal(2, cache.Counters.Refreshes);
 
         _time.Advance(TimeSpan.FromSeconds(31));
         await cache.GetAsync(plain, Ct);
-        await WaitForRefreshesAsync(cache, 3);
+        await cache.WhenRefreshedAsync(plain);
         Assert.Equal(3, cache.Counters.Refreshes);
-    }
-
-    private static async Task WaitForRefreshesAsync(SenderPolicyCache cache, long count)
-    {
-        for (var i = 0; i < 200 && cache.Counters.Refreshes < count; i++)
-        {
-            await Task.Delay(10, Ct);
-        }
     }
 
     [Fact]
@@ -210,13 +199,58 @@ public class SenderPolicyCacheTests
     }
 
     [Fact]
+    public async Task Get_RestartWithPersistedWildcardPolicy_AnswersTheMxHostsThePatternCovers_AsLiveAndTellsTheAnswer()
+    {
+        // *.wild.example covers mx.wild.example but not a.mx.wild.example; Postfix's .wild.example would accept both
+        const string wild = "wild.example";
+        _dns.Mx(wild, (10, "mx.wild.example"), (20, "a.mx.wild.example")).Txt("_mta-sts.wild.example", "v=STSv1; id=1");
+        _fetcher.Serve(wild, "version: STSv1\nmode: enforce\nmx: *.wild.example\nmax_age: 86400\n");
+        var live = await NewCache().GetAsync(wild, Ct);
+        Assert.Equal("OK secure match=mx.wild.example servername=hostname", live.Postfix.Reply);
+        var told = new System.Collections.Concurrent.ConcurrentQueue<SenderPolicyDecided>();
+        var restarted = NewCache(decided: told.Enqueue);
+
+        var answer = await restarted.GetAsync(wild, Ct);
+        await restarted.WhenRefreshedAsync(wild);
+
+        Assert.Equal(1, restarted.Counters.FromPolicyCache);
+        Assert.Equal(live.Postfix.Reply, answer.Postfix.Reply);
+        Assert.Equal(2, told.Count);
+        var fromStore = told.First();
+        Assert.True(fromStore.FromPolicyCache);
+        Assert.Equal(answer.Postfix.Reply, fromStore.Decision.Postfix.Reply); // the answer sent is the answer told (and logged)
+        var refreshed = told.Last();
+        Assert.False(refreshed.FromPolicyCache);
+        Assert.Equal(live.Postfix.Reply, refreshed.Decision.Postfix.Reply);
+    }
+
+    [Fact]
+    public async Task Get_RestartWithPersistedWildcardPolicyAndMxLookupFailing_FallsBackToTheDomainFormAndSaysWhy()
+    {
+        const string wild = "wild.example";
+        _dns.Mx(wild, (10, "mx.wild.example")).Txt("_mta-sts.wild.example", "v=STSv1; id=1");
+        _fetcher.Serve(wild, "version: STSv1\nmode: enforce\nmx: *.wild.example\nmax_age: 86400\n");
+        await NewCache().GetAsync(wild, Ct);
+        _dns.Fail(wild, "MX", DnsErrorKind.Timeout);
+        var told = new System.Collections.Concurrent.ConcurrentQueue<SenderPolicyDecided>();
+        var restarted = NewCache(decided: told.Enqueue);
+
+        var answer = await restarted.GetAsync(wild, Ct);
+
+        Assert.Equal("OK secure match=.wild.example servername=hostname", answer.Postfix.Reply); // docs/postfix.md: only when MX fails
+        Assert.Contains(answer.Evidence, e => e.Step == "mx" && e.Outcome == EvidenceOutcome.Fail);
+        Assert.Equal(answer.Postfix.Reply, told.First().Decision.Postfix.Reply);
+        await restarted.WhenRefreshedAsync(wild);
+    }
+
+    [Fact]
     public async Task Get_FiftyConcurrentFirstLookups_OneMxQuery()
     {
         var cache = NewCache();
         _gate.Close();
 
         var lookups = Enumerable.Range(0, 50).Select(_ => cache.GetAsync(Domain, Ct).AsTask()).ToList();
-        await Task.Delay(100, Ct);
+        await _gate.HeldAsync(1); // every lookup has joined the first one, which is asking for the MX
         _gate.Open();
         var decisions = await Task.WhenAll(lookups);
 
@@ -242,10 +276,24 @@ public class SenderPolicyCacheTests
         Assert.Equal(2, _dns.Count("MX"));
     }
 
-    /// <summary>Holds every DNS question while closed.</summary>
+    /// <summary>Holds every DNS question while closed; tests await the questions it holds.</summary>
     private sealed class GatedDns(IDnsResolver inner) : IDnsResolver
     {
         private volatile TaskCompletionSource _open = Opened();
+        private readonly System.Threading.Channels.Channel<string> _arrived = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        private int _held;
+
+        /// <summary>Questions held since the gate last closed.</summary>
+        public int Held => Volatile.Read(ref _held);
+
+        /// <summary>Completes once <paramref name="count"/> more questions are held than this has already waited for.</summary>
+        public async Task HeldAsync(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await _arrived.Reader.ReadAsync(Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(10), Ct);
+            }
+        }
 
         private static TaskCompletionSource Opened()
         {
@@ -254,22 +302,32 @@ public class SenderPolicyCacheTests
             return tcs;
         }
 
-        public void Close() => _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        public void Close()
+        {
+            Volatile.Write(ref _held, 0);
+            _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
 
         public void Open() => _open.TrySetResult();
 
-        private async Task<T> Pass<T>(Func<Task<T>> query)
+        private async Task<T> Pass<T>(string name, Func<Task<T>> query)
         {
-            await _open.Task;
+            var open = _open.Task;
+            if (!open.IsCompleted)
+            {
+                Interlocked.Increment(ref _held);
+                _arrived.Writer.TryWrite(name);
+            }
+            await open;
             return await query();
         }
 
-        public Task<DnsResult<string>> QueryTxtAsync(string name, CancellationToken ct) => Pass(() => inner.QueryTxtAsync(name, ct));
+        public Task<DnsResult<string>> QueryTxtAsync(string name, CancellationToken ct) => Pass(name, () => inner.QueryTxtAsync(name, ct));
 
-        public Task<DnsResult<MxRecord>> QueryMxAsync(string name, CancellationToken ct) => Pass(() => inner.QueryMxAsync(name, ct));
+        public Task<DnsResult<MxRecord>> QueryMxAsync(string name, CancellationToken ct) => Pass(name, () => inner.QueryMxAsync(name, ct));
 
-        public Task<DnsResult<IPAddress>> QueryAddressesAsync(string name, CancellationToken ct) => Pass(() => inner.QueryAddressesAsync(name, ct));
+        public Task<DnsResult<IPAddress>> QueryAddressesAsync(string name, CancellationToken ct) => Pass(name, () => inner.QueryAddressesAsync(name, ct));
 
-        public Task<DnsResult<TlsaRecordData>> QueryTlsaAsync(string name, CancellationToken ct) => Pass(() => inner.QueryTlsaAsync(name, ct));
+        public Task<DnsResult<TlsaRecordData>> QueryTlsaAsync(string name, CancellationToken ct) => Pass(name, () => inner.QueryTlsaAsync(name, ct));
     }
 }

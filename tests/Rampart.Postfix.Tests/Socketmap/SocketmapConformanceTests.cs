@@ -239,13 +239,13 @@ public sealed class SocketmapConformanceTests : IDisposable
     [InlineData("unix", FakeSocketmapResponder.Stuck)]
     public async Task Request_ResponderSlowerThanDeadline_TempTimedOutAndConnectionStays(string transport, string key)
     {
-        var time = new FakeTimeProvider();
+        var time = new TimerWatchingTimeProvider();
         await using var server = await SocketmapTestServer.StartAsync(transport, _responder, o => o.RequestTimeout = TimeSpan.FromSeconds(10), time);
         await using var client = await server.ConnectAsync();
 
         await client.SendRequestAsync("postfix", key);
         await _responder.WaitEnteredAsync(TestContext.Current.CancellationToken);
-        await Task.Delay(100, TestContext.Current.CancellationToken); // let the handler arm its deadline timer
+        await time.CreatedAsync(TimeSpan.FromSeconds(10)).WaitAsync(TestContext.Current.CancellationToken); // the handler has armed the request's deadline
         time.Advance(TimeSpan.FromSeconds(9));
         Assert.Empty(server.LogsWithEventId(TimedOutEvent));
         time.Advance(TimeSpan.FromSeconds(1));
