@@ -1,3 +1,4 @@
 using Rampart.Cli;
 
+TerminalGuard.Install();
 return await RampartCommandLine.RunAsync(args).ConfigureAwait(false);

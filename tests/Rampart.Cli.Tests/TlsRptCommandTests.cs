@@ -132,6 +132,31 @@ public sealed class TlsRptCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Summary_And_ImportVerbose_HostileReportText_NeverReachesTheTerminalRaw()
+    {
+        // organization-name, report-id, policy-domain and result-type arrive by mail or POST: an attacker chooses them.
+        var hostile = Report("x\\u001b]0;title\\u0007", "evil.example", 1, 2, "\\u009b2Jtype")
+            .Replace("Reporter Inc.", "\\u001b[2J\\u001b[HEvil\\nrampart: forged line\\u202e", StringComparison.Ordinal);
+        Directory.CreateDirectory(Reports);
+        File.WriteAllText(Path.Combine(Reports, "hostile.json"), hostile);
+
+        var import = await Run("tlsrpt", "import", Reports, "--no-dkim", "--verbose");
+        var summary = await Run("tlsrpt", "summary");
+
+        foreach (var output in new[] { import.Stdout + import.Stderr, summary.Stdout + summary.Stderr })
+        {
+            Assert.DoesNotContain('\u001b', output);
+            Assert.DoesNotContain('\u009b', output);
+            Assert.DoesNotContain('\u0007', output);
+            Assert.DoesNotContain('\u202e', output);
+            Assert.DoesNotContain("\nrampart: forged line", output, StringComparison.Ordinal);
+        }
+        Assert.Contains("\\u001B[2J\\u001B[HEvil\\u000Arampart: forged line\\u202E", summary.Stdout, StringComparison.Ordinal);
+        Assert.Contains("\\u009B2jtype 2", summary.Stdout, StringComparison.Ordinal);
+        Assert.Contains("\\u001B]0;title\\u0007", import.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Import_SomeInputRejected_ExitOneWithReasonPerFile()
     {
         WriteReports();

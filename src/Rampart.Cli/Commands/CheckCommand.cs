@@ -1,4 +1,3 @@
-using Rampart.Hosting;
 using System.CommandLine;
 using System.Globalization;
 using Rampart.Core;
@@ -7,6 +6,7 @@ using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Smtp;
 using Rampart.Core.Tls;
+using Rampart.Hosting;
 using Rampart.Postfix.Daemon;
 using Rampart.Storage.Check;
 

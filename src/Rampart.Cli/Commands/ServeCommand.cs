@@ -1,8 +1,8 @@
-using Rampart.Hosting;
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Rampart.Core;
 using Rampart.Core.TlsRpt;
+using Rampart.Hosting;
 using Rampart.Postfix.Daemon;
 using Rampart.Storage.TlsRpt;
 using Rampart.Web;

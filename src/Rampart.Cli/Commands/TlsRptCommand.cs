@@ -1,10 +1,10 @@
-using Rampart.Hosting;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Rampart.Core;
 using Rampart.Core.TlsRpt;
+using Rampart.Hosting;
 using Rampart.Postfix.Daemon;
 using Rampart.Storage.TlsRpt;
 
@@ -177,18 +177,18 @@ internal static class TlsRptCommand
             foreach (var (input, stored) in outcome.Reports)
             {
                 var r = input.Report!;
-                Console.WriteLine($"  {(stored == TlsRptStoreOutcome.Imported ? "imported " : "duplicate")} {input.Source}: {r.OrganizationName} {r.ReportId} " +
-                                  $"{r.StartDatetime:yyyy-MM-dd}..{r.EndDatetime:yyyy-MM-dd} {string.Join(",", r.Policies.Select(p => p.PolicyDomain).Distinct())}: " +
-                                  $"{r.TotalSuccessful} ok, {r.TotalFailed} failed; DKIM {input.Dkim.StatusName}{(input.Dkim.Domain is { } d ? $" ({d})" : "")}");
+                Console.WriteLine($"  {(stored == TlsRptStoreOutcome.Imported ? "imported " : "duplicate")} {Shown(input.Source)}: {Shown(r.OrganizationName)} {Shown(r.ReportId)} " +
+                                  $"{r.StartDatetime:yyyy-MM-dd}..{r.EndDatetime:yyyy-MM-dd} {Shown(string.Join(",", r.Policies.Select(p => p.PolicyDomain).Distinct()))}: " +
+                                  $"{r.TotalSuccessful} ok, {r.TotalFailed} failed; DKIM {input.Dkim.StatusName}{(input.Dkim.Domain is { } d ? $" ({Shown(d)})" : "")}");
                 foreach (var warning in r.Warnings)
                 {
-                    Console.WriteLine($"    {ConsoleReport.Note("note")} {warning}");
+                    Console.WriteLine($"    {ConsoleReport.Note("note")} {Shown(warning)}");
                 }
             }
         }
         foreach (var rejected in outcome.Rejected)
         {
-            Console.WriteLine($"  {ConsoleReport.Failure("rejected")} {rejected.Source}: {rejected.Rejection}");
+            Console.WriteLine($"  {ConsoleReport.Failure("rejected")} {Shown(rejected.Source)}: {Shown(rejected.Rejection)}");
         }
     }
 
@@ -285,19 +285,19 @@ internal static class TlsRptCommand
         }
         foreach (var d in domains)
         {
-            var name = d.PolicyDomain.Length > 0 ? d.PolicyDomain : "(no policy-domain)";
+            var name = d.PolicyDomain.Length > 0 ? Shown(d.PolicyDomain) : "(no policy-domain)";
             Console.WriteLine($"{name}: {d.Successful} ok, {d.Failed} failed ({Rate(d.FailureRate)}) in {d.Reports} report(s), {d.FirstSeen:yyyy-MM-dd} .. {d.LastSeen:yyyy-MM-dd}");
             foreach (var r in d.Reporters)
             {
-                Console.WriteLine($"  {r.Organization}: {r.Reports} report(s), {r.Successful} ok, {r.Failed} failed ({Rate(r.FailureRate)}), {r.FirstSeen:yyyy-MM-dd} .. {r.LastSeen:yyyy-MM-dd}");
+                Console.WriteLine($"  {Shown(r.Organization)}: {r.Reports} report(s), {r.Successful} ok, {r.Failed} failed ({Rate(r.FailureRate)}), {r.FirstSeen:yyyy-MM-dd} .. {r.LastSeen:yyyy-MM-dd}");
             }
             Line("failures by type", d.FailureTypes);
             Line("failures by MX", d.FailuresByMx);
             Line("failures by sending IP", d.FailuresBySendingIp);
             foreach (var advice in TlsRptAdvisor.Advise(d))
             {
-                Console.WriteLine($"  {ConsoleReport.AdviceLabel(advice.Severity)} {advice.Message}");
-                Console.WriteLine($"       fix: {advice.Fix}");
+                Console.WriteLine($"  {ConsoleReport.AdviceLabel(advice.Severity)} {Shown(advice.Message, 500)}");
+                Console.WriteLine($"       fix: {Shown(advice.Fix, 500)}");
             }
         }
 
@@ -305,7 +305,7 @@ internal static class TlsRptCommand
         {
             if (counts.Count > 0)
             {
-                Console.WriteLine($"  {title}: {string.Join(", ", counts.Take(10).Select(kv => $"{kv.Key} {kv.Value}"))}{(counts.Count > 10 ? $", … ({counts.Count - 10} more)" : "")}");
+                Console.WriteLine($"  {title}: {string.Join(", ", counts.Take(10).Select(kv => $"{Shown(kv.Key)} {kv.Value}"))}{(counts.Count > 10 ? $", … ({counts.Count - 10} more)" : "")}");
             }
         }
     }
@@ -364,4 +364,7 @@ internal static class TlsRptCommand
     }
 
     private static string Rate(double rate) => rate.ToString("P1", CultureInfo.InvariantCulture);
+
+    /// <summary>A value from a report (attacker-controlled: it arrives by mail or POST) as the terminal may show it.</summary>
+    private static string Shown(string? value, int maxLength = DisplayText.DefaultMaxLength) => DisplayText.Sanitize(value, maxLength);
 }

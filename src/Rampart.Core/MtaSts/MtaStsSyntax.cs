@@ -35,37 +35,7 @@ internal static class MtaStsSyntax
     }
 
     /// <summary>Quotes user input for a one-line diagnostic: control characters escaped, long input cut.</summary>
-    internal static string Quote(ReadOnlySpan<char> s)
-    {
-        var sb = new StringBuilder(Math.Min(s.Length, MaxQuoted) + 8);
-        sb.Append('\'');
-        int n = Math.Min(s.Length, MaxQuoted);
-        for (int i = 0; i < n; i++)
-        {
-            char c = s[i];
-            if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
-            {
-                sb.Append(c).Append(s[i + 1]);
-                i++;
-            }
-            else if (c < 0x20 || c == 0x7F || char.IsSurrogate(c) || c is '\u2028' or '\u2029' or '\u0085')
-            {
-                sb.Append("\\u").Append(((int)c).ToString("X4"));
-            }
-            else
-            {
-                sb.Append(c);
-            }
-        }
-
-        if (s.Length > MaxQuoted)
-        {
-            sb.Append('…');
-        }
-
-        sb.Append('\'');
-        return sb.ToString();
-    }
+    internal static string Quote(ReadOnlySpan<char> s) => DisplayText.Quote(s, MaxQuoted);
 
     internal static bool IsAsciiAlnum(char c) => char.IsAsciiLetterOrDigit(c);
 }

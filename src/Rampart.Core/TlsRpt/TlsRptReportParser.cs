@@ -114,7 +114,7 @@ public static partial class TlsRptReportParser
         return "not valid JSON: " + message;
     }
 
-    internal static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
+    internal static string OneLine(string text) => DisplayText.Sanitize(string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim(), 500);
 
     private static TlsRptParseResult Normalize(ReportDto? dto, TlsRptEnvelopeHints? hints)
     {

@@ -69,16 +69,6 @@ internal static class PinnedSyntax
         return true;
     }
 
-    /// <summary>Control characters shown as '?', and long values cut, so messages stay one readable line.</summary>
-    public static string Printable(string value, int max = 80)
-    {
-        string cut = value.Length > max ? value[..max] + "…" : value;
-        return string.Create(cut.Length, cut, static (span, s) =>
-        {
-            for (int i = 0; i < s.Length; i++)
-            {
-                span[i] = char.IsControl(s[i]) ? '?' : s[i];
-            }
-        });
-    }
+    /// <summary>Control characters shown escaped, and long values cut, so messages stay one readable line.</summary>
+    public static string Printable(string value, int max = 80) => DisplayText.Sanitize(value, max);
 }
