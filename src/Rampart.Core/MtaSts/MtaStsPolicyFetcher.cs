@@ -84,7 +84,7 @@ public sealed class MtaStsPolicyFetcher : IMtaStsPolicyFetcher, IDisposable
         var started = _time.GetTimestamp();
         using var totalTimeout = new CancellationTokenSource(_settings.TotalTimeout, _time);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, totalTimeout.Token);
-        var progress = new FetchProgress();
+        var progress = new FetchProgress { Deadline = deadline.Token };
         using var request = new HttpRequestMessage(HttpMethod.Get, new UriBuilder(Uri.UriSchemeHttps, host, _settings.Port, WellKnownPath).Uri)
         {
             Version = HttpVersion.Version11,
@@ -198,7 +198,9 @@ public sealed class MtaStsPolicyFetcher : IMtaStsPolicyFetcher, IDisposable
     {
         var (host, port) = (context.DnsEndPoint.Host, context.DnsEndPoint.Port);
         var progress = _inFlight.GetValueOrDefault(host) ?? new FetchProgress();
-        var addresses = await _dns.QueryAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+        // The handler lets a connection attempt run on for a while after its request gave up; ours ends with the fetch.
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, progress.Deadline);
+        var addresses = await _dns.QueryAddressesAsync(host, attempt.Token).ConfigureAwait(false);
         if (addresses.IsLookupError)
         {
             throw new PolicyHostUnreachable(MtaStsFetchError.DnsLookupError, $"address lookup for {host} failed: {addresses.ErrorMessage}");
@@ -214,7 +216,7 @@ public sealed class MtaStsPolicyFetcher : IMtaStsPolicyFetcher, IDisposable
         {
             Socket? socket = new(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             using var connectTimeout = new CancellationTokenSource(_settings.ConnectTimeout, _time);
-            using var connectDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connectTimeout.Token);
+            using var connectDeadline = CancellationTokenSource.CreateLinkedTokenSource(attempt.Token, connectTimeout.Token);
             try
             {
                 await socket.ConnectAsync(new IPEndPoint(address, port), connectDeadline.Token).ConfigureAwait(false);
@@ -224,7 +226,7 @@ public sealed class MtaStsPolicyFetcher : IMtaStsPolicyFetcher, IDisposable
                 socket = null;
                 return connection;
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (!attempt.IsCancellationRequested)
             {
                 errors.Add($"{address}: no answer within {_settings.ConnectTimeout.TotalSeconds:0.#} s");
             }
@@ -348,9 +350,11 @@ public sealed class MtaStsPolicyFetcher : IMtaStsPolicyFetcher, IDisposable
         Body,
     }
 
-    /// <summary>How far one fetch got, for its messages: the stage, the address connected to, the body bytes read.</summary>
+    /// <summary>One fetch as the handler's steps see it, and how far it got for its messages: the stage, the address connected to, the body bytes read.</summary>
     private sealed class FetchProgress
     {
+        /// <summary>The fetch's total deadline (or the caller's cancellation), which also ends its connection attempt.</summary>
+        public CancellationToken Deadline { get; init; }
         public FetchStage Stage { get; set; }
         public IPAddress? Remote { get; set; }
         public long? DeclaredLength { get; set; }

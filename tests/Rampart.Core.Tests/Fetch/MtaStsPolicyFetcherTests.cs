@@ -328,6 +328,25 @@ public class MtaStsPolicyFetcherTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Fetch_AddressLookupNeverAnswers_TimeoutAtTheTotalDeadlineEndsTheLookup()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var dns = new SilentAddressResolver();
+        using var fetcher = new MtaStsPolicyFetcher(dns, new WebPkiValidator(s_anchors.Value, TimeProvider.System),
+            new MtaStsFetchSettings { TotalTimeout = TimeSpan.FromSeconds(10), ConnectTimeout = TimeSpan.FromSeconds(2) }, time);
+
+        var fetch = fetcher.FetchAsync(Domain, Ct);
+        await dns.Asked.Task.WaitAsync(s_hung, Ct);
+        time.Advance(TimeSpan.FromSeconds(10));
+        var result = await fetch.WaitAsync(s_hung, Ct);
+
+        Assert.Equal(MtaStsFetchError.Timeout, result.Error);
+        Assert.Equal($"https://{Host}/.well-known/mta-sts.txt: no complete policy within 10 s (stopped during address lookup)", result.Message);
+        // The lookup ends with the fetch, not seconds later with the handler's abandoned connection attempt.
+        Assert.True(dns.Cancelled.Task.IsCompleted);
+    }
+
+    [Fact]
     public async Task Fetch_WrongNameCertificate_CertificateInvalidNamingThePolicyHost()
     {
         var wrongName = Serve(s_pki.LeafFor(["mta-sts.not-this-domain.test"], DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1)));
@@ -429,7 +448,7 @@ public class MtaStsPolicyFetcherTests : IAsyncDisposable
             var result = await fetcher.FetchAsync(Domain, Ct);
             await serve;
 
-            Assert.True(result.Error is MtaStsFetchError.TlsHandshake or MtaStsFetchError.Protocol, $"{result.Error}: {result.Message}");
+            Assert.Equal(MtaStsFetchError.TlsHandshake, result.Error);
             Assert.Contains("TLS handshake", result.Message, StringComparison.Ordinal);
             AssertPostmasterMessage(result);
         }
@@ -449,4 +468,25 @@ public class MtaStsPolicyFetcherTests : IAsyncDisposable
     [InlineData(null, false)]
     public void IsTextPlain_MediaTypeOnly(string? contentType, bool expected) =>
         Assert.Equal(expected, MtaStsPolicyFetcher.IsTextPlain(contentType));
+
+    /// <summary>A resolver whose address lookups never answer; it records when a lookup is cancelled.</summary>
+    private sealed class SilentAddressResolver : IDnsResolver
+    {
+        public TaskCompletionSource Asked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<DnsResult<IPAddress>> QueryAddressesAsync(string name, CancellationToken cancellationToken)
+        {
+            Asked.TrySetResult();
+            using var cancelled = cancellationToken.Register(() => Cancelled.TrySetResult());
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            throw new InvalidOperationException("unreachable");
+        }
+
+        public Task<DnsResult<string>> QueryTxtAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<DnsResult<MxRecord>> QueryMxAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<DnsResult<TlsaRecordData>> QueryTlsaAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
 }
