@@ -52,7 +52,7 @@ public class SenderPolicyCacheTests
 
         foreach (var domain in domains)
         {
-            Assert.Equal("NOTFOUND ", (await cache.GetAsync(domain, Ct)).Postfix.Reply); // stale, answered at once
+            Assert.Equal(TlsRequirement.NoPolicy, (await cache.GetAsync(domain, Ct)).Requirement); // stale, answered at once
         }
         await WaitForRefreshesAsync(cache, domains.Count + 2);
         await Task.Delay(100, Ct);
@@ -62,7 +62,7 @@ public class SenderPolicyCacheTests
         await WaitForRefreshesAsync(cache, domains.Count + 3);
         Assert.Equal(domains.Count + 3, cache.Counters.Refreshes); // a lookup that waits is not queued behind the bound
         _gate.Open();
-        Assert.Equal("NOTFOUND ", (await fresh).Postfix.Reply);
+        Assert.Equal(TlsRequirement.NoPolicy, (await fresh).Requirement);
         await WaitForRefreshesAsync(cache, 2 * domains.Count + 1);
         Assert.Equal(2 * domains.Count + 1, cache.Counters.Refreshes); // the queued refreshes ran once the resolver answered
     }
@@ -82,12 +82,12 @@ public class SenderPolicyCacheTests
         var first = Assert.Single(told);
         Assert.Equal(plain, first.Domain);
         Assert.Null(first.KeptInstead);
-        Assert.Equal("NOTFOUND ", first.Decision.Postfix.Reply);
+        Assert.Equal(TlsRequirement.NoPolicy, first.Decision.Requirement);
         Assert.NotEmpty(SenderPolicyDecided.Why(first.Decision));
 
         _time.Advance(TimeSpan.FromMinutes(6));
         _dns.Fail(plain, "MX", DnsErrorKind.Timeout);
-        Assert.Equal("NOTFOUND ", (await cache.GetAsync(plain, Ct)).Postfix.Reply); // stale; its refresh fails
+        Assert.Equal(TlsRequirement.NoPolicy, (await cache.GetAsync(plain, Ct)).Requirement); // stale; its refresh fails
         for (var i = 0; i < 200 && told.Count < 2; i++)
         {
             await Task.Delay(10, Ct);
@@ -95,7 +95,7 @@ public class SenderPolicyCacheTests
         Assert.Equal(2, told.Count);
         var failed = told.Last();
         Assert.Equal(SenderPolicyKind.TempFail, failed.Decision.Kind);
-        Assert.Equal(first.Decision.Postfix, failed.KeptInstead?.Postfix);
+        Assert.Equal(first.Decision.Requirement, failed.KeptInstead?.Requirement);
     }
 
     [Fact]
@@ -125,7 +125,7 @@ public class SenderPolicyCacheTests
         _gate.Open();
 
         Assert.True(answered, "a stale decision must be answered while the refresh waits");
-        Assert.Equal(first.Postfix.Reply, (await stale).Postfix.Reply);
+        Assert.Equal(first.Requirement, (await stale).Requirement);
         Assert.Equal(1, cache.Counters.Stale);
     }
 
@@ -136,7 +136,7 @@ public class SenderPolicyCacheTests
         const string plain = "plain.example";
         _dns.Mx(plain, (10, "mx.plain.example"));
         var cache = NewCache();
-        Assert.Equal("NOTFOUND ", (await cache.GetAsync(plain, Ct)).Postfix.Reply);
+        Assert.Equal(TlsRequirement.NoPolicy, (await cache.GetAsync(plain, Ct)).Requirement);
         _time.Advance(TimeSpan.FromMinutes(6));
         _dns.Fail(plain, "MX", DnsErrorKind.Timeout);
 
@@ -144,7 +144,7 @@ public class SenderPolicyCacheTests
         await WaitForRefreshesAsync(cache, 2);
         for (var i = 0; i < 20; i++)
         {
-            Assert.Equal("NOTFOUND ", (await cache.GetAsync(plain, Ct)).Postfix.Reply);
+            Assert.Equal(TlsRequirement.NoPolicy, (await cache.GetAsync(plain, Ct)).Requirement);
         }
         await Task.Delay(50, Ct);
         Assert.Equal(2, cache.Counters.Refreshes);
@@ -172,11 +172,27 @@ public class SenderPolicyCacheTests
         var remembered = await cache.GetAsync(Domain, Ct);
 
         Assert.True(full.Evidence.Count > 1);
-        Assert.Equal(full.Postfix, remembered.Postfix);
+        Assert.Equal(full.Requirement, remembered.Requirement);
         Assert.Equal(full.Kind, remembered.Kind);
         Assert.Equal("decision", Assert.Single(remembered.Evidence).Step);
         Assert.Null(remembered.Dane);
         Assert.Null(remembered.MtaStsPolicy);
+    }
+
+    [Fact]
+    public async Task Get_RememberedWithTlsRpt_KeepsThePolicyTheTlsRptAttributesNeed()
+    {
+        var provider = new MtaStsPolicyProvider(_gate, _fetcher, _store, new MtaStsPolicySettings(), _time);
+        var resolver = new SenderPolicyResolver(_gate, new DaneHostLookup(_gate), provider, new SenderPolicySettings { TlsRpt = true });
+        var cache = new SenderPolicyCache(resolver, new SenderPolicyCacheSettings(), _time);
+        var full = await cache.GetAsync(Domain, Ct);
+
+        var remembered = await cache.GetAsync(Domain, Ct);
+
+        Assert.NotSame(full, remembered);
+        Assert.Null(remembered.MtaStsPolicy);
+        Assert.Equal(full.TlsRpt, remembered.TlsRpt);
+        Assert.Equal(Domain, remembered.TlsRpt?.PolicyDomain);
     }
 
     [Fact]
@@ -190,7 +206,7 @@ public class SenderPolicyCacheTests
         var decision = await cache.GetAsync(Domain, Ct);
 
         Assert.Equal(SenderPolicyKind.MtaSts, decision.Kind);
-        Assert.Equal("OK secure match=mx.example.org servername=hostname", decision.Postfix.Reply);
+        Assert.Equal(TlsRequirement.Secure(["mx.example.org"]), decision.Requirement);
     }
 
     [Fact]

@@ -148,6 +148,7 @@ public sealed class PinnedOverrides
     {
         string[] tokens = content.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         int before = errors.Count;
+        TlsLevel parsedLevel = default;
         void Error(string message) => errors.Add(new(source, line, null, message));
 
         if (!PinnedSyntax.TryParseDomainKey(tokens[0], allowSuffix: true, out string? key, out string? keyError))
@@ -162,7 +163,7 @@ public sealed class PinnedOverrides
         }
 
         string level = tokens[1].ToLowerInvariant();
-        bool levelOk = s_levels.Contains(level);
+        bool levelOk = s_levels.Contains(level) && TlsRequirement.TryParseLevel(level, out parsedLevel);
         if (!levelOk)
         {
             Error(level == "fingerprint"
@@ -218,25 +219,8 @@ public sealed class PinnedOverrides
             return null;
         }
 
-        var value2 = new StringBuilder(level);
-        if (match is { Count: > 0 })
-        {
-            value2.Append(" match=").AppendJoin(':', match);
-        }
-
-        if (serverName is not null)
-        {
-            value2.Append(" servername=").Append(serverName);
-        }
-
-        if (Encoding.UTF8.GetByteCount(value2.ToString()) + 3 > PostfixTlsPolicy.MaxReplyBytes)
-        {
-            Error($"the policy is longer than a Postfix socketmap reply may be ({PostfixTlsPolicy.MaxReplyBytes} bytes)");
-            return null;
-        }
-
-        return new PinnedPolicy(key, new PostfixTlsPolicy(PostfixReplyStatus.Ok, value2.ToString()), PinnedPolicyMode.Enforce,
-            new PinnedPolicySource(PinnedPolicyOrigin.Override, source, line, key));
+        var requirement = TlsRequirement.Enforce(parsedLevel, match ?? [], serverName);
+        return new PinnedPolicy(key, requirement, PinnedPolicyMode.Enforce, new PinnedPolicySource(PinnedPolicyOrigin.Override, source, line, key));
     }
 
     private static List<string>? ParseMatch(string value, Action<string> error)
