@@ -196,7 +196,7 @@ public sealed class SenderPolicyResolver(
                 return new(domain, SenderPolicyKind.MtaStsTesting, TlsRequirement.NoPolicy, mx ?? [], evidence, policy);
         }
 
-        var match = PostfixMatchList(policy, mx);
+        var match = MatchNames(policy, mx);
         if (match.Count == 0)
         {
             evidence.Add(new("decision", EvidenceOutcome.Fail, "no MX host matches the policy: delivery must wait until one does", "RFC 8461 §5"));
@@ -211,11 +211,12 @@ public sealed class SenderPolicyResolver(
     }
 
     /// <summary>
-    /// Postfix's <c>match=.example.com</c> accepts any depth, while an MTA-STS <c>*.example.com</c> covers exactly one
-    /// label. So literal patterns pass through, and each wildcard becomes the DNS MX hosts it really covers; only when
-    /// the MX set is unknown does a wildcard fall back to Postfix's broader <c>.example.com</c> form.
+    /// The certificate names (<see cref="TlsRequirement.MatchNames"/>) an MTA-STS policy implies. A match name
+    /// <c>.example.com</c> accepts any depth (as Postfix reads it), while an MTA-STS <c>*.example.com</c> covers exactly
+    /// one label. So literal patterns pass through, and each wildcard becomes the DNS MX hosts it really covers; only
+    /// when the MX set is unknown does a wildcard fall back to the broader <c>.example.com</c> form.
     /// </summary>
-    public static IReadOnlyList<string> PostfixMatchList(MtaStsPolicy policy, IReadOnlyList<string>? mxHosts)
+    public static IReadOnlyList<string> MatchNames(MtaStsPolicy policy, IReadOnlyList<string>? mxHosts)
     {
         var match = new List<string>();
         foreach (var pattern in policy.Mx)

@@ -189,11 +189,11 @@ public class SenderPolicyResolverTests
     }
 
     [Fact]
-    public void PostfixMatchList_UnknownMx_FallsBackToPostfixDotForm()
+    public void MatchNames_UnknownMx_FallsBackToDotForm()
     {
         var policy = MtaStsPolicyParser.Parse("version: STSv1\nmode: enforce\nmx: *.example.org\nmx: mx.other.org\nmax_age: 60\n").Policy!;
 
-        var match = SenderPolicyResolver.PostfixMatchList(policy, null);
+        var match = SenderPolicyResolver.MatchNames(policy, null);
 
         Assert.Equal([".example.org", "mx.other.org"], match.Order());
     }

@@ -34,7 +34,7 @@ public sealed class PinnedOverrides
     /// <summary>Upper bound on the text read (characters).</summary>
     public const int MaxChars = 10_000_000;
 
-    private static readonly string[] s_levels = ["none", "may", "encrypt", "dane", "dane-only", "verify", "secure"];
+    private static readonly string s_levelNames = string.Join(", ", Enum.GetValues<TlsLevel>().Select(TlsRequirement.LevelName));
     private static readonly string[] s_matchKeywords = ["hostname", "nexthop", "dot-nexthop"];
 
     private PinnedOverrides(string source, IReadOnlyList<PinnedPolicy> entries, IReadOnlyList<PinnedDiagnostic> errors)
@@ -148,7 +148,6 @@ public sealed class PinnedOverrides
     {
         string[] tokens = content.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         int before = errors.Count;
-        TlsLevel parsedLevel = default;
         void Error(string message) => errors.Add(new(source, line, null, message));
 
         if (!PinnedSyntax.TryParseDomainKey(tokens[0], allowSuffix: true, out string? key, out string? keyError))
@@ -158,17 +157,17 @@ public sealed class PinnedOverrides
 
         if (tokens.Length < 2)
         {
-            Error($"'{PinnedSyntax.Printable(tokens[0])}' has no TLS level; expected one of {string.Join(", ", s_levels)}");
+            Error($"'{PinnedSyntax.Printable(tokens[0])}' has no TLS level; expected one of {s_levelNames}");
             return null;
         }
 
         string level = tokens[1].ToLowerInvariant();
-        bool levelOk = s_levels.Contains(level) && TlsRequirement.TryParseLevel(level, out parsedLevel);
+        bool levelOk = TlsRequirement.TryParseLevel(level, out TlsLevel parsedLevel);
         if (!levelOk)
         {
             Error(level == "fingerprint"
                 ? "level 'fingerprint' is not supported in overrides; use 'dane-only' with published TLSA records, or 'secure match=…'"
-                : $"unknown TLS level '{PinnedSyntax.Printable(tokens[1])}'; expected one of {string.Join(", ", s_levels)}");
+                : $"unknown TLS level '{PinnedSyntax.Printable(tokens[1])}'; expected one of {s_levelNames}");
         }
 
         List<string>? match = null;
@@ -188,7 +187,7 @@ public sealed class PinnedOverrides
                     }
 
                     match = ParseMatch(value, Error);
-                    if (levelOk && level is not ("verify" or "secure"))
+                    if (levelOk && parsedLevel is not (TlsLevel.Verify or TlsLevel.Secure))
                     {
                         Error($"match= applies only to the verify and secure levels, not '{level}'");
                     }
