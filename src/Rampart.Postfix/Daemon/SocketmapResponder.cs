@@ -7,8 +7,9 @@ namespace Rampart.Postfix.Daemon;
 /// <summary>
 /// Answers socketmap lookups from the zone's decision cache: the key is looked up only when it is a domain
 /// (<see cref="SocketmapKey"/>, the one rule); next hops, parent-domain probes and non-domains get NOTFOUND at once.
-/// The reply returned is the one counted and logged (<see cref="SocketmapPolicyReply"/>). What was decided and why is logged where it is decided (once per
-/// decision, <see cref="DaemonEngine"/>); each answer only at Debug, so a busy cache costs no log line per lookup.
+/// The reply returned is the one counted and logged (<see cref="SocketmapPolicyReply"/>). What was decided and why is
+/// logged where it is decided (once per decision, <see cref="DaemonEngine"/>); each answer only at Debug, so a busy
+/// cache costs no log line per lookup.
 /// </summary>
 /// <param name="zones">The decision cache for a socketmap name (the current engine's: a reload swaps it).</param>
 internal sealed partial class SocketmapResponder(
