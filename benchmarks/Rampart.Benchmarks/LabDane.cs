@@ -138,7 +138,7 @@ internal static class LabDane
         var decision = await sender.DecideAsync(domain, token).ConfigureAwait(false);
         var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         var kind = SenderPolicyDecision.KindName(decision.Kind);
-        var detail = $"{kind} after {ms:0.0} ms, postfix '{decision.Postfix}'; " + string.Join(" | ", decision.Evidence.Select(e => e.ToString()));
+        var detail = $"{kind} after {ms:0.0} ms, requirement '{decision.Requirement}'; " + string.Join(" | ", decision.Evidence.Select(e => e.ToString()));
         return new(kind, ms, detail);
     }
 

@@ -133,7 +133,7 @@ internal static class LabLoad
             double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             string kind = SenderPolicyDecision.KindName(decision.Kind);
             string? detail = kind == "mta-sts" ? null
-                : $"{domain}: {kind} after {ms:0} ms, postfix '{decision.Postfix}'; " +
+                : $"{domain}: {kind} after {ms:0} ms, requirement '{decision.Requirement}'; " +
                   string.Join(" | ", decision.Evidence.Where(e => e.Outcome is EvidenceOutcome.Fail or EvidenceOutcome.Warning).Select(e => e.ToString()).DefaultIfEmpty(decision.Evidence.Count > 0 ? decision.Evidence[^1].ToString() : "no evidence"));
             return new(kind, ms, detail);
         }

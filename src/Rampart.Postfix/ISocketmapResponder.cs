@@ -1,4 +1,4 @@
-using Rampart.Core.Policy;
+using Rampart.Postfix.Socketmap;
 
 namespace Rampart.Postfix;
 
@@ -7,7 +7,7 @@ namespace Rampart.Postfix;
 /// key (it selects a zone), <paramref name="key"/> the destination as Postfix sent it (maybe <c>[host]:port</c>, a
 /// trailing dot, any case, an IP, or <c>.parent.domain</c>). Never throws for lookup outcomes: faults become TEMP.
 /// </summary>
-public interface ISocketmapResponder
+internal interface ISocketmapResponder
 {
-    ValueTask<PostfixTlsPolicy> RespondAsync(string mapName, string key, CancellationToken cancellationToken);
+    ValueTask<SocketmapReply> RespondAsync(string mapName, string key, CancellationToken cancellationToken);
 }

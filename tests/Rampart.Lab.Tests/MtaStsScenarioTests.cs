@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
+using Rampart.Postfix.Socketmap;
 
 namespace Rampart.Lab.Tests;
 
@@ -24,7 +25,7 @@ public class MtaStsScenarioTests
         var decision = await Decide("sts-enforce.test");
 
         Assert.Equal(SenderPolicyKind.MtaSts, decision.Kind);
-        Assert.Equal("OK secure match=mx.sts-enforce.test servername=hostname", decision.Postfix.Reply);
+        Assert.Equal("OK secure match=mx.sts-enforce.test servername=hostname", SocketmapPolicyReply.For(decision).Text);
     }
 
     [Fact]
@@ -33,7 +34,7 @@ public class MtaStsScenarioTests
         var decision = await Decide("sts-testing.test");
 
         Assert.Equal(SenderPolicyKind.MtaStsTesting, decision.Kind);
-        Assert.Equal("NOTFOUND ", decision.Postfix.Reply);
+        Assert.Equal("NOTFOUND ", SocketmapPolicyReply.For(decision).Text);
     }
 
     [Fact]
@@ -51,7 +52,7 @@ public class MtaStsScenarioTests
     {
         var decision = await Decide("sts-wildcard.test");
 
-        Assert.Equal("OK secure match=mx.sts-wildcard.test servername=hostname", decision.Postfix.Reply);
+        Assert.Equal("OK secure match=mx.sts-wildcard.test servername=hostname", SocketmapPolicyReply.For(decision).Text);
         Assert.Contains("a.mx.sts-wildcard.test", decision.Mx);
         Assert.Contains(decision.Evidence, e => e.Outcome == EvidenceOutcome.Warning && e.Message.Contains("a.mx.sts-wildcard.test", StringComparison.Ordinal));
     }
@@ -61,8 +62,8 @@ public class MtaStsScenarioTests
     {
         var decision = await Decide("sts-mx-mismatch.test");
 
-        Assert.Equal("OK secure match=mx.sts-mx-mismatch.test servername=hostname", decision.Postfix.Reply);
-        Assert.DoesNotContain("mx-new", decision.Postfix.Reply, StringComparison.Ordinal);
+        Assert.Equal("OK secure match=mx.sts-mx-mismatch.test servername=hostname", SocketmapPolicyReply.For(decision).Text);
+        Assert.DoesNotContain("mx-new", SocketmapPolicyReply.For(decision).Text, StringComparison.Ordinal);
         Assert.Contains(decision.Evidence, e => e.Outcome == EvidenceOutcome.Warning && e.Message.Contains("mx-new.sts-mx-mismatch.test", StringComparison.Ordinal));
     }
 
@@ -141,7 +142,7 @@ public class MtaStsScenarioTests
         var decision = await Decide("nosts.test");
 
         Assert.Equal(SenderPolicyKind.None, decision.Kind);
-        Assert.Equal("NOTFOUND ", decision.Postfix.Reply);
+        Assert.Equal("NOTFOUND ", SocketmapPolicyReply.For(decision).Text);
     }
 
     [Theory]

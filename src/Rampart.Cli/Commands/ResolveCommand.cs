@@ -3,6 +3,7 @@ using System.Text.Json;
 using Rampart.Core.Dane;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
+using Rampart.Postfix.Socketmap;
 
 namespace Rampart.Cli.Commands;
 
@@ -52,7 +53,7 @@ internal static class ResolveCommand
             Console.WriteLine($"  {Terminal.Outcome(e.Outcome)}  {e.Step,-17} {e.Message}" + (e.Reference is null ? "" : Terminal.Paint($"  [{e.Reference}]", ConsoleColor.Gray)));
         }
         Console.WriteLine($"Policy:  {Terminal.Paint(SenderPolicyDecision.KindName(decision.Kind), ConsoleColor.Cyan)}");
-        Console.WriteLine($"Postfix: {decision.Postfix.Reply}");
+        Console.WriteLine($"Postfix: {SocketmapPolicyReply.For(decision).Text}");
     }
 
     private static void WriteJson(SenderPolicyDecision decision)
@@ -62,7 +63,7 @@ internal static class ResolveCommand
             w.WriteStartObject();
             w.WriteString("domain", decision.Domain);
             w.WriteString("policy", SenderPolicyDecision.KindName(decision.Kind));
-            w.WriteString("postfix", decision.Postfix.Reply);
+            w.WriteString("postfix", SocketmapPolicyReply.For(decision).Text);
             w.WriteStartArray("mx");
             foreach (var mx in decision.Mx)
             {

@@ -22,15 +22,21 @@ public enum SenderPolicyKind
     TempFail,
 }
 
-/// <summary>The decision for one destination domain, with the Postfix reply it implies and every piece of evidence.</summary>
+/// <summary>The decision for one destination domain: the TLS it requires and every piece of evidence.</summary>
+/// <param name="Requirement">What the MTA must enforce; each edge renders it in its own format.</param>
+/// <param name="TlsRpt">
+/// The MTA-STS policy an enforced requirement came from, when the settings ask for it (<see cref="SenderPolicySettings.TlsRpt"/>),
+/// so the MTA can name it in its own TLS-RPT reports; null otherwise. Kept when the decision is cached.
+/// </param>
 public sealed record SenderPolicyDecision(
     string Domain,
     SenderPolicyKind Kind,
-    PostfixTlsPolicy Postfix,
+    TlsRequirement Requirement,
     IReadOnlyList<string> Mx,
     IReadOnlyList<Evidence> Evidence,
     MtaStsPolicy? MtaStsPolicy = null,
-    IReadOnlyList<DaneHostResult>? Dane = null)
+    IReadOnlyList<DaneHostResult>? Dane = null,
+    TlsRptPolicy? TlsRpt = null)
 {
     public static string KindName(SenderPolicyKind kind) => kind switch
     {

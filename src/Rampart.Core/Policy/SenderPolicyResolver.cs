@@ -5,26 +5,27 @@ using Rampart.Core.Policy.Pinned;
 
 namespace Rampart.Core.Policy;
 
-/// <summary>Sender-side knobs (per socketmap zone in the daemon).</summary>
+/// <summary>Sender-side knobs (per zone in the daemon).</summary>
 public sealed record SenderPolicySettings
 {
     /// <summary>Enforce MTA-STS policies in testing mode too (postfix-mta-sts-resolver's strict_testing).</summary>
     public bool StrictTesting { get; init; }
 
-    /// <summary>Add <c>servername=hostname</c> so Postfix sends SNI (postfix-mta-sts-resolver's require_sni, default on).</summary>
+    /// <summary>Ask the MTA to send the MX host name as SNI (postfix-mta-sts-resolver's require_sni, default on).</summary>
     public bool RequireSni { get; init; } = true;
 
     /// <summary>
-    /// Add Postfix 3.10's TLSRPT attributes to MTA-STS answers (postfix-mta-sts-resolver's zone <c>tlsrpt</c>), so
-    /// Postfix's TLSRPT client can report on the policy it applied.
+    /// Carry the MTA-STS policy behind an enforced answer in the decision (<see cref="SenderPolicyDecision.TlsRpt"/>;
+    /// postfix-mta-sts-resolver's zone <c>tlsrpt</c>), so an MTA with its own TLS-RPT client (Postfix 3.10) can report
+    /// on the policy it applied.
     /// </summary>
     public bool TlsRpt { get; init; }
 }
 
 /// <summary>
 /// The sender decision of DESIGN.md, one destination domain at a time:
-/// 1. MX lookup (lookup error → TEMP); 2. DANE per MX host (any lookup error → TEMP; where it applies it always wins,
-/// and MTA-STS is not consulted: RFC 8461 §2); 3. MTA-STS; 4. pinned policies; 5. no policy → NOTFOUND.
+/// 1. MX lookup (lookup error → defer); 2. DANE per MX host (any lookup error → defer; where it applies it always wins,
+/// and MTA-STS is not consulted: RFC 8461 §2); 3. MTA-STS; 4. pinned policies; 5. no policy (the MTA's default applies).
 /// </summary>
 public sealed class SenderPolicyResolver(
     IDnsResolver dns,
@@ -40,7 +41,7 @@ public sealed class SenderPolicyResolver(
         if (!DomainName.TryNormalize(destination, out var domain, out var nameError))
         {
             evidence.Add(new("domain", EvidenceOutcome.Info, nameError + ": no policy applies"));
-            return new(destination, SenderPolicyKind.None, PostfixTlsPolicy.NotFound, [], evidence);
+            return new(destination, SenderPolicyKind.None, TlsRequirement.NoPolicy, [], evidence);
         }
 
         var (mx, mxSecure) = await LookupMxAsync(domain, evidence, cancellationToken).ConfigureAwait(false);
@@ -51,7 +52,7 @@ public sealed class SenderPolicyResolver(
             {
                 return cachedDecision;
             }
-            return new(domain, SenderPolicyKind.TempFail, PostfixTlsPolicy.Temp($"MX lookup for {domain} failed"), [], evidence);
+            return new(domain, SenderPolicyKind.TempFail, TlsRequirement.Defer($"MX lookup for {domain} failed"), [], evidence);
         }
 
         var daneHosts = await Task.WhenAll(mx.Select(host => dane.LookupAsync(host, cancellationToken))).ConfigureAwait(false);
@@ -74,7 +75,7 @@ public sealed class SenderPolicyResolver(
         }
 
         evidence.Add(new("decision", EvidenceOutcome.Info, "no DANE, MTA-STS or pinned policy: Postfix's default TLS level applies"));
-        return new(domain, SenderPolicyKind.None, PostfixTlsPolicy.NotFound, mx, evidence, null, daneHosts);
+        return new(domain, SenderPolicyKind.None, TlsRequirement.NoPolicy, mx, evidence, null, daneHosts);
     }
 
     /// <summary>Step 4: a local override or STARTTLS Policy List entry; an expired list is not enforced (with a warning).</summary>
@@ -93,7 +94,7 @@ public sealed class SenderPolicyResolver(
             return null;
         }
         evidence.Add(policy.ToEvidence(domain));
-        return policy.IsEnforced ? new(domain, SenderPolicyKind.Pinned, policy.Postfix, mx, evidence) : null;
+        return policy.IsEnforced ? new(domain, SenderPolicyKind.Pinned, policy.Requirement, mx, evidence) : null;
     }
 
     /// <summary>
@@ -167,7 +168,7 @@ public sealed class SenderPolicyResolver(
         if (hosts.FirstOrDefault(h => h.Status == DaneHostStatus.LookupError) is { } failed)
         {
             evidence.Add(new("decision", EvidenceOutcome.Fail, $"a DNSSEC lookup for {failed.Host} failed: deferring, never falling back to MTA-STS or plaintext", "RFC 7672 §2.1.1"));
-            return new(domain, SenderPolicyKind.TempFail, PostfixTlsPolicy.Temp($"DANE lookup for {failed.Host} failed"), mx, evidence, null, hosts);
+            return new(domain, SenderPolicyKind.TempFail, TlsRequirement.Defer($"DANE lookup for {failed.Host} failed"), mx, evidence, null, hosts);
         }
         var reachable = hosts.Where(h => h.Status != DaneHostStatus.NoAddress).ToList();
         if (!reachable.Any(h => h.Status is DaneHostStatus.Usable or DaneHostStatus.AllUnusable))
@@ -181,7 +182,7 @@ public sealed class SenderPolicyResolver(
               + (mxSecure ? "" : " (the MX RRset is unsigned, so not dane-only)") + "; MTA-STS is not consulted (DANE wins)",
             "RFC 7672 §2.2, RFC 8461 §2"));
         return new(domain, only ? SenderPolicyKind.DaneOnly : SenderPolicyKind.Dane,
-            only ? PostfixTlsPolicy.DaneOnly : PostfixTlsPolicy.Dane, mx, evidence, null, hosts);
+            only ? TlsRequirement.DaneOnly : TlsRequirement.Dane, mx, evidence, null, hosts);
     }
 
     private SenderPolicyDecision DecideMtaSts(string domain, MtaStsPolicy policy, List<string>? mx, List<Evidence> evidence)
@@ -201,36 +202,33 @@ public sealed class SenderPolicyResolver(
         {
             case MtaStsMode.None:
                 evidence.Add(new("decision", EvidenceOutcome.Info, "MTA-STS mode none: the domain has withdrawn its policy", "RFC 8461 §5"));
-                return new(domain, SenderPolicyKind.None, PostfixTlsPolicy.NotFound, mx ?? [], evidence, policy);
+                return new(domain, SenderPolicyKind.None, TlsRequirement.NoPolicy, mx ?? [], evidence, policy);
             case MtaStsMode.Testing when !settings.StrictTesting:
                 evidence.Add(new("decision", EvidenceOutcome.Info, "MTA-STS mode testing: failures are reported, delivery is not refused", "RFC 8461 §5"));
-                return new(domain, SenderPolicyKind.MtaStsTesting, PostfixTlsPolicy.NotFound, mx ?? [], evidence, policy);
+                return new(domain, SenderPolicyKind.MtaStsTesting, TlsRequirement.NoPolicy, mx ?? [], evidence, policy);
         }
 
-        var match = PostfixMatchList(policy, mx);
+        var match = MatchNames(policy, mx);
         if (match.Count == 0)
         {
             evidence.Add(new("decision", EvidenceOutcome.Fail, "no MX host matches the policy: delivery must wait until one does", "RFC 8461 §5"));
-            return new(domain, Kind(policy), PostfixTlsPolicy.Temp($"MTA-STS policy of {domain} matches none of its MX hosts"), mx ?? [], evidence, policy);
-        }
-        var reply = PostfixTlsPolicy.Secure(match, settings.RequireSni);
-        if (settings.TlsRpt)
-        {
-            reply = reply.WithTlsRpt(domain, policy);
+            return new(domain, Kind(policy), TlsRequirement.Defer($"MTA-STS policy of {domain} matches none of its MX hosts"), mx ?? [], evidence, policy);
         }
         evidence.Add(new("decision", EvidenceOutcome.Pass,
             $"MTA-STS {MtaStsPolicy.ModeName(policy.Mode)}: TLS with a WebPKI-valid certificate for one of [{string.Join(", ", match)}]", "RFC 8461 §4"));
-        return new(domain, Kind(policy), reply, mx ?? [], evidence, policy);
+        return new(domain, Kind(policy), TlsRequirement.Secure(match, settings.RequireSni), mx ?? [], evidence, policy,
+            TlsRpt: settings.TlsRpt ? new TlsRptPolicy(domain, policy) : null);
 
         static SenderPolicyKind Kind(MtaStsPolicy p) => p.Mode == MtaStsMode.Enforce ? SenderPolicyKind.MtaSts : SenderPolicyKind.MtaStsTesting;
     }
 
     /// <summary>
-    /// Postfix's <c>match=.example.com</c> accepts any depth, while an MTA-STS <c>*.example.com</c> covers exactly one
-    /// label. So literal patterns pass through, and each wildcard becomes the DNS MX hosts it really covers; only when
-    /// the MX set is unknown does a wildcard fall back to Postfix's broader <c>.example.com</c> form.
+    /// The certificate names (<see cref="TlsRequirement.MatchNames"/>) an MTA-STS policy implies. A match name
+    /// <c>.example.com</c> accepts any depth (as Postfix reads it), while an MTA-STS <c>*.example.com</c> covers exactly
+    /// one label. So literal patterns pass through, and each wildcard becomes the DNS MX hosts it really covers; only
+    /// when the MX set is unknown does a wildcard fall back to the broader <c>.example.com</c> form.
     /// </summary>
-    public static IReadOnlyList<string> PostfixMatchList(MtaStsPolicy policy, IReadOnlyList<string>? mxHosts)
+    public static IReadOnlyList<string> MatchNames(MtaStsPolicy policy, IReadOnlyList<string>? mxHosts)
     {
         var match = new List<string>();
         foreach (var pattern in policy.Mx)

@@ -5,6 +5,7 @@ using Rampart.Core.Tls;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Rampart.Postfix.Config;
+using Rampart.Postfix.Socketmap;
 
 namespace Rampart.Postfix.Daemon;
 
@@ -64,15 +65,15 @@ internal sealed partial class DaemonEngine
         var decision = decided.Decision;
         if (decided.KeptInstead is { } kept)
         {
-            LogRefreshFailed(log, zone, decided.Domain, SenderPolicyDecided.Why(decision), kept.Postfix.Reply);
+            LogRefreshFailed(log, zone, decided.Domain, SenderPolicyDecided.Why(decision), SocketmapPolicyReply.For(kept).Text);
         }
         else if (decided.FromPolicyCache)
         {
-            LogDecidedFromPolicyCache(log, zone, decided.Domain, SenderPolicyDecision.KindName(decision.Kind), decision.Postfix.Reply, SenderPolicyDecided.Why(decision));
+            LogDecidedFromPolicyCache(log, zone, decided.Domain, SenderPolicyDecision.KindName(decision.Kind), SocketmapPolicyReply.For(decision).Text, SenderPolicyDecided.Why(decision));
         }
         else
         {
-            LogDecided(log, zone, decided.Domain, SenderPolicyDecision.KindName(decision.Kind), decision.Postfix.Reply, SenderPolicyDecided.Why(decision));
+            LogDecided(log, zone, decided.Domain, SenderPolicyDecision.KindName(decision.Kind), SocketmapPolicyReply.For(decision).Text, SenderPolicyDecided.Why(decision));
         }
     }
 

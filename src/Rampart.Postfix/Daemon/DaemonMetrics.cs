@@ -3,6 +3,7 @@ using System.Globalization;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
 using Rampart.Hosting;
+using Rampart.Postfix.Socketmap;
 
 namespace Rampart.Postfix.Daemon;
 
@@ -31,16 +32,10 @@ internal sealed class DaemonMetrics
 
     public void RecordReload(bool succeeded) => Interlocked.Increment(ref succeeded ? ref _reloads : ref _reloadFailures);
 
-    public void RecordLookup(SenderPolicyDecision decision, TimeSpan elapsed)
+    /// <summary>One lookup answered with <paramref name="reply"/>, the reply sent.</summary>
+    public void RecordLookup(SenderPolicyKind kind, SocketmapReply reply, TimeSpan elapsed)
     {
-        var answer = decision.Postfix.Status switch
-        {
-            PostfixReplyStatus.Ok => "OK",
-            PostfixReplyStatus.NotFound => "NOTFOUND",
-            PostfixReplyStatus.Temp => "TEMP",
-            _ => "PERM",
-        };
-        _lookups.AddOrUpdate((SenderPolicyDecision.KindName(decision.Kind), answer), 1, (_, n) => n + 1);
+        _lookups.AddOrUpdate((SenderPolicyDecision.KindName(kind), reply.StatusWord), 1, (_, n) => n + 1);
         var seconds = elapsed.TotalSeconds;
         for (var i = 0; i < s_buckets.Length; i++)
         {

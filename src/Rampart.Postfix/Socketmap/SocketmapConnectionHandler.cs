@@ -1,11 +1,9 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Rampart.Core.Policy;
 
 namespace Rampart.Postfix.Socketmap;
 
@@ -17,8 +15,8 @@ namespace Rampart.Postfix.Socketmap;
 /// <item>a malformed request (not UTF-8, control characters, no key) gets <c>PERM malformed request</c> and the
 ///   connection stays up;</item>
 /// <item>each lookup has a deadline (<see cref="SocketmapOptions.RequestTimeout"/>) → <c>TEMP lookup timed out</c>;
-///   a throwing responder → <c>TEMP internal error</c>; a reply over 100000 bytes → <c>TEMP reply too long</c>
-///   (truncation would hand Postfix a different policy);</item>
+///   a throwing responder → <c>TEMP internal error</c>; a reply over 100000 bytes was built as <c>TEMP reply too long</c>
+///   (<see cref="SocketmapReply"/>) and is logged as an error here;</item>
 /// <item>connections are kept for reuse (Postfix reuses them and drops them itself after 10 s idle) until the peer
 ///   closes, the server shuts down, or no progress is made for <see cref="SocketmapOptions.IdleTimeout"/>.</item>
 /// </list>
@@ -29,10 +27,9 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
 {
     private const int FlushThreshold = 64 * 1024;
 
-    private static readonly byte[] s_malformed = Encode(new PostfixTlsPolicy(PostfixReplyStatus.Perm, "malformed request"));
-    private static readonly PostfixTlsPolicy s_timedOut = PostfixTlsPolicy.Temp("lookup timed out");
-    private static readonly PostfixTlsPolicy s_internalError = PostfixTlsPolicy.Temp("internal error");
-    private static readonly byte[] s_tooLong = Encode(PostfixTlsPolicy.Temp("reply too long"));
+    private static readonly SocketmapReply s_malformed = SocketmapReply.Perm("malformed request");
+    private static readonly SocketmapReply s_timedOut = SocketmapReply.Temp("lookup timed out");
+    private static readonly SocketmapReply s_internalError = SocketmapReply.Temp("internal error");
 
     private readonly ISocketmapResponder _responder;
     private readonly SocketmapOptions _options;
@@ -88,7 +85,7 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
                     {
                         requests++;
                         var reply = await AnswerAsync(id, frame, lookups).ConfigureAwait(false);
-                        Netstring.Write(output, reply);
+                        Netstring.Write(output, reply.Encoded);
                         if (output.CanGetUnflushedBytes && output.UnflushedBytes >= FlushThreshold
                             && !await FlushAsync(output, stall, progress.Token).ConfigureAwait(false))
                         {
@@ -156,7 +153,7 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
         return !result.IsCompleted && !result.IsCanceled;
     }
 
-    private async ValueTask<byte[]> AnswerAsync(string id, ReadOnlySequence<byte> frame, LookupScope scope)
+    private async ValueTask<SocketmapReply> AnswerAsync(string id, ReadOnlySequence<byte> frame, LookupScope scope)
     {
         if (!SocketmapRequest.TryParse(frame, out var request, out var error))
         {
@@ -166,23 +163,20 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
 
         // A cached answer comes back synchronously: no deadline timer, no task, no thread switch for it.
         var pending = Start(id, request, scope.Token, out var failed);
-        var policy = failed ?? (pending.IsCompletedSuccessfully
+        var reply = failed ?? (pending.IsCompletedSuccessfully
             ? pending.Result ?? ReturnedNull(id, request)
             : await WaitAsync(id, request, pending.AsTask(), scope).ConfigureAwait(false));
-        var reply = policy.Reply;
-        int bytes = Encoding.UTF8.GetByteCount(reply);
-        if (bytes > PostfixTlsPolicy.MaxReplyBytes)
+        if (reply.RefusedBytes > 0)
         {
-            SocketmapLog.ReplyTooLong(_log, id, request.MapName, request.Key, bytes, PostfixTlsPolicy.MaxReplyBytes);
-            return s_tooLong;
+            SocketmapLog.ReplyTooLong(_log, id, request.MapName, request.Key, reply.RefusedBytes, SocketmapReply.MaxBytes);
         }
 
-        SocketmapLog.Answered(_log, id, request.MapName, request.Key, reply);
-        return Encoding.UTF8.GetBytes(reply);
+        SocketmapLog.Answered(_log, id, request.MapName, request.Key, reply.Text);
+        return reply;
     }
 
     /// <summary>Starts the lookup; a responder that throws before returning gives <c>TEMP internal error</c> in <paramref name="failed"/>.</summary>
-    private ValueTask<PostfixTlsPolicy> Start(string id, SocketmapRequest request, CancellationToken token, out PostfixTlsPolicy? failed)
+    private ValueTask<SocketmapReply> Start(string id, SocketmapRequest request, CancellationToken token, out SocketmapReply? failed)
     {
         failed = null;
         try
@@ -202,7 +196,7 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
     }
 
     /// <summary>A lookup that did not finish at once: waits for it up to <see cref="SocketmapOptions.RequestTimeout"/>.</summary>
-    private async Task<PostfixTlsPolicy> WaitAsync(string id, SocketmapRequest request, Task<PostfixTlsPolicy> lookup, LookupScope scope)
+    private async Task<SocketmapReply> WaitAsync(string id, SocketmapRequest request, Task<SocketmapReply> lookup, LookupScope scope)
     {
         try
         {
@@ -229,7 +223,7 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
         }
     }
 
-    private PostfixTlsPolicy ReturnedNull(string id, SocketmapRequest request)
+    private SocketmapReply ReturnedNull(string id, SocketmapRequest request)
     {
         SocketmapLog.ResponderFailed(_log, id, request.MapName, request.Key,
             new InvalidOperationException($"{_responder.GetType().Name} returned null"));
@@ -258,6 +252,4 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
 
         public void Dispose() => _source.Dispose();
     }
-
-    private static byte[] Encode(PostfixTlsPolicy policy) => Encoding.UTF8.GetBytes(policy.Reply);
 }

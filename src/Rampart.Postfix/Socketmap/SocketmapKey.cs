@@ -15,14 +15,22 @@ internal enum SocketmapKeyKind
     /// </summary>
     ParentDomainProbe,
 
-    /// <summary>An IP address or literal, an empty key, or anything else that is not a host name: NOTFOUND.</summary>
+    /// <summary>
+    /// A key in next-hop form, whatever its host: bracketed (<c>[host]</c>, <c>[host]:port</c>, as a relayhost or
+    /// transport entry gives) or <c>host:port</c> (one colon). It is not a recipient domain: MTA-STS and DANE policies
+    /// are per recipient domain, and Postfix skips the MX lookup for it. NOTFOUND, as postfix-mta-sts-resolver and
+    /// postfix-tlspol answer.
+    /// </summary>
+    NextHop,
+
+    /// <summary>An IP address, an all-numeric top-level label, an empty key, or anything else that is not a host name (a bare IPv6 address too): NOTFOUND.</summary>
     NotADomain,
 }
 
 /// <summary>
-/// Normalises a socketmap key as Postfix sends it for <c>smtp_tls_policy_maps</c>: the next-hop destination, which
-/// may be <c>[host]:port</c>, <c>[host]</c>, <c>host:port</c>, have a trailing dot, any case, U-labels, an IP literal,
-/// or a leading dot for a parent-domain probe. Never throws for any input.
+/// The socketmap edge's one rule for "is this key a domain?", applied to a key as Postfix sends it for
+/// <c>smtp_tls_policy_maps</c>: the next-hop destination, with any case, a trailing dot or U-labels. Only a domain is
+/// looked up; every other kind is answered NOTFOUND. Never throws for any input.
 /// </summary>
 internal static class SocketmapKey
 {
@@ -42,59 +50,30 @@ internal static class SocketmapKey
         {
             text = text[1..];
         }
+        else if (text[0] == '[' || (text.IndexOf(':', StringComparison.Ordinal) is var colon and >= 0 && colon == text.LastIndexOf(':')))
+        {
+            return SocketmapKeyKind.NextHop;
+        }
 
         if (text.Length == 0
-            || StripBracketsAndPort(text) is not { } host
-            || !DomainName.TryNormalize(host, out var normalized, out _)
+            || text[0] == '['
+            || text.Contains(':', StringComparison.Ordinal)
+            || !DomainName.TryNormalize(text, out var normalized, out _)
             || IsAllDigits(normalized.AsSpan(normalized.LastIndexOf('.') + 1)))
         {
-            // RFC 3696 §2: a top-level label is never all-numeric, so "1.2.3.4.5" or "10" is not a mail domain.
+            // A bracketed next hop or a port never comes with Postfix's leading dot. RFC 3696 §2: a top-level label is
+            // never all-numeric, so "1.2.3.4.5" or "10" is not a mail domain.
             return SocketmapKeyKind.NotADomain;
         }
 
         if (parentProbe)
         {
-            // A bracketed literal or a port never comes with Postfix's leading dot.
-            return host.Length == text.Length ? SocketmapKeyKind.ParentDomainProbe : SocketmapKeyKind.NotADomain;
+            return SocketmapKeyKind.ParentDomainProbe;
         }
 
         domain = normalized;
         return SocketmapKeyKind.Domain;
     }
-
-    /// <summary><c>[host]:port</c>, <c>[host]</c>, <c>host:port</c> → <c>host</c>; null when the shape is broken.</summary>
-    private static string? StripBracketsAndPort(string text)
-    {
-        if (text[0] == '[')
-        {
-            int close = text.IndexOf(']', StringComparison.Ordinal);
-            if (close < 0)
-            {
-                return null;
-            }
-
-            var rest = text.AsSpan(close + 1);
-            if (rest.Length > 0 && !(rest[0] == ':' && IsPort(rest[1..])))
-            {
-                return null;
-            }
-
-            return text[1..close];
-        }
-
-        int colon = text.IndexOf(':', StringComparison.Ordinal);
-        if (colon < 0)
-        {
-            return text;
-        }
-
-        // Exactly one colon followed by a port: host:port. More colons (a bare IPv6 address) are left for the domain
-        // check to refuse.
-        return colon == text.LastIndexOf(':') && IsPort(text.AsSpan(colon + 1)) ? text[..colon] : text;
-    }
-
-    private static bool IsPort(ReadOnlySpan<char> s) =>
-        s.Length is > 0 and <= 5 && IsAllDigits(s) && int.Parse(s, System.Globalization.CultureInfo.InvariantCulture) <= 65535;
 
     private static bool IsAllDigits(ReadOnlySpan<char> s) => s.Length > 0 && !s.ContainsAnyExceptInRange('0', '9');
 }

@@ -130,7 +130,7 @@ public class DaneDecisionTests
         var decision = await Decide("example.org");
 
         Assert.Equal(SenderPolicyKind.DaneOnly, decision.Kind);
-        Assert.Equal("OK dane-only", decision.Postfix.Reply);
+        Assert.Equal(TlsRequirement.DaneOnly, decision.Requirement);
         Assert.Equal(0, _fetcher.Fetches);
         Assert.Equal(0, _dns.Count("TXT"));
     }
@@ -145,7 +145,7 @@ public class DaneDecisionTests
         var decision = await Decide("example.org");
 
         Assert.Equal(SenderPolicyKind.Dane, decision.Kind);
-        Assert.Equal("OK dane", decision.Postfix.Reply);
+        Assert.Equal(TlsRequirement.Dane, decision.Requirement);
     }
 
     [Fact]
@@ -168,7 +168,7 @@ public class DaneDecisionTests
         var decision = await Decide("example.org");
 
         Assert.Equal(SenderPolicyKind.TempFail, decision.Kind);
-        Assert.StartsWith("TEMP ", decision.Postfix.Reply, StringComparison.Ordinal);
+        Assert.Equal(TlsRequirementKind.Defer, decision.Requirement.Kind);
         Assert.Equal(0, _fetcher.Fetches);
     }
 

@@ -52,7 +52,7 @@ public class SenderPolicyCacheTests
 
         foreach (var domain in domains)
         {
-            Assert.Equal("NOTFOUND ", (await cache.GetAsync(domain, Ct)).Postfix.Reply); // stale, answered at once
+            Assert.Equal(TlsRequirement.NoPolicy, (await cache.GetAsync(domain, Ct)).Requirement); // stale, answered at once
         }
         await _gate.HeldAsync(2); // the 2 refreshes let through ask their first question
         Assert.Equal(domains.Count + 2, cache.Counters.Refreshes); // 6 first lookups + 2 refreshes let through
@@ -62,7 +62,7 @@ public class SenderPolicyCacheTests
         Assert.Equal(domains.Count + 3, cache.Counters.Refreshes);
         Assert.Equal(3, _gate.Held); // and no other refresh got past the bound meanwhile
         _gate.Open();
-        Assert.Equal("NOTFOUND ", (await fresh).Postfix.Reply);
+        Assert.Equal(TlsRequirement.NoPolicy, (await fresh).Requirement);
         await Task.WhenAll(domains.Select(cache.WhenRefreshedAsync));
         Assert.Equal(2 * domains.Count + 1, cache.Counters.Refreshes); // the queued refreshes ran once the resolver answered
     }
@@ -82,17 +82,17 @@ public class SenderPolicyCacheTests
         var first = Assert.Single(told);
         Assert.Equal(plain, first.Domain);
         Assert.Null(first.KeptInstead);
-        Assert.Equal("NOTFOUND ", first.Decision.Postfix.Reply);
+        Assert.Equal(TlsRequirement.NoPolicy, first.Decision.Requirement);
         Assert.NotEmpty(SenderPolicyDecided.Why(first.Decision));
 
         _time.Advance(TimeSpan.FromMinutes(6));
         _dns.Fail(plain, "MX", DnsErrorKind.Timeout);
-        Assert.Equal("NOTFOUND ", (await cache.GetAsync(plain, Ct)).Postfix.Reply); // stale; its refresh fails
+        Assert.Equal(TlsRequirement.NoPolicy, (await cache.GetAsync(plain, Ct)).Requirement); // stale; its refresh fails
         await cache.WhenRefreshedAsync(plain);
         Assert.Equal(2, told.Count);
         var failed = told.Last();
         Assert.Equal(SenderPolicyKind.TempFail, failed.Decision.Kind);
-        Assert.Equal(first.Decision.Postfix, failed.KeptInstead?.Postfix);
+        Assert.Equal(first.Decision.Requirement, failed.KeptInstead?.Requirement);
     }
 
     [Fact]
@@ -122,7 +122,7 @@ public class SenderPolicyCacheTests
         _gate.Open();
 
         Assert.True(answered, "a stale decision must be answered while the refresh waits");
-        Assert.Equal(first.Postfix.Reply, (await stale).Postfix.Reply);
+        Assert.Equal(first.Requirement, (await stale).Requirement);
         Assert.Equal(1, cache.Counters.Stale);
     }
 
@@ -133,7 +133,7 @@ public class SenderPolicyCacheTests
         const string plain = "plain.example";
         _dns.Mx(plain, (10, "mx.plain.example"));
         var cache = NewCache();
-        Assert.Equal("NOTFOUND ", (await cache.GetAsync(plain, Ct)).Postfix.Reply);
+        Assert.Equal(TlsRequirement.NoPolicy, (await cache.GetAsync(plain, Ct)).Requirement);
         _time.Advance(TimeSpan.FromMinutes(6));
         _dns.Fail(plain, "MX", DnsErrorKind.Timeout);
 
@@ -141,7 +141,7 @@ public class SenderPolicyCacheTests
         await cache.WhenRefreshedAsync(plain);
         for (var i = 0; i < 20; i++)
         {
-            Assert.Equal("NOTFOUND ", (await cache.GetAsync(plain, Ct)).Postfix.Reply);
+            Assert.Equal(TlsRequirement.NoPolicy, (await cache.GetAsync(plain, Ct)).Requirement);
             Assert.True(cache.WhenRefreshedAsync(plain).IsCompleted, "no refresh may start while the failed one backs off");
         }
         Assert.Equal(2, cache.Counters.Refreshes);
@@ -161,11 +161,27 @@ public class SenderPolicyCacheTests
         var remembered = await cache.GetAsync(Domain, Ct);
 
         Assert.True(full.Evidence.Count > 1);
-        Assert.Equal(full.Postfix, remembered.Postfix);
+        Assert.Equal(full.Requirement, remembered.Requirement);
         Assert.Equal(full.Kind, remembered.Kind);
         Assert.Equal("decision", Assert.Single(remembered.Evidence).Step);
         Assert.Null(remembered.Dane);
         Assert.Null(remembered.MtaStsPolicy);
+    }
+
+    [Fact]
+    public async Task Get_RememberedWithTlsRpt_KeepsThePolicyTheTlsRptAttributesNeed()
+    {
+        var provider = new MtaStsPolicyProvider(_gate, _fetcher, _store, new MtaStsPolicySettings(), _time);
+        var resolver = new SenderPolicyResolver(_gate, new DaneHostLookup(_gate), provider, new SenderPolicySettings { TlsRpt = true });
+        var cache = new SenderPolicyCache(resolver, new SenderPolicyCacheSettings(), _time);
+        var full = await cache.GetAsync(Domain, Ct);
+
+        var remembered = await cache.GetAsync(Domain, Ct);
+
+        Assert.NotSame(full, remembered);
+        Assert.Null(remembered.MtaStsPolicy);
+        Assert.Equal(full.TlsRpt, remembered.TlsRpt);
+        Assert.Equal(Domain, remembered.TlsRpt?.PolicyDomain);
     }
 
     [Fact]
@@ -179,7 +195,7 @@ public class SenderPolicyCacheTests
         var decision = await cache.GetAsync(Domain, Ct);
 
         Assert.Equal(SenderPolicyKind.MtaSts, decision.Kind);
-        Assert.Equal("OK secure match=mx.example.org servername=hostname", decision.Postfix.Reply);
+        Assert.Equal(TlsRequirement.Secure(["mx.example.org"]), decision.Requirement);
     }
 
     [Fact]
@@ -206,7 +222,7 @@ public class SenderPolicyCacheTests
         _dns.Mx(wild, (10, "mx.wild.example"), (20, "a.mx.wild.example")).Txt("_mta-sts.wild.example", "v=STSv1; id=1");
         _fetcher.Serve(wild, "version: STSv1\nmode: enforce\nmx: *.wild.example\nmax_age: 86400\n");
         var live = await NewCache().GetAsync(wild, Ct);
-        Assert.Equal("OK secure match=mx.wild.example servername=hostname", live.Postfix.Reply);
+        Assert.Equal(TlsRequirement.Secure(["mx.wild.example"]), live.Requirement);
         var told = new System.Collections.Concurrent.ConcurrentQueue<SenderPolicyDecided>();
         var restarted = NewCache(decided: told.Enqueue);
 
@@ -214,14 +230,14 @@ public class SenderPolicyCacheTests
         await restarted.WhenRefreshedAsync(wild);
 
         Assert.Equal(1, restarted.Counters.FromPolicyCache);
-        Assert.Equal(live.Postfix.Reply, answer.Postfix.Reply);
+        Assert.Equal(live.Requirement, answer.Requirement);
         Assert.Equal(2, told.Count);
         var fromStore = told.First();
         Assert.True(fromStore.FromPolicyCache);
-        Assert.Equal(answer.Postfix.Reply, fromStore.Decision.Postfix.Reply); // the answer sent is the answer told (and logged)
+        Assert.Equal(answer.Requirement, fromStore.Decision.Requirement); // the answer sent is the answer told (and logged)
         var refreshed = told.Last();
         Assert.False(refreshed.FromPolicyCache);
-        Assert.Equal(live.Postfix.Reply, refreshed.Decision.Postfix.Reply);
+        Assert.Equal(live.Requirement, refreshed.Decision.Requirement);
     }
 
     [Fact]
@@ -237,9 +253,9 @@ public class SenderPolicyCacheTests
 
         var answer = await restarted.GetAsync(wild, Ct);
 
-        Assert.Equal("OK secure match=.wild.example servername=hostname", answer.Postfix.Reply); // docs/postfix.md: only when MX fails
+        Assert.Equal(TlsRequirement.Secure([".wild.example"]), answer.Requirement); // docs/postfix.md: only when MX fails
         Assert.Contains(answer.Evidence, e => e.Step == "mx" && e.Outcome == EvidenceOutcome.Fail);
-        Assert.Equal(answer.Postfix.Reply, told.First().Decision.Postfix.Reply);
+        Assert.Equal(answer.Requirement, told.First().Decision.Requirement);
         await restarted.WhenRefreshedAsync(wild);
     }
 

@@ -35,7 +35,7 @@ public class SenderPolicyResolverTests
 
         Assert.Equal(SenderPolicyKind.MtaSts, decision.Kind);
         Assert.Equal("example.org", decision.Domain);
-        Assert.Equal("OK secure match=mx.example.org servername=hostname", decision.Postfix.Reply);
+        Assert.Equal(TlsRequirement.Secure(["mx.example.org"]), decision.Requirement);
     }
 
     [Fact]
@@ -46,11 +46,11 @@ public class SenderPolicyResolverTests
 
         var decision = await Decide("example.org", new SenderPolicySettings { RequireSni = false });
 
-        Assert.Equal("OK secure match=mx.example.org", decision.Postfix.Reply);
+        Assert.Equal(TlsRequirement.Secure(["mx.example.org"], sendServerName: false), decision.Requirement);
     }
 
     [Fact]
-    public async Task Decide_TlsRptZone_AddsPostfixTlsRptAttributesInPolicyOrder()
+    public async Task Decide_TlsRptZone_DecisionCarriesTheMtaStsPolicyForTlsRpt()
     {
         _dns.Mx("example.org", (10, "a.mx.example.org"), (20, "MX2.Example.org"));
         _dns.Txt("_mta-sts.example.org", "v=STSv1; id=1");
@@ -59,36 +59,22 @@ public class SenderPolicyResolverTests
         var plain = await Decide("example.org");
         var tlsrpt = await Decide("example.org", new SenderPolicySettings { TlsRpt = true });
 
-        Assert.Equal("OK secure match=a.mx.example.org:mx2.example.org servername=hostname", plain.Postfix.Reply);
-        Assert.Equal(
-            "OK secure match=a.mx.example.org:mx2.example.org servername=hostname policy_type=sts policy_domain=example.org " +
-            "policy_ttl=604800 mx_host_pattern=*.mx.example.org mx_host_pattern=MX2.Example.org. " +
-            "{ policy_string = version: STSv1 } { policy_string = mode: enforce } { policy_string = mx: *.mx.example.org } " +
-            "{ policy_string = mx: MX2.Example.org. } { policy_string = max_age: 604800 }",
-            tlsrpt.Postfix.Reply);
+        Assert.Equal(TlsRequirement.Secure(["a.mx.example.org", "mx2.example.org"]), plain.Requirement);
+        Assert.Null(plain.TlsRpt);
+        Assert.Equal(plain.Requirement, tlsrpt.Requirement);
+        Assert.Equal("example.org", tlsrpt.TlsRpt?.PolicyDomain);
+        Assert.Same(tlsrpt.MtaStsPolicy, tlsrpt.TlsRpt?.Policy);
     }
 
     [Fact]
-    public async Task Decide_TlsRptZone_LeavesOutLinesPostfixCannotQuote()
-    {
-        _dns.Mx("example.org", (10, "mx.example.org"));
-        _dns.Txt("_mta-sts.example.org", "v=STSv1; id=1");
-        _fetcher.Serve("example.org", "version: STSv1\nmode: enforce\nmx: mx.example.org\nmax_age: 86400\next: {x}\n");
-
-        var decision = await Decide("example.org", new SenderPolicySettings { TlsRpt = true });
-
-        Assert.EndsWith("{ policy_string = max_age: 86400 }", decision.Postfix.Reply, StringComparison.Ordinal);
-        Assert.DoesNotContain("{x}", decision.Postfix.Reply, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Decide_TlsRptZone_NoAttributesOnNonMtaStsAnswers()
+    public async Task Decide_TlsRptZone_NoPolicyDataOnNonMtaStsAnswers()
     {
         _dns.Mx("example.org", (10, "mx.example.org"));
 
         var decision = await Decide("example.org", new SenderPolicySettings { TlsRpt = true });
 
-        Assert.Equal("NOTFOUND ", decision.Postfix.Reply);
+        Assert.Equal(TlsRequirement.NoPolicy, decision.Requirement);
+        Assert.Null(decision.TlsRpt);
     }
 
     [Fact]
@@ -101,9 +87,9 @@ public class SenderPolicyResolverTests
         var strict = await Decide("example.org", new SenderPolicySettings { StrictTesting = true });
 
         Assert.Equal(SenderPolicyKind.MtaStsTesting, relaxed.Kind);
-        Assert.Equal("NOTFOUND ", relaxed.Postfix.Reply);
+        Assert.Equal(TlsRequirement.NoPolicy, relaxed.Requirement);
         Assert.Equal(SenderPolicyKind.MtaStsTesting, strict.Kind);
-        Assert.Equal("OK secure match=mx.example.org servername=hostname", strict.Postfix.Reply);
+        Assert.Equal(TlsRequirement.Secure(["mx.example.org"]), strict.Requirement);
     }
 
     [Fact]
@@ -115,7 +101,7 @@ public class SenderPolicyResolverTests
         var decision = await Decide("example.org");
 
         Assert.Equal(SenderPolicyKind.None, decision.Kind);
-        Assert.Equal("NOTFOUND ", decision.Postfix.Reply);
+        Assert.Equal(TlsRequirement.NoPolicy, decision.Requirement);
     }
 
     [Fact]
@@ -127,7 +113,7 @@ public class SenderPolicyResolverTests
         var decision = await Decide("example.org");
 
         Assert.Equal(SenderPolicyKind.TempFail, decision.Kind);
-        Assert.StartsWith("TEMP ", decision.Postfix.Reply, StringComparison.Ordinal);
+        Assert.Equal(TlsRequirementKind.Defer, decision.Requirement.Kind);
     }
 
     [Fact]
@@ -138,7 +124,7 @@ public class SenderPolicyResolverTests
 
         var decision = await Decide("w.test");
 
-        Assert.Equal("OK secure match=mx.w.test servername=hostname", decision.Postfix.Reply);
+        Assert.Equal(TlsRequirement.Secure(["mx.w.test"]), decision.Requirement);
         Assert.Contains(decision.Evidence, e => e.Step == "mta-sts.mx-match" && e.Message.Contains("a.mx.w.test", StringComparison.Ordinal) && e.Outcome == EvidenceOutcome.Warning);
     }
 
@@ -150,7 +136,7 @@ public class SenderPolicyResolverTests
 
         var decision = await Decide("w.test");
 
-        Assert.Equal(PostfixReplyStatus.Temp, decision.Postfix.Status);
+        Assert.Equal(TlsRequirementKind.Defer, decision.Requirement.Kind);
     }
 
     [Fact]
@@ -161,7 +147,7 @@ public class SenderPolicyResolverTests
 
         var decision = await Decide("example.org");
 
-        Assert.Equal("OK secure match=mx.example.org servername=hostname", decision.Postfix.Reply);
+        Assert.Equal(TlsRequirement.Secure(["mx.example.org"]), decision.Requirement);
         Assert.Contains(decision.Evidence, e => e.Outcome == EvidenceOutcome.Warning && e.Message.Contains("mx-new.example.org", StringComparison.Ordinal));
     }
 
@@ -174,7 +160,7 @@ public class SenderPolicyResolverTests
         var decision = await Decide("example.org");
 
         Assert.Equal(["example.org"], decision.Mx);
-        Assert.Equal("OK secure match=example.org servername=hostname", decision.Postfix.Reply);
+        Assert.Equal(TlsRequirement.Secure(["example.org"]), decision.Requirement);
     }
 
     [Fact]
@@ -185,7 +171,7 @@ public class SenderPolicyResolverTests
         var decision = await Decide("example.org");
 
         Assert.Equal(SenderPolicyKind.None, decision.Kind);
-        Assert.Equal("NOTFOUND ", decision.Postfix.Reply);
+        Assert.Equal(TlsRequirement.NoPolicy, decision.Requirement);
         Assert.Equal(0, _fetcher.Fetches);
     }
 
@@ -203,11 +189,11 @@ public class SenderPolicyResolverTests
     }
 
     [Fact]
-    public void PostfixMatchList_UnknownMx_FallsBackToPostfixDotForm()
+    public void MatchNames_UnknownMx_FallsBackToDotForm()
     {
         var policy = MtaStsPolicyParser.Parse("version: STSv1\nmode: enforce\nmx: *.example.org\nmx: mx.other.org\nmax_age: 60\n").Policy!;
 
-        var match = SenderPolicyResolver.PostfixMatchList(policy, null);
+        var match = SenderPolicyResolver.MatchNames(policy, null);
 
         Assert.Equal([".example.org", "mx.other.org"], match.Order());
     }

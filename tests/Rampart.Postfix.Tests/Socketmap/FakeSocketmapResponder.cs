@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Rampart.Core.Policy;
 using Rampart.Postfix.Socketmap;
 
 namespace Rampart.Postfix.Tests.Socketmap;
@@ -21,10 +20,10 @@ internal sealed class FakeSocketmapResponder : ISocketmapResponder, IDisposable
     public const string ThrowsTimeout = "throws-timeout.example";
     public const string ReturnsNull = "null.example";
 
-    /// <summary>Reply of exactly <see cref="PostfixTlsPolicy.MaxReplyBytes"/> bytes.</summary>
+    /// <summary>Reply of exactly <see cref="SocketmapReply.MaxBytes"/> bytes.</summary>
     public const string Biggest = "biggest.example";
 
-    /// <summary>Reply one byte over <see cref="PostfixTlsPolicy.MaxReplyBytes"/>.</summary>
+    /// <summary>Reply one byte over <see cref="SocketmapReply.MaxBytes"/>.</summary>
     public const string TooBig = "toobig.example";
 
     /// <summary>Waits for <see cref="OpenGate"/>.</summary>
@@ -46,7 +45,7 @@ internal sealed class FakeSocketmapResponder : ISocketmapResponder, IDisposable
     public async Task WaitEnteredAsync(CancellationToken ct) =>
         Assert.True(await _entered.WaitAsync(TimeSpan.FromSeconds(10), ct), "the lookup never started");
 
-    public ValueTask<PostfixTlsPolicy> RespondAsync(string mapName, string key, CancellationToken cancellationToken)
+    public ValueTask<SocketmapReply> RespondAsync(string mapName, string key, CancellationToken cancellationToken)
     {
         _calls.Enqueue((mapName, key));
         return key == ThrowsSynchronously
@@ -61,7 +60,7 @@ internal sealed class FakeSocketmapResponder : ISocketmapResponder, IDisposable
         _entered.Dispose();
     }
 
-    private async ValueTask<PostfixTlsPolicy> RespondCoreAsync(string mapName, string key, CancellationToken ct)
+    private async ValueTask<SocketmapReply> RespondCoreAsync(string mapName, string key, CancellationToken ct)
     {
         await Task.Yield();
         switch (key)
@@ -82,7 +81,7 @@ internal sealed class FakeSocketmapResponder : ISocketmapResponder, IDisposable
             case Stuck:
                 _entered.Release();
                 await _never.Task;
-                return new PostfixTlsPolicy(PostfixReplyStatus.Ok, "too late");
+                return SocketmapReply.Ok("too late");
             case Gated:
                 _entered.Release();
                 await _gate.Task.WaitAsync(ct);
@@ -94,13 +93,13 @@ internal sealed class FakeSocketmapResponder : ISocketmapResponder, IDisposable
             case ReturnsNull:
                 return null!;
             case Biggest:
-                return new PostfixTlsPolicy(PostfixReplyStatus.Ok, new string('x', PostfixTlsPolicy.MaxReplyBytes - "OK ".Length));
+                return SocketmapReply.Ok(new string('x', SocketmapReply.MaxBytes - "OK ".Length));
             case TooBig:
-                return new PostfixTlsPolicy(PostfixReplyStatus.Ok, new string('x', PostfixTlsPolicy.MaxReplyBytes - "OK ".Length + 1));
+                return SocketmapReply.Ok(new string('x', SocketmapReply.MaxBytes - "OK ".Length + 1));
         }
 
         return SocketmapKey.Normalize(key, out _) == SocketmapKeyKind.Domain
-            ? new PostfixTlsPolicy(PostfixReplyStatus.Ok, mapName + ":" + key)
-            : PostfixTlsPolicy.NotFound;
+            ? SocketmapReply.Ok(mapName + ":" + key)
+            : SocketmapReply.NotFound;
     }
 }

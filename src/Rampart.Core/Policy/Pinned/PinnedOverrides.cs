@@ -34,7 +34,7 @@ public sealed class PinnedOverrides
     /// <summary>Upper bound on the text read (characters).</summary>
     public const int MaxChars = 10_000_000;
 
-    private static readonly string[] s_levels = ["none", "may", "encrypt", "dane", "dane-only", "verify", "secure"];
+    private static readonly string s_levelNames = string.Join(", ", Enum.GetValues<TlsLevel>().Select(TlsRequirement.LevelName));
     private static readonly string[] s_matchKeywords = ["hostname", "nexthop", "dot-nexthop"];
 
     private PinnedOverrides(string source, IReadOnlyList<PinnedPolicy> entries, IReadOnlyList<PinnedDiagnostic> errors)
@@ -157,17 +157,17 @@ public sealed class PinnedOverrides
 
         if (tokens.Length < 2)
         {
-            Error($"'{PinnedSyntax.Printable(tokens[0])}' has no TLS level; expected one of {string.Join(", ", s_levels)}");
+            Error($"'{PinnedSyntax.Printable(tokens[0])}' has no TLS level; expected one of {s_levelNames}");
             return null;
         }
 
         string level = tokens[1].ToLowerInvariant();
-        bool levelOk = s_levels.Contains(level);
+        bool levelOk = TlsRequirement.TryParseLevel(level, out TlsLevel parsedLevel);
         if (!levelOk)
         {
             Error(level == "fingerprint"
                 ? "level 'fingerprint' is not supported in overrides; use 'dane-only' with published TLSA records, or 'secure match=…'"
-                : $"unknown TLS level '{PinnedSyntax.Printable(tokens[1])}'; expected one of {string.Join(", ", s_levels)}");
+                : $"unknown TLS level '{PinnedSyntax.Printable(tokens[1])}'; expected one of {s_levelNames}");
         }
 
         List<string>? match = null;
@@ -187,7 +187,7 @@ public sealed class PinnedOverrides
                     }
 
                     match = ParseMatch(value, Error);
-                    if (levelOk && level is not ("verify" or "secure"))
+                    if (levelOk && parsedLevel is not (TlsLevel.Verify or TlsLevel.Secure))
                     {
                         Error($"match= applies only to the verify and secure levels, not '{level}'");
                     }
@@ -218,25 +218,8 @@ public sealed class PinnedOverrides
             return null;
         }
 
-        var value2 = new StringBuilder(level);
-        if (match is { Count: > 0 })
-        {
-            value2.Append(" match=").AppendJoin(':', match);
-        }
-
-        if (serverName is not null)
-        {
-            value2.Append(" servername=").Append(serverName);
-        }
-
-        if (Encoding.UTF8.GetByteCount(value2.ToString()) + 3 > PostfixTlsPolicy.MaxReplyBytes)
-        {
-            Error($"the policy is longer than a Postfix socketmap reply may be ({PostfixTlsPolicy.MaxReplyBytes} bytes)");
-            return null;
-        }
-
-        return new PinnedPolicy(key, new PostfixTlsPolicy(PostfixReplyStatus.Ok, value2.ToString()), PinnedPolicyMode.Enforce,
-            new PinnedPolicySource(PinnedPolicyOrigin.Override, source, line, key));
+        var requirement = TlsRequirement.Enforce(parsedLevel, match ?? [], serverName);
+        return new PinnedPolicy(key, requirement, PinnedPolicyMode.Enforce, new PinnedPolicySource(PinnedPolicyOrigin.Override, source, line, key));
     }
 
     private static List<string>? ParseMatch(string value, Action<string> error)

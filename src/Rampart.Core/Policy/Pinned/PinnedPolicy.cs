@@ -3,7 +3,7 @@ namespace Rampart.Core.Policy.Pinned;
 /// <summary>Whether a pinned policy is enforced or only reported (STARTTLS Policy List <c>mode</c>).</summary>
 public enum PinnedPolicyMode
 {
-    /// <summary>Apply the policy: Postfix gets <see cref="PinnedPolicy.Postfix"/>.</summary>
+    /// <summary>Apply the policy: the MTA gets <see cref="PinnedPolicy.Requirement"/>.</summary>
     Enforce,
     /// <summary>Log what would be enforced, deliver as if there were no policy.</summary>
     Testing,
@@ -38,14 +38,14 @@ public sealed record PinnedPolicySource(PinnedPolicyOrigin Origin, string File, 
 /// The normalized key: a domain (<c>example.org</c>, exact match) or, in overrides only, a leading-dot suffix
 /// (<c>.example.org</c>) that covers every subdomain at any depth but not <c>example.org</c> itself.
 /// </param>
-/// <param name="Postfix">The Postfix reply the policy implies when enforced, e.g. <c>OK secure match=.example.org servername=hostname</c>.</param>
+/// <param name="Requirement">What the policy requires when enforced, e.g. secure with certificate name <c>.example.org</c> and SNI.</param>
 /// <param name="Mode">
 /// <see cref="PinnedPolicyMode.Testing"/> entries are returned so the caller can log them, but must not be
-/// enforced: the reply to Postfix stays what it would be without a pinned policy.
+/// enforced: the answer to the MTA stays what it would be without a pinned policy.
 /// </param>
 /// <param name="Source">File and line or key, for evidence and logs.</param>
 /// <param name="Expires">The policy list's <c>expires</c>; null for overrides and for lists without one.</param>
-public sealed record PinnedPolicy(string Domain, PostfixTlsPolicy Postfix, PinnedPolicyMode Mode, PinnedPolicySource Source, DateTimeOffset? Expires = null)
+public sealed record PinnedPolicy(string Domain, TlsRequirement Requirement, PinnedPolicyMode Mode, PinnedPolicySource Source, DateTimeOffset? Expires = null)
 {
     /// <summary>The evidence step name used for pinned policies.</summary>
     public const string EvidenceStep = "pinned";
@@ -53,21 +53,14 @@ public sealed record PinnedPolicy(string Domain, PostfixTlsPolicy Postfix, Pinne
     /// <summary>Reference cited by policy-list evidence.</summary>
     public const string PolicyListReference = "STARTTLS Policy List RULES.md";
 
-    /// <summary>True when the caller should hand <see cref="Postfix"/> to Postfix.</summary>
+    /// <summary>True when the caller should hand <see cref="Requirement"/> to the MTA.</summary>
     public bool IsEnforced => Mode == PinnedPolicyMode.Enforce;
 
     /// <summary>True for an overrides key such as <c>.example.org</c>.</summary>
     public bool MatchesSubdomains => Domain.StartsWith('.');
 
-    /// <summary>The Postfix TLS security level (<c>secure</c>, <c>dane-only</c>, <c>encrypt</c>, …).</summary>
-    public string Level
-    {
-        get
-        {
-            int space = Postfix.Value.IndexOf(' ', StringComparison.Ordinal);
-            return space < 0 ? Postfix.Value : Postfix.Value[..space];
-        }
-    }
+    /// <summary>The TLS security level's name (<c>secure</c>, <c>dane-only</c>, <c>encrypt</c>, …).</summary>
+    public string Level => TlsRequirement.LevelName(Requirement.Level);
 
     /// <summary>
     /// One line of evidence for a decision that consulted this policy: <c>pass</c> when enforced,
@@ -79,9 +72,9 @@ public sealed record PinnedPolicy(string Domain, PostfixTlsPolicy Postfix, Pinne
         string key = string.Equals(queriedDomain, Domain, StringComparison.Ordinal) ? Domain : $"{queriedDomain} (key {Domain})";
         string reference = Source.Origin == PinnedPolicyOrigin.PolicyList ? PolicyListReference : "smtp_tls_policy_maps(5)";
         return IsEnforced
-            ? new Evidence(EvidenceStep, EvidenceOutcome.Pass, $"pinned policy for {key} from {Source}: {Postfix.Value}", reference)
+            ? new Evidence(EvidenceStep, EvidenceOutcome.Pass, $"pinned policy for {key} from {Source}: {Requirement}", reference)
             : new Evidence(EvidenceStep, EvidenceOutcome.Info,
-                $"pinned policy for {key} from {Source} is in testing mode, not enforced (would be: {Postfix.Value})", reference);
+                $"pinned policy for {key} from {Source} is in testing mode, not enforced (would be: {Requirement})", reference);
     }
 }
 

@@ -77,7 +77,7 @@ public sealed class PinnedPolicySet
         {
             if (List!.IsExpired(now))
             {
-                warning = $"{ExpiredMessage()}; its policy for {name} ({listed.Postfix.Value}, {ModeName(listed.Mode)}) is NOT enforced";
+                warning = $"{ExpiredMessage()}; its policy for {name} ({listed.Requirement}, {ModeName(listed.Mode)}) is NOT enforced";
                 return false;
             }
 

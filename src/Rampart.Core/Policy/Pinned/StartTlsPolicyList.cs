@@ -362,14 +362,7 @@ public sealed partial class StartTlsPolicyList
             return null;
         }
 
-        var postfix = PostfixTlsPolicy.Secure(match);
-        if (Encoding.UTF8.GetByteCount(postfix.Reply) > PostfixTlsPolicy.MaxReplyBytes)
-        {
-            error(path, $"the policy for '{domain}' is longer than a Postfix socketmap reply may be ({PostfixTlsPolicy.MaxReplyBytes} bytes)");
-            return null;
-        }
-
-        return new PinnedPolicy(domain, postfix, mode, new PinnedPolicySource(PinnedPolicyOrigin.PolicyList, Source, 0, path), Expires);
+        return new PinnedPolicy(domain, TlsRequirement.Secure(match), mode, new PinnedPolicySource(PinnedPolicyOrigin.PolicyList, Source, 0, path), Expires);
     }
 
     private PinnedDiagnostic Malformed(JsonException ex)

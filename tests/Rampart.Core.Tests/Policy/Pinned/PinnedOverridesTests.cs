@@ -27,7 +27,7 @@ public sealed class PinnedOverridesTests
         var result = PinnedOverrides.Parse(File.ReadAllText(Path.Combine(s_dir, "overrides.txt")), "overrides.txt");
 
         string[] expected = [.. File.ReadAllLines(Path.Combine(s_dir, "overrides.expected.txt")).Where(l => l.Length > 0)];
-        Assert.Equal(expected, result.Entries.Select(e => e.Domain + "\t" + e.Postfix.Value));
+        Assert.Equal(expected, result.Entries.Select(e => e.Domain + "\t" + PolicyTableNotation.Of(e.Requirement)));
         Assert.Equal([15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25], result.Errors.Select(e => e.Line).Distinct().Order());
         Assert.All(result.Errors, e => Assert.Equal("overrides.txt", e.Source));
         Assert.All(result.Entries, e => Assert.Equal(PinnedPolicyMode.Enforce, e.Mode));
@@ -47,7 +47,8 @@ public sealed class PinnedOverridesTests
         var entry = Single($"example.org {level}\n");
 
         Assert.Equal(level, entry.Level);
-        Assert.Equal("OK " + level, entry.Postfix.Reply);
+        Assert.Equal(TlsRequirement.Enforce(entry.Requirement.Level, [], null), entry.Requirement);
+        Assert.Equal(level, PolicyTableNotation.Of(entry.Requirement));
         Assert.Equal(new PinnedPolicySource(PinnedPolicyOrigin.Override, "t", 1, "example.org"), entry.Source);
         Assert.Null(entry.Expires);
     }
@@ -58,7 +59,7 @@ public sealed class PinnedOverridesTests
         var entry = Single("Example.ORG  secure  match=MX.example.org:.Backup.example.org:mx.example.org  servername=hostname");
 
         Assert.Equal("example.org", entry.Domain);
-        Assert.Equal("secure match=mx.example.org:.backup.example.org servername=hostname", entry.Postfix.Value);
+        Assert.Equal(TlsRequirement.Secure(["mx.example.org", ".backup.example.org"]), entry.Requirement);
     }
 
     [Fact]
@@ -75,7 +76,7 @@ public sealed class PinnedOverridesTests
     {
         var entry = Single("example.org secure\n\t match=mx.example.org\r\n  servername=nexthop\n");
 
-        Assert.Equal("secure match=mx.example.org servername=nexthop", entry.Postfix.Value);
+        Assert.Equal(TlsRequirement.Enforce(TlsLevel.Secure, ["mx.example.org"], "nexthop"), entry.Requirement);
         Assert.Equal(1, entry.Source.Line);
     }
 
@@ -146,7 +147,7 @@ public sealed class PinnedOverridesTests
     [Fact]
     public void Parse_MatchKeywords_Accepted()
     {
-        Assert.Equal("secure match=nexthop:dot-nexthop", Single("example.org secure match=NEXTHOP:dot-nexthop").Postfix.Value);
+        Assert.Equal(TlsRequirement.Enforce(TlsLevel.Secure, ["nexthop", "dot-nexthop"], null), Single("example.org secure match=NEXTHOP:dot-nexthop").Requirement);
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public sealed class PinnedPolicySetTests
         Assert.True(s_set.TryGet("Listed.Example.", s_now, out var policy, out string? warning));
 
         Assert.Null(warning);
-        Assert.Equal("OK secure match=.listed.example servername=hostname", policy.Postfix.Reply);
+        Assert.Equal(TlsRequirement.Secure([".listed.example"]), policy.Requirement);
         Assert.Equal(PinnedPolicyOrigin.PolicyList, policy.Source.Origin);
         Assert.True(policy.IsEnforced);
     }
@@ -42,7 +42,7 @@ public sealed class PinnedPolicySetTests
     {
         Assert.True(s_set.TryGet("both.example", s_now, out var policy, out _));
 
-        Assert.Equal("encrypt", policy.Postfix.Value);
+        Assert.Equal(TlsRequirement.Enforce(TlsLevel.Encrypt, [], null), policy.Requirement);
         Assert.Equal(PinnedPolicyOrigin.Override, policy.Source.Origin);
     }
 

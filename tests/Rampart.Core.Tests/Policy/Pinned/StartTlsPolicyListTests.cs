@@ -31,7 +31,7 @@ public sealed class StartTlsPolicyListTests
             "direct.example enforce secure match=mail.direct.example:.backup.direct.example servername=hostname",
             "nomode.example testing secure match=mx.nomode.example servername=hostname",
         ];
-        Assert.Equal(expected, list.Entries.Select(e => $"{e.Domain} {e.Mode.ToString().ToLowerInvariant()} {e.Postfix.Value}"));
+        Assert.Equal(expected, list.Entries.Select(e => $"{e.Domain} {e.Mode.ToString().ToLowerInvariant()} {PolicyTableNotation.Of(e.Requirement)}"));
         Assert.All(list.Entries, e => Assert.Equal(list.Expires, e.Expires));
         Assert.Equal("policies.direct.example", list.Entries.Single(e => e.Domain == "direct.example").Source.Key);
     }
