@@ -32,8 +32,6 @@ internal static partial class DaemonHost
     public static async Task RunAsync(DaemonSettings settings, Func<DaemonReload>? reload, CancellationToken cancellationToken)
     {
         var time = TimeProvider.System;
-        // Before the first socket (Redis below, Kestrel, DNS): socketmap work runs on the socket event threads.
-        InlineSocketCompletions.UseOneEventThreadPerCore();
         ILogger? storeLog = null;
         IPersistentMtaStsPolicyStore store = settings.Redis is { } redis
             ? new FallbackMtaStsPolicyStore(
