@@ -120,12 +120,13 @@ BASE_DLL=
 if [[ -n $BASE && " $PHASES " == *" t "* ]]; then
     base_commit=$(git rev-parse --verify "$BASE^{commit}") || die "BASE $BASE is not a commit of this repository"
     BASE_ART=${BASE_ART:-/tmp/rampart-base-$base_commit}
-    BASE_DLL=$BASE_ART/bin/Rampart.Cli/release/rampart.dll
+    # Sources and build output side by side: sources inside an --artifacts-path would be left out of the build.
+    BASE_DLL=$BASE_ART/out/bin/Rampart.Cli/release/rampart.dll
     if [[ ! -f $BASE_DLL ]]; then
         say "the old Rampart: $BASE ($base_commit) from git archive into $BASE_ART/src"
         rm -rf "$BASE_ART/src"; mkdir -p "$BASE_ART/src"
         git archive "$base_commit" | tar -x -C "$BASE_ART/src"
-        build_release "$BASE_ART/src/src/Rampart.Cli" "$BASE_ART" "$BASE_DLL"
+        build_release "$BASE_ART/src/src/Rampart.Cli" "$BASE_ART/out" "$BASE_DLL"
     fi
 fi
 

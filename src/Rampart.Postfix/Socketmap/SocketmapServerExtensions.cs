@@ -31,17 +31,19 @@ internal static class SocketmapServerExtensions
     }
 
     /// <summary>
-    /// Kestrel's socket transport as the socketmap server wants it: the runtime's and Kestrel's own scheduling (socket
-    /// completions and connection code on the thread pool), which any idle thread can pick up, so no connection waits
-    /// behind another's work. Inline completions on the socket event threads cost fewer microseconds per lookup but
-    /// pinned each connection to one of those threads: at 32 Postfix-like connections p99 was 14 ms against the peer's
-    /// 1.7 ms (docs/benchmarks.md §4, run J).
+    /// Kestrel's socket transport as the socketmap server wants it: every connection's work (socket completions, the
+    /// connection's code, its sends) goes to the thread pool as it comes, and any idle thread takes it, so no connection
+    /// waits behind another's. Whatever pins a connection to one serial runner makes Postfix's connections wait for each
+    /// other: inline completions on the socket event threads (p99 14 ms at 32 connections against the peer's 1.7 ms), and
+    /// less so Kestrel's own I/O queues (two here, each running its connections' work in turn), which
+    /// <c>IOQueueCount = 0</c> replaces with the thread pool (docs/benchmarks.md §4, run J).
     /// </summary>
     public static IWebHostBuilder UseSocketmapTransport(this IWebHostBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         return builder.UseSockets(o =>
         {
+            o.IOQueueCount = 0;
             // Read straight into a buffer instead of first waiting for data with a zero-byte read: one receive system
             // call per request instead of two. The cost is a pooled 4 KiB block held by each idle connection.
             o.WaitForDataBeforeAllocatingBuffer = false;
