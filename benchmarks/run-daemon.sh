@@ -485,10 +485,11 @@ def cpu(r):
 head = "lookups/s  p50 ms  p99 ms  max ms not-OK cpu/lkp"
 cols = [s for s in ("ceiling", "rampart", "peer") if any(r["server"] == s for r in rows)]
 names = {"ceiling": "ceiling (socketmap-echo)", "rampart": "rampart", "peer": "postfix-mta-sts-resolver"}
-print(f"{'':<22}" + "".join(f"{names[s]:<52}" for s in cols))
-print(f"{'measurement':<22}" + "".join(f"{head:<52}" for s in cols) + "load")
 skip = ("rewarm", "warmup", "fill-j", "burst-fetches", "rss-big", "big-seed")
 tests = [t for t in dict.fromkeys(r["test"] for r in rows) if not any(k in t for k in skip) and not t.startswith("tail")]
+if tests:
+    print(f"{'':<22}" + "".join(f"{names[s]:<52}" for s in cols))
+    print(f"{'measurement':<22}" + "".join(f"{head:<52}" for s in cols) + "load")
 for t in tests:
     cells = []
     for s in cols:
@@ -496,7 +497,8 @@ for t in tests:
         cells.append(f"{rate(r):>9} {lat(r,'p50'):>7} {lat(r,'p99'):>7} {lat(r,'max'):>7} {errs(r):>6} {cpu(r):>7}" if r else f"{'-':>9}")
     loads = "/".join(str(get(s, t)["load"]) for s in cols if get(s, t))
     print(f"{t:<22}" + "".join(f"{c:<52}" for c in cells) + loads)
-print("cpu/lkp = the server's CPU time (user+sys) per answered lookup, in microseconds; load = 1-min load average after the run")
+if tests:
+    print("cpu/lkp = the server's CPU time (user+sys) per answered lookup, in microseconds; load = 1-min load average after the run")
 for s in ("rampart", "peer"):
     r = get(s, "burst-fetches")
     if r: print(f"burst: {s}: {r['lookups']} simultaneous first lookups of {r['domain']} -> {r['fetches']} policy fetches")
@@ -543,14 +545,15 @@ if tail:
     snames = [s for s in ("ceiling", "rampart-base", "rampart", "peer") if any(s == k[1] for k in tail)]
     print()
     print("phase t: median (min-max) over rounds; latency in ms; blocking = a thread per connection, one request at a time (Postfix)")
-    print(f"{'test':<20}{'server':<14}{'rounds':>6}  {'lookups/s':<26}{'p50':<22}{'p99':<22}{'p99.9':<22}{'max':<22}not-OK")
+    print(f"{'test':<20}{'server':<14}{'rounds':>6}  {'lookups/s':<26}{'p50':<22}{'p99':<22}{'p99.9':<22}{'max':<22}{'cpu/lkp µs':<22}not-OK")
     for t in tnames:
         for s in snames:
             rs = tail.get((t, s))
             if not rs: continue
             bad = sum(sum((r.get("errors") or {}).values()) + sum(v for k, v in (r.get("answers") or {}).items() if k != "OK") for r in rs if s != "ceiling")
             print(f"{t:<20}{s:<14}{len(rs):>6}  {fig(rs, lambda r: r.get('lookups_per_s')):<26}"
-                  + "".join(f"{fig(rs, lambda r, k=k: (r.get('latency_ms') or {}).get(k)):<22}" for k in ("p50", "p99", "p999", "max")) + str(bad))
+                  + "".join(f"{fig(rs, lambda r, k=k: (r.get('latency_ms') or {}).get(k)):<22}" for k in ("p50", "p99", "p999", "max"))
+                  + f"{fig(rs, lambda r: 1e6 * r['server_cpu_s'] / r['answered'] if r.get('answered') else None):<22}" + str(bad))
     for t in tnames:
         meds = {s: median(r["lookups_per_s"] for r in tail[(t, s)]) for s in snames if (t, s) in tail and all("lookups_per_s" in r for r in tail[(t, s)])}
         p99 = {s: median(r["latency_ms"]["p99"] for r in tail[(t, s)]) for s in snames if (t, s) in tail and all((r.get("latency_ms") or {}).get("p99") is not None for r in tail[(t, s)])}
