@@ -12,7 +12,12 @@
 #   d. DNS outage with cached policies: both daemons resolve through benchmarks/peer/dns_relay.py, which is then
 #      switched to drop every query; OUTAGE cached domains looked up (their cache_grace of 5 s has passed);
 #   e. RSS with BIG cached policies: each program's own SQLite store prefilled (one real fetched row copied BIG
-#      times with sqlite3), then BIG lookups driven through it.
+#      times with sqlite3), then BIG lookups driven through it;
+#   t. the tail as Postfix sees it: a thread-per-connection blocking client (`socketmap-load --io blocking`, one
+#      request at a time per connection, as Postfix's smtp processes ask) at TAIL_CONNS (8 32 128) connections against
+#      the ceiling, the old Rampart (BASE=<git rev>, built from `git archive` into a directory of its own), this Rampart
+#      and the peer, all running at once and measured one at a time, interleaved, TAIL_ROUNDS (3) rounds; each round
+#      also measures the epoll client at 32 connections (cached throughput). The summary gives medians and spreads.
 # The load generator is `Rampart.Benchmarks socketmap-load --io epoll` (built into ART): one thread, one epoll set,
 # ~14 µs of CPU per lookup (the thread-per-connection client of runs A-C cost 55-75 µs and capped every daemon);
 # each measured run first warms the client's own code with 5 unmeasured lookups per connection of a key the
@@ -24,14 +29,18 @@
 #   benchmarks/run-daemon.sh                                        # the documented run (~12-15 min)
 #   CACHED=200 COLD=300 DURATION=3 OUTAGE=20 BIG=2000 benchmarks/run-daemon.sh   # a quick check (~3 min)
 #   RAMPART_DLL=/tmp/art-x/bin/Rampart.Cli/release/rampart.dll benchmarks/run-daemon.sh
+#   BASE=2f61135 PHASES=t benchmarks/run-daemon.sh                   # the tail, old (BASE) and new in one run (~12 min)
 #
 # Knobs: RAMPART_DLL (default: the repo's own build, .build/cli/rampart.dll, made by ./rampart when stale), ART
 # (where Rampart.Benchmarks is built, default /tmp/art-bench), CACHED, CONNS, DURATION, COLD, COLD_CONNS, BURST,
-# OUTAGE, OUTAGE_CONNS, BIG, BIG_CONNS, TIME_LIMIT (seconds, bound of every load run), PHASES (default "z a b c d e"),
+# OUTAGE, OUTAGE_CONNS, BIG, BIG_CONNS, TIME_LIMIT (seconds, bound of every load run), PHASES (default "z a b c d e t"),
 # PACED_RATES (default "5000 10000"), DEPTHS (pipelined runs at 32 connections, default "8"; "" for none),
 # IO (the client's I/O: epoll, or blocking as in runs A-C), TRANSPORT (tcp, default: 127.0.0.1 ports; unix: every
 # server on a Unix socket in the work directory, as Postfix's socketmap:unix:/path:NAME reaches it),
 # OUT (results directory, default /tmp/rampart-run-daemon-<time>: run.log, results.jsonl, summary.txt).
+# Phase t: BASE (a git revision of this repository to measure as "rampart-base"; unset: no old build), BASE_ART (where
+# it is built, default /tmp/rampart-base-<commit>; an existing build is reused), TAIL_CONNS, TAIL_ROUNDS, TAIL_DURATION
+# (seconds per run, default DURATION), TAIL_EPOLL (1: also the epoll client at 32 connections each round; 0: not).
 # Lab instance: RAMPART_LAB_NAME / RAMPART_LAB_STATE (default netns rampart-daemon, state /tmp/rampart-daemon-lab);
 # brought up if down and then taken down again; a running one is used and left running. Needs root.
 set -euo pipefail
@@ -50,7 +59,13 @@ OUTAGE_CONNS=${OUTAGE_CONNS:-20}
 BIG=${BIG:-100000}
 BIG_CONNS=${BIG_CONNS:-32}
 TIME_LIMIT=${TIME_LIMIT:-600}
-PHASES=${PHASES:-z a b c d e}
+PHASES=${PHASES:-z a b c d e t}
+BASE=${BASE:-}
+BASE_ART=${BASE_ART:-}
+TAIL_CONNS=${TAIL_CONNS:-8 32 128}
+TAIL_ROUNDS=${TAIL_ROUNDS:-3}
+TAIL_DURATION=${TAIL_DURATION:-$DURATION}
+TAIL_EPOLL=${TAIL_EPOLL:-1}
 PACED_RATES=${PACED_RATES:-5000 10000}
 DEPTHS=${DEPTHS-8}
 IO=${IO:-epoll}
@@ -65,6 +80,8 @@ BENCH=$ART/bin/Rampart.Benchmarks/release/Rampart.Benchmarks
 RAMPART_ADDR=127.0.0.1:18461
 METRICS_ADDR=127.0.0.1:19461
 PEER_ADDR=127.0.0.1:18462
+BASE_ADDR=127.0.0.1:18464              # phase t: the old Rampart (BASE)
+BASE_METRICS_ADDR=127.0.0.1:19464
 RELAY_IP=127.0.0.4                     # dns_relay.py: forwards to Unbound (127.0.0.1), or drops everything
 RUN=$(printf '%x%x' "$(date +%s)" $$)  # fresh names every run: no cache (daemons', Unbound's) helps across runs
 
@@ -74,7 +91,7 @@ WORK=$(mktemp -d /tmp/rampart-daemon-work.XXXXXX)
 ECHO_ADDR=127.0.0.1:18463
 case $TRANSPORT in
     tcp) ;;
-    unix) RAMPART_ADDR=unix:$WORK/rampart.sock PEER_ADDR=unix:$WORK/peer.sock ECHO_ADDR=unix:$WORK/echo.sock ;;
+    unix) RAMPART_ADDR=unix:$WORK/rampart.sock PEER_ADDR=unix:$WORK/peer.sock ECHO_ADDR=unix:$WORK/echo.sock BASE_ADDR=unix:$WORK/base.sock ;;
     *) echo "run-daemon: TRANSPORT must be tcp or unix, not '$TRANSPORT'" >&2; exit 2 ;;
 esac
 cd "$REPO"
@@ -99,6 +116,19 @@ if [[ -z $RAMPART_DLL ]]; then
     RAMPART_DLL=$REPO/.build/cli/rampart.dll
 fi
 [[ -f $RAMPART_DLL ]] || die "RAMPART_DLL $RAMPART_DLL does not exist"
+BASE_DLL=
+if [[ -n $BASE && " $PHASES " == *" t "* ]]; then
+    base_commit=$(git rev-parse --verify "$BASE^{commit}") || die "BASE $BASE is not a commit of this repository"
+    BASE_ART=${BASE_ART:-/tmp/rampart-base-$base_commit}
+    # Sources and build output side by side: sources inside an --artifacts-path would be left out of the build.
+    BASE_DLL=$BASE_ART/out/bin/Rampart.Cli/release/rampart.dll
+    if [[ ! -f $BASE_DLL ]]; then
+        say "the old Rampart: $BASE ($base_commit) from git archive into $BASE_ART/src"
+        rm -rf "$BASE_ART/src"; mkdir -p "$BASE_ART/src"
+        git archive "$base_commit" | tar -x -C "$BASE_ART/src"
+        build_release "$BASE_ART/src/src/Rampart.Cli" "$BASE_ART/out" "$BASE_DLL"
+    fi
+fi
 
 # --- processes: every one started here is stopped at exit, by PID -------------------------------
 PIDS=()
@@ -129,7 +159,8 @@ POLICY_LOG=$RAMPART_LAB_STATE/log/policy-host.log
 say "machine"
 {
 machine_lines
-echo "rampart:  $RAMPART_DLL ($(stat -c %y "$RAMPART_DLL" | cut -d. -f1))"
+echo "rampart:  $RAMPART_DLL ($(stat -c %y "$RAMPART_DLL" | cut -d. -f1)), tree $(git describe --always --dirty)"
+[[ -n $BASE_DLL ]] && echo "base:     $BASE_DLL (BASE=$BASE, $(git log -1 --format='%h %cs' "$BASE"))"
 peer_line
 echo "lab:      netns $LAB_NAME, state $RAMPART_LAB_STATE; transport $TRANSPORT; run id $RUN; results in $OUT"
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)"
@@ -172,16 +203,16 @@ wait_port() { # wait_port ADDR PID LOG: until ADDR accepts a connection (60 s), 
     done
     die "nothing listens on $addr after 60 s; log $log"
 }
-start_rampart() { # start_rampart NAME STATE-DIR RESOLVER [ARGS…]: in the lab netns; sets PID
-    local name=$1 dir=$2 resolver=$3 log=$OUT/rampart-$1.log
+start_rampart() { # start_rampart NAME STATE-DIR RESOLVER [ARGS…]: in the lab netns; sets PID. DLL/ADDR/METRICS: another build
+    local name=$1 dir=$2 resolver=$3 log=$OUT/rampart-$1.log dll=${DLL:-$RAMPART_DLL} addr=${ADDR:-$RAMPART_ADDR}
     shift 3
     mkdir -p "$dir"
-    lab/run env ${RAMPART_ENV:-} dotnet "$RAMPART_DLL" daemon --listen "$RAMPART_ADDR" --state-dir "$dir" --metrics "$METRICS_ADDR" \
+    lab/run env ${RAMPART_ENV:-} dotnet "$dll" daemon --listen "$addr" --state-dir "$dir" --metrics "${METRICS:-$METRICS_ADDR}" \
         --resolver "$resolver" "$@" >> "$log" 2>&1 &
     PID=$!
     PIDS+=("$PID")
-    wait_port "$RAMPART_ADDR" "$PID" "$log"
-    echo "rampart ($name) PID $PID: ${RAMPART_ENV:+$RAMPART_ENV }dotnet $(basename "$RAMPART_DLL") daemon --listen $RAMPART_ADDR --resolver $resolver $*; RSS $(rss "$PID")"
+    wait_port "$addr" "$PID" "$log"
+    echo "rampart ($name) PID $PID: ${RAMPART_ENV:+$RAMPART_ENV }dotnet $dll daemon --listen $addr --resolver $resolver $*; RSS $(rss "$PID")"
 }
 start_peer() { # start_peer NAME YML [RESOLV.CONF]: in the lab netns, /etc/resolv.conf bind-mounted when given; sets PID
     local name=$1 yml=$2 resolv=${3:-} log=$OUT/peer-$1.log
@@ -219,19 +250,19 @@ load() {
     shift 3
     before=$(cpu_ticks "$PID")
     json=$(timeout $((TIME_LIMIT + 120)) lab/run "$BENCH" socketmap-load --target "$addr" --label "$server/$test" --json \
-        --io "$IO" --duration "$TIME_LIMIT" "$@") || rc=$?
+        --io "${LOAD_IO:-$IO}" --duration "$TIME_LIMIT" "$@") || rc=$?
     after=$(cpu_ticks "$PID" 2>/dev/null || echo "$before")
     kill -0 "$PID" 2>/dev/null || echo "  WARNING: the daemon (PID $PID) exited during $server/$test; see its log in $OUT"
     [[ -n $json ]] || json='{"label":"'"$server/$test"'","exit":'$rc'}'
-    json=$("$PEER_PY" -c 'import json,sys; d=json.loads(sys.argv[1]); d.update(server=sys.argv[2], test=sys.argv[3], server_cpu_s=round(int(sys.argv[4])/int(sys.argv[5]),2), rss_kib=int(sys.argv[6]), load=sys.argv[7]); print(json.dumps(d))' \
-        "$json" "$server" "$test" "$((after - before))" "$(getconf CLK_TCK)" "$(rss_kib "$PID")" "$(cut -d' ' -f1 /proc/loadavg)")
+    json=$("$PEER_PY" -c 'import json,sys; d=json.loads(sys.argv[1]); d.update(server=sys.argv[2], test=sys.argv[3], server_cpu_s=round(int(sys.argv[4])/int(sys.argv[5]),2), rss_kib=int(sys.argv[6]), load=sys.argv[7]); d.update({"round": int(sys.argv[8])} if sys.argv[8] else {}); print(json.dumps(d))' \
+        "$json" "$server" "$test" "$((after - before))" "$(getconf CLK_TCK)" "$(rss_kib "$PID")" "$(cut -d' ' -f1 /proc/loadavg)" "${ROUND:-}")
     record "$json"
     "$PEER_PY" "$WORK/digest.py" "$json"
     return 0
 }
 
-# warm KEY: the client-side warm-up arguments (epoll only): 5 unmeasured lookups of KEY per connection first.
-warm() { [[ $IO == epoll ]] && echo "--warmup 5 --warmup-key $1"; return 0; }
+# warm KEY: the client-side warm-up arguments: 5 unmeasured lookups of KEY per connection first.
+warm() { echo "--warmup 5 --warmup-key $1"; }
 
 # --- z: the ceiling --------------------------------------------------------------------------------------
 if [[ " $PHASES " == *" z "* && $IO == epoll ]]; then
@@ -389,6 +420,49 @@ if [[ " $PHASES " == *" e "* ]]; then
     stop_daemon
 fi
 
+# --- t: the tail with a thread-per-connection blocking client ---------------------------------------------
+if [[ " $PHASES " == *" t "* ]]; then
+    tail_servers=(ceiling ${BASE_DLL:+rampart-base} rampart peer)
+    declare -A TAIL_PID TAIL_ADDR=([ceiling]=$ECHO_ADDR [rampart-base]=$BASE_ADDR [rampart]=$RAMPART_ADDR [peer]=$PEER_ADDR)
+    say "t: the tail: ${tail_servers[*]} all started; blocking client at $TAIL_CONNS connections, $TAIL_ROUNDS rounds, interleaved"
+    lab/run "$BENCH" socketmap-echo --listen "$ECHO_ADDR" --duration 3600 >> "$OUT/echo-tail.log" 2>&1 &
+    PID=$!; PIDS+=("$PID"); TAIL_PID[ceiling]=$PID
+    wait_port "$ECHO_ADDR" "$PID" "$OUT/echo-tail.log"
+    if [[ -n $BASE_DLL ]]; then
+        DLL=$BASE_DLL ADDR=$BASE_ADDR METRICS=$BASE_METRICS_ADDR start_rampart tail-base "$WORK/rampart-tail-base" 127.0.0.1:53 --config "$WORK/main.yml"
+        TAIL_PID[rampart-base]=$PID
+    fi
+    start_rampart tail "$WORK/rampart-tail" 127.0.0.1:53 --config "$WORK/main.yml"; TAIL_PID[rampart]=$PID
+    start_peer tail "$WORK/main.yml"; TAIL_PID[peer]=$PID
+    for server in "${tail_servers[@]}"; do
+        PID=${TAIL_PID[$server]}
+        [[ $server == ceiling ]] || load "$server" tail-fill "${TAIL_ADDR[$server]}" --pattern "t{i}-$RUN.bench.test" --count "$CACHED" --connections 32 --timeout 30 --expect OK
+        LOAD_IO=blocking load "$server" tail-jit-warmup "${TAIL_ADDR[$server]}" --pattern "t{i}-$RUN.bench.test" --distinct "$CACHED" --connections 32 --duration 5 >/dev/null
+    done
+    for ((round = 1; round <= TAIL_ROUNDS; round++)); do
+        say "t: round $round of $TAIL_ROUNDS"
+        # Each round starts with another server, so no server always follows the same one.
+        order=("${tail_servers[@]:$(( (round - 1) % ${#tail_servers[@]} ))}" "${tail_servers[@]:0:$(( (round - 1) % ${#tail_servers[@]} ))}")
+        for c in $TAIL_CONNS; do
+            for server in "${order[@]}"; do
+                PID=${TAIL_PID[$server]}
+                expect=--expect\ OK; [[ $server == ceiling ]] && expect=
+                ROUND=$round LOAD_IO=blocking load "$server" tail-blocking-c$c "${TAIL_ADDR[$server]}" --pattern "t{i}-$RUN.bench.test" --distinct "$CACHED" \
+                    --connections "$c" --duration "$TAIL_DURATION" $expect $(warm "t0-$RUN.bench.test")
+            done
+        done
+        if [[ $TAIL_EPOLL == 1 ]]; then
+            for server in "${order[@]}"; do
+                PID=${TAIL_PID[$server]}
+                expect=--expect\ OK; [[ $server == ceiling ]] && expect=
+                ROUND=$round LOAD_IO=epoll load "$server" tail-epoll-c32 "${TAIL_ADDR[$server]}" --pattern "t{i}-$RUN.bench.test" --distinct "$CACHED" \
+                    --connections 32 --duration "$TAIL_DURATION" $expect $(warm "t0-$RUN.bench.test")
+            done
+        fi
+    done
+    for server in "${tail_servers[@]}"; do PID=${TAIL_PID[$server]}; say "$server: stop (RSS $(rss "$PID"))"; stop_daemon; done
+fi
+
 # --- summary ------------------------------------------------------------------------------------------
 say "summary (raw numbers: $RESULTS)"
 "$PEER_PY" - "$RESULTS" <<'EOF' | tee "$OUT/summary.txt"
@@ -411,10 +485,11 @@ def cpu(r):
 head = "lookups/s  p50 ms  p99 ms  max ms not-OK cpu/lkp"
 cols = [s for s in ("ceiling", "rampart", "peer") if any(r["server"] == s for r in rows)]
 names = {"ceiling": "ceiling (socketmap-echo)", "rampart": "rampart", "peer": "postfix-mta-sts-resolver"}
-print(f"{'':<22}" + "".join(f"{names[s]:<52}" for s in cols))
-print(f"{'measurement':<22}" + "".join(f"{head:<52}" for s in cols) + "load")
 skip = ("rewarm", "warmup", "fill-j", "burst-fetches", "rss-big", "big-seed")
-tests = [t for t in dict.fromkeys(r["test"] for r in rows) if not any(k in t for k in skip)]
+tests = [t for t in dict.fromkeys(r["test"] for r in rows) if not any(k in t for k in skip) and not t.startswith("tail")]
+if tests:
+    print(f"{'':<22}" + "".join(f"{names[s]:<52}" for s in cols))
+    print(f"{'measurement':<22}" + "".join(f"{head:<52}" for s in cols) + "load")
 for t in tests:
     cells = []
     for s in cols:
@@ -422,7 +497,8 @@ for t in tests:
         cells.append(f"{rate(r):>9} {lat(r,'p50'):>7} {lat(r,'p99'):>7} {lat(r,'max'):>7} {errs(r):>6} {cpu(r):>7}" if r else f"{'-':>9}")
     loads = "/".join(str(get(s, t)["load"]) for s in cols if get(s, t))
     print(f"{t:<22}" + "".join(f"{c:<52}" for c in cells) + loads)
-print("cpu/lkp = the server's CPU time (user+sys) per answered lookup, in microseconds; load = 1-min load average after the run")
+if tests:
+    print("cpu/lkp = the server's CPU time (user+sys) per answered lookup, in microseconds; load = 1-min load average after the run")
 for s in ("rampart", "peer"):
     r = get(s, "burst-fetches")
     if r: print(f"burst: {s}: {r['lookups']} simultaneous first lookups of {r['domain']} -> {r['fetches']} policy fetches")
@@ -453,5 +529,36 @@ for t in ("outage", "outage-restarted"):
     for s in ("rampart", "peer"):
         r = get(s, t)
         if r: print(f"{t}: {s}: max {lat(r,'max')} ms, lookups over 5 ms: {r.get('over_5ms')} of {r.get('answered')} (target: none)")
+# Phase t: every (server, test) measured in several rounds: the median of each figure, and its range over the rounds.
+tail = {}
+for r in rows:
+    if r["test"].startswith("tail-") and "round" in r:
+        tail.setdefault((r["test"], r["server"]), []).append(r)
+if tail:
+    from statistics import median
+    def fig(rs, get):
+        vs = sorted(v for v in (get(r) for r in rs) if v is not None)
+        if not vs: return "-"
+        f = (lambda v: f"{v:,.0f}") if vs[-1] >= 100 else (lambda v: f"{v:.3f}" if v < 10 else f"{v:.1f}")
+        return f"{f(median(vs))} ({f(vs[0])}-{f(vs[-1])})" if len(vs) > 1 else f(vs[0])
+    tnames = list(dict.fromkeys(t for t, _ in tail))
+    snames = [s for s in ("ceiling", "rampart-base", "rampart", "peer") if any(s == k[1] for k in tail)]
+    print()
+    print("phase t: median (min-max) over rounds; latency in ms; blocking = a thread per connection, one request at a time (Postfix)")
+    print(f"{'test':<20}{'server':<14}{'rounds':>6}  {'lookups/s':<26}{'p50':<22}{'p99':<22}{'p99.9':<22}{'max':<22}{'cpu/lkp µs':<22}not-OK")
+    for t in tnames:
+        for s in snames:
+            rs = tail.get((t, s))
+            if not rs: continue
+            bad = sum(sum((r.get("errors") or {}).values()) + sum(v for k, v in (r.get("answers") or {}).items() if k != "OK") for r in rs if s != "ceiling")
+            print(f"{t:<20}{s:<14}{len(rs):>6}  {fig(rs, lambda r: r.get('lookups_per_s')):<26}"
+                  + "".join(f"{fig(rs, lambda r, k=k: (r.get('latency_ms') or {}).get(k)):<22}" for k in ("p50", "p99", "p999", "max"))
+                  + f"{fig(rs, lambda r: 1e6 * r['server_cpu_s'] / r['answered'] if r.get('answered') else None):<22}" + str(bad))
+    for t in tnames:
+        meds = {s: median(r["lookups_per_s"] for r in tail[(t, s)]) for s in snames if (t, s) in tail and all("lookups_per_s" in r for r in tail[(t, s)])}
+        p99 = {s: median(r["latency_ms"]["p99"] for r in tail[(t, s)]) for s in snames if (t, s) in tail and all((r.get("latency_ms") or {}).get("p99") is not None for r in tail[(t, s)])}
+        if "peer" in meds and meds["peer"]:
+            print(f"{t}: " + ", ".join(f"{s} {meds[s] / meds['peer']:.2f}x the peer's lookups/s, p99 {p99.get(s, float('nan')):.3f} ms" for s in snames if s in meds and s != "peer")
+                  + f" (peer p99 {p99.get('peer', float('nan')):.3f} ms)")
 EOF
 say "done: $OUT (run.log, results.jsonl, summary.txt, daemon logs)"

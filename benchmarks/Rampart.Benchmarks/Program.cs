@@ -30,7 +30,7 @@ public static class Program
 
         if (args is ["socketmap-load", .. var loadArgs])
         {
-            return await SocketmapLoad.RunAsync(loadArgs).ConfigureAwait(false);
+            return SocketmapLoad.Run(loadArgs);
         }
 
         if (args is ["socketmap-echo", .. var echoArgs])

@@ -19,15 +19,8 @@ internal static partial class SocketmapLoad
     /// </summary>
     /// <returns>The lookups, and the wall and CPU time of the measurement alone (the warm-up is not in them; the
     /// <c>--duration</c> clock starts after it).</returns>
-    private static (WorkerResult Result, TimeSpan Wall, TimeSpan Cpu) RunEpoll(Socket[] sockets, Options options, Func<long> take)
+    private static (WorkerResult Result, TimeSpan Wall, TimeSpan Cpu) RunEpoll(Socket[] sockets, Options options, RequestTable table)
     {
-        int distinct = (int)Math.Min(options.Keys?.Length ?? options.Distinct, 200_000);
-        var keys = new string[distinct];
-        var requests = new byte[distinct][];
-        for (int i = 0; i < distinct; i++)
-        {
-            (keys[i], requests[i]) = Request(options, KeyAt(options, i));
-        }
         using var loop = new EpollLoop(sockets, options.Timeout, options.Depth);
         if (options.Warmup > 0)
         {
@@ -37,13 +30,13 @@ internal static partial class SocketmapLoad
             loop.Run(() => ++warm, _ => (key, request), options.Warmup * sockets.Length, Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency, options.Rate, 4096);
         }
         long expected = options.Rate > 0 ? (long)(options.Rate * options.Duration.TotalSeconds * 1.1) : 4_000_000;
-        long period = options.Keys?.Length ?? options.Distinct;
         using var self = Process.GetCurrentProcess();
         var cpuBefore = self.TotalProcessorTime;
         var wall = Stopwatch.StartNew();
+        long next = -1;
         var result = loop.Run(
-            take,
-            seq => seq % period < distinct ? (keys[seq % period], requests[seq % period]) : Request(options, KeyAt(options, seq)),
+            () => ++next,
+            table.At,
             options.Count,
             Stopwatch.GetTimestamp() + (long)(options.Duration.TotalSeconds * Stopwatch.Frequency),
             options.Rate,
@@ -51,12 +44,6 @@ internal static partial class SocketmapLoad
         wall.Stop();
         self.Refresh();
         return (result, wall.Elapsed, self.TotalProcessorTime - cpuBefore);
-    }
-
-    private static (string Key, byte[] Request) Request(Options options, string key)
-    {
-        var scratch = new byte[8 * 1024];
-        return (key, scratch.AsSpan(0, Encode(scratch, options.Map, key)).ToArray());
     }
 
     /// <summary>The connections of <c>--io epoll</c> on one epoll set; <see cref="Run"/> may be called more than once (warm-up, then the measurement).</summary>

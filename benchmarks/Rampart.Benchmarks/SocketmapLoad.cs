@@ -27,9 +27,9 @@ internal static partial class SocketmapLoad
         "  (default 10 without --count, 300 with it), whichever comes first. Key i = pattern with {i} = first + (i mod M)\n" +
         "  (default M = N, or 1000 without --count), or line (i mod lines) of FILE. --timeout bounds each lookup (default 10 s).\n" +
         "  --io: every connection on one thread with epoll (x86-64 Linux; the cheapest client, so the server is what is\n" +
-        "  measured), or a thread per connection with blocking calls (default; as in runs A-C).\n" +
+        "  measured), or a thread per connection with a blocking socket (default; how Postfix asks: shows the tail).\n" +
         "  --rate R (epoll only): open loop at R lookups/s in total instead of each connection as fast as replies come.\n" +
-        "  --warmup N (epoll only): each connection first asks KEY N times, unmeasured (this client's own JIT).\n" +
+        "  --warmup N: each connection first asks KEY N times, unmeasured (this client's own JIT).\n" +
         "  --depth D (epoll, closed loop only): keep D requests in flight per connection (pipelining, written together;\n" +
         "  the protocol allows it, Postfix does not do it): the server's capacity when the kernel's per-request cost is shared.\n" +
         "  Exit status: 0 all lookups answered (and, with --expect, all of that kind; with --count, all N done),\n" +
@@ -75,7 +75,7 @@ internal static partial class SocketmapLoad
         }
     }
 
-    public static async Task<int> RunAsync(string[] args)
+    public static int Run(string[] args)
     {
         if (!TryParse(args, out var options, out var usageError))
         {
@@ -88,9 +88,7 @@ internal static partial class SocketmapLoad
         {
             for (int i = 0; i < connections.Length; i++)
             {
-                connections[i] = options.Io == "epoll"
-                    ? ConnectBlocking(options.Target, options.Timeout)
-                    : await ConnectAsync(options.Target, options.Timeout).ConfigureAwait(false);
+                connections[i] = ConnectBlocking(options.Target, options.Timeout);
             }
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException)
@@ -103,45 +101,21 @@ internal static partial class SocketmapLoad
             return 2;
         }
 
-        var self = Process.GetCurrentProcess();
-        var cpuBefore = self.TotalProcessorTime;
-        long next = -1;
-        long deadline = 0;
-        using var start = new ManualResetEventSlim(false);
-        var results = new WorkerResult[connections.Length];
         if (options.Io == "epoll")
         {
-            var (epollResult, measured, epollCpu) = RunEpoll(connections, options, () => ++next);
+            var (epollResult, measured, epollCpu) = RunEpoll(connections, options, new RequestTable(options));
             return Report(options, [epollResult], measured, epollCpu);
         }
-        var threads = new Thread[connections.Length];
-        for (int i = 0; i < connections.Length; i++)
-        {
-            int index = i;
-            threads[i] = new Thread(() =>
-            {
-                start.Wait();
-                results[index] = Work(connections[index], options, () => Interlocked.Increment(ref next), Volatile.Read(ref deadline));
-            }, maxStackSize: 256 * 1024) { IsBackground = true, Name = $"socketmap-load {i}" };
-            threads[i].Start();
-        }
-        var wall = Stopwatch.StartNew();
-        Volatile.Write(ref deadline, Stopwatch.GetTimestamp() + (long)(options.Duration.TotalSeconds * Stopwatch.Frequency));
-        start.Set();
-        foreach (var thread in threads)
-        {
-            thread.Join();
-        }
-        wall.Stop();
-        self.Refresh();
-        var cpu = self.TotalProcessorTime - cpuBefore;
-        return Report(options, results, wall.Elapsed, cpu);
+        var (results, wall, cpu) = RunThreads(connections, options, new RequestTable(options));
+        return Report(options, results, wall, cpu);
     }
 
     /// <summary>
-    /// A connect that leaves the socket unknown to the runtime's own epoll thread (an async connect registers it there,
-    /// and every reply would then also wake that thread and the thread pool: measured, 80,000 sched_yield calls in 4 s
-    /// at 1,000 lookups/s). For <c>--io epoll</c>, whose loop does its own I/O on the descriptors.
+    /// A connect that leaves the socket blocking and unknown to the runtime's own epoll thread (an async connect registers
+    /// it there and makes it non-blocking, and every reply would then also wake that thread and the thread pool: measured,
+    /// 80,000 sched_yield calls in 4 s at 1,000 lookups/s; a "blocking" receive on such a socket is the runtime waiting for
+    /// its epoll thread's signal). <c>--io epoll</c> does its own I/O on the descriptors; <c>--io blocking</c> calls
+    /// <c>send</c>/<c>recv</c> that really block, as Postfix's smtp processes do.
     /// </summary>
     private static Socket ConnectBlocking(EndPoint target, TimeSpan timeout)
     {
@@ -159,93 +133,6 @@ internal static partial class SocketmapLoad
         }
     }
 
-    private static async ValueTask<Socket> ConnectAsync(EndPoint target, TimeSpan timeout)
-    {
-        var socket = StreamEndpoint.NewSocket(target);
-        try
-        {
-            using var limit = new CancellationTokenSource(timeout);
-            await socket.ConnectAsync(target, limit.Token).ConfigureAwait(false);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// One connection's loop on its own thread with blocking I/O (<c>--io blocking</c>, the default): a request, then its
-    /// reply, then the next. On the loaded 2-core machine this held up far better at 128 connections than async sockets
-    /// (A/B against postfix-mta-sts-resolver: 6.2–6.7k vs 1.8–2.2k lookups/s; alike at 1 and 32 connections).
-    /// </summary>
-    private static WorkerResult Work(Socket socket, Options options, Func<long> take, long deadline)
-    {
-        var result = new WorkerResult();
-        var receive = new byte[64 * 1024];
-        var send = new byte[8 * 1024];
-        int timeoutMs = (int)Math.Min(int.MaxValue, options.Timeout.TotalMilliseconds);
-        socket.SendTimeout = socket.ReceiveTimeout = timeoutMs;
-        try
-        {
-            while (true)
-            {
-                long seq = take();
-                if (seq >= options.Count || Stopwatch.GetTimestamp() >= deadline)
-                {
-                    return result;
-                }
-                string key = KeyAt(options, seq);
-                int length = Encode(send, options.Map, key);
-                string? reply = null;
-                string? error = null;
-                long started = Stopwatch.GetTimestamp();
-                try
-                {
-                    socket.Send(send.AsSpan(0, length));
-                    reply = ReadNetstring(socket, receive, started, timeoutMs);
-                    error = reply is null ? "closed" : null;
-                }
-                catch (SocketException ex) when (ex.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
-                {
-                    error = "timeout";
-                }
-                catch (SocketException ex)
-                {
-                    error = "socket: " + ex.SocketErrorCode;
-                }
-                catch (FormatException ex)
-                {
-                    error = "bad-netstring: " + ex.Message;
-                }
-                long elapsed = Stopwatch.GetTimestamp() - started;
-                if (result.Record(key, reply, error, elapsed))
-                {
-                    continue;
-                }
-
-                // An error (counted): go on over a new connection (the old one's stream position is unknown).
-                socket.Dispose();
-                try
-                {
-                    socket = ConnectAsync(options.Target, options.Timeout).AsTask().GetAwaiter().GetResult();
-                    socket.SendTimeout = socket.ReceiveTimeout = timeoutMs;
-                }
-                catch (Exception ex) when (ex is SocketException or OperationCanceledException)
-                {
-                    result.Add(result.Errors, "reconnect");
-                    result.ErrorExamples.Add($"reconnect to {StreamEndpoint.Describe(options.Target)} failed: {ex.Message}; this connection stops");
-                    return result;
-                }
-            }
-        }
-        finally
-        {
-            socket.Dispose();
-        }
-    }
-
     private static WorkerResult Merge(WorkerResult into, WorkerResult more)
     {
         into.Ticks.AddRange(more.Ticks);
@@ -258,6 +145,40 @@ internal static partial class SocketmapLoad
         }
         into.ErrorExamples.AddRange(more.ErrorExamples.Take(Math.Max(0, 3 - into.ErrorExamples.Count)));
         return into;
+    }
+
+    private static (string Key, byte[] Request) Request(Options options, string key)
+    {
+        var scratch = new byte[8 * 1024];
+        return (key, scratch.AsSpan(0, Encode(scratch, options.Map, key)).ToArray());
+    }
+
+    /// <summary>
+    /// Every request of the run encoded up front (up to 200,000 distinct keys), so the measured loops allocate (almost)
+    /// nothing per lookup and no garbage collection of the client pauses a measurement.
+    /// </summary>
+    private sealed class RequestTable
+    {
+        private readonly Options _options;
+        private readonly string[] _keys;
+        private readonly byte[][] _requests;
+        private readonly long _period;
+
+        public RequestTable(Options options)
+        {
+            _options = options;
+            _period = options.Keys?.Length ?? options.Distinct;
+            int distinct = (int)Math.Min(_period, 200_000);
+            _keys = new string[distinct];
+            _requests = new byte[distinct][];
+            for (int i = 0; i < distinct; i++)
+            {
+                (_keys[i], _requests[i]) = Request(options, KeyAt(options, i));
+            }
+        }
+
+        public (string Key, byte[] Request) At(long seq) =>
+            seq % _period < _keys.Length ? (_keys[seq % _period], _requests[seq % _period]) : Request(_options, KeyAt(_options, seq));
     }
 
     private static string KeyAt(Options options, long seq) =>
@@ -276,30 +197,6 @@ internal static partial class SocketmapLoad
         at += Encoding.ASCII.GetBytes(key, buffer.AsSpan(at));
         buffer[at++] = (byte)',';
         return at;
-    }
-
-    /// <summary>Reads one netstring reply (one request is in flight at a time, so nothing follows it); null = the server closed.</summary>
-    private static string? ReadNetstring(Socket socket, byte[] buffer, long started, int timeoutMs)
-    {
-        int filled = 0;
-        while (true)
-        {
-            // Each receive waits at most --timeout (SO_RCVTIMEO, set once per socket); the lookup as a whole too.
-            if (filled > 0 && Stopwatch.GetElapsedTime(started).TotalMilliseconds > timeoutMs)
-            {
-                throw new SocketException((int)SocketError.TimedOut);
-            }
-            int n = socket.Receive(buffer.AsSpan(filled));
-            if (n == 0)
-            {
-                return null;
-            }
-            filled += n;
-            if (ParseReply(buffer, 0, filled, out int end) is { } reply)
-            {
-                return end == filled ? reply : throw new FormatException("more bytes than one reply (a reply nobody asked for)");
-            }
-        }
     }
 
     /// <summary>
@@ -515,9 +412,9 @@ internal static partial class SocketmapLoad
                 return false;
             }
         }
-        if ((rate > 0 || warmup > 0 || depth > 1) && io != "epoll")
+        if ((rate > 0 || depth > 1) && io != "epoll")
         {
-            error = "socketmap-load: --rate, --warmup and --depth need --io epoll";
+            error = "socketmap-load: --rate and --depth need --io epoll";
             return false;
         }
         if (depth > 1 && rate > 0)

@@ -33,8 +33,6 @@ internal static partial class DaemonHost
     public static async Task RunAsync(DaemonSettings settings, Func<DaemonReload>? reload, CancellationToken cancellationToken)
     {
         var time = TimeProvider.System;
-        // Before the first socket (Redis below, Kestrel, DNS): socketmap work runs on the socket event threads.
-        InlineSocketCompletions.UseOneEventThreadPerCore();
         ILogger? storeLog = null;
         // A store fault (Redis down, a full disk) never changes an answer: what could not be kept there is kept in memory.
         var store = new FallbackMtaStsPolicyStore(

@@ -58,7 +58,6 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
         var closed = connection.ConnectionClosed;
         var closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested
             ?? CancellationToken.None;
-        var inline = InlineSocketCompletions.TryEnable(connection.Features.Get<IConnectionSocketFeature>()?.Socket);
 
         // "stall" fires when the peer makes no progress (sends nothing, or does not take our replies) for IdleTimeout.
         using var stall = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
@@ -68,7 +67,7 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
         var output = connection.Transport.Output;
         long requests = 0;
         string reason = "peer closed";
-        SocketmapLog.ConnectionOpened(_log, id, connection.RemoteEndPoint, inline);
+        SocketmapLog.ConnectionOpened(_log, id, connection.RemoteEndPoint);
         try
         {
             while (true)

@@ -5,8 +5,8 @@ namespace Rampart.Postfix.Socketmap;
 /// <summary>Socketmap server log messages. EventIds 200–219 are stable: alerting may key on them.</summary>
 internal static partial class SocketmapLog
 {
-    [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "Socketmap connection {ConnectionId} from {RemoteEndPoint} opened (inline socket completions: {Inline})")]
-    public static partial void ConnectionOpened(ILogger logger, string connectionId, System.Net.EndPoint? remoteEndPoint, bool inline);
+    [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "Socketmap connection {ConnectionId} from {RemoteEndPoint} opened")]
+    public static partial void ConnectionOpened(ILogger logger, string connectionId, System.Net.EndPoint? remoteEndPoint);
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Debug, Message = "Socketmap connection {ConnectionId} closed after {Requests} requests ({Reason})")]
     public static partial void ConnectionClosed(ILogger logger, string connectionId, long requests, string reason);

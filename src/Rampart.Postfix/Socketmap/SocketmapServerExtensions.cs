@@ -15,7 +15,7 @@ namespace Rampart.Postfix.Socketmap;
 /// <code>
 /// builder.Services.AddSocketmap();                                  // options "Socketmap", validated on start
 /// builder.Services.AddSingleton&lt;ISocketmapResponder, MyResponder&gt;();
-/// builder.WebHost.UseSocketmapTransport();                          // answers run where the read completed
+/// builder.WebHost.UseSocketmapTransport();                          // Kestrel's socket transport, tuned
 /// builder.WebHost.ConfigureKestrel(k => k.ListenSocketmap(SocketmapEndpoint.Parse("unix:/run/rampart/socketmap.sock")
 ///     with { UnixSocketMode = (UnixFileMode)0b110_110_000 }));
 /// </code>
@@ -31,20 +31,19 @@ internal static class SocketmapServerExtensions
     }
 
     /// <summary>
-    /// Kestrel's socket transport as the socketmap server wants it: a connection's code runs where its socket read
-    /// completed (<c>UnsafePreferInlineScheduling</c>) instead of being queued to the thread pool once more, and
-    /// <see cref="SocketmapConnectionHandler"/> asks the same of the runtime for each socketmap socket
-    /// (<see cref="InlineSocketCompletions"/>). An answer from the decision cache is a few microseconds of work that never
-    /// blocks, far less than the two thread hand-offs it saves; during a DNS outage answers no longer wait behind the
-    /// background refreshes' queued work (docs/benchmarks.md §4). A lookup that must wait leaves that thread at its first
-    /// await. "Unsafe" is Kestrel's word for exactly that contract: no blocking code on this path.
+    /// Kestrel's socket transport as the socketmap server wants it: every connection's work (socket completions, the
+    /// connection's code, its sends) goes to the thread pool as it comes, and any idle thread takes it, so no connection
+    /// waits behind another's. Whatever pins a connection to one serial runner makes Postfix's connections wait for each
+    /// other: inline completions on the socket event threads (p99 14 ms at 32 connections against the peer's 1.7 ms), and
+    /// less so Kestrel's own I/O queues (two here, each running its connections' work in turn), which
+    /// <c>IOQueueCount = 0</c> replaces with the thread pool (docs/benchmarks.md §4, run J).
     /// </summary>
     public static IWebHostBuilder UseSocketmapTransport(this IWebHostBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         return builder.UseSockets(o =>
         {
-            o.UnsafePreferInlineScheduling = true;
+            o.IOQueueCount = 0;
             // Read straight into a buffer instead of first waiting for data with a zero-byte read: one receive system
             // call per request instead of two. The cost is a pooled 4 KiB block held by each idle connection.
             o.WaitForDataBeforeAllocatingBuffer = false;

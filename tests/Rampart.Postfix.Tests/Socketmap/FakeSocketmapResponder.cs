@@ -29,6 +29,9 @@ internal sealed class FakeSocketmapResponder : ISocketmapResponder, IDisposable
     /// <summary>Waits for <see cref="OpenGate"/>.</summary>
     public const string Gated = "gated.example";
 
+    /// <summary>Works synchronously, holding its thread, until <see cref="OpenGate"/> (at most 10 s): one connection's burst.</summary>
+    public const string HoldsThread = "holds-thread.example";
+
     private readonly TaskCompletionSource _never = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentQueue<(string MapName, string Key)> _calls = new();
@@ -48,6 +51,11 @@ internal sealed class FakeSocketmapResponder : ISocketmapResponder, IDisposable
     public ValueTask<SocketmapReply> RespondAsync(string mapName, string key, CancellationToken cancellationToken)
     {
         _calls.Enqueue((mapName, key));
+        if (key == HoldsThread)
+        {
+            _entered.Release();
+            _gate.Task.Wait(TimeSpan.FromSeconds(10), CancellationToken.None);
+        }
         return key == ThrowsSynchronously
             ? throw new InvalidOperationException("synchronous failure")
             : RespondCoreAsync(mapName, key, cancellationToken);

@@ -11,7 +11,7 @@ namespace Rampart.Postfix.Tests.Socketmap;
 
 /// <summary>
 /// A real Kestrel host running <see cref="SocketmapConnectionHandler"/> in process, on 127.0.0.1:0 ("tcp") or a fresh
-/// Unix socket in the temp directory ("unix"), wired up exactly as the daemon does: DI, options, the inline transport
+/// Unix socket in the temp directory ("unix"), wired up exactly as the daemon does: DI, options, the transport
 /// (UseSocketmapTransport), ListenSocketmap.
 /// </summary>
 internal sealed class SocketmapTestServer : IAsyncDisposable
