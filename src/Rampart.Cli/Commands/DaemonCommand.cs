@@ -16,7 +16,7 @@ internal static class DaemonCommand
     private sealed record Options(
         Option<string[]> Listen, Option<string?> StateDir, Option<bool> StrictTesting, Option<bool> NoSni, Option<bool> TlsRpt,
         Option<double> Timeout, Option<string?> Metrics, Option<string?> Config, Option<string?> User, Option<string?> Group,
-        Option<string?> SocketOwner);
+        Option<string?> SocketOwner, Option<string?> LogLevel);
 
     public static Command Create()
     {
@@ -28,7 +28,7 @@ internal static class DaemonCommand
             },
             new Option<string?>("--state-dir")
             {
-                Description = $"Directory of the SQLite policy cache. Default {StateDirectory.Default()}.",
+                Description = $"Directory of the SQLite policy cache. Default {StateDirectory.DescribeDefault()}.",
                 HelpName = "DIR",
             },
             new Option<bool>("--strict-testing") { Description = "Enforce MTA-STS policies in testing mode too." },
@@ -60,7 +60,8 @@ internal static class DaemonCommand
             {
                 Description = "Give the Unix sockets of --listen to USER[:GROUP] (e.g. rampart:postfix), with a mode such as unix:/path:0660.",
                 HelpName = "USER[:GROUP]",
-            });
+            },
+            LogLevelOption.Create());
         var checkConfig = new Option<bool>("--check-config") { Description = "Read and check the configuration, print what would run, and exit (0 ok, 2 errors)." };
         var command = new Command("daemon",
             "Run the Postfix TLS policy server (a drop-in for postfix-mta-sts-resolver that also does DANE). Point Postfix at it with\n" +
@@ -69,7 +70,7 @@ internal static class DaemonCommand
             "restarts (SQLite in the state directory), and refreshes cached policies before they expire. Logs one line per " +
             "decision. SIGHUP reloads the configuration (zones, resolver, pinned policies); SIGTERM or Ctrl-C stops it.")
         {
-            o.Listen, o.StateDir, o.StrictTesting, o.NoSni, o.TlsRpt, o.Timeout, o.Metrics, o.Config, o.User, o.Group, o.SocketOwner, checkConfig,
+            o.Listen, o.StateDir, o.StrictTesting, o.NoSni, o.TlsRpt, o.Timeout, o.Metrics, o.Config, o.User, o.Group, o.SocketOwner, o.LogLevel, checkConfig,
         };
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
@@ -102,9 +103,13 @@ internal static class DaemonCommand
             {
                 await DaemonHost.RunAsync(settings, () => Read(parse, o), ct).ConfigureAwait(false);
             }
+            catch (StartupException ex)
+            {
+                return Terminal.Error("daemon: " + ex.Message);
+            }
             catch (IOException ex)
             {
-                return Terminal.Error($"daemon: cannot listen on {string.Join(", ", settings.Listen)}: {ex.Message}");
+                return Terminal.Error($"daemon: {ex.Message.ReplaceLineEndings(" ")}");
             }
             catch (InvalidOperationException ex)
             {
@@ -230,9 +235,18 @@ internal static class DaemonCommand
                 },
             },
             TimeSpan.FromSeconds(seconds));
+        string stateDirectory;
+        try
+        {
+            stateDirectory = StateDirectory.Choose(parse.GetValue(o.StateDir) ?? file?.EffectiveStateDirectory);
+        }
+        catch (StartupException ex)
+        {
+            return Failed(ex.Message);
+        }
         var settings = new DaemonSettings(
             endpoints,
-            parse.GetValue(o.StateDir) ?? file?.EffectiveStateDirectory ?? StateDirectory.Default(),
+            stateDirectory,
             services.DnsSettings,
             services.Anchors,
             defaultZone)
@@ -244,6 +258,7 @@ internal static class DaemonCommand
             Refresh = file?.ProactiveFetching ?? new MtaStsRefreshSettings(),
             Redis = file?.Cache.RedisOptions,
             RunAs = runAs,
+            LogLevel = LogLevelOption.Read(parse, o.LogLevel),
         };
         return new(settings, warnings, []);
     }

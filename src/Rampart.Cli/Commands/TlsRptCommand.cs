@@ -20,7 +20,7 @@ internal static class TlsRptCommand
     {
         var stateDir = new Option<string?>("--state-dir")
         {
-            Description = $"Directory of the report store ({SqliteTlsReportStore.FileName}). Default {StateDirectory.Default()}.",
+            Description = $"Directory of the report store ({SqliteTlsReportStore.FileName}). Default {StateDirectory.DescribeDefault()}.",
             HelpName = "DIR",
             Recursive = true,
         };
@@ -56,7 +56,9 @@ internal static class TlsRptCommand
     {
         if (store is null)
         {
-            return await SqliteTlsReportStore.OpenInDirectoryAsync(stateDir ?? StateDirectory.Default(), TimeProvider.System, ct).ConfigureAwait(false);
+            var directory = StateDirectory.Choose(stateDir);
+            StateDirectory.RequireWritable(directory);
+            return await SqliteTlsReportStore.OpenInDirectoryAsync(directory, TimeProvider.System, ct).ConfigureAwait(false);
         }
         if (string.IsNullOrWhiteSpace(store))
         {
