@@ -130,11 +130,20 @@ internal static partial class DaemonHost
             context.Cancel = true;
             reloads.Writer.TryWrite(true);
         });
-        await ListenerStartup.StartAsync(app, endpoint => Equals(endpoint, settings.Metrics)
-            ? new ListenerRole("--metrics", "another exporter, or a second rampart daemon?", HasUserOption: true)
-            : new ListenerRole("--listen", "another rampart daemon or postfix-mta-sts-resolver?", HasUserOption: true), cancellationToken).ConfigureAwait(false);
+        int cached;
+        try
+        {
+            await ListenerStartup.StartAsync(app, endpoint => Equals(endpoint, settings.Metrics)
+                ? new ListenerRole("--metrics", "another exporter, or a second rampart daemon?", HasUserOption: true)
+                : new ListenerRole("--listen", "another rampart daemon or postfix-mta-sts-resolver?", HasUserOption: true), cancellationToken).ConfigureAwait(false);
+            cached = await store.CountAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            LogStopped(log, 0); // SIGTERM while starting: a clean stop, not a failure
+            return;
+        }
         // The first line says every address served, /metrics included.
-        var cached = await store.CountAsync(cancellationToken).ConfigureAwait(false);
         LogStarted(log, listening, store.Location, cached, settings.Dns.Endpoint.ToString(),
             settings.Dns.TrustAd ? "trusted" : "NOT trusted");
         if (settings.RunAs is { } user)
