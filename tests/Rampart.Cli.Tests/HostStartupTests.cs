@@ -200,6 +200,21 @@ public sealed partial class HostStartupTests : IDisposable
     }
 
     [Fact]
+    public async Task Watch_LogLines_TheOneFormatFirstSayingWhatItWatches()
+    {
+        var domains = Path.Combine(_dir, "domains.txt");
+        await File.WriteAllTextAsync(domains, "example.org\n", TestContext.Current.CancellationToken);
+
+        var result = await CliRunner.RunAsync(["check", "--watch", domains, "--once", "--state-dir", State, "--resolver", "127.0.0.1:9", "--timeout", "2"],
+            null, TimeSpan.FromSeconds(60));
+
+        var lines = result.Stdout.Trim().Split('\n');
+        Assert.All(lines, l => Assert.Matches(LogLine(), l));
+        Assert.Contains($" info watch: rampart check --watch: 1 domains from {domains}; ", lines[0], StringComparison.Ordinal);
+        Assert.Contains(lines, l => l.Contains(" info watch: round 1: 1 domains", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task LogLevel_UnknownWord_OneLineListingTheLevels()
     {
         var result = await CliRunner.RunAsync("daemon", "--log-level", "loud", "--check-config");
