@@ -15,6 +15,7 @@ internal static class Unprivileged
     private static readonly Lazy<string> s_readableDll = new(() =>
     {
         var bin = Directory.CreateTempSubdirectory("rampart-bin-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(bin, recursive: true);
         foreach (var file in Directory.EnumerateFiles(AppContext.BaseDirectory, "*", SearchOption.AllDirectories)
                      .Where(f => f.EndsWith(".dll", StringComparison.Ordinal) || f.EndsWith(".so", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal)))
         {
