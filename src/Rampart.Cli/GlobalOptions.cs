@@ -20,7 +20,7 @@ internal static class GlobalOptions
 
     public static readonly Option<string?> StateDir = new("--state-dir")
     {
-        Description = $"Directory of Rampart's SQLite files (the daemon's policy cache, TLS-RPT reports, check --watch history). Default {StateDirectory.Default()}.",
+        Description = $"Directory of Rampart's SQLite files (the daemon's policy cache, TLS-RPT reports, check --watch history). Default {StateDirectory.DescribeDefault()}.",
         HelpName = "DIR",
     };
 

@@ -130,5 +130,9 @@ internal static class Verb
         {
             return Terminal.Error(ex.Message);
         }
+        catch (Rampart.Hosting.StartupException ex)
+        {
+            return Terminal.Error(ex.Message);
+        }
     }
 }

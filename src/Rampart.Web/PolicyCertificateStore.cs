@@ -148,10 +148,10 @@ internal sealed partial class PolicyCertificateStore
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "certificate for {Host} reloaded from {Path}")]
+        [LoggerMessage(EventId = 320, Level = LogLevel.Information, Message = "certificate for {Host} reloaded from {Path}")]
         public static partial void Reloaded(ILogger logger, string host, string path);
 
-        [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "certificate for {Host} changed but cannot be used, keeping the previous one: {Reason}")]
+        [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "certificate for {Host} changed but cannot be used, keeping the previous one: {Reason}")]
         public static partial void ReloadFailed(ILogger logger, string host, string reason);
     }
 }

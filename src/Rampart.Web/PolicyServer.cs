@@ -11,6 +11,9 @@ using Microsoft.Extensions.Logging;
 using Rampart.Core;
 using Rampart.Core.Publish;
 using Rampart.Core.TlsRpt;
+using Rampart.Hosting;
+using Rampart.Hosting.Listening;
+using Rampart.Hosting.Logging;
 
 namespace Rampart.Web;
 
@@ -25,8 +28,10 @@ namespace Rampart.Web;
 internal sealed partial class PolicyServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly ILogger _log;
+    private readonly string _serving;
 
-    private PolicyServer(WebApplication app) => _app = app;
+    private PolicyServer(WebApplication app, ILogger log, string serving) => (_app, _log, _serving) = (app, log, serving);
 
     /// <summary>The addresses actually bound (port 0 resolved), once started.</summary>
     public IReadOnlyList<IPEndPoint> BoundEndPoints { get; private set; } = [];
@@ -47,11 +52,12 @@ internal sealed partial class PolicyServer : IAsyncDisposable
             policies[domain.PolicyHostName] = PolicyDocument.For(domain).Bytes;
             lineages[domain.PolicyHostName] = domain.CertName;
         }
-        var certificates = PolicyCertificateStore.Load(config.Serve.Certificates, lineages, time, loggers.CreateLogger("Rampart.Web.Certificates"));
+        var certificates = PolicyCertificateStore.Load(config.Serve.Certificates, lineages, time, loggers.CreateLogger(LogComponents.Certificates));
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        AddressNamingListenerFactory.Install(builder.Services);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -76,11 +82,13 @@ internal sealed partial class PolicyServer : IAsyncDisposable
             }
         });
         var app = builder.Build();
-        var receiver = reports is null ? null : new TlsRptReceiver(reports, config.Serve.ReportMaxBytes, loggers.CreateLogger("Rampart.Web.TlsRpt"));
-        var log = loggers.CreateLogger("Rampart.Web.Requests");
+        var receiver = reports is null ? null : new TlsRptReceiver(reports, config.Serve.ReportMaxBytes, loggers.CreateLogger(LogComponents.TlsRptReceiver));
+        var log = loggers.CreateLogger(LogComponents.Serve);
         var reportPath = config.Serve.ReportPath;
         app.Run(context => HandleAsync(context, policies, receiver, reportPath, log));
-        return new PolicyServer(app);
+        var serving = $"{config.Domains.Count} domain(s) ({string.Join(", ", config.Domains.Select(d => d.PolicyHostName))}); " +
+                      (reports is null ? "TLS-RPT reports off" : $"TLS-RPT reports at {reportPath} into {reports.Location}");
+        return new PolicyServer(app, log, serving);
     }
 
     private static Task HandleAsync(HttpContext context, Dictionary<string, byte[]> policies, TlsRptReceiver? receiver, string reportPath, ILogger log)
@@ -131,24 +139,35 @@ internal sealed partial class PolicyServer : IAsyncDisposable
 
     private static readonly byte[] s_ok = Encoding.ASCII.GetBytes("ok\n");
 
-    /// <summary>Binds every listener; a bind failure is a <see cref="RampartException"/> naming the address.</summary>
+    /// <summary>
+    /// Binds every listener, then logs the first line: every address served, the domains and where reports go. A bind
+    /// failure is a <see cref="StartupException"/>: one line naming the address, the cause and the fix.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        try
-        {
-            await _app.StartAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException ex)
-        {
-            throw new RampartException($"serve: cannot listen ({ex.Message.ReplaceLineEndings(" ")})", ex);
-        }
-        catch (System.Net.Sockets.SocketException ex)
-        {
-            throw new RampartException($"serve: cannot listen ({ex.Message})", ex);
-        }
+        await ListenerStartup.StartAsync(_app,
+            _ => new ListenerRole("--listen", "another web server on this host?", HasUserOption: true), cancellationToken).ConfigureAwait(false);
         var addresses = _app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
             .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];
         BoundEndPoints = addresses.Select(u => new Uri(u)).Select(u => new IPEndPoint(IPAddress.Parse(u.Host.Trim('[', ']')), u.Port)).ToList();
+        Log.Started(_log, string.Join(", ", BoundEndPoints.Select(e => $"https://{e}")), _serving);
+    }
+
+    /// <summary>
+    /// Runs as <paramref name="user"/> from now on (<c>--user</c>: bind as root, then drop), logging which; started
+    /// without root it stays as it is and says so.
+    /// </summary>
+    public void RunAs(UnixAccount user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        if (user.DropIfRoot())
+        {
+            Log.RunningAs(_log, user.ToString());
+        }
+        else
+        {
+            Log.NotRoot(_log, user.ToString());
+        }
     }
 
     /// <summary>Stops accepting, lets requests in flight finish.</summary>
@@ -158,8 +177,17 @@ internal sealed partial class PolicyServer : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "404 for {Host}{Path}")]
+        [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "rampart serve listening on {Addresses}; {Serving}")]
+        public static partial void Started(ILogger logger, string addresses, string serving);
+
+        [LoggerMessage(EventId = 301, Level = LogLevel.Debug, Message = "404 for {Host}{Path}")]
         public static partial void NotFound(ILogger logger, string host, string path);
+
+        [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "running as {User}")]
+        public static partial void RunningAs(ILogger logger, string user);
+
+        [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "not started as root: cannot switch to {User}; running as the starting user")]
+        public static partial void NotRoot(ILogger logger, string user);
     }
 }
 

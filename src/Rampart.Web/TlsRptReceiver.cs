@@ -55,6 +55,18 @@ internal sealed partial class TlsRptReceiver(ITlsReportStore store, long maxByte
             await TooLargeAsync(context).ConfigureAwait(false);
             return;
         }
+        catch (BadHttpRequestException ex)
+        {
+            // The body stopped short: too slow (Kestrel's minimum data rate: 408), or malformed. One line, nothing stored;
+            // left to Kestrel it would be an "unhandled exception" with a stack trace.
+            Log.BodyFailed(log, $"https POST from {context.Connection.RemoteIpAddress}", ex.StatusCode, ex.Message.ReplaceLineEndings(" ").Trim());
+            if (!response.HasStarted)
+            {
+                response.Headers.Connection = "close";
+                await PlainAsync(response, ex.StatusCode, "report not received: " + ex.Message.ReplaceLineEndings(" ").Trim()).ConfigureAwait(false);
+            }
+            return;
+        }
         body.Position = 0;
         var source = $"https POST from {context.Connection.RemoteIpAddress}";
         var inputs = new List<TlsRptInput>();
@@ -100,10 +112,13 @@ internal sealed partial class TlsRptReceiver(ITlsReportStore store, long maxByte
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "TLS-RPT report from {Source} rejected: {Reason}")]
+        [LoggerMessage(EventId = 340, Level = LogLevel.Warning, Message = "TLS-RPT report from {Source} rejected: {Reason}")]
         public static partial void Rejected(ILogger logger, string source, string reason);
 
-        [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "TLS-RPT POST from {Source}: {Reports} report(s), {Imported} new")]
+        [LoggerMessage(EventId = 342, Level = LogLevel.Warning, Message = "TLS-RPT {Source}: body not received ({Status}): {Reason}; nothing stored")]
+        public static partial void BodyFailed(ILogger logger, string source, int status, string reason);
+
+        [LoggerMessage(EventId = 341, Level = LogLevel.Information, Message = "TLS-RPT POST from {Source}: {Reports} report(s), {Imported} new")]
         public static partial void Stored(ILogger logger, string source, int reports, int imported);
     }
 }

@@ -236,7 +236,8 @@ public sealed class CheckWatchTests : IDisposable
 
         Assert.Equal(2, result.ExitCode);
         Assert.False(CliRunner.HasStackTrace(result), result.ToString());
-        Assert.Equal($"rampart: --metrics {address}: cannot listen there (in use or not an address of this host)", result.Stderr.Trim());
+        Assert.Equal($"rampart: check --watch: cannot listen on {address}: address already in use (another exporter, or a second rampart check --watch?); " +
+                     "stop what holds it or choose another address with --metrics", result.Stderr.Trim());
     }
 
     [Fact]

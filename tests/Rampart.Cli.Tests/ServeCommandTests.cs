@@ -51,17 +51,7 @@ public sealed class ServeCommandTests : IDisposable
     /// <summary>A valid lineage for mta-sts.example.test, so startup gets as far as opening the report store.</summary>
     private async Task<string> ConfigWithCertificateAsync()
     {
-        var lineage = Path.Combine(_dir, "live", "mta-sts.example.test");
-        Directory.CreateDirectory(lineage);
-        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
-        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
-            "CN=mta-sts.example.test", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
-        var san = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
-        san.AddDnsName("mta-sts.example.test");
-        request.CertificateExtensions.Add(san.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-        await File.WriteAllTextAsync(Path.Combine(lineage, "fullchain.pem"), certificate.ExportCertificatePem(), TestContext.Current.CancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(lineage, "privkey.pem"), key.ExportPkcs8PrivateKeyPem(), TestContext.Current.CancellationToken);
+        await SelfSignedLineage.WriteAsync(Path.Combine(_dir, "live", "mta-sts.example.test"), "mta-sts.example.test", TestContext.Current.CancellationToken);
         var config = Path.Combine(_dir, "publish.yml");
         await File.WriteAllTextAsync(config, $"domain: example.test\nmx: mx.example.test\nserve:\n  listen: [\"127.0.0.1:0\"]\n  certificates: {_dir}/live\n", TestContext.Current.CancellationToken);
         return config;

@@ -17,16 +17,24 @@ internal static class CliRunner
 {
     public static string RampartDll { get; } = Path.Combine(AppContext.BaseDirectory, "rampart.dll");
 
-    public static async Task<CliResult> RunAsync(IEnumerable<string> args, byte[]? stdin = null, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
+    public static Task<CliResult> RunAsync(IEnumerable<string> args, byte[]? stdin = null, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null) =>
+        RunUnderAsync(["dotnet", RampartDll], args, stdin, timeout, environment);
+
+    /// <summary>Runs <paramref name="launcher"/> (a command line that ends with dotnet and a rampart.dll) with <paramref name="args"/>.</summary>
+    public static async Task<CliResult> RunUnderAsync(IReadOnlyList<string> launcher, IEnumerable<string> args, byte[]? stdin = null, TimeSpan? timeout = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(launcher[0])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(RampartDll);
+        foreach (var arg in launcher.Skip(1))
+        {
+            info.ArgumentList.Add(arg);
+        }
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);

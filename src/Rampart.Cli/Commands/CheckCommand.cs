@@ -59,6 +59,8 @@ internal static class CheckCommand
             HelpName = "URL",
         };
         var stateDir = GlobalOptions.StateDir;
+        var logLevel = LogLevelOption.Create();
+        logLevel.Description = "With --watch: " + logLevel.Description;
         var testingLimit = OptionValues.OptionalCount("--testing-limit",
             "With --watch: warn (mta-sts.policy.testing-too-long) when a policy has been seen in mode testing for longer than this many days. Default 30.",
             1, 3650, "days", "DAYS");
@@ -69,7 +71,7 @@ internal static class CheckCommand
             "enforce readiness), TLS-RPT and DANE/MTA-STS consistency; with --next-cert, whether TLSA already covers the next certificate and whether MTA-STS senders would accept it. Finding ids are listed in docs/checks.md. " +
             "Exit 0 ok, 1 warnings, 2 failures or unusable input.")
         {
-            domains, json, timeout, concurrency, rrsigDays, certDays, port, nextCert, watch, interval, metrics, webhook, testingLimit, once,
+            domains, json, timeout, concurrency, rrsigDays, certDays, port, nextCert, watch, interval, metrics, webhook, testingLimit, once, logLevel,
         };
         command.WithNetwork(webPki: true).WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
@@ -132,13 +134,13 @@ internal static class CheckCommand
                 {
                     return Terminal.Error($"--webhook '{webhookText}': expected an absolute http:// or https:// URL");
                 }
-                watching = new CheckWatchOptions(watchFile, every, metricsEndpoint, webhookUrl, parse.GetValue(stateDir) ?? StateDirectory.Default(),
-                    parse.GetValue(once), parse.GetValue(GlobalOptions.Verbose));
+                watching = new CheckWatchOptions(watchFile, every, metricsEndpoint, webhookUrl, StateDirectory.Choose(parse.GetValue(stateDir)),
+                    parse.GetValue(once), LogLevelOption.Read(parse, logLevel));
             }
             else if (parse.GetValue(interval) is not null || parse.GetValue(metrics) is not null || parse.GetValue(webhook) is not null ||
-                     parse.GetValue(stateDir) is not null || parse.GetValue(once) || limitDays is not null)
+                     parse.GetValue(stateDir) is not null || parse.GetValue(once) || limitDays is not null || parse.GetValue(logLevel) is not null)
             {
-                return Terminal.Error("check: --interval, --metrics, --webhook, --state-dir, --testing-limit and --once need --watch FILE");
+                return Terminal.Error("check: --interval, --metrics, --webhook, --state-dir, --testing-limit, --once and --log-level need --watch FILE");
             }
             else if (names.Count == 0)
             {

@@ -11,12 +11,14 @@ using Microsoft.Extensions.Logging;
 using Rampart.Core;
 using Rampart.Core.Check;
 using Rampart.Hosting;
+using Rampart.Hosting.Listening;
+using Rampart.Hosting.Logging;
 using Rampart.Storage.Check;
 
 namespace Rampart.Cli.Commands;
 
 /// <summary>What <c>rampart check --watch</c> was asked to do.</summary>
-internal sealed record CheckWatchOptions(string File, TimeSpan Interval, IPEndPoint? Metrics, Uri? Webhook, string StateDirectory, bool Once, bool Verbose);
+internal sealed record CheckWatchOptions(string File, TimeSpan Interval, IPEndPoint? Metrics, Uri? Webhook, string StateDirectory, bool Once, LogLevel LogLevel);
 
 /// <summary>
 /// <c>rampart check --watch FILE</c>: the monitor. Re-checks the domains of FILE every interval (rounds never overlap),
@@ -109,6 +111,7 @@ internal static partial class CheckWatch
     /// <summary>Runs the monitor until a signal (or one round with <see cref="CheckWatchOptions.Once"/>).</summary>
     public static async Task<int> RunAsync(CheckWatchOptions options, IReadOnlyList<string> domains, DomainChecker checker, TimeProvider time, CancellationToken cancellationToken)
     {
+        Rampart.Hosting.StateDirectory.RequireWritable(options.StateDirectory);
         var history = await SqliteFindingHistory.OpenInDirectoryAsync(options.StateDirectory, cancellationToken).ConfigureAwait(false);
         await using var historyScope = history.ConfigureAwait(false);
         var round = new WatchRound(checker.CheckAsync, history, time, checker.Settings.TestingLimit);
@@ -125,23 +128,17 @@ internal static partial class CheckWatch
         WebApplication? server = null;
         if (options.Metrics is { } endpoint && !options.Once)
         {
-            server = await StartMetricsAsync(endpoint, metrics, stop.Token).ConfigureAwait(false);
-            if (server is null)
+            try
             {
-                return Terminal.Error($"--metrics {endpoint}: cannot listen there (in use or not an address of this host)");
+                server = await StartMetricsAsync(endpoint, metrics, stop.Token).ConfigureAwait(false);
+            }
+            catch (StartupException ex)
+            {
+                return Terminal.Error("check --watch: " + ex.Message);
             }
         }
-        using var loggers = LoggerFactory.Create(b =>
-        {
-            b.SetMinimumLevel(options.Verbose ? LogLevel.Debug : LogLevel.Information);
-            b.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ssZ ";
-                o.UseUtcTimestamp = true;
-            });
-        });
-        var log = loggers.CreateLogger("Rampart.CheckWatch");
+        using var loggers = HostLogging.CreateFactory(options.LogLevel);
+        var log = loggers.CreateLogger(LogComponents.Watch);
         using var webhook = options.Webhook is null ? null : new HttpClient { Timeout = s_webhookTimeout };
         try
         {
@@ -295,53 +292,55 @@ internal static partial class CheckWatch
         }
     }
 
-    private static async Task<WebApplication?> StartMetricsAsync(IPEndPoint endpoint, WatchMetrics metrics, CancellationToken cancellationToken)
+    /// <summary>Serves /metrics; an address that cannot be bound is a <see cref="StartupException"/> naming it, the cause and the fix.</summary>
+    private static async Task<WebApplication> StartMetricsAsync(IPEndPoint endpoint, WatchMetrics metrics, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(endpoint));
+        AddressNamingListenerFactory.Install(builder.Services);
         var app = builder.Build();
         app.MapGet("/metrics", () => Results.Text(WatchMetricsText.Render(metrics.Snapshot()), PrometheusText.ContentType, Encoding.UTF8));
         try
         {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            await ListenerStartup.StartAsync(app, _ => new ListenerRole("--metrics", "another exporter, or a second rampart check --watch?"), cancellationToken).ConfigureAwait(false);
             return app;
         }
-        catch (IOException)
+        catch
         {
             await app.DisposeAsync().ConfigureAwait(false);
-            return null;
+            throw;
         }
     }
 
     private static string FormatInterval(TimeSpan interval) => interval.TotalSeconds.ToString("0", CultureInfo.InvariantCulture) + " s";
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 400, Level = LogLevel.Information,
         Message = "rampart check --watch: {Domains} domains from {File}; history {History}; interval {Interval}; metrics {Metrics}; webhook {Webhook}")]
     private static partial void LogStarted(ILogger logger, int domains, string file, string history, string interval, string metrics, string webhook);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "{Domain}: appeared {Severity} {Id} [{Subject}] {Message}")]
+    [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "{Domain}: appeared {Severity} {Id} [{Subject}] {Message}")]
     private static partial void LogAppeared(ILogger logger, string domain, string severity, string id, string subject, string message);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "{Domain}: persists {Severity} {Id} [{Subject}] since {FirstSeen}")]
+    [LoggerMessage(EventId = 402, Level = LogLevel.Debug, Message = "{Domain}: persists {Severity} {Id} [{Subject}] since {FirstSeen}")]
     private static partial void LogPersists(ILogger logger, string domain, string severity, string id, string subject, string firstSeen);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "{Domain}: cleared {Severity} {Id} [{Subject}] (seen since {FirstSeen})")]
+    [LoggerMessage(EventId = 403, Level = LogLevel.Information, Message = "{Domain}: cleared {Severity} {Id} [{Subject}] (seen since {FirstSeen})")]
     private static partial void LogCleared(ILogger logger, string domain, string severity, string id, string subject, string firstSeen);
 
-    [LoggerMessage(EventId = 5, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 404, Level = LogLevel.Information,
         Message = "round {Round}: {Domains} domains ({Ok} ok, {Warning} warning, {Failure} failure); {Appeared} appeared, {Persisting} persist, {Cleared} cleared; {Seconds} s")]
     private static partial void LogRound(ILogger logger, int round, int domains, int ok, int warning, int failure, int appeared, int persisting, int cleared, string seconds);
 
-    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "webhook {Url} for {Domain} failed: {Error}; the monitor goes on")]
+    [LoggerMessage(EventId = 405, Level = LogLevel.Warning, Message = "webhook {Url} for {Domain} failed: {Error}; the monitor goes on")]
     private static partial void LogWebhookFailed(ILogger logger, string url, string domain, string error);
 
-    [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "round {Round} failed: {Error}; trying again next round")]
+    [LoggerMessage(EventId = 406, Level = LogLevel.Error, Message = "round {Round} failed: {Error}; trying again next round")]
     private static partial void LogRoundFailed(ILogger logger, int round, string error);
 
-    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "{Error}; keeping the previous list of domains")]
+    [LoggerMessage(EventId = 407, Level = LogLevel.Warning, Message = "{Error}; keeping the previous list of domains")]
     private static partial void LogFileKept(ILogger logger, string error);
 
-    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "rampart check --watch stopped after {Rounds} rounds")]
+    [LoggerMessage(EventId = 408, Level = LogLevel.Information, Message = "rampart check --watch stopped after {Rounds} rounds")]
     private static partial void LogStopped(ILogger logger, int rounds);
 }

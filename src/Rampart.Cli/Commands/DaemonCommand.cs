@@ -16,7 +16,7 @@ internal static class DaemonCommand
     private sealed record Options(
         Option<string[]> Listen, Option<string?> StateDir, Option<bool> StrictTesting, Option<bool> NoSni, Option<bool> TlsRpt,
         Option<double> Timeout, Option<string?> Metrics, Option<string?> Config, Option<string?> User, Option<string?> Group,
-        Option<string?> SocketOwner);
+        Option<string?> SocketOwner, Option<string?> LogLevel);
 
     public static Command Create()
     {
@@ -47,7 +47,8 @@ internal static class DaemonCommand
             {
                 Description = "Give the Unix sockets of --listen to USER[:GROUP] (e.g. rampart:postfix), with a mode such as unix:/path:0660.",
                 HelpName = "USER[:GROUP]",
-            });
+            },
+            LogLevelOption.Create());
         var checkConfig = new Option<bool>("--check-config") { Description = "Read and check the configuration, print what would run, and exit (0 ok, 2 errors)." };
         var command = new Command("daemon",
             "Run the Postfix TLS policy server (a drop-in for postfix-mta-sts-resolver that also does DANE). Point Postfix at it with\n" +
@@ -56,7 +57,7 @@ internal static class DaemonCommand
             "restarts (SQLite in the state directory), and refreshes cached policies before they expire. Logs one line per " +
             "decision. SIGHUP reloads the configuration (zones, resolver, pinned policies); SIGTERM or Ctrl-C stops it.")
         {
-            o.Listen, o.StrictTesting, o.NoSni, o.TlsRpt, o.Timeout, o.Metrics, o.User, o.Group, o.SocketOwner, checkConfig,
+            o.Listen, o.StrictTesting, o.NoSni, o.TlsRpt, o.Timeout, o.Metrics, o.User, o.Group, o.SocketOwner, o.LogLevel, checkConfig,
         };
         command.WithNetwork(webPki: true).WithSenderPolicies().WithConfig().WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
@@ -90,9 +91,13 @@ internal static class DaemonCommand
             {
                 await DaemonHost.RunAsync(settings, () => Read(parse, o), ct).ConfigureAwait(false);
             }
+            catch (StartupException ex)
+            {
+                return Terminal.Error("daemon: " + ex.Message);
+            }
             catch (IOException ex)
             {
-                return Terminal.Error($"daemon: cannot listen on {string.Join(", ", settings.Listen)}: {ex.Message}");
+                return Terminal.Error($"daemon: {ex.Message.ReplaceLineEndings(" ")}");
             }
             catch (InvalidOperationException ex)
             {
@@ -218,9 +223,18 @@ internal static class DaemonCommand
                 },
             },
             TimeSpan.FromSeconds(seconds));
+        string stateDirectory;
+        try
+        {
+            stateDirectory = StateDirectory.Choose(parse.GetValue(o.StateDir) ?? file?.EffectiveStateDirectory);
+        }
+        catch (StartupException ex)
+        {
+            return Failed(ex.Message);
+        }
         var settings = new DaemonSettings(
             endpoints,
-            parse.GetValue(o.StateDir) ?? file?.EffectiveStateDirectory ?? StateDirectory.Default(),
+            stateDirectory,
             services.DnsSettings,
             services.Anchors,
             defaultZone)
@@ -232,6 +246,7 @@ internal static class DaemonCommand
             Refresh = file?.ProactiveFetching ?? new MtaStsRefreshSettings(),
             Redis = file?.Cache.RedisOptions,
             RunAs = runAs,
+            LogLevel = LogLevelOption.Read(parse, o.LogLevel),
         };
         return new(settings, warnings, []);
     }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Rampart.Core;
 using Rampart.Core.TlsRpt;
 using Rampart.Hosting;
+using Rampart.Hosting.Logging;
 using Rampart.Postfix.Daemon;
 using Rampart.Storage.TlsRpt;
 using Rampart.Web;
@@ -39,12 +40,20 @@ internal static class ServeCommand
         };
         var noReports = new Option<bool>("--no-reports") { Description = "Do not accept TLS-RPT reports (the report path answers 404)." };
         var check = new Option<bool>("--check") { Description = "Load the configuration and every certificate, print what would be served, and exit." };
+        var user = new Option<string?>("--user")
+        {
+            Description = "Run as this user once the addresses are bound (started as root, e.g. for port 443). The report store is given to it; " +
+                          "the certificate files must stay readable by it for renewals to apply.",
+            HelpName = "USER",
+        };
+        var group = new Option<string?>("--group") { Description = "Run with this group (default: the user's).", HelpName = "GROUP" };
+        var logLevel = LogLevelOption.Create();
         var command = new Command("serve",
             "HTTPS policy host for many domains at once: /.well-known/mta-sts.txt by Host and SNI (text/plain), certificates per host from " +
             "certbot's layout reloaded when they change, /healthz, and TLS-RPT reports by HTTPS POST (application/tlsrpt+gzip or +json, size-capped). " +
             $"--config FILE is the publish YAML (its domains and its serve: section; docs/publishing.md); --state-dir replaces serve.state_dir and holds the report store ({SqliteTlsReportStore.FileName}).")
         {
-            listen, certificates, store, noReports, check,
+            listen, certificates, store, noReports, check, user, group, logLevel,
         };
         command.WithConfig().WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
@@ -70,11 +79,19 @@ internal static class ServeCommand
                 StateDir = parse.GetValue(stateDir) ?? serve.StateDir,
             };
             file = file with { Serve = serve };
-            using var loggers = LoggerFactory.Create(b => b
-                .SetMinimumLevel(parse.GetValue(GlobalOptions.Verbose) ? LogLevel.Debug : LogLevel.Information)
-                .AddFilter("Microsoft", LogLevel.Warning)
-                .AddSimpleConsole(o => o.SingleLine = true)
-                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+            UnixAccount? runAs = null;
+            if (parse.GetValue(user) is { } userName)
+            {
+                if (!UnixAccount.TryResolve(userName, parse.GetValue(group), out runAs, out var userError))
+                {
+                    return Terminal.Error($"serve: --user '{userName}': {userError}");
+                }
+            }
+            else if (parse.GetValue(group) is not null)
+            {
+                return Terminal.Error("serve: --group needs --user");
+            }
+            using var loggers = HostLogging.CreateFactory(LogLevelOption.Read(parse, logLevel));
             if (parse.GetValue(check))
             {
                 var probe = PolicyServer.Create(file, null, loggers);
@@ -93,9 +110,22 @@ internal static class ServeCommand
             {
                 var server = PolicyServer.Create(file, reports, loggers);
                 await using var serverScope = server.ConfigureAwait(false);
-                await server.StartAsync(ct).ConfigureAwait(false);
-                Console.Error.WriteLine($"rampart: serving {file.Domains.Count} domain(s) on {string.Join(", ", server.BoundEndPoints)}" +
-                                        (reports is null ? "" : $"; TLS-RPT reports at {serve.ReportPath} into {reports.Location}"));
+                try
+                {
+                    await server.StartAsync(ct).ConfigureAwait(false);
+                }
+                catch (StartupException ex)
+                {
+                    return Terminal.Error("serve: " + ex.Message);
+                }
+                if (runAs is not null)
+                {
+                    if (UnixAccount.IsRoot && reports is SqliteTlsReportStore sqlite && Path.GetDirectoryName(sqlite.Location) is { } directory)
+                    {
+                        runAs.OwnDirectoryAndFiles(directory, Path.GetFileName(sqlite.Location)); // opened as root: its files exist now
+                    }
+                    server.RunAs(runAs);
+                }
                 try
                 {
                     await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);

@@ -52,7 +52,9 @@ internal static class TlsRptCommand
     {
         if (store is null)
         {
-            return await SqliteTlsReportStore.OpenInDirectoryAsync(stateDir ?? StateDirectory.Default(), TimeProvider.System, ct).ConfigureAwait(false);
+            var directory = StateDirectory.Choose(stateDir);
+            StateDirectory.RequireWritable(directory);
+            return await SqliteTlsReportStore.OpenInDirectoryAsync(directory, TimeProvider.System, ct).ConfigureAwait(false);
         }
         if (string.IsNullOrWhiteSpace(store))
         {

@@ -6,9 +6,11 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Rampart.Hosting;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
+using Rampart.Hosting;
+using Rampart.Hosting.Listening;
+using Rampart.Hosting.Logging;
 using Rampart.Postfix.Socketmap;
 using Rampart.Storage;
 
@@ -33,6 +35,10 @@ internal static partial class DaemonHost
     public static async Task RunAsync(DaemonSettings settings, Func<DaemonReload>? reload, CancellationToken cancellationToken)
     {
         var time = TimeProvider.System;
+        if (settings.Redis is null)
+        {
+            StateDirectory.RequireWritable(settings.StateDirectory);
+        }
         ILogger? storeLog = null;
         // A store fault (Redis down, a full disk) never changes an answer: what could not be kept there is kept in memory.
         var store = new FallbackMtaStsPolicyStore(
@@ -47,7 +53,7 @@ internal static partial class DaemonHost
         await using var storeScope = store.ConfigureAwait(false);
         if (settings.RunAs is { } owner && UnixAccount.IsRoot && settings.Redis is null)
         {
-            GiveStateDirectory(settings.StateDirectory, owner); // after opening: the database and its journal files exist now
+            owner.OwnDirectoryAndFiles(settings.StateDirectory, SqlitePolicyStoreOptions.FileName); // after opening: the database and its journal files exist now
         }
         var metrics = new DaemonMetrics();
         var counters = new SenderPolicyCacheCounters();
@@ -55,24 +61,18 @@ internal static partial class DaemonHost
         var engine = new DaemonEngine(settings, store, metrics, counters, time, () => decisionLog);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ssZ ";
-            o.UseUtcTimestamp = true;
-        });
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddHostConsole(settings.LogLevel);
         builder.Services.AddSingleton(time);
         builder.Services.AddSocketmap();
         builder.Services.AddSingleton<ISocketmapResponder>(sp =>
             new SocketmapResponder(name => Volatile.Read(ref engine).Zone(name), metrics, time, sp.GetRequiredService<ILogger<SocketmapResponder>>()));
         builder.WebHost.UseSocketmapTransport();
+        AddressNamingListenerFactory.Install(builder.Services);
         // Sockets passed by systemd (rampart-daemon.socket) replace the configured addresses.
         var activated = SystemdActivation.TakeFromEnvironment();
-        var listening = activated.Count > 0
+        var listening = (activated.Count > 0
             ? string.Join(", ", activated.Select(fd => $"systemd socket (fd {fd})")) + $" instead of {string.Join(", ", settings.Listen)}"
-            : string.Join(", ", settings.Listen);
+            : string.Join(", ", settings.Listen)) + (settings.Metrics is { } served ? $"; metrics http://{served}/metrics" : "");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             if (activated.Count > 0)
@@ -110,7 +110,7 @@ internal static partial class DaemonHost
                 return Results.Text(metrics.Render(counters, count, store.Faults), PrometheusText.ContentType);
             });
         }
-        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rampart.Daemon");
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogComponents.Daemon);
         decisionLog = app.Services.GetRequiredService<ILogger<SocketmapResponder>>();
         storeLog = log;
 
@@ -131,12 +131,26 @@ internal static partial class DaemonHost
             context.Cancel = true;
             reloads.Writer.TryWrite(true);
         });
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        int cached;
+        try
+        {
+            await ListenerStartup.StartAsync(app, endpoint => Equals(endpoint, settings.Metrics)
+                ? new ListenerRole("--metrics", "another exporter, or a second rampart daemon?", HasUserOption: true)
+                : new ListenerRole("--listen", "another rampart daemon or postfix-mta-sts-resolver?", HasUserOption: true), cancellationToken).ConfigureAwait(false);
+            cached = await store.CountAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            LogStopped(log, 0); // SIGTERM while starting: a clean stop, not a failure
+            return;
+        }
+        // The first line says every address served, /metrics included.
+        LogStarted(log, listening, store.Location, cached, settings.Dns.Endpoint.ToString(),
+            settings.Dns.TrustAd ? "trusted" : "NOT trusted");
         if (settings.RunAs is { } user)
         {
-            if (UnixAccount.IsRoot)
+            if (user.DropIfRoot())
             {
-                user.DropTo();
                 LogDropped(log, user.ToString());
             }
             else
@@ -144,9 +158,6 @@ internal static partial class DaemonHost
                 LogNotRoot(log, user.ToString());
             }
         }
-        var cached = await store.CountAsync(cancellationToken).ConfigureAwait(false);
-        LogStarted(log, listening, store.Location, cached, settings.Dns.Endpoint.ToString(),
-            settings.Dns.TrustAd ? "trusted" : "NOT trusted");
         if (settings.Dns.Warning is { } warning)
         {
             LogWarning(log, warning);
@@ -227,16 +238,6 @@ internal static partial class DaemonHost
         LogReloaded(log, applied.Zones.Count, applied.Pinned?.Count ?? 0, applied.Dns.Endpoint.ToString(),
             applied.Refresh.Enabled ? $"every {applied.Refresh.SweepPeriod.TotalHours:0.##} h" : "off");
         return new DaemonEngine(applied, store, metrics, counters, time, current.DecisionLog);
-    }
-
-    /// <summary>Hands the state directory and Rampart's files in it to the user the daemon will run as.</summary>
-    private static void GiveStateDirectory(string directory, UnixAccount owner)
-    {
-        owner.Own(directory);
-        foreach (var file in Directory.EnumerateFiles(directory, SqlitePolicyStoreOptions.FileName + "*"))
-        {
-            owner.Own(file);
-        }
     }
 
     /// <summary>Deletes expired cached policies every hour; a store fault is logged and the purge tried again next hour.</summary>

@@ -4,6 +4,7 @@ using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
 using Rampart.Core.Policy.Pinned;
 using Rampart.Core.Tls;
+using Rampart.Hosting;
 using Rampart.Postfix.Config;
 using Rampart.Postfix.Socketmap;
 
@@ -37,6 +38,12 @@ internal sealed record DaemonSettings(
     /// <summary>The user to run as once the sockets are bound (<c>--user</c>/<c>--group</c>); null = stay as started.</summary>
     public UnixAccount? RunAs { get; init; }
 
+    /// <summary>
+    /// The least severe log level written (<c>--log-level</c>). Hook for the configuration file: a <c>log_level</c> key,
+    /// when the daemon's config reader gets one, sets this too (the command line wins); a reload keeps the running value.
+    /// </summary>
+    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Information;
+
     /// <summary>Settings a reload cannot apply (the sockets are bound, the cache is open, privileges are dropped).</summary>
     public IEnumerable<string> RestartOnlyChanges(DaemonSettings next)
     {
@@ -60,6 +67,10 @@ internal sealed record DaemonSettings(
         if (RunAs != next.RunAs)
         {
             yield return "user";
+        }
+        if (LogLevel != next.LogLevel)
+        {
+            yield return "log level";
         }
     }
 }

@@ -32,7 +32,7 @@ internal static partial class SocketmapLog
     [LoggerMessage(EventId = 208, Level = LogLevel.Debug, Message = "Socketmap connection {ConnectionId}: peer closed with {Bytes} bytes of an incomplete frame")]
     public static partial void IncompleteFrameAtClose(ILogger logger, string connectionId, long bytes);
 
-    [LoggerMessage(EventId = 209, Level = LogLevel.Debug, Message = "Socketmap connection {ConnectionId}: transport error")]
+    [LoggerMessage(EventId = 209, Level = LogLevel.Warning, Message = "Socketmap connection {ConnectionId}: transport error")]
     public static partial void TransportError(ILogger logger, string connectionId, Exception exception);
 
     [LoggerMessage(EventId = 210, Level = LogLevel.Information, Message = "Removed stale socketmap socket file {Path}")]

@@ -107,7 +107,7 @@ internal static class SocketmapServerExtensions
         ArgumentNullException.ThrowIfNull(endpoint);
         if (endpoint is { UnixSocketPath: { } socket, UnixSocketOwner: { } owner } && !OperatingSystem.IsWindows())
         {
-            if (!Daemon.UnixAccount.TryResolve(owner, null, out var account, out var error))
+            if (!Rampart.Hosting.UnixAccount.TryResolve(owner, null, out var account, out var error))
             {
                 throw new InvalidOperationException($"socket owner '{owner}' of {socket}: {error}");
             }

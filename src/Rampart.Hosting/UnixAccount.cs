@@ -2,13 +2,13 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace Rampart.Postfix.Daemon;
+namespace Rampart.Hosting;
 
 /// <summary>
-/// A Unix user (and group) the daemon hands its files to and runs as after binding its sockets: <c>--user</c> /
+/// A Unix user (and group) a host (the daemon, serve) hands its files to and runs as after binding its sockets: <c>--user</c> /
 /// <c>--group</c> (postfix-mta-sts-resolver 1.5's options), and a Unix socket's <c>owner</c>. Names are looked up with
 /// libc's getpwnam/getgrnam (so NSS sources count); numeric ids are taken as they are.
-/// Linux (and Unix) only, as the daemon is.
+/// Linux (and Unix) only, as the hosts are.
 /// </summary>
 internal sealed partial record UnixAccount(string Name, uint Uid, uint Gid, bool HasUserName)
 {
@@ -68,6 +68,21 @@ internal sealed partial record UnixAccount(string Name, uint Uid, uint Gid, bool
     /// <summary>True when this process may change owners and drop to another user (effective uid 0).</summary>
     public static bool IsRoot => geteuid() == 0;
 
+    /// <summary>The effective user id of this process.</summary>
+    public static uint EffectiveUid => geteuid();
+
+    /// <summary>This process's user for messages: "nobody (uid 65534)", or "uid 12345" when the uid has no passwd entry.</summary>
+    public static string Current => PasswdString(geteuid(), 0) is { Length: > 0 } name ? $"{name} (uid {geteuid()})" : $"uid {geteuid()}";
+
+    /// <summary>The home directory of this process's user in the passwd database (NSS), or null when it has no entry.</summary>
+    public static string? CurrentHome => PasswdString(geteuid(), 3 * IntPtr.Size + 8); // struct passwd: name, passwd, uid, gid, gecos, dir
+
+    private static string? PasswdString(uint uid, int offset)
+    {
+        var passwd = getpwuid(uid);
+        return passwd == IntPtr.Zero ? null : Marshal.PtrToStringUTF8(Marshal.ReadIntPtr(passwd, offset));
+    }
+
     /// <summary>Gives <paramref name="path"/> to this account; throws <see cref="IOException"/> naming the path.</summary>
     public void Own(string path)
     {
@@ -94,6 +109,30 @@ internal sealed partial record UnixAccount(string Name, uint Uid, uint Gid, bool
         }
     }
 
+    /// <summary>Started as root: switches to this account for good (<see cref="DropTo"/>) and answers true; otherwise changes nothing and answers false.</summary>
+    public bool DropIfRoot()
+    {
+        if (!IsRoot)
+        {
+            return false;
+        }
+        DropTo();
+        return true;
+    }
+
+    /// <summary>
+    /// Gives <paramref name="directory"/> and its files whose names start with <paramref name="filePrefix"/> (a SQLite
+    /// database and its -wal/-shm files) to this account: a host opens its stores as root, then runs as this account.
+    /// </summary>
+    public void OwnDirectoryAndFiles(string directory, string filePrefix)
+    {
+        Own(directory);
+        foreach (var file in Directory.EnumerateFiles(directory, filePrefix + "*"))
+        {
+            Own(file);
+        }
+    }
+
     public override string ToString() => $"{Name} (uid {Uid}, gid {Gid})";
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -101,6 +140,9 @@ internal sealed partial record UnixAccount(string Name, uint Uid, uint Gid, bool
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial IntPtr getgrnam(string name);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial IntPtr getpwuid(uint uid);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int chown(string path, uint owner, uint group);
