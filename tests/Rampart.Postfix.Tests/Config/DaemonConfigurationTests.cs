@@ -585,4 +585,33 @@ public sealed class DaemonConfigurationTests
             Assert.Equal(file, result.Configuration.SourceName);
         }
     }
+
+    /// <summary>docs/configuration.md names every key of the daemon's tables, so the tables and the docs cannot drift apart.</summary>
+    [Fact]
+    public void Docs_EveryKeyOfTheSchema_InConfigurationMd()
+    {
+        var docs = File.ReadAllText(FindDocs("configuration.md"));
+        IReadOnlyList<Rampart.Hosting.Configuration.ConfigKeyDoc>[] sections =
+        [
+            DaemonConfigReader.Root.Keys, DaemonConfigReader.Cache.Keys, DaemonConfigReader.Zone.Keys, DaemonConfigReader.Proactive.Keys,
+            .. DaemonConfigReader.CacheOptions.Values.Select(s => s.Keys),
+        ];
+        foreach (var key in sections.SelectMany(k => k))
+        {
+            Assert.True(Regex.IsMatch(docs, $@"`[^`\n]*\b{Regex.Escape(key.Name)}\b[^`\n]*`"), $"docs/configuration.md does not name {key.Name}");
+        }
+    }
+
+    private static string FindDocs(string name)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "docs", name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        throw new FileNotFoundException($"docs/{name} not found above {AppContext.BaseDirectory}");
+    }
 }
