@@ -1,10 +1,7 @@
 using Rampart.Hosting;
 using System.CommandLine;
-using Rampart.Core.MtaSts;
-using Rampart.Core.Policy;
 using Rampart.Postfix.Config;
 using Rampart.Postfix.Daemon;
-using Rampart.Postfix.Socketmap;
 
 namespace Rampart.Cli.Commands;
 
