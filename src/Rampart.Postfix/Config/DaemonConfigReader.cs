@@ -54,13 +54,14 @@ internal static class DaemonConfigReader
 
     /// <summary><c>cache</c>: its type; the options are read by the type's own table (<see cref="CacheOptions"/>).</summary>
     public static readonly ConfigSection<DaemonCacheSettings> Cache = new ConfigSection<DaemonCacheSettings>()
-        .Key("type", ConfigTypes.OneOf("a cache type", "internal", "sqlite", "redis", "postgres"), "internal",
-            "internal and sqlite: Rampart's SQLite cache; redis: shared by a fleet; postgres: warned, not supported yet.", (c, v) => c with
+        .Key("type", ConfigTypes.OneOf("a cache type", "internal", "sqlite", "redis", "redis_sentinel", "postgres"), "internal",
+            "internal and sqlite: Rampart's SQLite cache; redis: shared by a fleet; redis_sentinel and postgres: warned, not supported yet.", (c, v) => c with
             {
                 Kind = v switch
                 {
                     "sqlite" => DaemonCacheKind.Sqlite,
                     "redis" => DaemonCacheKind.Redis,
+                    "redis_sentinel" => DaemonCacheKind.RedisSentinel,
                     "postgres" => DaemonCacheKind.Postgres,
                     _ => DaemonCacheKind.Internal,
                 },
@@ -97,6 +98,8 @@ internal static class DaemonConfigReader
                 SingleValue(r, e);
                 return c;
             }),
+        [DaemonCacheKind.RedisSentinel] = new ConfigSection<DaemonCacheSettings>()
+            .AnyOtherKey("not used (sentinels is a list of [host, port]); the type itself is warned", (_, _, c) => c),
     };
 
     /// <summary>The top level of the daemon file: postfix-mta-sts-resolver's keys and Rampart's.</summary>
@@ -203,9 +206,9 @@ internal static class DaemonConfigReader
             return settings;
         }
         var entries = reader.Entries(map, cache.Path);
-        if (settings.Kind == DaemonCacheKind.Postgres && entries.FirstOrDefault(e => e.Name == "type") is { } type)
+        if (settings.Kind is DaemonCacheKind.Postgres or DaemonCacheKind.RedisSentinel && entries.FirstOrDefault(e => e.Name == "type") is { } type)
         {
-            reader.Warn(type.Value, type.Path, "postgres is not supported yet; Rampart uses its SQLite cache in the state directory");
+            reader.Warn(type.Value, type.Path, $"{ConfigReader.ValueText(type.Value)} is not supported yet; Rampart uses its SQLite cache in the state directory");
         }
         var optionsEntry = entries.FirstOrDefault(e => e.Name == "options");
         var optionsPath = ConfigReader.Child(cache.Path, "options");

@@ -16,7 +16,7 @@ namespace Rampart.Postfix.Config;
  *      reuse_port: true         # warned when true: Rampart binds exclusively
  *      shutdown_timeout: 20     # seconds granted to open sessions on stop
  *      cache_grace: 60          # seconds a cached answer needs no refresh
- *      cache: {type: internal|sqlite|redis|postgres, options: {...}}
+ *      cache: {type: internal|sqlite|redis|redis_sentinel|postgres, options: {...}}
  *      proactive_policy_fetching: {enabled, interval, concurrency_limit, grace_ratio}
  *      default_zone: {strict_testing, timeout, require_sni, tlsrpt}
  *      zones: {NAME: {strict_testing, timeout, require_sni, tlsrpt}}
@@ -63,6 +63,9 @@ internal enum DaemonCacheKind
 
     /// <summary>Not supported yet (warned); Rampart falls back to its SQLite cache.</summary>
     Postgres,
+
+    /// <summary>Redis through Sentinel (<c>options.sentinels</c>, <c>sentinel_master_name</c>): not supported yet (warned); Rampart falls back to its SQLite cache.</summary>
+    RedisSentinel,
 }
 
 /// <summary><c>cache:</c>, with postfix-mta-sts-resolver's defaults.</summary>

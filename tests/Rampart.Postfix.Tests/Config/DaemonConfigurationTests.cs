@@ -177,6 +177,24 @@ public sealed class DaemonConfigurationTests
         Assert.Contains(result.Warnings, w => w.EndsWith("cache.type: postgres is not supported yet; Rampart uses its SQLite cache in the state directory", StringComparison.Ordinal));
     }
 
+    /// <summary>postfix-mta-sts-resolver's redis_sentinel sample loads as it is (it was an error): the type is warned, like postgres.</summary>
+    [Fact]
+    public void Load_PackagedRedisSentinelSample_AcceptedTypeWarned()
+    {
+        var path = PathOf("mta-sts-daemon.yml.redis_sentinel");
+        var result = DaemonConfiguration.Load(path);
+        var config = Ok(result);
+        Assert.Equal(DaemonCacheKind.RedisSentinel, config.Cache.Kind);
+        Assert.Null(config.Cache.RedisOptions);
+        Assert.Null(config.CacheFile);
+        Assert.Equal(
+            [
+                $"{path}:3: reuse_port: true is not supported (Rampart binds its socket exclusively; run one instance per address)",
+                $"{path}:7: cache.type: redis_sentinel is not supported yet; Rampart uses its SQLite cache in the state directory",
+            ],
+            result.Warnings);
+    }
+
     [Fact]
     public void Load_ManPageExample_ProactiveMapped()
     {
@@ -306,7 +324,7 @@ public sealed class DaemonConfigurationTests
     [InlineData("shutdown_timeout: -5", "shutdown_timeout: '-5' must be a number of seconds of 0 or more")]
     [InlineData("cache_grace: .nan", "cache_grace: '.nan' is not a number")]
     [InlineData("cache: internal", "cache: must be a mapping of keys, not 'internal'")]
-    [InlineData("cache:\n  type: memcached", "cache.type: 'memcached' is not a cache type (internal, sqlite, redis or postgres)")]
+    [InlineData("cache:\n  type: memcached", "cache.type: 'memcached' is not a cache type (internal, sqlite, redis, redis_sentinel or postgres)")]
     [InlineData("cache:\n  type: internal\n  options:\n    cache_size: 0", "cache.options.cache_size: '0' is out of range (1..2147483647)")]
     [InlineData("cache:\n  type: internal\n  options:\n    cache_size: many", "cache.options.cache_size: 'many' is not a whole number")]
     [InlineData("cache:\n  type: internal\n  options: 10000", "cache.options: must be a mapping of keys, not '10000'")]
