@@ -27,20 +27,23 @@ internal sealed class Services
     public IReadOnlyList<string> Warnings { get; }
     public TimeProvider Time { get; } = TimeProvider.System;
 
-    /// <summary>Builds from the global options; <paramref name="fallback"/> (a config file) fills what the command line leaves out.</summary>
-    public static Services Create(ParseResult parse, ServiceDefaults? fallback = null)
+    /// <summary>Builds from the global options.</summary>
+    public static Services Create(ParseResult parse) => Create(ServiceInputs.From(parse));
+
+    /// <summary>Builds from the values the command line (merged with a configuration file by <see cref="SettingsMerge"/>) gives.</summary>
+    public static Services Create(ServiceInputs inputs)
     {
-        var options = new DnsResolverOptions { Resolver = parse.GetValue(GlobalOptions.Resolver) ?? fallback?.Resolver };
+        ArgumentNullException.ThrowIfNull(inputs);
+        var options = new DnsResolverOptions { Resolver = inputs.Resolver };
         if (!DnsResolverSettings.TryFromOptions(options, ResolvConf.DefaultPath, out var settings, out var errors))
         {
             // Core names the setting; on the command line it is --resolver.
             throw new RampartException(string.Join("; ", errors) + (options.Resolver is null ? " (--resolver IP[:PORT])" : ""));
         }
-        var anchors = TrustAnchors.Load(parse.GetValue(GlobalOptions.CaFile) ?? fallback?.CaFile);
+        var anchors = TrustAnchors.Load(inputs.CaFile);
         var warnings = settings.Warning is null ? new List<string>() : [settings.Warning];
-        var pinned = LoadPinned(parse.GetValue(GlobalOptions.Overrides) ?? fallback?.Overrides,
-            parse.GetValue(GlobalOptions.PolicyList) ?? fallback?.PolicyList, warnings);
-        if (parse.GetValue(GlobalOptions.Verbose))
+        var pinned = LoadPinned(inputs.Overrides, inputs.PolicyList, warnings);
+        if (inputs.Verbose)
         {
             Console.Error.WriteLine($"rampart: resolver {settings.Endpoint} ({settings.Source}), DNSSEC {(settings.TrustAd ? "trusted" : "not trusted")}, " +
                                     $"timeout {settings.Timeout.TotalSeconds:0.#} s; extra CA files: {(anchors.Sources.Count == 0 ? "none" : string.Join(", ", anchors.Sources))}");
@@ -110,8 +113,16 @@ internal sealed class Services
         SenderPolicyStack.Resolver(Dns, MtaSts(fetch), settings, Pinned, Time);
 }
 
-/// <summary>Values a configuration file supplies where the command line gives none.</summary>
-internal sealed record ServiceDefaults(string? Resolver, string? CaFile, string? Overrides, string? PolicyList);
+/// <summary>The values <see cref="Services"/> are built from: the global options, or those merged with a configuration file.</summary>
+internal sealed record ServiceInputs(string? Resolver, string? CaFile, string? Overrides, string? PolicyList, bool Verbose)
+{
+    public static ServiceInputs From(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        return new(parse.GetValue(GlobalOptions.Resolver), parse.GetValue(GlobalOptions.CaFile), parse.GetValue(GlobalOptions.Overrides),
+            parse.GetValue(GlobalOptions.PolicyList), parse.GetValue(GlobalOptions.Verbose));
+    }
+}
 
 /// <summary>Runs a verb body, turning configuration faults into one-line errors with exit code 2.</summary>
 internal static class Verb

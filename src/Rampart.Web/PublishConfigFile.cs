@@ -1,8 +1,7 @@
-using System.Globalization;
 using System.Net;
 using Rampart.Core;
 using Rampart.Core.Publish;
-using YamlDotNet.Core;
+using Rampart.Hosting.Configuration;
 using YamlDotNet.RepresentationModel;
 
 namespace Rampart.Web;
@@ -16,123 +15,108 @@ internal sealed record ServeSettings(
     string? StateDir)
 {
     public const long DefaultReportMaxBytes = 1 << 20;
+
+    public const string DefaultCertificates = "/etc/letsencrypt/live";
+
+    /// <summary>Every key at its default: [::]:443, certbot's live directory, /tlsrpt, 1 MiB, the CLI's state directory.</summary>
+    public static ServeSettings Default { get; } =
+        new([new IPEndPoint(IPAddress.IPv6Any, 443)], DefaultCertificates, "/tlsrpt", DefaultReportMaxBytes, null);
 }
 
 /// <summary>The publish YAML: every domain (for <c>publish</c> and <c>serve</c>) and the serve section.</summary>
 internal sealed record PublishConfig(string Source, IReadOnlyList<PublishDomain> Domains, ServeSettings Serve);
 
 /// <summary>
-/// Reads the publish YAML. Either one domain at the top level (<c>domain:</c>, <c>mx:</c>, …) or a <c>domains:</c> list,
-/// plus an optional <c>serve:</c> section. Unknown keys are errors (a typo must not silently drop a setting); all
-/// errors are collected and reported as one <see cref="RampartException"/> naming the file, line and key.
+/// Reads the publish YAML: one domain at the top level (<c>domain:</c>, <c>mx:</c>, …) or a <c>domains:</c> list, plus
+/// an optional <c>serve:</c> section, by the tables below (<see cref="ConfigReader"/>). Unknown keys are errors naming
+/// the nearest known key (a typo must not silently drop a setting); all errors are collected and reported as one
+/// <see cref="RampartException"/>, each naming the file, line and key. The domain's values are checked by
+/// <see cref="PublishDomain.TryFrom"/>.
 /// </summary>
 internal static class PublishConfigFile
 {
-    private static readonly string[] s_domainKeys = ["domain", "mx", "mode", "max_age", "tlsrpt", "tlsa", "policy_host", "cert_name"];
-    private static readonly string[] s_tlsaKeys = ["host", "cert", "next", "dane_ta", "port"];
-    private static readonly string[] s_serveKeys = ["listen", "certificates", "report_path", "report_max_bytes", "state_dir"];
+    internal const string MtaStsWellKnown = "/.well-known/mta-sts.txt";
 
-    public static PublishConfig Load(string path)
-    {
-        string text;
-        try
-        {
-            if (Directory.Exists(path))
-            {
-                throw new RampartException($"{path}: is a directory, not a publish YAML file");
-            }
-            text = File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new RampartException($"{path}: cannot be read ({(ex is FileNotFoundException or DirectoryNotFoundException ? "no such file" : ex.Message)})", ex);
-        }
-        return Parse(text, path);
-    }
+    private const long MaxReportBytes = 64L << 20;
+
+    /// <summary>One <c>tlsa:</c> entry.</summary>
+    public static readonly ConfigSection<PublishTlsaOptions> Tlsa = new ConfigSection<PublishTlsaOptions>()
+        .Key("cert", ConfigTypes.Text, "required", "PEM certificate or chain of the MX host (certbot's fullchain.pem).", (o, v) => Set(o, () => o.Cert = v))
+        .Key("next", ConfigTypes.Text, "", "PEM certificate or key published ahead of a rotation.", (o, v) => Set(o, () => o.Next = v))
+        .Key("host", ConfigTypes.Text, "the certificate's first name", "The MX host the records are for.", (o, v) => Set(o, () => o.Host = v))
+        .Key("port", ConfigTypes.Text, "25", "SMTP port of the TLSA name (_PORT._tcp.host).", (o, v) => Set(o, () => o.Port = v))
+        .Key("dane_ta", ConfigTypes.Bool, "false", "Also publish 2 1 1 for the chain's top CA.", (o, v) => Set(o, () => o.DaneTa = v));
+
+    /// <summary>One domain, at the top level or in <c>domains:</c>.</summary>
+    public static readonly ConfigSection<PublishDomainOptions> Domain = new ConfigSection<PublishDomainOptions>()
+        .Key("domain", ConfigTypes.Text, "required", "The mail domain.", (o, v) => Set(o, () => o.Domain = v))
+        .Key("mx", ConfigTypes.TextList, "required unless mode: none", "MX host names or *. patterns for the policy.", (o, v) => Set(o, () => o.Mx.AddRange(v)))
+        .Key("mode", ConfigTypes.Text, "testing", "testing, enforce or none.", (o, v) => Set(o, () => o.Mode = v))
+        .Key("max_age", ConfigTypes.Text, "86400", "Policy lifetime in seconds (0..31557600).", (o, v) => Set(o, () => o.MaxAge = v))
+        .Key("tlsrpt", ConfigTypes.TextList, "", "TLS-RPT report addresses (mailto: or https:).", (o, v) => Set(o, () => o.TlsRpt.AddRange(v)))
+        .Key("tlsa", "list of entries", "", "Certificates to publish TLSA records for (below).", ReadTlsa)
+        .Key("policy_host", ConfigTypes.Text, "", "Where mta-sts.<domain> points: an IP address or a host name.", (o, v) => Set(o, () => o.PolicyHost = v))
+        .Key("cert_name", ConfigTypes.Text, "mta-sts.<domain>", "The certbot lineage holding the policy host's certificate.", (o, v) => Set(o, () => o.CertName = v));
+
+    /// <summary>The <c>serve:</c> section (rampart serve).</summary>
+    public static readonly ConfigSection<ServeSettings> Serve = new ConfigSection<ServeSettings>()
+        .Key("listen", "IP:PORT or a list", "[::]:443", "Addresses to serve HTTPS on.", ReadListen)
+        .Key("certificates", ConfigTypes.Text, ServeSettings.DefaultCertificates, "Directory of certbot lineages (NAME/fullchain.pem, NAME/privkey.pem).",
+            (s, v) => s with { Certificates = v })
+        .Key("report_path", "absolute URL path", "/tlsrpt", "TLS-RPT POST path on every hosted name.", ReadReportPath)
+        .Key("report_max_bytes", ConfigTypes.Int(1024, (int)MaxReportBytes), ServeSettings.DefaultReportMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "Larger reports are refused (413).", (s, v) => s with { ReportMaxBytes = v })
+        .Key("state_dir", ConfigTypes.Text, "the CLI's default", "Directory of the TLS-RPT report store.", (s, v) => s with { StateDir = v });
+
+    /// <summary>The top level: <c>domains:</c>, <c>serve:</c>, or one domain's keys.</summary>
+    private static readonly ConfigSection<PublishFile> s_root = new ConfigSection<PublishFile>()
+        .Key("domains", "list of domains", "", "Every domain, each a mapping of the domain keys.", ReadDomains)
+        .Section("serve", Serve, "rampart serve's settings.", f => f.Serve, (f, v) => f with { Serve = v })
+        .Include(Domain, f => f.TopLevel, (f, _) => f);
+
+    /// <summary>What the top level holds while it is read.</summary>
+    private sealed record PublishFile(PublishDomainOptions TopLevel, List<(PublishDomainOptions Options, YamlNode Node, string Where)> Domains, ServeSettings Serve);
+
+    public static PublishConfig Load(string path) =>
+        ConfigReader.ReadFile(path, "publish YAML file", out var error) is { } text ? Parse(text, path) : throw new RampartException(error!);
 
     public static PublishConfig Parse(string yaml, string source)
     {
-        var errors = new List<string>();
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(yaml));
-        }
-        catch (YamlException ex)
-        {
-            throw new RampartException($"{source}:{ex.Start.Line}: invalid YAML: {ex.Message.ReplaceLineEndings(" ")}", ex);
-        }
-        if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
-        {
-            throw new RampartException($"{source}: expected one YAML mapping with domains: (or domain:) and serve:");
-        }
-        var domainNodes = new List<(YamlMappingNode Node, string Where)>();
-        YamlMappingNode? serveNode = null;
-        var topLevelDomain = new YamlMappingNode();
-        foreach (var (keyNode, value) in root.Children)
-        {
-            var key = Scalar(keyNode);
-            switch (key)
-            {
-                case "domains" when value is YamlSequenceNode list:
-                    var i = 0;
-                    foreach (var item in list)
-                    {
-                        if (item is YamlMappingNode map)
-                        {
-                            domainNodes.Add((map, $"domains[{i}]"));
-                        }
-                        else
-                        {
-                            errors.Add($"{source}:{item.Start.Line}: domains[{i}]: must be a mapping (domain: …, mx: …)");
-                        }
-                        i++;
-                    }
-                    break;
-                case "domains":
-                    errors.Add($"{source}:{value.Start.Line}: domains: must be a list of domains");
-                    break;
-                case "serve" when value is YamlMappingNode map:
-                    serveNode = map;
-                    break;
-                case "serve":
-                    errors.Add($"{source}:{value.Start.Line}: serve: must be a mapping (listen: …, certificates: …)");
-                    break;
-                case { } k when s_domainKeys.Contains(k):
-                    topLevelDomain.Add(keyNode, value);
-                    break;
-                default:
-                    errors.Add($"{source}:{keyNode.Start.Line}: unknown key '{key}' (known: domains, serve, {string.Join(", ", s_domainKeys)})");
-                    break;
-            }
-        }
-        if (topLevelDomain.Children.Count > 0)
-        {
-            domainNodes.Insert(0, (topLevelDomain, "domain"));
-        }
+        var reader = new ConfigReader(source);
         var domains = new List<PublishDomain>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (node, where) in domainNodes)
+        var serve = ServeSettings.Default;
+        if (reader.Parse(yaml, "domains: ..., serve: ...") is { } root)
         {
-            var options = ReadDomain(node, where, source, errors);
-            if (PublishDomain.TryFrom(options, $"{source}: {where}", out var domain, out var domainErrors))
+            var file = s_root.Read(reader, root, "", new PublishFile(new PublishDomainOptions(), [], ServeSettings.Default));
+            serve = file.Serve;
+            var domainKeys = Domain.Keys.Select(k => k.Name).ToHashSet(StringComparer.Ordinal);
+            if (reader.Entries(root, "").FirstOrDefault(e => domainKeys.Contains(e.Name)) is { } first)
             {
-                if (seen.Add(domain.Domain))
+                file.Domains.Insert(0, (file.TopLevel, first.KeyNode, "domain"));
+            }
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (options, node, where) in file.Domains)
+            {
+                PublishDomain.TryFrom(options, where, out var domain, out var domainErrors);
+                foreach (var domainError in domainErrors)
+                {
+                    reader.Error(node, "", domainError);
+                }
+                if (domain is not null && !seen.Add(domain.Domain))
+                {
+                    reader.Error(node, where, $"domain {domain.Domain} is listed twice");
+                }
+                else if (domain is not null)
                 {
                     domains.Add(domain);
                 }
-                else
-                {
-                    errors.Add($"{source}: {where}: domain {domain.Domain} is listed twice");
-                }
             }
-            errors.AddRange(domainErrors);
+            if (file.Domains.Count == 0)
+            {
+                reader.Error("no domain: give domain: (one domain) or domains: (a list)");
+            }
         }
-        if (domainNodes.Count == 0)
-        {
-            errors.Add($"{source}: no domain: give domain: (one domain) or domains: (a list)");
-        }
-        var serve = ReadServe(serveNode, source, errors);
+        var errors = reader.Errors;
         if (errors.Count > 0)
         {
             throw new RampartException(errors.Count == 1 ? errors[0] : $"{errors.Count} errors: " + string.Join("; ", errors));
@@ -140,174 +124,85 @@ internal static class PublishConfigFile
         return new PublishConfig(source, domains, serve);
     }
 
-    private static PublishDomainOptions ReadDomain(YamlMappingNode node, string where, string source, List<string> errors)
+    private static T Set<T>(T options, Action set)
     {
-        var options = new PublishDomainOptions();
-        foreach (var (keyNode, value) in node.Children)
-        {
-            var key = Scalar(keyNode);
-            var at = $"{source}:{value.Start.Line}: {where}.{key}";
-            switch (key)
-            {
-                case "domain": options.Domain = ScalarValue(value, at, errors); break;
-                case "mode": options.Mode = ScalarValue(value, at, errors); break;
-                case "max_age": options.MaxAge = ScalarValue(value, at, errors); break;
-                case "policy_host": options.PolicyHost = ScalarValue(value, at, errors); break;
-                case "cert_name": options.CertName = ScalarValue(value, at, errors); break;
-                case "mx": options.Mx.AddRange(List(value, at, errors)); break;
-                case "tlsrpt": options.TlsRpt.AddRange(List(value, at, errors)); break;
-                case "tlsa":
-                    if (value is not YamlSequenceNode entries)
-                    {
-                        errors.Add($"{at}: must be a list of entries (- cert: FILE)");
-                        break;
-                    }
-                    var i = 0;
-                    foreach (var entry in entries)
-                    {
-                        options.Tlsa.Add(ReadTlsa(entry, $"{where}.tlsa[{i++}]", source, errors));
-                    }
-                    break;
-                default:
-                    errors.Add($"{source}:{keyNode.Start.Line}: {where}: unknown key '{key}' (known: {string.Join(", ", s_domainKeys)})");
-                    break;
-            }
-        }
+        set();
         return options;
     }
 
-    private static PublishTlsaOptions ReadTlsa(YamlNode node, string where, string source, List<string> errors)
+    private static PublishFile ReadDomains(ConfigReader reader, ConfigEntry entry, PublishFile file)
     {
-        var options = new PublishTlsaOptions();
-        if (node is not YamlMappingNode map)
+        if (entry.Value is not YamlSequenceNode list)
         {
-            errors.Add($"{source}:{node.Start.Line}: {where}: must be a mapping (cert: FILE, next: FILE, dane_ta: true)");
+            reader.Error(entry.Value, entry.Path, $"must be a list of domains, not {ConfigReader.Describe(entry.Value)}");
+            return file;
+        }
+        for (var i = 0; i < list.Children.Count; i++)
+        {
+            var item = list.Children[i];
+            var where = $"domains[{i}]";
+            if (item is YamlMappingNode)
+            {
+                file.Domains.Add((Domain.Read(reader, item, where, new PublishDomainOptions()), item, where));
+            }
+            else
+            {
+                reader.Error(item, where, "must be a mapping (domain: …, mx: …)");
+            }
+        }
+        return file;
+    }
+
+    private static PublishDomainOptions ReadTlsa(ConfigReader reader, ConfigEntry entry, PublishDomainOptions options)
+    {
+        if (entry.Value is not YamlSequenceNode list)
+        {
+            reader.Error(entry.Value, entry.Path, "must be a list of entries (- cert: FILE)");
             return options;
         }
-        foreach (var (keyNode, value) in map.Children)
+        for (var i = 0; i < list.Children.Count; i++)
         {
-            var key = Scalar(keyNode);
-            var at = $"{source}:{value.Start.Line}: {where}.{key}";
-            switch (key)
+            var where = $"{entry.Path}[{i}]";
+            if (list.Children[i] is YamlMappingNode)
             {
-                case "host": options.Host = ScalarValue(value, at, errors); break;
-                case "cert": options.Cert = ScalarValue(value, at, errors); break;
-                case "next": options.Next = ScalarValue(value, at, errors); break;
-                case "port": options.Port = ScalarValue(value, at, errors); break;
-                case "dane_ta":
-                    var flag = ScalarValue(value, at, errors);
-                    if (flag is "true" or "yes")
-                    {
-                        options.DaneTa = true;
-                    }
-                    else if (flag is not ("false" or "no" or null))
-                    {
-                        errors.Add($"{at} '{flag}': must be true or false");
-                    }
-                    break;
-                default:
-                    errors.Add($"{source}:{keyNode.Start.Line}: {where}: unknown key '{key}' (known: {string.Join(", ", s_tlsaKeys)})");
-                    break;
+                options.Tlsa.Add(Tlsa.Read(reader, list.Children[i], where, new PublishTlsaOptions()));
+            }
+            else
+            {
+                reader.Error(list.Children[i], where, "must be a mapping (cert: FILE, next: FILE, dane_ta: true)");
             }
         }
         return options;
     }
 
-    private static ServeSettings ReadServe(YamlMappingNode? node, string source, List<string> errors)
+    private static ServeSettings ReadListen(ConfigReader reader, ConfigEntry entry, ServeSettings settings)
     {
         var listen = new List<IPEndPoint>();
-        string certificates = "/etc/letsencrypt/live";
-        var reportPath = "/tlsrpt";
-        var maxBytes = ServeSettings.DefaultReportMaxBytes;
-        string? stateDir = null;
-        foreach (var (keyNode, value) in node?.Children ?? new YamlMappingNode().Children)
+        foreach (var address in reader.TextList(entry.Value, entry.Path) ?? [])
         {
-            var key = Scalar(keyNode);
-            var at = $"{source}:{value.Start.Line}: serve.{key}";
-            switch (key)
+            if (ConfigReader.TryEndPoint(address, out var endPoint))
             {
-                case "listen":
-                    foreach (var item in List(value, at, errors))
-                    {
-                        if (TryEndPoint(item, out var endPoint))
-                        {
-                            listen.Add(endPoint);
-                        }
-                        else
-                        {
-                            errors.Add($"{at} '{item}': must be IP:PORT ([IPv6]:PORT)");
-                        }
-                    }
-                    break;
-                case "certificates": certificates = ScalarValue(value, at, errors) ?? certificates; break;
-                case "state_dir": stateDir = ScalarValue(value, at, errors); break;
-                case "report_path":
-                    reportPath = ScalarValue(value, at, errors) ?? reportPath;
-                    if (!reportPath.StartsWith('/') || reportPath == MtaStsWellKnown)
-                    {
-                        errors.Add($"{at} '{reportPath}': must be an absolute path other than {MtaStsWellKnown}");
-                    }
-                    break;
-                case "report_max_bytes":
-                    var text = ScalarValue(value, at, errors);
-                    if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out maxBytes) || maxBytes is < 1024 or > 64L << 20)
-                    {
-                        errors.Add($"{at} '{text}': must be a byte count from 1024 to {64L << 20}");
-                    }
-                    break;
-                default:
-                    errors.Add($"{source}:{keyNode.Start.Line}: serve: unknown key '{key}' (known: {string.Join(", ", s_serveKeys)})");
-                    break;
+                listen.Add(endPoint);
+            }
+            else
+            {
+                reader.Error(entry.Value, entry.Path, $"'{address}' is not IP:PORT ([IPv6]:PORT)");
             }
         }
-        if (listen.Count == 0)
-        {
-            listen.Add(new IPEndPoint(IPAddress.IPv6Any, 443));
-        }
-        return new ServeSettings(listen, certificates, reportPath, maxBytes, stateDir);
+        return listen.Count == 0 ? settings : settings with { Listen = listen };
     }
 
-    internal const string MtaStsWellKnown = "/.well-known/mta-sts.txt";
-
-    /// <summary>IP:PORT or [IPv6]:PORT.</summary>
-    public static bool TryEndPoint(string text, out IPEndPoint endPoint) =>
-        IPEndPoint.TryParse(text, out endPoint!) && (text.Contains("]:", StringComparison.Ordinal) || text.Count(c => c == ':') == 1);
-
-    private static string Scalar(YamlNode node) => node is YamlScalarNode scalar ? scalar.Value ?? "" : node.ToString();
-
-    private static string? ScalarValue(YamlNode node, string at, List<string> errors)
+    private static ServeSettings ReadReportPath(ConfigReader reader, ConfigEntry entry, ServeSettings settings)
     {
-        if (node is YamlScalarNode scalar)
+        if (reader.Text(entry.Value, entry.Path) is not { } path)
         {
-            return string.IsNullOrEmpty(scalar.Value) || scalar.Value == "~" ? null : scalar.Value;
+            return settings;
         }
-        errors.Add($"{at}: must be a single value");
-        return null;
-    }
-
-    private static IEnumerable<string> List(YamlNode node, string at, List<string> errors)
-    {
-        switch (node)
+        if (!path.StartsWith('/') || path == MtaStsWellKnown)
         {
-            case YamlScalarNode scalar when !string.IsNullOrEmpty(scalar.Value):
-                return [scalar.Value];
-            case YamlSequenceNode sequence:
-                var values = new List<string>();
-                foreach (var item in sequence)
-                {
-                    if (item is YamlScalarNode { Value: { Length: > 0 } v })
-                    {
-                        values.Add(v);
-                    }
-                    else
-                    {
-                        errors.Add($"{at}: every item must be a single value");
-                    }
-                }
-                return values;
-            default:
-                errors.Add($"{at}: must be a value or a list of values");
-                return [];
+            reader.Error(entry.Value, entry.Path, $"'{path}' must be an absolute path other than {MtaStsWellKnown}");
+            return settings;
         }
+        return settings with { ReportPath = path };
     }
 }

@@ -84,6 +84,22 @@ public sealed class DaemonCommandTests : IDisposable
         Assert.False(CliRunner.HasStackTrace(result), result.ToString());
     }
 
+    /// <summary>
+    /// Issue 12: a mistyped key used to be a warning and the daemon started without the setting (here: a default zone
+    /// that is not strict); it is now an error naming the line and the key meant, and nothing starts.
+    /// </summary>
+    [Fact]
+    public async Task CheckConfig_MistypedKey_ExitTwoNamingLineAndNearestKey()
+    {
+        var path = Config("listen: 127.0.0.1:8461\ndefault_zone:\n  strict-testing: true\n");
+
+        var result = await CliRunner.RunAsync("daemon", "--config", path, "--check-config", "--resolver", "127.0.0.1");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"{path}:3: unknown key 'strict-testing' in 'default_zone' (did you mean 'strict_testing'?)", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("configuration ok", result.Stdout, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task CheckConfig_MissingFile_ExitTwo()
     {

@@ -33,7 +33,7 @@ public class PublishConfigFileTests
     [InlineData("domains:\n  - domain: example.test\n    mx: mx.example.test\n    max_age: forever\n", "domains[0].max_age 'forever'")]
     [InlineData("domains:\n  - domain: example.test\n", "domains[0].mx: at least one")]
     [InlineData("domains:\n  - domain: example.test\n    mx: mx.example.test\n    tlsrpt: http://x.test/r\n", "domains[0].tlsrpt[0]")]
-    [InlineData("domain: example.test\nmx: mx.example.test\nserve:\n  listen: nowhere\n", "serve.listen 'nowhere'")]
+    [InlineData("domain: example.test\nmx: mx.example.test\nserve:\n  listen: nowhere\n", "t.yml:4: serve.listen: 'nowhere' is not IP:PORT")]
     [InlineData("domains:\n  - domain: a.test\n    mx: mx.a.test\n  - domain: a.test\n    mx: mx.a.test\n", "listed twice")]
     [InlineData("domain: [unclosed\n", "invalid YAML")]
     public void Parse_BadValue_OneErrorNamingTheKey(string yaml, string expected)
@@ -42,6 +42,42 @@ public class PublishConfigFileTests
 
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', ex.Message);
+    }
+
+    /// <summary>The publish file shares the daemon's rule: an unknown key names its line and the key meant, in any section.</summary>
+    [Fact]
+    public void Parse_UnknownKeysEverywhere_NearestKeyAndLineForEach()
+    {
+        var ex = Assert.Throws<RampartException>(() => PublishConfigFile.Parse(
+            "domains:\n  - domain: example.test\n    mx: mx.example.test\n    tlsa:\n      - cert: /c.pem\n        dane-ta: true\nserve:\n  certificate: /etc/x\n", "t.yml"));
+
+        Assert.Equal(
+            "2 errors: t.yml:6: unknown key 'dane-ta' in 'domains[0].tlsa[0]' (did you mean 'dane_ta'?); " +
+            "t.yml:8: unknown key 'certificate' in 'serve' (did you mean 'certificates'?)",
+            ex.Message);
+    }
+
+    [Fact]
+    public void Parse_SeveralMistakes_AllCollectedEachWithFileAndLine()
+    {
+        var ex = Assert.Throws<RampartException>(() => PublishConfigFile.Parse(
+            "domains:\n  - domain: example.test\n    mx: mx.example.test\n    mode: enforse\nserve:\n  report_max_bytes: lots\n  listen: [127.0.0.1:443, nowhere]\n", "t.yml"));
+
+        Assert.StartsWith("3 errors: ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("t.yml:6: serve.report_max_bytes: 'lots' is not a whole number", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("t.yml:7: serve.listen: 'nowhere' is not IP:PORT ([IPv6]:PORT)", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("t.yml:2: domains[0].mode 'enforse': must be testing, enforce or none", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_ServeSection_EveryKeyRead()
+    {
+        var config = PublishConfigFile.Parse(
+            "domain: example.test\nmx: mx.example.test\nserve:\n  listen: ['127.0.0.1:8443', '[::1]:8443']\n  certificates: /etc/certs\n" +
+            "  report_path: /reports\n  report_max_bytes: 2048\n  state_dir: /var/lib/x\n", "t.yml");
+
+        Assert.Equal(["127.0.0.1:8443", "[::1]:8443"], config.Serve.Listen.Select(e => e.ToString()));
+        Assert.Equal(new ServeSettings(config.Serve.Listen, "/etc/certs", "/reports", 2048, "/var/lib/x"), config.Serve);
     }
 
     [Fact]

@@ -4,7 +4,6 @@ using Rampart.Core.Policy;
 using Rampart.Hosting;
 using Rampart.Postfix.Config;
 using Rampart.Postfix.Daemon;
-using Rampart.Postfix.Socketmap;
 
 namespace Rampart.Cli.Commands;
 
@@ -133,121 +132,26 @@ internal static class DaemonCommand
     }
 
     /// <summary>
-    /// The daemon's settings from the command line and the configuration file (read now: at start, and again on SIGHUP).
-    /// Command-line options win over the file. Faults are messages, never exceptions.
+    /// The daemon's settings from the command line and the configuration file (read now: at start, and again on SIGHUP),
+    /// merged by <see cref="SettingsMerge.Daemon"/> (command-line options win). Faults are messages, never exceptions.
     /// </summary>
     private static DaemonReload Read(ParseResult parse, Options o)
     {
-        var warnings = new List<string>();
-        var errors = new List<string>();
-        DaemonReload Failed(string error) => new(null, warnings, [.. errors, error]);
-
-        DaemonConfiguration? file = null;
-        if (parse.GetValue(o.Config) is { } configPath)
-        {
-            var loaded = DaemonConfiguration.Load(configPath);
-            warnings.AddRange(loaded.Warnings);
-            if (!loaded.Succeeded)
-            {
-                return new(null, warnings, loaded.Errors);
-            }
-            file = loaded.Configuration;
-        }
-
-        var endpoints = new List<SocketmapEndpoint>();
-        var given = parse.GetValue(o.Listen) is { Length: > 0 } listen ? listen : null;
-        if (given is null && file is not null)
-        {
-            endpoints.AddRange(file.Listen);
-        }
-        foreach (var text in given ?? (file is null ? [DefaultListen] : []))
-        {
-            if (!SocketmapEndpoint.TryParse(text, out var endpoint, out var error))
-            {
-                return Failed($"--listen '{text}': {error}");
-            }
-            endpoints.Add(parse.GetValue(o.SocketOwner) is { } owner && endpoint.UnixSocketPath is not null ? endpoint with { UnixSocketOwner = owner } : endpoint);
-        }
-        foreach (var owner in endpoints.Select(e => e.UnixSocketOwner).OfType<string>().Distinct())
-        {
-            if (!UnixAccount.TryResolve(owner, null, out _, out var ownerError))
-            {
-                return Failed($"socket owner '{owner}': {ownerError}");
-            }
-        }
-
-        var seconds = parse.GetResult(o.Timeout) is not { Implicit: false } && file is not null ? file.DefaultZone.Timeout.TotalSeconds : parse.GetValue(o.Timeout);
-        if (seconds is <= 0 or > 600)
-        {
-            return Failed($"--timeout {seconds}: must be between 0 and 600 seconds");
-        }
-        System.Net.IPEndPoint? metricsEndpoint = null;
-        if (parse.GetValue(o.Metrics) is { } metricsText && !System.Net.IPEndPoint.TryParse(metricsText, out metricsEndpoint))
-        {
-            return Failed($"--metrics '{metricsText}': expected IP:PORT, e.g. 127.0.0.1:9461");
-        }
-        UnixAccount? runAs = null;
-        if ((parse.GetValue(o.User) ?? file?.User) is { } userName)
-        {
-            if (!UnixAccount.TryResolve(userName, parse.GetValue(o.Group) ?? file?.Group, out runAs, out var userError))
-            {
-                return Failed($"--user '{userName}': {userError}");
-            }
-        }
-        else if ((parse.GetValue(o.Group) ?? file?.Group) is not null)
-        {
-            return Failed("--group needs --user");
-        }
-
-        Services services;
-        try
-        {
-            services = Services.Create(parse, file is null ? null : new ServiceDefaults(file.Resolver, file.CaFile, file.Overrides, file.PolicyList));
-        }
-        catch (Core.RampartException ex)
-        {
-            return Failed(ex.Message);
-        }
-        warnings.AddRange(services.Warnings.Where(w => w != services.DnsSettings.Warning));
-
-        var defaultZone = file?.DefaultZone ?? DaemonZone.Default(SocketmapZone.DefaultName);
-        var zoneSettings = defaultZone.Settings;
-        defaultZone = new DaemonZone(
-            defaultZone.Zone with
-            {
-                Settings = zoneSettings with
-                {
-                    StrictTesting = parse.GetValue(o.StrictTesting) || zoneSettings.StrictTesting,
-                    RequireSni = !parse.GetValue(o.NoSni) && zoneSettings.RequireSni,
-                    TlsRpt = parse.GetValue(o.TlsRpt) || zoneSettings.TlsRpt,
-                },
-            },
-            TimeSpan.FromSeconds(seconds));
-        string stateDirectory;
-        try
-        {
-            stateDirectory = StateDirectory.Choose(parse.GetValue(o.StateDir) ?? file?.EffectiveStateDirectory);
-        }
-        catch (StartupException ex)
-        {
-            return Failed(ex.Message);
-        }
-        var settings = new DaemonSettings(
-            endpoints,
-            stateDirectory,
-            services.DnsSettings,
-            services.Anchors,
-            defaultZone)
-        {
-            Metrics = metricsEndpoint ?? file?.Metrics,
-            Pinned = services.Pinned,
-            Zones = file?.Zones ?? new Dictionary<string, DaemonZone>(StringComparer.Ordinal),
-            Cache = file is null ? new SenderPolicyCacheSettings() : new SenderPolicyCacheSettings { FreshFor = file.CacheGrace, MaxEntries = file.Cache.InternalSize },
-            Refresh = file?.ProactiveFetching ?? new MtaStsRefreshSettings(),
-            Redis = file?.Cache.RedisOptions,
-            RunAs = runAs,
-            LogLevel = LogLevelOption.Read(parse, o.LogLevel),
-        };
-        return new(settings, warnings, []);
+        var file = parse.GetValue(o.Config) is { } configPath ? DaemonConfiguration.Load(configPath) : null;
+        var cli = new DaemonCommandLine(
+            parse.GetValue(o.Listen) ?? [],
+            parse.GetValue(o.StateDir),
+            parse.GetValue(o.StrictTesting),
+            parse.GetValue(o.NoSni),
+            parse.GetValue(o.TlsRpt),
+            parse.GetResult(o.Timeout) is { Implicit: false } ? parse.GetValue(o.Timeout) : null,
+            parse.GetValue(o.Timeout),
+            parse.GetValue(o.Metrics),
+            parse.GetValue(o.User),
+            parse.GetValue(o.Group),
+            parse.GetValue(o.SocketOwner),
+            ServiceInputs.From(parse),
+            parse.GetValue(o.LogLevel) is not null || parse.GetValue(GlobalOptions.Verbose) ? LogLevelOption.Read(parse, o.LogLevel) : null);
+        return SettingsMerge.Daemon(file, cli);
     }
 }

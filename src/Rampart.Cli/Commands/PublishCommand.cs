@@ -59,17 +59,7 @@ internal static class PublishCommand
                 return Terminal.Error("publish: give the publish YAML with --config FILE (see docs/publishing.md)");
             }
             var seconds = parse.GetValue(timeout);
-            var modeOverride = parse.GetValue(mode);
-            var file = PublishConfigFile.Load(path);
-            var selected = Select(file.Domains, parse.GetValue(domains) ?? [], path);
-            if (modeOverride is { } forced)
-            {
-                selected = selected.Select(d => d with { Mode = forced }).ToList();
-                if (forced != MtaStsMode.None && selected.FirstOrDefault(d => d.Mx.Count == 0) is { } bare)
-                {
-                    throw new RampartException($"{path}: {bare.Domain}: --mode {MtaStsPolicy.ModeName(forced)} needs mx: entries");
-                }
-            }
+            var selected = SettingsMerge.Publish(PublishConfigFile.Load(path), new PublishCommandLine(parse.GetValue(domains) ?? [], parse.GetValue(mode)));
             var plans = selected.Select(PublishPlan.Create).ToList();
             var network = parse.GetValue(offline) ? null : new Network(Services.Create(parse), TimeSpan.FromSeconds(seconds));
             var results = new List<DomainResult>();
@@ -101,24 +91,6 @@ internal static class PublishCommand
     }
 
     internal sealed record DomainResult(PublishPlan Plan, IReadOnlyList<string> Blockers, IReadOnlyList<string> Warnings);
-
-    private static List<PublishDomain> Select(IReadOnlyList<PublishDomain> all, string[] wanted, string path)
-    {
-        if (wanted.Length == 0)
-        {
-            return all.ToList();
-        }
-        var selected = new List<PublishDomain>();
-        foreach (var name in wanted)
-        {
-            if (!DomainName.TryNormalize(name, out var normalized, out var error))
-            {
-                throw new RampartException($"--domain '{name}': {error}");
-            }
-            selected.Add(all.FirstOrDefault(d => d.Domain == normalized) ?? throw new RampartException($"--domain {normalized}: not in {path}"));
-        }
-        return selected;
-    }
 
     /// <summary>The network questions publish asks: current MX, the policy published now, and (for enforce) the check engine.</summary>
     private sealed class Network(Services services, TimeSpan limit)

@@ -62,23 +62,10 @@ internal static class ServeCommand
             {
                 return Terminal.Error("serve: give the publish YAML with --config FILE (see docs/publishing.md)");
             }
-            var file = PublishConfigFile.Load(path);
+            var run = SettingsMerge.Serve(PublishConfigFile.Load(path),
+                new ServeCommandLine(parse.GetValue(listen) ?? [], parse.GetValue(certificates), parse.GetValue(stateDir), parse.GetValue(store)));
+            var file = run.Config;
             var serve = file.Serve;
-            if (parse.GetValue(listen) is { Length: > 0 } addresses)
-            {
-                var endPoints = new List<System.Net.IPEndPoint>();
-                foreach (var address in addresses)
-                {
-                    endPoints.Add(PublishConfigFile.TryEndPoint(address, out var endPoint) ? endPoint : throw new RampartException($"--listen '{address}': must be IP:PORT ([IPv6]:PORT)"));
-                }
-                serve = serve with { Listen = endPoints };
-            }
-            serve = serve with
-            {
-                Certificates = parse.GetValue(certificates) ?? serve.Certificates,
-                StateDir = parse.GetValue(stateDir) ?? serve.StateDir,
-            };
-            file = file with { Serve = serve };
             UnixAccount? runAs = null;
             if (parse.GetValue(user) is { } userName)
             {
@@ -102,10 +89,9 @@ internal static class ServeCommand
                 }
                 return ExitCodes.Ok;
             }
-            // --store replaces the configuration's state_dir; with --state-dir on the command line too, it is an error
             ITlsReportStore? reports = parse.GetValue(noReports)
                 ? null
-                : await TlsRptCommand.OpenStoreAsync(parse.GetValue(store), parse.GetValue(store) is null ? serve.StateDir : parse.GetValue(stateDir), ct).ConfigureAwait(false);
+                : await TlsRptCommand.OpenStoreAsync(run.Store, run.StoreStateDir, ct).ConfigureAwait(false);
             try
             {
                 var server = PolicyServer.Create(file, reports, loggers);

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 
@@ -44,11 +45,9 @@ internal static class HostLogging
         // started it reports the same failure as one line (StartupException), so the framework's copy shows only at trace.
         builder.AddFilter("Microsoft.Extensions.Hosting", level <= LogLevel.Trace ? LogLevel.Debug : LogLevel.None);
         builder.AddConsole(o => o.FormatterName = HostLogFormatter.FormatterName);
-        builder.AddConsoleFormatter<HostLogFormatter, HostLogFormatterOptions>(o =>
-        {
-            o.StackTraces = level <= LogLevel.Debug;
-            o.Time = time ?? TimeProvider.System;
-        });
+        // Registered as an instance, not through AddConsoleFormatter<,> (whose options binding needs reflection: not AOT-safe).
+        var formatter = new HostLogFormatter(new HostLogFormatterOptions { StackTraces = level <= LogLevel.Debug, Time = time ?? TimeProvider.System });
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ConsoleFormatter>(formatter));
         return builder;
     }
 

@@ -1,257 +1,347 @@
-using Rampart.Core.MtaSts;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Rampart.Core.Dns;
+using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
+using Rampart.Hosting.Configuration;
 using Rampart.Postfix.Daemon;
 using Rampart.Postfix.Socketmap;
 using YamlDotNet.Core;
-using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace Rampart.Postfix.Config;
 
 /// <summary>
-/// Walks the YAML tree of a daemon configuration once, collecting warnings and errors as "file: key.path: message".
-/// Scalars are typed as PyYAML (YAML 1.1) types them, because that is how postfix-mta-sts-resolver reads the same file:
-/// <c>yes</c>/<c>on</c> are booleans, <c>0666</c> is octal, and a quoted <c>"false"</c> is a string (an error here,
-/// where the peer would have treated it as true).
+/// The daemon file's schema (one table per mapping: every key with its type, default, doc line and what it sets) and
+/// what is specific to it: the listener keys read together (host/port/path/mode or listen), the cache whose options
+/// depend on its type, and postfix-mta-sts-resolver's socket <c>mode</c> as PyYAML reads it. Unknown keys are errors
+/// naming the nearest key; keys of postfix-mta-sts-resolver that Rampart does not use are warnings saying why.
 /// </summary>
-internal sealed partial class DaemonConfigReader(string sourceName)
+internal static class DaemonConfigReader
 {
-    private static readonly HashSet<string> s_rampartKeys = new(StringComparer.Ordinal) { "listen", "state_dir", "resolver", "ca_file", "overrides", "policy_list", "metrics", "user", "group" };
+    public const string Shape = "host: ..., port: ...";
+
+    /// <summary>Keys only Rampart's dialect has; any of them makes the file <see cref="DaemonConfigDialect.Rampart"/>.</summary>
+    private static readonly HashSet<string> s_rampartKeys = new(StringComparer.Ordinal)
+    {
+        "listen", "state_dir", "resolver", "ca_file", "overrides", "policy_list", "metrics", "user", "group", "log_level",
+    };
 
     private static readonly string[] s_peerListenKeys = ["host", "port", "path", "mode"];
     private static readonly string[] s_tcpKeys = ["host", "port"];
 
-    private readonly List<string> _warnings = [];
-    private readonly List<string> _errors = [];
+    private static readonly ConfigType<UnixFileMode> s_mode = new("octal file mode (0660)", ReadMode);
 
-    public DaemonConfigLoadResult Read(string yaml)
+    /// <summary><c>default_zone</c> and each of <c>zones</c>.</summary>
+    public static readonly ConfigSection<DaemonZone> Zone = new ConfigSection<DaemonZone>()
+        .Key("strict_testing", ConfigTypes.Bool, "false", "Enforce MTA-STS policies in testing mode too.",
+            (z, v) => WithSettings(z, s => s with { StrictTesting = v }))
+        .Key("require_sni", ConfigTypes.Bool, "true", "Add servername=hostname to MTA-STS answers (Postfix 3.4+).",
+            (z, v) => WithSettings(z, s => s with { RequireSni = v }))
+        .Key("timeout", ConfigTypes.Seconds(allowZero: false, max: 600), "4", "Seconds for the zone's MTA-STS policy fetch (HTTPS).",
+            (z, v) => z with { Timeout = v })
+        .Key("tlsrpt", ConfigTypes.Bool, "false", "Add Postfix 3.10's TLSRPT attributes to MTA-STS answers.",
+            (z, v) => WithSettings(z, s => s with { TlsRpt = v }));
+
+    public static readonly ConfigSection<MtaStsRefreshSettings> Proactive = new ConfigSection<MtaStsRefreshSettings>()
+        .Key("enabled", ConfigTypes.Bool, "true", "Refresh cached policies in the background (RFC 8461 §10.2); false turns it off.",
+            (s, v) => s with { Enabled = v })
+        .Key("interval", ConfigTypes.Int(1, int.MaxValue), "86400", "Seconds; a sweep runs every interval / grace_ratio.",
+            (s, v) => s with { Interval = TimeSpan.FromSeconds(v) })
+        .Key("concurrency_limit", ConfigTypes.Int(1, 100_000), "100", "Domains refreshed at once.",
+            (s, v) => s with { ConcurrencyLimit = v })
+        .Key("grace_ratio", ConfigTypes.PositiveNumber, "2.0", "interval / grace_ratio is the sweep period.",
+            (s, v) => s with { GraceRatio = v });
+
+    /// <summary><c>cache</c>: its type; the options are read by the type's own table (<see cref="CacheOptions"/>).</summary>
+    public static readonly ConfigSection<DaemonCacheSettings> Cache = new ConfigSection<DaemonCacheSettings>()
+        .Key("type", ConfigTypes.OneOf("a cache type", "internal", "sqlite", "redis", "redis_sentinel", "postgres"), "internal",
+            "internal and sqlite: Rampart's SQLite cache; redis: shared by a fleet; redis_sentinel and postgres: warned, not supported yet.", (c, v) => c with
+            {
+                Kind = v switch
+                {
+                    "sqlite" => DaemonCacheKind.Sqlite,
+                    "redis" => DaemonCacheKind.Redis,
+                    "redis_sentinel" => DaemonCacheKind.RedisSentinel,
+                    "postgres" => DaemonCacheKind.Postgres,
+                    _ => DaemonCacheKind.Internal,
+                },
+            })
+        .KeyReadWithOthers("options", "mapping", "", "The cache type's options (below).");
+
+    /// <summary>The options of each cache type.</summary>
+    public static readonly IReadOnlyDictionary<DaemonCacheKind, ConfigSection<DaemonCacheSettings>> CacheOptions = new Dictionary<DaemonCacheKind, ConfigSection<DaemonCacheSettings>>
     {
+        [DaemonCacheKind.Internal] = new ConfigSection<DaemonCacheSettings>()
+            .Key("cache_size", ConfigTypes.Int(1, int.MaxValue), "10000", "Most domains remembered in memory.",
+                (c, v) => c with { InternalSize = v }),
+        [DaemonCacheKind.Sqlite] = new ConfigSection<DaemonCacheSettings>()
+            .Key("filename", ConfigTypes.AbsolutePath, "required", "Rampart keeps its own cache in this file's directory (unless state_dir is set).",
+                (c, v) => c with { SqliteFile = v })
+            .Ignored("threads", ConfigTypes.Int(1, 1024), "not supported (Rampart sizes its own SQLite connections)",
+                (c, v) => c with { SqliteThreads = v })
+            .Key("timeout", ConfigTypes.Seconds(allowZero: false), "5", "Seconds to wait for a database lock.",
+                (c, v) => c with { SqliteTimeout = v }),
+        [DaemonCacheKind.Redis] = new ConfigSection<DaemonCacheSettings>()
+            .Key("url", "redis URL", "required", "redis://[:password@]host:port/db, rediss://… or unix:///path?db=N.", ReadRedisUrl)
+            .Key("key_prefix", ConfigTypes.Text, "rampart:mta-sts:", "Prefix of Rampart's keys.", (c, _) => c)
+            .AnyOtherKey("redis-py tuning: not used by Rampart (one connection per daemon, its own timeouts), ignored", (r, e, c) =>
+            {
+                if (SingleValue(r, e))
+                {
+                    r.Warn(e.Value, e.Path, "not used by Rampart (one connection per daemon, its own timeouts), ignored");
+                }
+                return c;
+            }),
+        [DaemonCacheKind.Postgres] = new ConfigSection<DaemonCacheSettings>()
+            .AnyOtherKey("kept as text; the type itself is warned", (r, e, c) =>
+            {
+                SingleValue(r, e);
+                return c;
+            }),
+        [DaemonCacheKind.RedisSentinel] = new ConfigSection<DaemonCacheSettings>()
+            .AnyOtherKey("not used (sentinels is a list of [host, port]); the type itself is warned", (_, _, c) => c),
+    };
+
+    /// <summary>The top level of the daemon file: postfix-mta-sts-resolver's keys and Rampart's.</summary>
+    public static readonly ConfigSection<DaemonConfiguration> Root = new ConfigSection<DaemonConfiguration>()
+        .KeyReadWithOthers("host", "IP address or localhost", DaemonConfiguration.DefaultHost, "With port: one TCP listener; ignored (warned) when path is set.")
+        .KeyReadWithOthers("port", ConfigTypes.Port.Name, "8461", "With host: one TCP listener; ignored (warned) when path is set.")
+        .KeyReadWithOthers("path", "absolute path", "", "Listen on this Unix socket instead of TCP.")
+        .KeyReadWithOthers("mode", s_mode.Name, "umask", "File mode of the Unix socket (0666 is octal, 660 decimal as the peer reads it).")
+        .KeyReadWithOthers("listen", "address or list", DaemonConfiguration.DefaultHost + ":" + DaemonConfiguration.DefaultPort,
+            "IP:PORT, [IPv6]:PORT, localhost:PORT, unix:/path[:MODE] or {address, mode, owner}; not with host/port/path/mode.")
+        .Key("reuse_port", ConfigTypes.Bool.Name, "true", "Warned when true: Rampart binds its socket exclusively.", (r, e, c) =>
+        {
+            if (r.Bool(e.Value, e.Path) is not { } reuse)
+            {
+                return c;
+            }
+            if (reuse)
+            {
+                r.Warn(e.Value, e.Path, "true is not supported (Rampart binds its socket exclusively; run one instance per address)");
+            }
+            return c with { ReusePort = reuse };
+        })
+        .Key("shutdown_timeout", ConfigTypes.Seconds(allowZero: true), "20", "Seconds granted to open sessions when the daemon stops.",
+            (c, v) => c with { ShutdownTimeout = v })
+        .Key("cache_grace", ConfigTypes.Seconds(allowZero: true), "60", "Seconds a cached answer is used without a refresh.",
+            (c, v) => c with { CacheGrace = v })
+        .Key("cache", "mapping", "type: internal", "The policy cache: type and options.", (r, e, c) => c with { Cache = ReadCache(r, e) })
+        .Section("proactive_policy_fetching", Proactive, "Background refresh of cached policies.",
+            c => c.ProactiveFetching, (c, v) => c with { ProactiveFetching = v })
+        .Section("default_zone", Zone, "Settings of every socketmap name not listed under zones.",
+            c => c.DefaultZone, (c, v) => c with { DefaultZone = v })
+        .Key("zones", "mapping of names", "", "Settings per socketmap name (no colons or spaces in a name).",
+            (r, e, c) => c with { Zones = ReadZones(r, e) })
+        .Key("state_dir", ConfigTypes.AbsolutePath, "the CLI's default", "Directory of Rampart's SQLite policy cache (--state-dir).",
+            (c, v) => c with { StateDirectory = v })
+        .Key("resolver", ConfigTypes.Parsed<string>("IP[:PORT]", ParseResolver), "/etc/resolv.conf", "The validating DNS resolver (--resolver).",
+            (c, v) => c with { Resolver = v })
+        .Key("ca_file", ConfigTypes.AbsolutePath, "system roots", "Extra CA certificates for MTA-STS policy fetches (--ca-file).",
+            (c, v) => c with { CaFile = v })
+        .Key("overrides", ConfigTypes.AbsolutePath, "", "Local policy overrides file (--overrides).",
+            (c, v) => c with { Overrides = v })
+        .Key("policy_list", ConfigTypes.AbsolutePath, "", "STARTTLS Policy List JSON (--policy-list).",
+            (c, v) => c with { PolicyList = v })
+        .Key("metrics", ConfigTypes.Reference("IP:PORT", (r, n, p) => r.EndPoint(n, p, "e.g. 127.0.0.1:9461")), "off",
+            "Serve Prometheus metrics at http://IP:PORT/metrics (--metrics).", (c, v) => c with { Metrics = v })
+        .Key("user", ConfigTypes.Text, "", "Run as this user once the sockets are bound (--user); needs root.",
+            (c, v) => c with { User = v })
+        .Key("group", ConfigTypes.Text, "the user's", "And this group (--group).",
+            (c, v) => c with { Group = v })
+        .Key("log_level", ConfigTypes.LogLevel, "info", "How much the daemon logs (--log-level).",
+            (c, v) => c with { LogLevel = v });
+
+    /// <summary>Reads the daemon file's text; every message starts with <paramref name="sourceName"/>.</summary>
+    public static DaemonConfigLoadResult Read(string yaml, string sourceName)
+    {
+        var reader = new ConfigReader(sourceName);
         var config = new DaemonConfiguration { SourceName = sourceName };
-        var stream = new YamlStream();
-        try
+        if (reader.Parse(yaml, Shape) is { } root)
         {
-            stream.Load(new MergingParser(new Parser(new StringReader(yaml))));
+            config = Root.Read(reader, root, "", config);
+            var keys = reader.Entries(root, "");
+            if (keys.Any(k => s_rampartKeys.Contains(k.Name)))
+            {
+                config = config with { Dialect = DaemonConfigDialect.Rampart };
+            }
+            if (ReadListen(reader, keys) is { } listen)
+            {
+                config = config with { Listen = listen };
+            }
         }
-        catch (YamlException ex)
-        {
-            _errors.Add($"{sourceName}:{ex.Start.Line}:{ex.Start.Column}: invalid YAML: {StripMark(ex.Message)}");
-            return Result(config);
-        }
-
-        if (stream.Documents.Count > 1)
-        {
-            var second = stream.Documents[1].RootNode.Start;
-            _errors.Add($"{sourceName}:{second.Line}:{second.Column}: invalid YAML: expected one document, found {stream.Documents.Count}");
-            return Result(config);
-        }
-
-        if (stream.Documents.Count == 0 || IsNull(stream.Documents[0].RootNode))
-        {
-            return Result(config);
-        }
-
-        if (stream.Documents[0].RootNode is not YamlMappingNode root)
-        {
-            _errors.Add($"{sourceName}: the file must be a mapping of keys (host: ..., port: ...), not {Describe(stream.Documents[0].RootNode)}");
-            return Result(config);
-        }
-
-        return Result(ReadRoot(root, config));
+        return new DaemonConfigLoadResult(config, reader.Warnings, reader.Errors);
     }
 
-    private DaemonConfigLoadResult Result(DaemonConfiguration config) => new(config, _warnings, _errors);
+    private static DaemonZone WithSettings(DaemonZone zone, Func<SenderPolicySettings, SenderPolicySettings> change) =>
+        zone with { Zone = zone.Zone with { Settings = change(zone.Settings) } };
 
-    private DaemonConfiguration ReadRoot(YamlMappingNode root, DaemonConfiguration config)
+    private static bool ParseResolver(string text, out string? value, out string error)
     {
-        var keys = Entries(root, "");
-        if (keys.Keys.Any(s_rampartKeys.Contains))
-        {
-            config = config with { Dialect = DaemonConfigDialect.Rampart };
-        }
-
-        foreach (var (key, value) in keys)
-        {
-            if (IsNull(value))
-            {
-                continue; // "key:" with no value: the default, as if absent
-            }
-
-            switch (key)
-            {
-                case "host" or "port" or "path" or "mode" or "listen":
-                    break; // below, together
-                case "reuse_port":
-                    if (Bool(value, key) is { } reuse)
-                    {
-                        config = config with { ReusePort = reuse };
-                        if (reuse)
-                        {
-                            Warn(key, "true is not supported (Rampart binds its socket exclusively; run one instance per address)");
-                        }
-                    }
-                    break;
-                case "shutdown_timeout":
-                    if (Seconds(value, key, allowZero: true) is { } shutdown)
-                    {
-                        config = config with { ShutdownTimeout = shutdown };
-                    }
-                    break;
-                case "cache_grace":
-                    if (Seconds(value, key, allowZero: true) is { } grace)
-                    {
-                        config = config with { CacheGrace = grace };
-                    }
-                    break;
-                case "cache":
-                    config = config with { Cache = ReadCache(value, key) };
-                    break;
-                case "proactive_policy_fetching":
-                    config = config with { ProactiveFetching = ReadProactive(value, key) };
-                    break;
-                case "default_zone":
-                    config = config with { DefaultZone = ReadZone(value, key, SocketmapZone.DefaultName) };
-                    break;
-                case "zones":
-                    config = config with { Zones = ReadZones(value, key) };
-                    break;
-                case "state_dir":
-                    config = config with { StateDirectory = AbsolutePath(value, key) };
-                    break;
-                case "ca_file":
-                    config = config with { CaFile = AbsolutePath(value, key) };
-                    break;
-                case "resolver":
-                    if (String(value, key) is { } resolver)
-                    {
-                        if (ResolverEndpoint.TryParse(resolver, out _, out var resolverError))
-                        {
-                            config = config with { Resolver = resolver };
-                        }
-                        else
-                        {
-                            Error(key, resolverError);
-                        }
-                    }
-                    break;
-                case "overrides":
-                    config = config with { Overrides = AbsolutePath(value, key) };
-                    break;
-                case "policy_list":
-                    config = config with { PolicyList = AbsolutePath(value, key) };
-                    break;
-                case "metrics":
-                    if (String(value, key) is { } metrics)
-                    {
-                        if (System.Net.IPEndPoint.TryParse(metrics, out var metricsEndpoint) && metricsEndpoint.Port != 0)
-                        {
-                            config = config with { Metrics = metricsEndpoint };
-                        }
-                        else
-                        {
-                            Error(key, $"'{metrics}' is not IP:PORT (e.g. 127.0.0.1:9461)");
-                        }
-                    }
-                    break;
-                case "user":
-                    config = config with { User = String(value, key) };
-                    break;
-                case "group":
-                    config = config with { Group = String(value, key) };
-                    break;
-                default:
-                    Warn(key, "unknown key, ignored");
-                    break;
-            }
-        }
-
-        if (ReadListen(keys) is { } listen)
-        {
-            config = config with { Listen = listen };
-        }
-
-        return config;
+        value = ResolverEndpoint.TryParse(text, out _, out var parseError) ? text : null;
+        error = parseError ?? "";
+        return value is not null;
     }
 
-    private List<SocketmapEndpoint>? ReadListen(Dictionary<string, YamlNode> keys)
+    private static Dictionary<string, DaemonZone> ReadZones(ConfigReader reader, ConfigEntry zones)
     {
-        keys.TryGetValue("host", out var hostNode);
-        keys.TryGetValue("port", out var portNode);
-        keys.TryGetValue("mode", out var modeNode);
-        keys.TryGetValue("listen", out var listenNode);
-        string? path = keys.TryGetValue("path", out var pathNode) ? AbsolutePath(pathNode, "path") : null;
-        bool hasPath = pathNode is not null && !IsNull(pathNode);
-
-        if (listenNode is not null && !IsNull(listenNode))
+        var result = new Dictionary<string, DaemonZone>(StringComparer.Ordinal);
+        foreach (var entry in reader.Mapping(zones.Value, zones.Path) ?? [])
         {
-            foreach (var peerKey in s_peerListenKeys.Where(k => keys.TryGetValue(k, out var n) && !IsNull(n)))
+            if (entry.Name.Length == 0 || entry.Name.Any(c => c == ':' || char.IsWhiteSpace(c) || char.IsControl(c)))
             {
-                Error(peerKey, "cannot be combined with listen (list every address under listen)");
+                reader.Error(entry.KeyNode, entry.Path, $"'{entry.Name}' cannot be a socketmap name (no colons or spaces)");
+                continue;
             }
+            result[entry.Name] = Zone.Read(reader, entry.Value, entry.Path, DaemonZone.Default(entry.Name));
+        }
+        return result;
+    }
 
-            return ReadListenList(listenNode);
+    private static DaemonCacheSettings ReadCache(ConfigReader reader, ConfigEntry cache)
+    {
+        var settings = Cache.Read(reader, cache.Value, cache.Path, new DaemonCacheSettings());
+        if (cache.Value is not YamlMappingNode map)
+        {
+            return settings;
+        }
+        var entries = reader.Entries(map, cache.Path);
+        if (settings.Kind is DaemonCacheKind.Postgres or DaemonCacheKind.RedisSentinel && entries.FirstOrDefault(e => e.Name == "type") is { } type)
+        {
+            reader.Warn(type.Value, type.Path, $"{ConfigReader.ValueText(type.Value)} is not supported yet; Rampart uses its SQLite cache in the state directory");
+        }
+        var optionsEntry = entries.FirstOrDefault(e => e.Name == "options");
+        var optionsPath = ConfigReader.Child(cache.Path, "options");
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (optionsEntry is not null && !ConfigReader.IsNull(optionsEntry.Value))
+        {
+            settings = CacheOptions[settings.Kind].Read(reader, optionsEntry.Value, optionsPath, settings);
+            var given = optionsEntry.Value is YamlMappingNode optionsMap ? reader.Entries(optionsMap, optionsPath) : [];
+            foreach (var option in given.Where(o => o.Value is YamlScalarNode && !ConfigReader.IsNull(o.Value)))
+            {
+                options[option.Name] = ((YamlScalarNode)option.Value).Value ?? "";
+            }
+        }
+        var at = optionsEntry?.Value ?? cache.Value;
+        if (settings.Kind == DaemonCacheKind.Redis && !options.ContainsKey("url") && !HasKey(optionsEntry, "url"))
+        {
+            reader.Error(at, optionsPath + ".url", "is required when cache.type is redis (redis://host:6379/0 or unix:///run/redis/redis.sock)");
+        }
+        if (settings.Kind == DaemonCacheKind.Sqlite && settings.SqliteFile is null && !HasKey(optionsEntry, "filename"))
+        {
+            reader.Error(at, optionsPath + ".filename", "is required when cache.type is sqlite");
+        }
+        return settings with { Options = options };
+    }
+
+    private static bool HasKey(ConfigEntry? mapping, string key) =>
+        mapping?.Value is YamlMappingNode map && map.Children.Keys.Any(k => k is YamlScalarNode { Value: { } name } && name == key);
+
+    private static DaemonCacheSettings ReadRedisUrl(ConfigReader reader, ConfigEntry entry, DaemonCacheSettings settings)
+    {
+        if (!SingleValue(reader, entry) || reader.Text(entry.Value, entry.Path) is not { } url)
+        {
+            return settings;
+        }
+        if (!Rampart.Storage.RedisServerAddress.TryParse(url, out var address, out var error))
+        {
+            reader.Error(entry.Value, entry.Path, error);
+            return settings;
+        }
+        foreach (var ignored in address.IgnoredParameters)
+        {
+            reader.Warn(entry.Value, entry.Path, $"parameter {ignored} is not used by Rampart, ignored");
+        }
+        return settings;
+    }
+
+    private static bool SingleValue(ConfigReader reader, ConfigEntry entry)
+    {
+        if (entry.Value is YamlScalarNode)
+        {
+            return true;
+        }
+        reader.Error(entry.Value, entry.Path, $"must be a single value, not {ConfigReader.Describe(entry.Value)}");
+        return false;
+    }
+
+    // ---- the listener: host/port/path/mode (postfix-mta-sts-resolver) or listen (Rampart), read together ----
+
+    private static List<SocketmapEndpoint>? ReadListen(ConfigReader reader, IReadOnlyList<ConfigEntry> keys)
+    {
+        ConfigEntry? Given(string name) => keys.LastOrDefault(k => k.Name == name && !ConfigReader.IsNull(k.Value));
+        var listen = Given("listen");
+        if (listen is not null)
+        {
+            foreach (var peerKey in s_peerListenKeys.Select(Given).OfType<ConfigEntry>())
+            {
+                reader.Error(peerKey.KeyNode, peerKey.Path, "cannot be combined with listen (list every address under listen)");
+            }
+            return ReadListenList(reader, listen);
         }
 
-        UnixFileMode? mode = modeNode is null || IsNull(modeNode) ? null : Mode(modeNode, "mode");
-        if (hasPath)
+        var modeEntry = Given("mode");
+        UnixFileMode? mode = modeEntry is not null && s_mode.Read(reader, modeEntry.Value, modeEntry.Path, out var m) ? m : null;
+        if (Given("path") is { } pathEntry)
         {
-            foreach (var ignored in s_tcpKeys.Where(k => keys.TryGetValue(k, out var n) && !IsNull(n)))
+            foreach (var ignored in s_tcpKeys.Select(Given).OfType<ConfigEntry>())
             {
-                Warn(ignored, "ignored because path is set (a Unix socket is used instead of TCP)");
+                reader.Warn(ignored.KeyNode, ignored.Path, "ignored because path is set (a Unix socket is used instead of TCP)");
             }
-
-            if (path is null)
+            if (reader.AbsolutePath(pathEntry.Value, pathEntry.Path) is not { } path)
             {
                 return null;
             }
-
             if (!SocketmapEndpoint.TryParse("unix:" + path, out var unix, out var unixError))
             {
-                Error("path", unixError);
+                reader.Error(pathEntry.Value, pathEntry.Path, unixError);
                 return null;
             }
-
             return [unix with { UnixSocketMode = mode }];
         }
 
-        if (mode is not null)
+        if (modeEntry is not null && mode is not null)
         {
-            Warn("mode", "ignored: it applies only to a Unix socket (path)");
+            reader.Warn(modeEntry.KeyNode, modeEntry.Path, "ignored: it applies only to a Unix socket (path)");
         }
-
-        if ((hostNode is null || IsNull(hostNode)) && (portNode is null || IsNull(portNode)))
+        var hostEntry = Given("host");
+        var portEntry = Given("port");
+        if (hostEntry is null && portEntry is null)
         {
             return null;
         }
-
-        var host = hostNode is null || IsNull(hostNode) ? DaemonConfiguration.DefaultHost : String(hostNode, "host");
-        int? port = portNode is null || IsNull(portNode) ? DaemonConfiguration.DefaultPort : Int(portNode, "port", 1, 65535);
+        var host = hostEntry is null ? DaemonConfiguration.DefaultHost : reader.Text(hostEntry.Value, hostEntry.Path);
+        var port = portEntry is null ? DaemonConfiguration.DefaultPort : reader.Port(portEntry.Value, portEntry.Path);
         if (host is null || port is null)
         {
             return null;
         }
-
         var literal = host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('[') ? $"[{host}]" : host;
         if (!SocketmapEndpoint.TryParse(string.Create(CultureInfo.InvariantCulture, $"{literal}:{port}"), out var tcp, out _))
         {
-            Error("host", $"'{host}' is not an IPv4 address, an IPv6 address or localhost (Rampart does not resolve host names to listen on)");
+            reader.Error(hostEntry!.Value, hostEntry.Path, $"'{host}' is not an IPv4 address, an IPv6 address or localhost (Rampart does not resolve host names to listen on)");
             return null;
         }
-
         return [tcp];
     }
 
-    private List<SocketmapEndpoint>? ReadListenList(YamlNode node)
+    /// <summary>A <c>listen</c> entry written as a mapping.</summary>
+    private sealed record ListenItem(YamlNode? Address, UnixFileMode? Mode, string? Owner);
+
+    private static readonly ConfigSection<ListenItem> s_listenItem = new ConfigSection<ListenItem>()
+        .Key("address", "address", "required", "IP:PORT, [IPv6]:PORT, localhost:PORT or unix:/path.", (_, e, item) => item with { Address = e.Value })
+        .Key("mode", s_mode, "umask", "File mode of the Unix socket.", (item, v) => item with { Mode = v })
+        .Key("owner", ConfigTypes.Text, "", "USER[:GROUP] the Unix socket is given to (needs root).", (item, v) => item with { Owner = v });
+
+    private static List<SocketmapEndpoint>? ReadListenList(ConfigReader reader, ConfigEntry listen)
     {
-        var items = node is YamlSequenceNode sequence ? sequence.Children.ToList() : [node];
+        var items = listen.Value is YamlSequenceNode sequence ? sequence.Children.ToList() : [listen.Value];
         var endpoints = new List<SocketmapEndpoint>();
-        bool ok = true;
-        for (int i = 0; i < items.Count; i++)
+        var ok = true;
+        for (var i = 0; i < items.Count; i++)
         {
-            var key = node is YamlSequenceNode ? $"listen[{i}]" : "listen";
-            if (ReadListenItem(items[i], key) is { } endpoint)
+            var path = listen.Value is YamlSequenceNode ? $"listen[{i}]" : "listen";
+            if (ReadListenItem(reader, items[i], path) is { } endpoint)
             {
                 endpoints.Add(endpoint);
             }
@@ -260,579 +350,78 @@ internal sealed partial class DaemonConfigReader(string sourceName)
                 ok = false;
             }
         }
-
         if (ok && endpoints.Count == 0)
         {
-            Error("listen", "is empty: give at least one address");
+            reader.Error(listen.Value, listen.Path, "is empty: give at least one address");
             return null;
         }
-
         return ok ? endpoints : null;
     }
 
-    private SocketmapEndpoint? ReadListenItem(YamlNode node, string key)
+    private static SocketmapEndpoint? ReadListenItem(ConfigReader reader, YamlNode node, string path)
     {
-        string? address;
-        UnixFileMode? mode = null;
-        string? owner = null;
-        if (node is YamlMappingNode map)
+        var errors = reader.Errors.Count;
+        var item = node is YamlMappingNode
+            ? s_listenItem.Read(reader, node, path, new ListenItem(null, null, null))
+            : new ListenItem(node, null, null); // unix:/path:0660 is parsed by SocketmapEndpoint
+        if (node is YamlMappingNode && item.Address is null)
         {
-            var entries = Entries(map, key);
-            address = entries.TryGetValue("address", out var a) ? String(a, key + ".address") : null;
-            if (a is null)
-            {
-                Error(key, "needs address: (127.0.0.1:8461 or unix:/path)");
-            }
-
-            if (entries.TryGetValue("mode", out var m) && !IsNull(m))
-            {
-                mode = Mode(m, key + ".mode");
-                if (mode is null)
-                {
-                    return null;
-                }
-            }
-
-            if (entries.TryGetValue("owner", out var o) && !IsNull(o))
-            {
-                owner = String(o, key + ".owner");
-            }
-
-            foreach (var unknown in entries.Keys.Where(k => k is not ("address" or "mode" or "owner")))
-            {
-                Warn($"{key}.{unknown}", "unknown key, ignored");
-            }
+            reader.Error(node, path, "needs address: (127.0.0.1:8461 or unix:/path)");
         }
-        else
-        {
-            address = String(node, key); // unix:/path:0660 is parsed by SocketmapEndpoint
-        }
-
-        if (address is null)
+        if (reader.Errors.Count > errors || item.Address is null)
         {
             return null;
         }
-
+        var addressPath = node is YamlMappingNode ? path + ".address" : path;
+        if (reader.Text(item.Address, addressPath) is not { } address)
+        {
+            return null;
+        }
         if (!SocketmapEndpoint.TryParse(address, out var endpoint, out var error))
         {
-            Error(key, error);
+            reader.Error(item.Address, path, error);
             return null;
         }
-
-        if ((mode is not null || owner is not null) && endpoint.UnixSocketPath is null)
+        if ((item.Mode is not null || item.Owner is not null) && endpoint.UnixSocketPath is null)
         {
-            Warn(key, "mode and owner ignored: they apply only to a Unix socket");
+            reader.Warn(node, path, "mode and owner ignored: they apply only to a Unix socket");
             return endpoint;
         }
-
-        return endpoint with { UnixSocketMode = mode ?? endpoint.UnixSocketMode, UnixSocketOwner = owner };
-    }
-
-    private DaemonCacheSettings ReadCache(YamlNode node, string key)
-    {
-        var cache = new DaemonCacheSettings();
-        if (Map(node, key) is not { } entries)
-        {
-            return cache;
-        }
-
-        if (entries.TryGetValue("type", out var typeNode) && !IsNull(typeNode) && String(typeNode, key + ".type") is { } type)
-        {
-            switch (type)
-            {
-                case "internal":
-                    break;
-                case "sqlite":
-                    cache = cache with { Kind = DaemonCacheKind.Sqlite };
-                    break;
-                case "redis":
-                    cache = cache with { Kind = DaemonCacheKind.Redis };
-                    break;
-                case "postgres":
-                    cache = cache with { Kind = DaemonCacheKind.Postgres };
-                    Warn(key + ".type", "postgres is not supported yet; Rampart uses its SQLite cache in the state directory");
-                    break;
-                default:
-                    Error(key + ".type", $"'{type}' is not a cache type (internal, sqlite, redis or postgres)");
-                    break;
-            }
-        }
-
-        var optionsKey = key + ".options";
-        var options = new Dictionary<string, string>(StringComparer.Ordinal);
-        var optionEntries = entries.TryGetValue("options", out var optionsNode) ? Map(optionsNode, optionsKey) : null;
-        foreach (var (name, value) in optionEntries ?? [])
-        {
-            var path = $"{optionsKey}.{name}";
-            if (IsNull(value))
-            {
-                continue;
-            }
-
-            if (value is YamlScalarNode scalar)
-            {
-                options[name] = scalar.Value ?? "";
-            }
-
-            switch (cache.Kind, name)
-            {
-                case (DaemonCacheKind.Internal, "cache_size"):
-                    if (Int(value, path, 1, int.MaxValue) is { } size)
-                    {
-                        cache = cache with { InternalSize = size };
-                    }
-                    break;
-                case (DaemonCacheKind.Sqlite, "filename"):
-                    cache = cache with { SqliteFile = AbsolutePath(value, path) };
-                    break;
-                case (DaemonCacheKind.Sqlite, "threads"):
-                    if (Int(value, path, 1, 1024) is { } threads)
-                    {
-                        cache = cache with { SqliteThreads = threads };
-                        Warn(path, "not supported (Rampart sizes its own SQLite connections), ignored");
-                    }
-                    break;
-                case (DaemonCacheKind.Sqlite, "timeout"):
-                    if (Seconds(value, path, allowZero: false) is { } lockTimeout)
-                    {
-                        cache = cache with { SqliteTimeout = lockTimeout };
-                    }
-                    break;
-                case (DaemonCacheKind.Redis, "url") when value is not YamlScalarNode:
-                    Error(path, $"must be a single value, not {Describe(value)}");
-                    break;
-                case (DaemonCacheKind.Redis, "url"):
-                    if (String(value, path) is { } url)
-                    {
-                        if (Rampart.Storage.RedisServerAddress.TryParse(url, out var address, out var urlError))
-                        {
-                            foreach (var ignored in address.IgnoredParameters)
-                            {
-                                Warn(path, $"parameter {ignored} is not used by Rampart, ignored");
-                            }
-                        }
-                        else
-                        {
-                            Error(path, urlError);
-                        }
-                    }
-                    break;
-                case (DaemonCacheKind.Redis, "key_prefix"):
-                    if (String(value, path) is { Length: 0 })
-                    {
-                        Error(path, "must not be empty");
-                    }
-                    break;
-                case (DaemonCacheKind.Redis, _):
-                    if (value is not YamlScalarNode)
-                    {
-                        Error(path, $"must be a single value, not {Describe(value)}");
-                    }
-                    Warn(path, "not used by Rampart (one connection per daemon, its own timeouts), ignored");
-                    break;
-                case (DaemonCacheKind.Postgres, _):
-                    if (value is not YamlScalarNode)
-                    {
-                        Error(path, $"must be a single value, not {Describe(value)}");
-                    }
-                    break; // kept as text; the type itself is warned
-                default:
-                    Warn(path, $"unknown option for cache type {cache.Kind.ToString().ToLowerInvariant()}, ignored");
-                    break;
-            }
-        }
-
-        if (cache.Kind == DaemonCacheKind.Redis && !(optionEntries?.ContainsKey("url") ?? false))
-        {
-            Error(optionsKey + ".url", "is required when cache.type is redis (redis://host:6379/0 or unix:///run/redis/redis.sock)");
-        }
-
-        if (cache.Kind == DaemonCacheKind.Sqlite && cache.SqliteFile is null
-            && !(optionEntries?.ContainsKey("filename") ?? false))
-        {
-            Error(optionsKey + ".filename", "is required when cache.type is sqlite");
-        }
-
-        foreach (var unknown in entries.Keys.Where(k => k is not ("type" or "options")))
-        {
-            Warn($"{key}.{unknown}", "unknown key, ignored");
-        }
-
-        return cache with { Options = options };
-    }
-
-    private MtaStsRefreshSettings ReadProactive(YamlNode node, string key)
-    {
-        var settings = new MtaStsRefreshSettings();
-        foreach (var (name, value) in Map(node, key) ?? [])
-        {
-            var path = $"{key}.{name}";
-            if (IsNull(value))
-            {
-                continue;
-            }
-
-            switch (name)
-            {
-                case "enabled":
-                    if (Bool(value, path) is { } enabled)
-                    {
-                        settings = settings with { Enabled = enabled };
-                    }
-                    break;
-                case "interval":
-                    if (Int(value, path, 1, int.MaxValue) is { } interval)
-                    {
-                        settings = settings with { Interval = TimeSpan.FromSeconds(interval) };
-                    }
-                    break;
-                case "concurrency_limit":
-                    if (Int(value, path, 1, 100_000) is { } limit)
-                    {
-                        settings = settings with { ConcurrencyLimit = limit };
-                    }
-                    break;
-                case "grace_ratio":
-                    if (Number(value, path) is { } ratio)
-                    {
-                        if (ratio > 0)
-                        {
-                            settings = settings with { GraceRatio = ratio };
-                        }
-                        else
-                        {
-                            Error(path, $"'{Text(value)}' must be greater than 0");
-                        }
-                    }
-                    break;
-                default:
-                    Warn(path, "unknown key, ignored");
-                    break;
-            }
-        }
-
-        return settings;
-    }
-
-    private Dictionary<string, DaemonZone> ReadZones(YamlNode node, string key)
-    {
-        var zones = new Dictionary<string, DaemonZone>(StringComparer.Ordinal);
-        foreach (var (name, value) in Map(node, key) ?? [])
-        {
-            var path = $"{key}.{name}";
-            if (name.Length == 0 || name.Any(c => c == ':' || char.IsWhiteSpace(c) || char.IsControl(c)))
-            {
-                Error(path, $"'{name}' cannot be a socketmap name (no colons or spaces)");
-                continue;
-            }
-
-            zones[name] = ReadZone(value, path, name);
-        }
-
-        return zones;
-    }
-
-    private DaemonZone ReadZone(YamlNode node, string key, string name)
-    {
-        var settings = new SenderPolicySettings();
-        var timeout = DaemonZone.DefaultTimeout;
-        foreach (var (option, value) in Map(node, key) ?? [])
-        {
-            var path = $"{key}.{option}";
-            if (IsNull(value))
-            {
-                continue;
-            }
-
-            switch (option)
-            {
-                case "strict_testing":
-                    if (Bool(value, path) is { } strict)
-                    {
-                        settings = settings with { StrictTesting = strict };
-                    }
-                    break;
-                case "require_sni":
-                    if (Bool(value, path) is { } sni)
-                    {
-                        settings = settings with { RequireSni = sni };
-                    }
-                    break;
-                case "timeout":
-                    if (Seconds(value, path, allowZero: false) is { } seconds)
-                    {
-                        if (seconds > TimeSpan.FromSeconds(600))
-                        {
-                            Error(path, $"'{Text(value)}' is more than 600 seconds");
-                        }
-                        else
-                        {
-                            timeout = seconds;
-                        }
-                    }
-                    break;
-                case "tlsrpt":
-                    if (Bool(value, path) is { } tlsrpt)
-                    {
-                        settings = settings with { TlsRpt = tlsrpt };
-                    }
-                    break;
-                default:
-                    Warn(path, "unknown key, ignored");
-                    break;
-            }
-        }
-
-        return new DaemonZone(new SocketmapZone(name, settings), timeout);
-    }
-
-    // ---- typed scalars (PyYAML's YAML 1.1 resolver) ----
-
-    private Dictionary<string, YamlNode>? Map(YamlNode node, string key)
-    {
-        if (IsNull(node))
-        {
-            return null; // "zones:" with nothing under it: the defaults
-        }
-
-        if (node is not YamlMappingNode map)
-        {
-            Error(key, $"must be a mapping of keys, not {Describe(node)}");
-            return null;
-        }
-
-        return Entries(map, key);
-    }
-
-    private Dictionary<string, YamlNode> Entries(YamlMappingNode map, string key)
-    {
-        var entries = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
-        foreach (var (k, v) in map.Children)
-        {
-            if (k is not YamlScalarNode { Value: { } name })
-            {
-                Error(key.Length == 0 ? "(top level)" : key, $"has a key that is {Describe(k)}, not a name");
-                continue;
-            }
-
-            entries[name] = v;
-        }
-
-        return entries;
-    }
-
-    private bool? Bool(YamlNode node, string key)
-    {
-        if (node is YamlScalarNode { Style: ScalarStyle.Plain, Value: { } text } scalar && scalar.Tag.IsEmpty)
-        {
-            switch (text)
-            {
-                case "true" or "True" or "TRUE" or "yes" or "Yes" or "YES" or "on" or "On" or "ON":
-                    return true;
-                case "false" or "False" or "FALSE" or "no" or "No" or "NO" or "off" or "Off" or "OFF":
-                    return false;
-            }
-        }
-
-        Error(key, node is YamlScalarNode { Style: not ScalarStyle.Plain }
-            ? $"'{Text(node)}' is quoted text, not a boolean (write true or false without quotes)"
-            : $"'{Text(node)}' is not a boolean (true or false)");
-        return null;
-    }
-
-    private string? String(YamlNode node, string key)
-    {
-        if (node is YamlScalarNode { Value: { } text } && !IsNull(node) && text.Length > 0)
-        {
-            return text;
-        }
-
-        Error(key, IsNull(node) ? "is empty" : $"must be text, not {Describe(node)}");
-        return null;
-    }
-
-    private string? AbsolutePath(YamlNode node, string key)
-    {
-        if (String(node, key) is not { } path)
-        {
-            return null;
-        }
-
-        if (!Path.IsPathFullyQualified(path))
-        {
-            Error(key, $"'{path}' is not an absolute path");
-            return null;
-        }
-
-        return path;
-    }
-
-    private int? Int(YamlNode node, string key, int min, int max)
-    {
-        if (!TryInteger(node, out long value))
-        {
-            Error(key, $"'{Text(node)}' is not a whole number");
-            return null;
-        }
-
-        if (value < min || value > max)
-        {
-            Error(key, $"'{Text(node)}' is out of range ({min}..{max})");
-            return null;
-        }
-
-        return (int)value;
-    }
-
-    private double? Number(YamlNode node, string key)
-    {
-        if (TryInteger(node, out long whole))
-        {
-            return whole;
-        }
-
-        if (node is YamlScalarNode { Value: { } text }
-            && FloatPattern().IsMatch(text)
-            && double.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
-            && double.IsFinite(value))
-        {
-            return value;
-        }
-
-        Error(key, $"'{Text(node)}' is not a number");
-        return null;
-    }
-
-    private TimeSpan? Seconds(YamlNode node, string key, bool allowZero)
-    {
-        if (Number(node, key) is not { } seconds)
-        {
-            return null;
-        }
-
-        if (seconds < 0 || (!allowZero && seconds == 0) || seconds > TimeSpan.MaxValue.TotalSeconds / 2)
-        {
-            Error(key, $"'{Text(node)}' must be a number of seconds {(allowZero ? "of 0 or more" : "greater than 0")}");
-            return null;
-        }
-
-        return TimeSpan.FromSeconds(seconds);
+        return endpoint with { UnixSocketMode = item.Mode ?? endpoint.UnixSocketMode, UnixSocketOwner = item.Owner };
     }
 
     /// <summary>
     /// postfix-mta-sts-resolver's <c>mode</c>: an integer as YAML 1.1 reads it, so <c>0666</c> is octal and <c>438</c>
-    /// decimal. Rampart also takes <c>0o666</c> and quoted <c>"0660"</c> (always octal).
+    /// decimal (warned). Rampart also takes <c>0o666</c> and quoted <c>"0660"</c> (always octal).
     /// </summary>
-    private UnixFileMode? Mode(YamlNode node, string key)
+    private static bool ReadMode(ConfigReader reader, YamlNode node, string path, out UnixFileMode mode)
     {
-        var text = Text(node);
+        var text = ConfigReader.ValueText(node);
         long value;
-        if (node is YamlScalarNode { Style: not ScalarStyle.Plain } && SocketmapEndpoint.TryParseMode(text, out var quoted, out _))
+        if (node is YamlScalarNode { Style: not ScalarStyle.Plain } && SocketmapEndpoint.TryParseMode(text, out mode, out _))
         {
-            return quoted;
+            return true;
         }
-
+        mode = default;
         if (text.StartsWith("0o", StringComparison.Ordinal) && text.Length > 2 && text[2..].All(c => c is >= '0' and <= '7'))
         {
             value = Convert.ToInt64(text[2..], 8);
         }
-        else if (!TryInteger(node, out value))
+        else if (!ConfigReader.TryInteger(node, out value))
         {
-            Error(key, $"'{text}' is not a file mode (octal with a leading zero, such as 0660)");
-            return null;
+            reader.Error(node, path, $"'{text}' is not a file mode (octal with a leading zero, such as 0660)");
+            return false;
         }
         else if (!text.StartsWith('0') && value is > 7)
         {
-            Warn(key, $"{text} is decimal (octal {Convert.ToString(value, 8)}), as postfix-mta-sts-resolver reads it; write 0{text} for octal");
+            reader.Warn(node, path, $"{text} is decimal (octal {Convert.ToString(value, 8)}), as postfix-mta-sts-resolver reads it; write 0{text} for octal");
         }
-
         if (value is < 0 or > 0xFFF)
         {
-            Error(key, $"'{text}' is not a file mode (0000..07777)");
-            return null;
-        }
-
-        return (UnixFileMode)value;
-    }
-
-    /// <summary>YAML 1.1 integers: decimal, 0octal, 0x hex, 0b binary, with '_' separators. Quoted decimals are accepted too.</summary>
-    private static bool TryInteger(YamlNode node, out long value)
-    {
-        value = 0;
-        if (node is not YamlScalarNode { Value: { } raw } scalar || IsNull(node))
-        {
+            reader.Error(node, path, $"'{text}' is not a file mode (0000..07777)");
             return false;
         }
-
-        var text = raw.Replace("_", "", StringComparison.Ordinal);
-        bool negative = text.StartsWith('-');
-        var digits = text.TrimStart('-', '+');
-        if (digits.Length == 0 || text.Length - digits.Length > 1)
-        {
-            return false;
-        }
-
-        bool plain = scalar.Style == ScalarStyle.Plain;
-        try
-        {
-            if (plain && digits.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && digits.Length > 2)
-            {
-                value = long.Parse(digits[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
-            }
-            else if (plain && digits.StartsWith("0b", StringComparison.Ordinal) && digits.Length > 2 && digits[2..].All(c => c is '0' or '1'))
-            {
-                value = Convert.ToInt64(digits[2..], 2);
-            }
-            else if (plain && digits.Length > 1 && digits[0] == '0' && digits.All(c => c is >= '0' and <= '7'))
-            {
-                value = Convert.ToInt64(digits, 8);
-            }
-            else if (digits.All(char.IsAsciiDigit) && (digits.Length == 1 || digits[0] != '0' || !plain))
-            {
-                value = long.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture);
-            }
-            else
-            {
-                return false;
-            }
-        }
-        catch (Exception ex) when (ex is FormatException or OverflowException)
-        {
-            return false;
-        }
-
-        value = negative ? -value : value;
+        mode = (UnixFileMode)value;
         return true;
     }
-
-    private static bool IsNull(YamlNode node) =>
-        node is YamlScalarNode { Style: ScalarStyle.Plain, Value: null or "" or "~" or "null" or "Null" or "NULL" } scalar
-        && scalar.Tag.IsEmpty;
-
-    private static string Text(YamlNode node) => node switch
-    {
-        YamlScalarNode s => s.Value ?? "",
-        YamlSequenceNode => "a list",
-        _ => "a mapping",
-    };
-
-    private static string Describe(YamlNode node) => node switch
-    {
-        YamlScalarNode s when IsNull(s) => "empty",
-        YamlScalarNode s => $"'{s.Value}'",
-        YamlSequenceNode => "a list",
-        _ => "a mapping",
-    };
-
-    private static string StripMark(string message) => MarkPrefix().Replace(message, "");
-
-    private void Warn(string key, string message) => _warnings.Add($"{sourceName}: {key}: {message}");
-
-    private void Error(string key, string message) => _errors.Add($"{sourceName}: {key}: {message}");
-
-    [GeneratedRegex(@"^[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+]?[0-9]+)?$|^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$")]
-    private static partial Regex FloatPattern();
-
-    [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\): ")]
-    private static partial Regex MarkPrefix();
 }

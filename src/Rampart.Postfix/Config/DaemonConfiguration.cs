@@ -16,7 +16,7 @@ namespace Rampart.Postfix.Config;
  *      reuse_port: true         # warned when true: Rampart binds exclusively
  *      shutdown_timeout: 20     # seconds granted to open sessions on stop
  *      cache_grace: 60          # seconds a cached answer needs no refresh
- *      cache: {type: internal|sqlite|redis|postgres, options: {...}}
+ *      cache: {type: internal|sqlite|redis|redis_sentinel|postgres, options: {...}}
  *      proactive_policy_fetching: {enabled, interval, concurrency_limit, grace_ratio}
  *      default_zone: {strict_testing, timeout, require_sni, tlsrpt}
  *      zones: {NAME: {strict_testing, timeout, require_sni, tlsrpt}}
@@ -32,11 +32,14 @@ namespace Rampart.Postfix.Config;
  *      metrics: 127.0.0.1:9461                # Prometheus /metrics (--metrics); default off
  *      user: rampart                          # run as this user once the sockets are bound (--user); needs root
  *      group: rampart                         # and this group (--group); default the user's
+ *      log_level: info                        # trace, debug, info, warning or error (--log-level)
  *    and in a listen entry: {address: unix:/run/rampart/socketmap.sock, mode: "0660", owner: "rampart:postfix"}
  *
  * Defaults are postfix-mta-sts-resolver's (defaults.py), so an empty file listens on 127.0.0.1:8461 with
- * strict_testing false, require_sni true and a 4 s timeout. Unknown keys and keys Rampart does not support yet are
- * warnings; wrong types and bad values are errors. Nothing throws: the result carries every message.
+ * strict_testing false, require_sni true and a 4 s timeout. The tables of every key are in DaemonConfigReader. Unknown
+ * keys are errors naming the nearest known key; keys of postfix-mta-sts-resolver that Rampart does not use (reuse_port:
+ * true, sqlite threads, redis tuning, a postgres cache) are warnings saying so; wrong types and bad values are errors.
+ * Every message names FILE:LINE. Nothing throws: the result carries every message.
  */
 
 /// <summary>Which program's vocabulary a file uses: decided by the presence of any Rampart-only key.</summary>
@@ -60,6 +63,9 @@ internal enum DaemonCacheKind
 
     /// <summary>Not supported yet (warned); Rampart falls back to its SQLite cache.</summary>
     Postgres,
+
+    /// <summary>Redis through Sentinel (<c>options.sentinels</c>, <c>sentinel_master_name</c>): not supported yet (warned); Rampart falls back to its SQLite cache.</summary>
+    RedisSentinel,
 }
 
 /// <summary><c>cache:</c>, with postfix-mta-sts-resolver's defaults.</summary>
@@ -135,6 +141,7 @@ internal sealed record DaemonConfiguration
 {
     public const string DefaultHost = "127.0.0.1";
     public const int DefaultPort = 8461;
+    public const string DefaultListen = "127.0.0.1:8461";
 
     /// <summary>The file name messages start with.</summary>
     public required string SourceName { get; init; }
@@ -143,7 +150,7 @@ internal sealed record DaemonConfiguration
 
     /// <summary>Where to listen: 127.0.0.1:8461 unless host/port, path or listen say otherwise.</summary>
     public IReadOnlyList<SocketmapEndpoint> Listen { get; init; } =
-        [SocketmapEndpoint.Parse($"{DefaultHost}:{DefaultPort}")];
+        [SocketmapEndpoint.Parse(DefaultListen)];
 
     /// <summary><c>reuse_port</c> (default true, as the peer's); Rampart does not set SO_REUSEPORT.</summary>
     public bool ReusePort { get; init; } = true;
@@ -192,6 +199,9 @@ internal sealed record DaemonConfiguration
     /// <summary><c>group</c> (as <c>--group</c>); null = the user's group.</summary>
     public string? Group { get; init; }
 
+    /// <summary><c>log_level</c> (as <c>--log-level</c>); null = the host's default.</summary>
+    public Microsoft.Extensions.Logging.LogLevel? LogLevel { get; init; }
+
     /// <summary><c>metrics</c> (as <c>--metrics</c>); null = off.</summary>
     public System.Net.IPEndPoint? Metrics { get; init; }
 
@@ -206,23 +216,9 @@ internal sealed record DaemonConfiguration
     public static DaemonConfigLoadResult Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string text;
-        try
-        {
-            if (Directory.Exists(path))
-            {
-                return Failed(path, "is a directory, not a configuration file");
-            }
-
-            text = File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            var reason = ex is FileNotFoundException or DirectoryNotFoundException ? "no such file" : ex.Message;
-            return Failed(path, "cannot read: " + reason);
-        }
-
-        return Parse(text, path);
+        return Hosting.Configuration.ConfigReader.ReadFile(path, "configuration file", out var error) is { } text
+            ? Parse(text, path)
+            : new(new DaemonConfiguration { SourceName = path }, [], [error!]);
     }
 
     /// <summary>Checks YAML text; <paramref name="sourceName"/> starts every message.</summary>
@@ -230,9 +226,6 @@ internal sealed record DaemonConfiguration
     {
         ArgumentNullException.ThrowIfNull(yaml);
         ArgumentNullException.ThrowIfNull(sourceName);
-        return new DaemonConfigReader(sourceName).Read(yaml);
+        return DaemonConfigReader.Read(yaml, sourceName);
     }
-
-    private static DaemonConfigLoadResult Failed(string path, string error) =>
-        new(new DaemonConfiguration { SourceName = path }, [], [$"{path}: {error}"]);
 }

@@ -16,11 +16,11 @@ internal sealed record SocketmapOptions
     public int MaxRequestBytes { get; set; } = 16 * 1024;
 
     /// <summary>Deadline per request; a slower lookup is answered <c>TEMP lookup timed out</c>. Well under Postfix's 100 s.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:30")]
+    [TimeSpanRange("00:00:00.001", "00:01:30")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long a connection may make no progress (no bytes in, replies not taken) before it is closed.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [TimeSpanRange("00:00:00.001", "1.00:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
 }
 

@@ -1,0 +1,231 @@
+using Rampart.Core;
+using Rampart.Core.MtaSts;
+using Rampart.Core.Policy;
+using Rampart.Core.Publish;
+using Rampart.Hosting;
+using Rampart.Postfix.Config;
+using Rampart.Postfix.Daemon;
+using Rampart.Postfix.Socketmap;
+using Rampart.Web;
+
+namespace Rampart.Cli;
+
+/// <summary>What <c>rampart daemon</c>'s command line gave; null (or false, or empty) where it gave nothing.</summary>
+/// <param name="Timeout">Seconds given with <c>--timeout</c>, or null; <paramref name="DefaultTimeout"/> applies when neither the command line nor the file gives one.</param>
+internal sealed record DaemonCommandLine(
+    IReadOnlyList<string> Listen,
+    string? StateDir,
+    bool StrictTesting,
+    bool NoSni,
+    bool TlsRpt,
+    double? Timeout,
+    double DefaultTimeout,
+    string? Metrics,
+    string? User,
+    string? Group,
+    string? SocketOwner,
+    ServiceInputs Services,
+    Microsoft.Extensions.Logging.LogLevel? LogLevel = null);
+
+/// <summary>What <c>rampart serve</c>'s command line gave.</summary>
+internal sealed record ServeCommandLine(IReadOnlyList<string> Listen, string? Certificates, string? StateDir, string? Store);
+
+/// <summary><c>rampart serve</c>'s settings: the publish file with the command line applied, and where reports are kept.</summary>
+/// <param name="Store">A report store named by <c>--store</c>, or null.</param>
+/// <param name="StoreStateDir">The state directory of the report store (with <see cref="Store"/>, only one from the command line, so both is an error).</param>
+internal sealed record ServeRun(PublishConfig Config, string? Store, string? StoreStateDir);
+
+/// <summary>What <c>rampart publish</c>'s command line gave: the domains to publish (none = all) and a mode to force.</summary>
+internal sealed record PublishCommandLine(IReadOnlyList<string> Domains, MtaStsMode? Mode);
+
+/// <summary>
+/// The one place where a configuration file and the command line meet, one function per host. The rule is the same
+/// everywhere: <b>a value given on the command line wins over the file's, and the file's over the default</b>. Flags
+/// that switch something on (<c>--strict-testing</c>, <c>--tlsrpt</c>) or off (<c>--no-sni</c>) can only move the
+/// file's setting their way; lists (<c>--listen</c>) replace the file's list, never add to it.
+/// </summary>
+internal static class SettingsMerge
+{
+    /// <summary>
+    /// The daemon's settings from its file (read just now: at start and on SIGHUP; null without <c>--config</c>) and its
+    /// command line. The file's warnings are passed on; any error leaves the settings null. Nothing throws.
+    /// </summary>
+    public static DaemonReload Daemon(DaemonConfigLoadResult? loaded, DaemonCommandLine cli)
+    {
+        ArgumentNullException.ThrowIfNull(cli);
+        var warnings = new List<string>(loaded?.Warnings ?? []);
+        if (loaded is { Succeeded: false })
+        {
+            return new(null, warnings, loaded.Errors);
+        }
+        var file = loaded?.Configuration;
+        DaemonReload Failed(string error) => new(null, warnings, [error]);
+
+        var endpoints = new List<SocketmapEndpoint>();
+        if (cli.Listen.Count > 0 || file is null)
+        {
+            foreach (var text in cli.Listen.Count > 0 ? cli.Listen : [DaemonConfiguration.DefaultListen])
+            {
+                if (!SocketmapEndpoint.TryParse(text, out var endpoint, out var error))
+                {
+                    return Failed($"--listen '{text}': {error}");
+                }
+                endpoints.Add(cli.SocketOwner is { } owner && endpoint.UnixSocketPath is not null ? endpoint with { UnixSocketOwner = owner } : endpoint);
+            }
+        }
+        else
+        {
+            endpoints.AddRange(file.Listen);
+        }
+        foreach (var owner in endpoints.Select(e => e.UnixSocketOwner).OfType<string>().Distinct())
+        {
+            if (!UnixAccount.TryResolve(owner, null, out _, out var ownerError))
+            {
+                return Failed($"socket owner '{owner}': {ownerError}");
+            }
+        }
+
+        var seconds = cli.Timeout ?? file?.DefaultZone.Timeout.TotalSeconds ?? cli.DefaultTimeout;
+        if (seconds is <= 0 or > 600)
+        {
+            return Failed($"--timeout {seconds}: must be between 0 and 600 seconds");
+        }
+        System.Net.IPEndPoint? metrics = file?.Metrics;
+        if (cli.Metrics is { } metricsText && !System.Net.IPEndPoint.TryParse(metricsText, out metrics))
+        {
+            return Failed($"--metrics '{metricsText}': expected IP:PORT, e.g. 127.0.0.1:9461");
+        }
+        UnixAccount? runAs = null;
+        var group = cli.Group ?? file?.Group;
+        if ((cli.User ?? file?.User) is { } userName)
+        {
+            if (!UnixAccount.TryResolve(userName, group, out runAs, out var userError))
+            {
+                return Failed($"--user '{userName}': {userError}");
+            }
+        }
+        else if (group is not null)
+        {
+            return Failed("--group needs --user");
+        }
+
+        Services services;
+        try
+        {
+            services = Services.Create(cli.Services with
+            {
+                Resolver = cli.Services.Resolver ?? file?.Resolver,
+                CaFile = cli.Services.CaFile ?? file?.CaFile,
+                Overrides = cli.Services.Overrides ?? file?.Overrides,
+                PolicyList = cli.Services.PolicyList ?? file?.PolicyList,
+            });
+        }
+        catch (RampartException ex)
+        {
+            return Failed(ex.Message);
+        }
+        warnings.AddRange(services.Warnings.Where(w => w != services.DnsSettings.Warning));
+
+        var fileZone = file?.DefaultZone ?? DaemonZone.Default(SocketmapZone.DefaultName);
+        var zone = fileZone.Settings;
+        var defaultZone = new DaemonZone(
+            fileZone.Zone with
+            {
+                Settings = zone with
+                {
+                    StrictTesting = cli.StrictTesting || zone.StrictTesting,
+                    RequireSni = !cli.NoSni && zone.RequireSni,
+                    TlsRpt = cli.TlsRpt || zone.TlsRpt,
+                },
+            },
+            TimeSpan.FromSeconds(seconds));
+        string stateDirectory;
+        try
+        {
+            stateDirectory = StateDirectory.Choose(cli.StateDir ?? file?.EffectiveStateDirectory);
+        }
+        catch (StartupException ex)
+        {
+            return Failed(ex.Message);
+        }
+        var settings = new DaemonSettings(
+            endpoints,
+            stateDirectory,
+            services.DnsSettings,
+            services.Anchors,
+            defaultZone)
+        {
+            Metrics = metrics,
+            Pinned = services.Pinned,
+            Zones = file?.Zones ?? new Dictionary<string, DaemonZone>(StringComparer.Ordinal),
+            Cache = file is null ? new SenderPolicyCacheSettings() : new SenderPolicyCacheSettings { FreshFor = file.CacheGrace, MaxEntries = file.Cache.InternalSize },
+            Refresh = file?.ProactiveFetching ?? new MtaStsRefreshSettings(),
+            Redis = file?.Cache.RedisOptions,
+            RunAs = runAs,
+            LogLevel = cli.LogLevel ?? file?.LogLevel ?? Microsoft.Extensions.Logging.LogLevel.Information,
+        };
+        return new(settings, warnings, []);
+    }
+
+    /// <summary>
+    /// <c>rampart serve</c>: <c>--listen</c> replaces <c>serve.listen</c>, <c>--certificates</c> and <c>--state-dir</c> replace
+    /// theirs; <c>--store</c> replaces the file's <c>state_dir</c> for reports (with <c>--state-dir</c> too, opening the store
+    /// says to give only one).
+    /// </summary>
+    /// <exception cref="RampartException">A <c>--listen</c> address is not IP:PORT.</exception>
+    public static ServeRun Serve(PublishConfig file, ServeCommandLine cli)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(cli);
+        var serve = file.Serve;
+        if (cli.Listen.Count > 0)
+        {
+            serve = serve with
+            {
+                Listen = cli.Listen.Select(address => Hosting.Configuration.ConfigReader.TryEndPoint(address, out var endPoint)
+                    ? endPoint
+                    : throw new RampartException($"--listen '{address}': must be IP:PORT ([IPv6]:PORT)")).ToList(),
+            };
+        }
+        serve = serve with
+        {
+            Certificates = cli.Certificates ?? serve.Certificates,
+            StateDir = cli.StateDir ?? serve.StateDir,
+        };
+        return new ServeRun(file with { Serve = serve }, cli.Store, cli.Store is null ? serve.StateDir : cli.StateDir);
+    }
+
+    /// <summary>
+    /// <c>rampart publish</c>: the file's domains, only those <c>--domain</c> names (in that order) when given, each with
+    /// <c>--mode</c>'s mode when given.
+    /// </summary>
+    /// <exception cref="RampartException">A <c>--domain</c> that is not a domain or not in the file; a forced mode that needs mx: entries a domain lacks.</exception>
+    public static IReadOnlyList<PublishDomain> Publish(PublishConfig file, PublishCommandLine cli)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(cli);
+        var selected = new List<PublishDomain>();
+        foreach (var name in cli.Domains)
+        {
+            if (!DomainName.TryNormalize(name, out var normalized, out var error))
+            {
+                throw new RampartException($"--domain '{name}': {error}");
+            }
+            selected.Add(file.Domains.FirstOrDefault(d => d.Domain == normalized) ?? throw new RampartException($"--domain {normalized}: not in {file.Source}"));
+        }
+        if (cli.Domains.Count == 0)
+        {
+            selected.AddRange(file.Domains);
+        }
+        if (cli.Mode is not { } forced)
+        {
+            return selected;
+        }
+        selected = selected.Select(d => d with { Mode = forced }).ToList();
+        if (forced != MtaStsMode.None && selected.FirstOrDefault(d => d.Mx.Count == 0) is { } bare)
+        {
+            throw new RampartException($"{file.Source}: {bare.Domain}: --mode {MtaStsPolicy.ModeName(forced)} needs mx: entries");
+        }
+        return selected;
+    }
+}

@@ -1,0 +1,169 @@
+using Rampart.Core;
+using Rampart.Core.MtaSts;
+using Rampart.Postfix.Config;
+using Rampart.Web;
+
+namespace Rampart.Cli.Tests;
+
+/// <summary><see cref="SettingsMerge"/>: the command line wins over the file, the file over the defaults.</summary>
+public sealed class SettingsMergeTests
+{
+    private const string DaemonFile = """
+        listen: 127.0.0.2:8461
+        state_dir: /var/lib/from-file
+        resolver: 127.0.0.2
+        metrics: 127.0.0.2:9461
+        default_zone:
+          timeout: 8
+          require_sni: true
+        zones:
+          strict:
+            strict_testing: true
+        """;
+
+    private static readonly DaemonCommandLine s_nothingGiven = new(
+        [], null, StrictTesting: false, NoSni: false, TlsRpt: false, Timeout: null, DefaultTimeout: 10, null, null, null, null,
+        new ServiceInputs(null, null, null, null, Verbose: false));
+
+    private static DaemonConfigLoadResult File(string yaml) => DaemonConfiguration.Parse(yaml, "/etc/rampart/rampart.yml");
+
+    [Fact]
+    public void Daemon_CommandLineGiven_WinsOverTheFile()
+    {
+        var cli = s_nothingGiven with
+        {
+            Listen = ["127.0.0.1:9000"],
+            StateDir = "/var/lib/from-cli",
+            Metrics = "127.0.0.1:9999",
+            Timeout = 3,
+            NoSni = true,
+            TlsRpt = true,
+            Services = s_nothingGiven.Services with { Resolver = "127.0.0.1" },
+        };
+
+        var merged = SettingsMerge.Daemon(File(DaemonFile), cli);
+
+        var settings = Assert.IsType<Rampart.Postfix.Daemon.DaemonSettings>(merged.Settings);
+        Assert.Equal("127.0.0.1:9000", Assert.Single(settings.Listen).ToString());
+        Assert.Equal("/var/lib/from-cli", settings.StateDirectory);
+        Assert.Equal("127.0.0.1:9999", settings.Metrics?.ToString());
+        Assert.Equal(TimeSpan.FromSeconds(3), settings.DefaultZone.Timeout);
+        Assert.False(settings.DefaultZone.Settings.RequireSni);
+        Assert.True(settings.DefaultZone.Settings.TlsRpt);
+        Assert.Contains("127.0.0.1", settings.Dns.Endpoint.ToString(), StringComparison.Ordinal);
+        Assert.True(settings.Zones["strict"].Settings.StrictTesting); // zones come only from the file
+    }
+
+    [Fact]
+    public void Daemon_NothingOnTheCommandLine_TheFileSays()
+    {
+        var merged = SettingsMerge.Daemon(File(DaemonFile), s_nothingGiven);
+
+        var settings = Assert.IsType<Rampart.Postfix.Daemon.DaemonSettings>(merged.Settings);
+        Assert.Equal("127.0.0.2:8461", Assert.Single(settings.Listen).ToString());
+        Assert.Equal("/var/lib/from-file", settings.StateDirectory);
+        Assert.Equal("127.0.0.2:9461", settings.Metrics?.ToString());
+        Assert.Equal(TimeSpan.FromSeconds(8), settings.DefaultZone.Timeout);
+        Assert.True(settings.DefaultZone.Settings.RequireSni);
+        Assert.Contains("127.0.0.2", settings.Dns.Endpoint.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Daemon_NoFileNoOptions_Defaults()
+    {
+        var merged = SettingsMerge.Daemon(null, s_nothingGiven with { Services = s_nothingGiven.Services with { Resolver = "127.0.0.1" } });
+
+        var settings = Assert.IsType<Rampart.Postfix.Daemon.DaemonSettings>(merged.Settings);
+        Assert.Equal(DaemonConfiguration.DefaultListen, Assert.Single(settings.Listen).ToString());
+        Assert.Equal(TimeSpan.FromSeconds(10), settings.DefaultZone.Timeout);
+        Assert.Null(settings.Metrics);
+    }
+
+    [Fact]
+    public void Daemon_FileWithErrors_NoSettingsEveryErrorPassedOn()
+    {
+        var merged = SettingsMerge.Daemon(File("port: abc\ncahce: {}\n"), s_nothingGiven);
+
+        Assert.Null(merged.Settings);
+        Assert.Equal(
+            ["/etc/rampart/rampart.yml:2: unknown key 'cahce' (did you mean 'cache'?)", "/etc/rampart/rampart.yml:1: port: 'abc' is not a port number (1-65535)"],
+            merged.Errors);
+    }
+
+    private static PublishConfig Publish() => PublishConfigFile.Parse("""
+        domains:
+          - domain: a.test
+            mx: mx.a.test
+          - domain: b.test
+            mx: mx.b.test
+        serve:
+          listen: 127.0.0.1:8443
+          certificates: /etc/from-file
+          state_dir: /var/lib/from-file
+        """, "/etc/rampart/publish.yml");
+
+    [Fact]
+    public void Serve_CommandLineGiven_ReplacesTheFilesValues()
+    {
+        var run = SettingsMerge.Serve(Publish(), new ServeCommandLine(["127.0.0.1:9443", "[::1]:9443"], "/etc/from-cli", "/var/lib/from-cli", null));
+
+        Assert.Equal(["127.0.0.1:9443", "[::1]:9443"], run.Config.Serve.Listen.Select(e => e.ToString()));
+        Assert.Equal("/etc/from-cli", run.Config.Serve.Certificates);
+        Assert.Equal("/var/lib/from-cli", run.StoreStateDir);
+        Assert.Null(run.Store);
+    }
+
+    [Fact]
+    public void Serve_NothingGiven_TheFileSays()
+    {
+        var run = SettingsMerge.Serve(Publish(), new ServeCommandLine([], null, null, null));
+
+        Assert.Equal("127.0.0.1:8443", Assert.Single(run.Config.Serve.Listen).ToString());
+        Assert.Equal("/etc/from-file", run.Config.Serve.Certificates);
+        Assert.Equal("/var/lib/from-file", run.StoreStateDir);
+    }
+
+    [Fact]
+    public void Serve_StoreGiven_ReplacesTheFilesStateDir()
+    {
+        var run = SettingsMerge.Serve(Publish(), new ServeCommandLine([], null, null, "/srv/reports.sqlite"));
+
+        Assert.Equal("/srv/reports.sqlite", run.Store);
+        Assert.Null(run.StoreStateDir);
+    }
+
+    [Fact]
+    public void Serve_BadListen_OneLineNamingTheOption()
+    {
+        var ex = Assert.Throws<RampartException>(() => SettingsMerge.Serve(Publish(), new ServeCommandLine(["nowhere"], null, null, null)));
+
+        Assert.Equal("--listen 'nowhere': must be IP:PORT ([IPv6]:PORT)", ex.Message);
+    }
+
+    [Fact]
+    public void Publish_DomainsAndModeGiven_OnlyThoseWithThatMode()
+    {
+        var domains = SettingsMerge.Publish(Publish(), new PublishCommandLine(["B.test."], MtaStsMode.Enforce));
+
+        var domain = Assert.Single(domains);
+        Assert.Equal("b.test", domain.Domain);
+        Assert.Equal(MtaStsMode.Enforce, domain.Mode);
+    }
+
+    [Fact]
+    public void Publish_NothingGiven_EveryDomainAsWritten()
+    {
+        var domains = SettingsMerge.Publish(Publish(), new PublishCommandLine([], null));
+
+        Assert.Equal(["a.test", "b.test"], domains.Select(d => d.Domain));
+        Assert.All(domains, d => Assert.Equal(MtaStsMode.Testing, d.Mode));
+    }
+
+    [Fact]
+    public void Publish_DomainNotInTheFile_NamesTheFile()
+    {
+        var ex = Assert.Throws<RampartException>(() => SettingsMerge.Publish(Publish(), new PublishCommandLine(["c.test"], null)));
+
+        Assert.Equal("--domain c.test: not in /etc/rampart/publish.yml", ex.Message);
+    }
+}
