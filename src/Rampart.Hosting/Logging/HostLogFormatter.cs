@@ -104,8 +104,12 @@ internal sealed class HostLogFormatter : ConsoleFormatter
         return result.ToString();
     }
 
-    /// <summary>Line breaks become spaces; the text is trimmed.</summary>
-    public static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+    /// <summary>
+    /// Line breaks become spaces and every other control character is shown as <c>\uXXXX</c> (text from outside — a
+    /// report, a DNS record, a policy — may be part of a message: it must not forge a line or drive the terminal that
+    /// follows the log); the text is trimmed.
+    /// </summary>
+    public static string OneLine(string text) => Core.DisplayText.Sanitize(text.ReplaceLineEndings(" ").Trim(), int.MaxValue);
 
     /// <summary>Formats one entry as the console would write it (tests, and hosts that write a line themselves).</summary>
     public string Format(LogLevel level, string category, string message, Exception? exception = null)

@@ -64,6 +64,14 @@ public sealed class HostLogFormatterTests
         Assert.Equal("2026-12-07T12:27:00.123Z warn serve: a b\n", Formatter().Format(LogLevel.Warning, LogComponents.Serve, "a\nb\n"));
     }
 
+    [Fact]
+    public void Format_EscapeSequenceInMessage_ShownEscapedNeverRaw()
+    {
+        var line = Formatter().Format(LogLevel.Warning, LogComponents.Serve, "report from \u001b[2J\u001b]0;x\u0007 rejected");
+
+        Assert.Equal("2026-12-07T12:27:00.123Z warn serve: report from \\u001B[2J\\u001B]0;x\\u0007 rejected\n", line);
+    }
+
     [Theory]
     [InlineData("Rampart.Daemon", "daemon")]
     [InlineData("Rampart.Postfix.Daemon.SocketmapResponder", "policy")]
