@@ -54,13 +54,20 @@ internal static class PublishConfigFile
     {
         var errors = new List<string>();
         var stream = new YamlStream();
+        var parser = new Parser(new StringReader(yaml));
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(parser);
         }
         catch (YamlException ex)
         {
             throw new RampartException($"{source}:{ex.Start.Line}: invalid YAML: {ex.Message.ReplaceLineEndings(" ")}", ex);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet throws these instead of a YamlException for some malformed input (found by fuzz/run).
+            var line = parser.Current?.End.Line ?? 1;
+            throw new RampartException($"{source}:{line}: invalid YAML: unreadable after this point ({ex.Message.Split(" (Parameter ", 2)[0].ReplaceLineEndings(" ").TrimEnd('.')})", ex);
         }
         if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
         {

@@ -44,6 +44,20 @@ public class PublishConfigFileTests
         Assert.DoesNotContain('\n', ex.Message);
     }
 
+    // Inputs found by fuzz/run (publish-config, daemon-config) on which YamlDotNet throws InvalidOperationException or
+    // ArgumentException, not YamlException: Parse used to let them escape instead of its documented RampartException.
+    [Theory]
+    [InlineData("domain: [uneV\nsclo")]
+    [InlineData(" :\0\uFFFD\uFFFD\uFFFD")]
+    [InlineData("ioPt1 * *:\x18::::2: !:8foo: !!m]oa")]
+    public void Parse_YamlTheLibraryCannotRead_RampartException(string yaml)
+    {
+        var ex = Assert.Throws<RampartException>(() => PublishConfigFile.Parse(yaml, "t.yml"));
+
+        Assert.Matches(@"^t\.yml:\d+: invalid YAML: \S", ex.Message);
+        Assert.DoesNotContain('\n', ex.Message);
+    }
+
     [Fact]
     public void Load_MissingFile_NamesIt()
     {

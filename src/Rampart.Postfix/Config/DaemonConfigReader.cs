@@ -31,13 +31,22 @@ internal sealed partial class DaemonConfigReader(string sourceName)
     {
         var config = new DaemonConfiguration { SourceName = sourceName };
         var stream = new YamlStream();
+        var parser = new Parser(new StringReader(yaml));
         try
         {
-            stream.Load(new MergingParser(new Parser(new StringReader(yaml))));
+            stream.Load(new MergingParser(parser));
         }
         catch (YamlException ex)
         {
             _errors.Add($"{sourceName}:{ex.Start.Line}:{ex.Start.Column}: invalid YAML: {StripMark(ex.Message)}");
+            return Result(config);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet throws these instead of a YamlException for some malformed input (an unclosed flow collection
+            // around a multi-line scalar, a NUL where a node belongs, a tag that is not a URI): found by fuzz/run.
+            var at = parser.Current?.End ?? Mark.Empty;
+            _errors.Add($"{sourceName}:{at.Line}:{at.Column}: invalid YAML: unreadable after this point ({OneSentence(ex.Message)})");
             return Result(config);
         }
 
@@ -825,6 +834,9 @@ internal sealed partial class DaemonConfigReader(string sourceName)
     };
 
     private static string StripMark(string message) => MarkPrefix().Replace(message, "");
+
+    /// <summary>The library's message without its parameter suffix, on one line.</summary>
+    private static string OneSentence(string message) => message.Split(" (Parameter ", 2)[0].ReplaceLineEndings(" ").TrimEnd('.');
 
     private void Warn(string key, string message) => _warnings.Add($"{sourceName}: {key}: {message}");
 

@@ -513,6 +513,20 @@ public sealed class DaemonConfigurationTests
         Assert.DoesNotContain("Idx", error, StringComparison.Ordinal);
     }
 
+    // Inputs found by fuzz/run (daemon-config) on which YamlDotNet throws InvalidOperationException or ArgumentException,
+    // not YamlException: the reader used to let them escape (a stack trace instead of a config error).
+    [Theory]
+    [InlineData(": [\nlaHhe: [1b ")]
+    [InlineData(" :\0\uFFFD\uFFFD\uFFFD")]
+    [InlineData("ioPt1 * *:\x18::::2: !:8foo: !!m]oa")]
+    public void Parse_YamlTheLibraryCannotRead_OneLineError(string yaml)
+    {
+        var error = SingleError(yaml);
+        Assert.Matches(@"^/etc/mta-sts-daemon\.yml:\d+:\d+: invalid YAML: \S", error);
+        Assert.DoesNotContain('\n', error);
+        Assert.DoesNotContain("Parameter", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Parse_BadIndentation_ReportsLine()
     {
