@@ -41,6 +41,13 @@ internal sealed partial class DaemonConfigReader(string sourceName)
             _errors.Add($"{sourceName}:{ex.Start.Line}:{ex.Start.Column}: invalid YAML: {StripMark(ex.Message)}");
             return Result(config);
         }
+        catch (KeyNotFoundException ex)
+        {
+            // MergingParser's answer to "<<: *name" when no anchor "&name" comes before it (found by fuzz/run). It reads
+            // the whole document before merging, so the parser's position says nothing about where the alias is.
+            _errors.Add($"{sourceName}: invalid YAML: a merge key (<<: *name) names an anchor that no &name defines before it ({OneSentence(ex.Message)})");
+            return Result(config);
+        }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
         {
             // YamlDotNet throws these instead of a YamlException for some malformed input (an unclosed flow collection

@@ -528,6 +528,15 @@ public sealed class DaemonConfigurationTests
     }
 
     [Fact]
+    public void Parse_MergeKeyWithUndefinedAnchor_OneLineError()
+    {
+        // Found by fuzz/run (daemon-config): MergingParser threw KeyNotFoundException, which escaped the reader.
+        var error = SingleError("base: &base\n  timeout: 4\ndefault_zone:\n  <<: *bsae\n  strict_testing: true\n");
+        Assert.StartsWith($"{Source}: invalid YAML: a merge key (<<: *name) names an anchor that no &name defines before it", error, StringComparison.Ordinal);
+        Assert.Contains("'bsae'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_BadIndentation_ReportsLine()
     {
         var error = SingleError("default_zone:\n  strict_testing: true\n timeout: 4\n");
