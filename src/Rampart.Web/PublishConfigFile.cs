@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Rampart.Core;
 using Rampart.Core.Publish;
+using Rampart.Hosting;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -57,7 +58,7 @@ internal static class PublishConfigFile
         var parser = new Parser(new StringReader(yaml));
         try
         {
-            stream.Load(parser);
+            stream.Load(new YamlAliasGuard(parser));
         }
         catch (YamlException ex)
         {

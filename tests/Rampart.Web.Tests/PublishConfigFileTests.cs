@@ -59,6 +59,16 @@ public class PublishConfigFileTests
     }
 
     [Fact]
+    public void Parse_ForwardAliasUsedAsKeys_RampartExceptionNotStackOverflow()
+    {
+        // Found by fuzz/run (publish-config): the process died of a stack overflow in YamlDotNet.
+        var ex = Assert.Throws<RampartException>(() => PublishConfigFile.Parse("a: {*x, *x}\nb: &x 1\n", "t.yml"));
+
+        Assert.StartsWith("t.yml:1: invalid YAML:", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("alias *x comes before any anchor &x", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_MissingFile_NamesIt()
     {
         var ex = Assert.Throws<RampartException>(() => PublishConfigFile.Load("/nonexistent/publish.yml"));

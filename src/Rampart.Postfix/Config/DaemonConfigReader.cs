@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Rampart.Core.Dns;
 using Rampart.Core.Policy;
+using Rampart.Hosting;
 using Rampart.Postfix.Daemon;
 using Rampart.Postfix.Socketmap;
 using YamlDotNet.Core;
@@ -34,7 +35,7 @@ internal sealed partial class DaemonConfigReader(string sourceName)
         var parser = new Parser(new StringReader(yaml));
         try
         {
-            stream.Load(new MergingParser(parser));
+            stream.Load(new MergingParser(new YamlAliasGuard(parser)));
         }
         catch (YamlException ex)
         {

@@ -528,12 +528,21 @@ public sealed class DaemonConfigurationTests
     }
 
     [Fact]
+    public void Parse_ForwardAliasUsedAsKeys_ErrorNotStackOverflow()
+    {
+        // Found by fuzz/run (publish-config, then daemon-config): the process died of a stack overflow in YamlDotNet.
+        var error = SingleError("a: {*x, *x}\nb: &x 1\n");
+        Assert.StartsWith($"{Source}:1:", error, StringComparison.Ordinal);
+        Assert.Contains("invalid YAML: alias *x comes before any anchor &x", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_MergeKeyWithUndefinedAnchor_OneLineError()
     {
         // Found by fuzz/run (daemon-config): MergingParser threw KeyNotFoundException, which escaped the reader.
         var error = SingleError("base: &base\n  timeout: 4\ndefault_zone:\n  <<: *bsae\n  strict_testing: true\n");
-        Assert.StartsWith($"{Source}: invalid YAML: a merge key (<<: *name) names an anchor that no &name defines before it", error, StringComparison.Ordinal);
-        Assert.Contains("'bsae'", error, StringComparison.Ordinal);
+        Assert.StartsWith($"{Source}:4:", error, StringComparison.Ordinal);
+        Assert.Contains("invalid YAML: alias *bsae comes before any anchor &bsae", error, StringComparison.Ordinal);
     }
 
     [Fact]
