@@ -330,7 +330,7 @@ public static partial class TlsRptReportParser
     /// <summary>
     /// The largest session count believed: more than a sender makes to one policy domain in a day (ten million a
     /// second). A count above it is read as 0, so the sums over a report's policies and over stored reports cannot
-    /// overflow (two counts near 2^63 made <see cref="TlsRptReport.TotalFailed"/> throw; found by fuzz/run).
+    /// overflow (two counts near 2^63 made <see cref="TlsRptReport.TotalFailed"/> throw; found writing the tlsrpt-json fuzz target).
     /// </summary>
     public const long MaxSessionCount = 1_000_000_000_000;
 

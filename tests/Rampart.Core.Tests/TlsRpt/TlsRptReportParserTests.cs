@@ -135,7 +135,7 @@ public sealed class TlsRptReportParserTests
     [Fact]
     public void Parse_CountsNearInt64Max_ReadAsZeroAndTotalsDoNotOverflow()
     {
-        // Found by fuzz/run (tlsrpt-json): two policies with counts near 2^63 made TotalFailed throw OverflowException
+        // Found writing the tlsrpt-json fuzz target (its contract calls the totals): two policies with counts near 2^63 made TotalFailed throw OverflowException
         // (tlsrpt import --verbose and --json print it; stored sums overflow the same way).
         const string big = "9223372036854775807";
         var report = Parsed($$$"""
