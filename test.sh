@@ -10,7 +10,7 @@ config=Release
 declare -A needs=(
   [nsd]=nsd [unbound]=unbound [unbound-control]=unbound [dnssec-signzone]=bind9-utils [dig]=bind9-dnsutils
   [openssl]=openssl [ip]=iproute2 [curl]=curl [flock]=util-linux [posttls-finger]=postfix
-  [redis-server]=redis-server [systemd-analyze]=systemd [pg_ctlcluster]=postgresql
+  [redis-server]=redis-server [systemd-analyze]=systemd [pg_ctlcluster]=postgresql [afl-fuzz]=afl++
 )
 missing=()
 for cmd in "${!needs[@]}"; do
@@ -76,7 +76,12 @@ run_tests "postfix socketmap tests" "$(bin Rampart.Postfix.Tests)"
 run_tests "cli tests" "$(bin Rampart.Cli.Tests)"
 run_tests "web tests" "$(bin Rampart.Web.Tests)"
 
-# 4. The lab: up, tests inside it, down (always).
+# 4. Fuzzing: every parser that faces the network or untrusted files, a bounded time each (AFL++ + SharpFuzz, from the
+#    committed corpus); fuzz/run prints one line per target and an xunit-style total, so each target counts as a test.
+fuzz_seconds=${RAMPART_FUZZ_SECONDS:-12}
+run_tests "fuzz targets (${fuzz_seconds} s each)" fuzz/run "$fuzz_seconds"
+
+# 5. The lab: up, tests inside it, down (always).
 trap 'lab/down >/dev/null 2>&1 || true' EXIT
 lab/up
 run_tests "lab tests" lab/run "$(bin Rampart.Lab.Tests)"

@@ -45,11 +45,10 @@ internal sealed partial class PolicyServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         time ??= TimeProvider.System;
         loggers ??= Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
-        var policies = new Dictionary<string, byte[]>(StringComparer.OrdinalIgnoreCase);
+        var policies = PolicyBodies(config);
         var lineages = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var domain in config.Domains)
         {
-            policies[domain.PolicyHostName] = PolicyDocument.For(domain).Bytes;
             lineages[domain.PolicyHostName] = domain.CertName;
         }
         var certificates = PolicyCertificateStore.Load(config.Serve.Certificates, lineages, time, loggers.CreateLogger(LogComponents.Certificates));
@@ -91,7 +90,19 @@ internal sealed partial class PolicyServer : IAsyncDisposable
         return new PolicyServer(app, log, serving);
     }
 
-    private static Task HandleAsync(HttpContext context, Dictionary<string, byte[]> policies, TlsRptReceiver? receiver, string reportPath, ILogger log)
+    /// <summary>Each hosted policy host name and the policy file it serves, byte for byte what <c>rampart publish</c> wrote.</summary>
+    internal static Dictionary<string, byte[]> PolicyBodies(PublishConfig config)
+    {
+        var policies = new Dictionary<string, byte[]>(StringComparer.OrdinalIgnoreCase);
+        foreach (var domain in config.Domains)
+        {
+            policies[domain.PolicyHostName] = PolicyDocument.For(domain).Bytes;
+        }
+        return policies;
+    }
+
+    /// <summary>Answers one request (internal so the fuzz target drives it without Kestrel).</summary>
+    internal static Task HandleAsync(HttpContext context, Dictionary<string, byte[]> policies, TlsRptReceiver? receiver, string reportPath, ILogger log)
     {
         var request = context.Request;
         var response = context.Response;

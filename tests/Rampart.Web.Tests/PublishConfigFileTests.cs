@@ -80,6 +80,30 @@ public class PublishConfigFileTests
         Assert.Equal(new ServeSettings(config.Serve.Listen, "/etc/certs", "/reports", 2048, "/var/lib/x"), config.Serve);
     }
 
+    // Inputs found by fuzz/run (publish-config, daemon-config) on which YamlDotNet throws InvalidOperationException or
+    // ArgumentException, not YamlException: Parse used to let them escape instead of its documented RampartException.
+    [Theory]
+    [InlineData("domain: [uneV\nsclo")]
+    [InlineData(" :\0\uFFFD\uFFFD\uFFFD")]
+    [InlineData("ioPt1 * *:\x18::::2: !:8foo: !!m]oa")]
+    public void Parse_YamlTheLibraryCannotRead_RampartException(string yaml)
+    {
+        var ex = Assert.Throws<RampartException>(() => PublishConfigFile.Parse(yaml, "t.yml"));
+
+        Assert.Matches(@"^t\.yml:\d+(:\d+)?: invalid YAML: \S", ex.Message);
+        Assert.DoesNotContain('\n', ex.Message);
+    }
+
+    [Fact]
+    public void Parse_ForwardAliasUsedAsKeys_RampartExceptionNotStackOverflow()
+    {
+        // Found by fuzz/run (publish-config): the process died of a stack overflow in YamlDotNet.
+        var ex = Assert.Throws<RampartException>(() => PublishConfigFile.Parse("a: {*x, *x}\nb: &x 1\n", "t.yml"));
+
+        Assert.StartsWith("t.yml:1:", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("alias *x comes before any anchor &x", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Load_MissingFile_NamesIt()
     {

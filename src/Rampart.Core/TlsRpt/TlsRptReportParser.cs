@@ -327,6 +327,13 @@ public static partial class TlsRptReportParser
         return new TlsRptPolicyResult(type, strings, domain, mx, successful, failed, details);
     }
 
+    /// <summary>
+    /// The largest session count believed: more than a sender makes to one policy domain in a day (ten million a
+    /// second). A count above it is read as 0, so the sums over a report's policies and over stored reports cannot
+    /// overflow (two counts near 2^63 made <see cref="TlsRptReport.TotalFailed"/> throw; found writing the tlsrpt-json fuzz target).
+    /// </summary>
+    public const long MaxSessionCount = 1_000_000_000_000;
+
     private static long Count(LenientCount? count, string field, Warnings warnings)
     {
         switch (count)
@@ -336,6 +343,9 @@ public static partial class TlsRptReportParser
                 {
                     warnings.Add($"{field} is missing; read as 0");
                 }
+                return 0;
+            case { Value: > MaxSessionCount }:
+                warnings.Add($"{field} {count.Raw} is more sessions than a report can hold (at most {MaxSessionCount}); read as 0");
                 return 0;
             case { Value: { } value }:
                 if (count.Raw.StartsWith('"'))

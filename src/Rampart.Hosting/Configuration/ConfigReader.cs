@@ -57,13 +57,28 @@ public sealed partial class ConfigReader(string source)
     {
         ArgumentNullException.ThrowIfNull(yaml);
         var stream = new YamlStream();
+        var parser = new Parser(new StringReader(yaml));
         try
         {
-            stream.Load(new MergingParser(new Parser(new StringReader(yaml))));
+            // The guard refuses an alias before its anchor or inside its own node (a stack overflow in YamlDotNet otherwise).
+            stream.Load(new MergingParser(new YamlAliasGuard(parser)));
         }
         catch (YamlException ex)
         {
             _errors.Add($"{Source}:{ex.Start.Line}:{ex.Start.Column}: invalid YAML: {MarkPrefix().Replace(ex.Message, "").ReplaceLineEndings(" ")}");
+            return null;
+        }
+        catch (KeyNotFoundException ex)
+        {
+            // MergingParser's answer to "<<: *name" with no &name before it; it reads the whole document before merging.
+            _errors.Add($"{Source}: invalid YAML: a merge key (<<: *name) names an anchor that no &name defines before it ({OneSentence(ex.Message)})");
+            return null;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet throws these instead of a YamlException for some malformed input (found by fuzz/run).
+            var at = parser.Current?.End ?? Mark.Empty;
+            _errors.Add($"{Source}:{at.Line}:{at.Column}: invalid YAML: unreadable after this point ({OneSentence(ex.Message)})");
             return null;
         }
         if (stream.Documents.Count > 1)
@@ -156,6 +171,10 @@ public sealed partial class ConfigReader(string source)
 
     [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\): ")]
     private static partial Regex MarkPrefix();
+
+    /// <summary>An exception's message as one sentence: no parameter name, no line breaks, no final dot.</summary>
+    private static string OneSentence(string message) =>
+        message.Split(" (Parameter ", 2)[0].ReplaceLineEndings(" ").Trim().TrimEnd('.');
 }
 
 /// <summary>One key of a mapping: its name, the key and value nodes (for their lines) and its dotted path.</summary>

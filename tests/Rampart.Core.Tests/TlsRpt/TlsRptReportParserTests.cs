@@ -133,6 +133,30 @@ public sealed class TlsRptReportParserTests
     }
 
     [Fact]
+    public void Parse_CountsNearInt64Max_ReadAsZeroAndTotalsDoNotOverflow()
+    {
+        // Found writing the tlsrpt-json fuzz target (its contract calls the totals): two policies with counts near 2^63 made TotalFailed throw OverflowException
+        // (tlsrpt import --verbose and --json print it; stored sums overflow the same way).
+        const string big = "9223372036854775807";
+        var report = Parsed($$$"""
+            {"organization-name": "Huge Counts Ltd", "report-id": "huge-1",
+             "date-range": {"start-datetime": "2026-01-01T00:00:00Z", "end-datetime": "2026-01-02T00:00:00Z"},
+             "policies": [
+              {"policy": {"policy-type": "sts", "policy-domain": "example.com"},
+               "summary": {"total-successful-session-count": {{{big}}}, "total-failure-session-count": {{{big}}}},
+               "failure-details": [{"result-type": "validation-failure", "failed-session-count": {{{big}}}}]},
+              {"policy": {"policy-type": "no-policy-found", "policy-domain": "example.com"},
+               "summary": {"total-successful-session-count": 7, "total-failure-session-count": "{{{big}}}"}}]}
+            """);
+
+        Assert.Equal(7, report.TotalSuccessful);
+        Assert.Equal(0, report.TotalFailed);
+        Assert.Equal(0, report.TotalFailureDetailSessions);
+        Assert.Contains(report.Warnings, w => w.StartsWith($"total-failure-session-count {big} is more sessions than a report can hold", StringComparison.Ordinal));
+        Assert.Equal(TlsRptReportParser.MaxSessionCount, Parsed(Report(successful: TlsRptReportParser.MaxSessionCount)).TotalSuccessful);
+    }
+
+    [Fact]
     public void Parse_FailureCountsThatDoNotAddUp_BothKept()
     {
         var report = Fixture("mailru-style.json");

@@ -561,6 +561,38 @@ public sealed class DaemonConfigurationTests
         Assert.Equal(TimeSpan.FromSeconds(9), config.Zones["other"].Timeout);
     }
 
+    // Inputs found by fuzz/run (daemon-config) on which YamlDotNet throws InvalidOperationException or ArgumentException,
+    // not YamlException: the reader used to let them escape (a stack trace instead of a config error).
+    [Theory]
+    [InlineData(": [\nlaHhe: [1b ")]
+    [InlineData(" :\0\uFFFD\uFFFD\uFFFD")]
+    [InlineData("ioPt1 * *:\x18::::2: !:8foo: !!m]oa")]
+    public void Parse_YamlTheLibraryCannotRead_OneLineError(string yaml)
+    {
+        var error = SingleError(yaml);
+        Assert.Matches(@"^/etc/mta-sts-daemon\.yml:\d+:\d+: invalid YAML: \S", error);
+        Assert.DoesNotContain('\n', error);
+        Assert.DoesNotContain("Parameter", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_ForwardAliasUsedAsKeys_ErrorNotStackOverflow()
+    {
+        // Found by fuzz/run (publish-config, then daemon-config): the process died of a stack overflow in YamlDotNet.
+        var error = SingleError("a: {*x, *x}\nb: &x 1\n");
+        Assert.StartsWith($"{Source}:1:", error, StringComparison.Ordinal);
+        Assert.Contains("invalid YAML: alias *x comes before any anchor &x", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_MergeKeyWithUndefinedAnchor_OneLineError()
+    {
+        // Found by fuzz/run (daemon-config): MergingParser threw KeyNotFoundException, which escaped the reader.
+        var error = SingleError("base: &base\n  timeout: 4\ndefault_zone:\n  <<: *bsae\n  strict_testing: true\n");
+        Assert.StartsWith($"{Source}:4:", error, StringComparison.Ordinal);
+        Assert.Contains("invalid YAML: alias *bsae comes before any anchor &bsae", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Load_Directory_Error()
     {
