@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Rampart.Core;
 using Rampart.Core.Dns;
+using Rampart.Core.IO;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
 using Rampart.Core.Policy.Pinned;
@@ -89,7 +90,7 @@ internal sealed class Services
     {
         try
         {
-            return Directory.Exists(path) ? throw new RampartException($"{option} {path}: is a directory") : File.ReadAllText(path);
+            return UserFile.ReadAllText(path, option, UserFile.Limits.PinnedPolicies);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

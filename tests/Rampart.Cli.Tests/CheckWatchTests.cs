@@ -83,7 +83,7 @@ public sealed class CheckWatchTests : IDisposable
         var result = await CliRunner.RunAsync("check", "--watch", missing);
 
         Assert.Equal(2, result.ExitCode);
-        Assert.StartsWith($"rampart: --watch {missing}: cannot read:", Assert.Single(result.Stderr.Trim().Split('\n')), StringComparison.Ordinal);
+        Assert.StartsWith($"rampart: --watch {missing}: no such file", Assert.Single(result.Stderr.Trim().Split('\n')), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Rampart.Core;
 using Rampart.Core.Check;
+using Rampart.Core.IO;
 using Rampart.Hosting;
 using Rampart.Hosting.Listening;
 using Rampart.Hosting.Logging;
@@ -36,6 +37,11 @@ internal static partial class CheckWatch
     {
         domains = [];
         string[] lines;
+        if (UserFile.WhyNotReadable(path, UserFile.Limits.DomainList) is { } unreadable)
+        {
+            error = $"--watch {path}: {unreadable}";
+            return false;
+        }
         try
         {
             lines = File.ReadAllLines(path);

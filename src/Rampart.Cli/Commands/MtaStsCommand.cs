@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Rampart.Core.IO;
 using Rampart.Core.MtaSts;
 
 namespace Rampart.Cli.Commands;
@@ -46,9 +47,9 @@ internal static class MtaStsCommand
     {
         try
         {
-            if (path != "-" && Directory.Exists(path))
+            if (path != UserFile.StandardInput && UserFile.WhyNotReadable(path, long.MaxValue) is { } unreadable)
             {
-                return (null, "is a directory, not a policy file");
+                return (null, unreadable); // a FIFO would block the open, a device never end: refused first (size: below)
             }
             var stream = path == "-" ? Console.OpenStandardInput() : File.OpenRead(path);
             await using (stream.ConfigureAwait(false))

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Rampart.Core.Dane;
 using Rampart.Core.Dns;
+using Rampart.Core.IO;
 
 namespace Rampart.Cli.Commands;
 
@@ -343,14 +344,9 @@ internal static class TlsaCommand
         byte[] content;
         try
         {
-            if (Directory.Exists(path))
+            if (UserFile.WhyNotReadable(path, 1 << 20) is { } unreadable)
             {
-                return Terminal.Error($"{path}: is a directory, not a PEM file");
-            }
-            var info = new FileInfo(path);
-            if (info.Exists && info.Length > 1 << 20)
-            {
-                return Terminal.Error($"{path}: larger than 1 MiB, not a certificate file");
+                return Terminal.Error($"{path}: {unreadable}"); // a device or FIFO is refused before it is opened
             }
             content = File.ReadAllBytes(path);
         }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Rampart.Core.IO;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -31,13 +32,14 @@ public sealed partial class ConfigReader(string source)
     {
         ArgumentNullException.ThrowIfNull(path);
         error = null;
+        // A FIFO would block the open (and every SIGHUP reload after it), a device would never end: refused first.
+        if (UserFile.WhyNotReadable(path, UserFile.Limits.Config) is { } unreadable)
+        {
+            error = $"{path}: {unreadable} (the {what})";
+            return null;
+        }
         try
         {
-            if (Directory.Exists(path))
-            {
-                error = $"{path}: is a directory, not a {what}";
-                return null;
-            }
             return File.ReadAllText(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)

@@ -208,9 +208,9 @@ public sealed class ConfigReaderTests
         {
             var missing = Path.Combine(dir.FullName, "none.yml");
             Assert.Null(ConfigReader.ReadFile(missing, "configuration file", out var missingError));
-            Assert.Equal($"{missing}: cannot read: no such file", missingError);
+            Assert.Equal($"{missing}: no such file (the configuration file)", missingError);
             Assert.Null(ConfigReader.ReadFile(dir.FullName, "configuration file", out var dirError));
-            Assert.Equal($"{dir.FullName}: is a directory, not a configuration file", dirError);
+            Assert.Equal($"{dir.FullName}: is a directory; give a regular file (the configuration file)", dirError);
         }
         finally
         {

@@ -600,7 +600,7 @@ public sealed class DaemonConfigurationTests
         try
         {
             var result = DaemonConfiguration.Load(dir.FullName);
-            Assert.Equal($"{dir.FullName}: is a directory, not a configuration file", Assert.Single(result.Errors));
+            Assert.Equal($"{dir.FullName}: is a directory; give a regular file (the configuration file)", Assert.Single(result.Errors));
             AssertDefaults(result.Configuration);
         }
         finally
@@ -614,7 +614,7 @@ public sealed class DaemonConfigurationTests
     {
         var path = Path.Combine(Path.GetTempPath(), "rampart-no-such-dir-" + Guid.NewGuid().ToString("N"), "mta-sts-daemon.yml");
         var result = DaemonConfiguration.Load(path);
-        Assert.Equal($"{path}: cannot read: no such file", Assert.Single(result.Errors));
+        Assert.Equal($"{path}: no such file (the configuration file)", Assert.Single(result.Errors));
         Assert.False(result.Succeeded);
     }
 
@@ -622,7 +622,7 @@ public sealed class DaemonConfigurationTests
     public void Load_MissingFileInExistingDirectory_Error()
     {
         var path = Path.Combine(Path.GetTempPath(), "rampart-missing-" + Guid.NewGuid().ToString("N") + ".yml");
-        Assert.Equal($"{path}: cannot read: no such file", Assert.Single(DaemonConfiguration.Load(path).Errors));
+        Assert.Equal($"{path}: no such file (the configuration file)", Assert.Single(DaemonConfiguration.Load(path).Errors));
     }
 
     [Fact]
