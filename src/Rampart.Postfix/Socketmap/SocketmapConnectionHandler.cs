@@ -55,14 +55,16 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
     {
         ArgumentNullException.ThrowIfNull(connection);
         var id = connection.ConnectionId;
-        var closed = connection.ConnectionClosed;
         var closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested
             ?? CancellationToken.None;
 
         // "stall" fires when the peer makes no progress (sends nothing, or does not take our replies) for IdleTimeout.
+        // Neither the reads, the lookups nor the flushes listen to ConnectionClosed: it fires when the peer shuts down
+        // its sending half, and a client that sends its requests and then half-closes (a script, a monitoring check)
+        // still gets every reply it asked for. A peer that is really gone shows as a completed flush instead.
         using var stall = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
-        using var progress = CancellationTokenSource.CreateLinkedTokenSource(stall.Token, closeRequested, closed);
-        using var lookups = new LookupScope(closed);
+        using var progress = CancellationTokenSource.CreateLinkedTokenSource(stall.Token, closeRequested);
+        using var lookups = new LookupScope(closeRequested);
         var input = connection.Transport.Input;
         var output = connection.Transport.Output;
         long requests = 0;

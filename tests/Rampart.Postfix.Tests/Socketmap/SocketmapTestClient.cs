@@ -40,6 +40,9 @@ internal sealed class SocketmapTestClient : IAsyncDisposable
         await _socket.SendAsync(bytes, SocketFlags.None, cts.Token);
     }
 
+    /// <summary>Shuts down the sending half (as a script or a monitoring check does after its last request).</summary>
+    public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
+
     public Task SendRequestAsync(string mapName, string key) => SendAsync(Frame(mapName + " " + key));
 
     /// <summary>Sends one byte per write, pausing between them, like a very slow client.</summary>
