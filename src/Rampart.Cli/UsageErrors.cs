@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using Rampart.Hosting.Configuration;
 
 namespace Rampart.Cli;
 
@@ -105,7 +106,7 @@ internal static class UsageErrors
         var bestDistance = int.MaxValue;
         foreach (var candidate in candidates.Distinct(StringComparer.Ordinal))
         {
-            var distance = Distance(bare, candidate.TrimStart('-'));
+            var distance = NearestName.Distance(bare, candidate.TrimStart('-'));
             if (distance < bestDistance)
             {
                 (best, bestDistance) = (candidate, distance);
@@ -118,32 +119,5 @@ internal static class UsageErrors
         }
         var prefixed = candidates.Where(c => bare.Length >= 3 && c.TrimStart('-').StartsWith(bare, StringComparison.Ordinal)).Distinct().ToList();
         return prefixed.Count == 1 ? $" (did you mean '{prefixed[0]}'?)" : "";
-    }
-
-    /// <summary>Edit distance counting a swap of two neighbours as one edit (optimal string alignment).</summary>
-    private static int Distance(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++)
-        {
-            d[i, 0] = i;
-        }
-        for (var j = 0; j <= b.Length; j++)
-        {
-            d[0, j] = j;
-        }
-        for (var i = 1; i <= a.Length; i++)
-        {
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-                {
-                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
-                }
-            }
-        }
-        return d[a.Length, b.Length];
     }
 }

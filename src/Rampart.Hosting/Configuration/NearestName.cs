@@ -29,8 +29,10 @@ public static class NearestName
     private static string Fold(string name) => name.Replace('-', '_').ToLowerInvariant();
 
     /// <summary>Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1.</summary>
-    private static int Distance(string a, string b)
+    public static int Distance(string a, string b)
     {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
         var d = new int[a.Length + 1, b.Length + 1];
         for (var i = 0; i <= a.Length; i++)
         {
