@@ -58,11 +58,10 @@ internal static class SocketmapKey
         if (text.Length == 0
             || text[0] == '['
             || text.Contains(':', StringComparison.Ordinal)
-            || !DomainName.TryNormalize(text, out var normalized, out _)
-            || IsAllDigits(normalized.AsSpan(normalized.LastIndexOf('.') + 1)))
+            || !DomainName.TryNormalize(text, out var normalized, out _))
         {
-            // A bracketed next hop or a port never comes with Postfix's leading dot. RFC 3696 §2: a top-level label is
-            // never all-numeric, so "1.2.3.4.5" or "10" is not a mail domain.
+            // A bracketed next hop or a port never comes with Postfix's leading dot. DomainName's rules refuse the rest,
+            // an all-numeric top-level label included (RFC 3696 §2: "1.2.3.4.5" or "10" is not a mail domain).
             return SocketmapKeyKind.NotADomain;
         }
 
@@ -74,6 +73,4 @@ internal static class SocketmapKey
         domain = normalized;
         return SocketmapKeyKind.Domain;
     }
-
-    private static bool IsAllDigits(ReadOnlySpan<char> s) => s.Length > 0 && !s.ContainsAnyExceptInRange('0', '9');
 }
