@@ -52,20 +52,41 @@ public sealed class DaemonSocketActivationTests : IDisposable
         {
             info.ArgumentList.Add(arg);
         }
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("cannot start " + tool);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
+        var output = new StringBuilder();
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Collect(object sender, DataReceivedEventArgs e)
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+            if (e.Data?.Contains("listening on systemd socket", StringComparison.Ordinal) == true)
+            {
+                listening.TrySetResult();
+            }
+        }
+        using var process = new Process { StartInfo = info };
+        process.OutputDataReceived += Collect;
+        process.ErrorDataReceived += Collect;
+        Assert.True(process.Start(), "cannot start " + tool);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
         string reply;
         try
         {
             reply = await AskAsync(endpoint);
+            // The console logger writes from its own queue: the start line may follow the first answer by a moment.
+            await listening.Task.WaitAsync(TimeSpan.FromSeconds(20)).ContinueWith(_ => { }, TaskScheduler.Default);
         }
         finally
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
         }
-        return (reply, await stdout + await stderr);
+        lock (output)
+        {
+            return (reply, output.ToString());
+        }
     }
 
     /// <summary>Connects (the tool binds within moments), sends one request and reads the reply; the daemon starts meanwhile.</summary>
