@@ -33,16 +33,13 @@ public readonly struct DomainName : IEquatable<DomainName>
             error = $"'{trimmed}' is an IP address, not a domain";
             return false;
         }
-        if (!DnsName.TryNormalize(trimmed, out var normalized, out error))
+        // One pass over the labels, with host-name rules (the lookup path parses every key: no second check).
+        error = DnsName.Validate(trimmed, hostName: true, out var normalized);
+        if (error is not null)
         {
             return false;
         }
-        if (NameSyntax.Check(normalized, hostName: true) is { } reason)
-        {
-            error = $"'{trimmed}' is not a mail domain: it {reason}";
-            return false;
-        }
-        domain = new DomainName(normalized);
+        domain = new DomainName(normalized!);
         return true;
     }
 

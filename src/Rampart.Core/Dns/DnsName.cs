@@ -41,7 +41,7 @@ public static class DnsName
     private static bool TryNormalize(string? name, bool throwOnError, out string? normalized, out string? error)
     {
         normalized = null;
-        error = Validate(name, out var result);
+        error = Validate(name, hostName: false, out var result);
         if (error is null)
         {
             normalized = result;
@@ -56,7 +56,12 @@ public static class DnsName
         return false;
     }
 
-    private static string? Validate(string? name, out string? result)
+    /// <summary>
+    /// Trims, drops the trailing dot, lower-cases and converts U-labels, then checks the name once: with
+    /// <paramref name="hostName"/> against host-name rules (<see cref="DomainName"/>), else against DNS-name rules.
+    /// Null when valid (<paramref name="result"/> holds the normalised name), else the reason in one line.
+    /// </summary>
+    internal static string? Validate(string? name, bool hostName, out string? result)
     {
         result = null;
         var text = name?.Trim() ?? "";
@@ -80,9 +85,9 @@ public static class DnsName
             text = ascii;
         }
 
-        if (NameSyntax.Check(text, hostName: false) is { } reason)
+        if (NameSyntax.Check(text, hostName) is { } reason)
         {
-            return $"'{name}' is not a domain name: it {reason}";
+            return $"'{name}' is not a {(hostName ? "mail domain" : "domain name")}: it {reason}";
         }
 
         result = text;

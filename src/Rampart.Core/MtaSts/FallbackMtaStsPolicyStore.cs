@@ -107,15 +107,14 @@ public sealed class FallbackMtaStsPolicyStore(
     {
         Interlocked.Increment(ref _faults);
         long now = _time.GetTimestamp();
-        bool started = Interlocked.Exchange(ref _failing, 1) == 0;
         long last = Interlocked.Read(ref _lastReportTicks);
-        if (started || _time.GetElapsedTime(last, now) >= ReminderInterval)
+        bool started = Interlocked.Exchange(ref _failing, 1) == 0;
+        // Due when the store starts failing or the reminder interval has passed; the thread that moves the last-report
+        // time is the one that reports, so concurrent failures give one line.
+        if ((started || _time.GetElapsedTime(last, now) >= ReminderInterval)
+            && Interlocked.CompareExchange(ref _lastReportTicks, now, last) == last)
         {
-            if (Interlocked.CompareExchange(ref _lastReportTicks, now, last) == last || started)
-            {
-                Interlocked.Exchange(ref _lastReportTicks, now);
-                onFault($"{operation} failed: {ex.Message}; answering from this process's copy until it recovers ({Faults} failed operations so far)");
-            }
+            onFault($"{operation} failed: {ex.Message}; answering from this process's copy until it recovers ({Faults} failed operations so far)");
         }
     }
 
