@@ -182,6 +182,7 @@ public sealed partial class HostStartupTests : IDisposable
 
         Assert.Matches(LogLine(), daemon.Lines[0]);
         Assert.Contains($" info daemon: rampart daemon listening on 127.0.0.1:{listen}; metrics http://127.0.0.1:{metrics}/metrics; ", daemon.Lines[0], StringComparison.Ordinal);
+        await WaitUntilServingAsync($"http://127.0.0.1:{metrics}/metrics"); // a SIGTERM before the host has started ends 143
         Assert.Equal(0, await daemon.StopAsync());
         Assert.All(daemon.Lines, l => Assert.Matches(LogLine(), l));
         Assert.DoesNotContain(daemon.Lines, l => l.Contains("Rampart.", StringComparison.Ordinal));
@@ -245,5 +246,24 @@ public sealed partial class HostStartupTests : IDisposable
         using var chmod = System.Diagnostics.Process.Start("chmod", ["-R", "a+rX", _dir])!;
         await chmod.WaitForExitAsync(TestContext.Current.CancellationToken);
         return config;
+    }
+
+    /// <summary>Waits (bounded) until <paramref name="url"/> answers: the host has finished starting.</summary>
+    private static async Task WaitUntilServingAsync(string url)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                using var response = await http.GetAsync(url, TestContext.Current.CancellationToken);
+                return;
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50, TestContext.Current.CancellationToken);
+            }
+        }
     }
 }
