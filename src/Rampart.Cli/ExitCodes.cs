@@ -24,4 +24,11 @@ internal static class ExitCodes
 
     /// <summary>A temporary failure (sysexits EX_TEMPFAIL): the decision is to defer.</summary>
     public const int TempFail = 75;
+
+    /// <summary>
+    /// A one-shot verb stopped by SIGINT or SIGTERM before it finished (128 + SIGINT, as shells report Ctrl-C). The
+    /// services (<c>daemon</c>, <c>serve</c>, <c>check --watch</c>) exit <see cref="Ok"/> when told to stop: that is
+    /// how they end.
+    /// </summary>
+    public const int Interrupted = 130;
 }

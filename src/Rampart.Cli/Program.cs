@@ -1,4 +1,5 @@
 using Rampart.Cli;
 
+using var stop = StopSignal.Listen();
 TerminalGuard.Install();
-return await RampartCommandLine.RunAsync(args).ConfigureAwait(false);
+return await RampartCommandLine.RunAsync(args, stop.Token).ConfigureAwait(false);

@@ -25,8 +25,19 @@ internal static class RampartCommandLine
         return root;
     }
 
-    /// <summary>Parses and runs; a command line that does not parse is one line per problem and <see cref="ExitCodes.Usage"/>.</summary>
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>The verbs that run until told to stop: <c>daemon</c>, <c>serve</c>, <c>check --watch</c>.</summary>
+    private static bool IsService(ParseResult parse) => parse.CommandResult.Command.Name switch
+    {
+        "daemon" or "serve" => true,
+        "check" => parse.CommandResult.Children.Any(c => c is System.CommandLine.Parsing.OptionResult { Option.Name: "--watch" }),
+        _ => false,
+    };
+
+    /// <summary>
+    /// Parses and runs; a command line that does not parse is one line per problem and <see cref="ExitCodes.Usage"/>.
+    /// <paramref name="stop"/> (<see cref="StopSignal"/>) reaches the verb's action as its cancellation token.
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, CancellationToken stop = default)
     {
         var parse = Create().Parse(args);
         var errors = UsageErrors.Describe(parse);
@@ -38,6 +49,13 @@ internal static class RampartCommandLine
             }
             return ExitCodes.Usage;
         }
-        return await parse.InvokeAsync().ConfigureAwait(false);
+        // A service handles its own stop (the host drains its connections and flushes its log, however long that takes);
+        // System.CommandLine's forced exit after 2 s would cut that short with exit 143. One-shot verbs keep it.
+        var invocation = new InvocationConfiguration();
+        if (IsService(parse))
+        {
+            invocation.ProcessTerminationTimeout = null;
+        }
+        return await parse.InvokeAsync(invocation, stop).ConfigureAwait(false);
     }
 }

@@ -125,14 +125,30 @@ internal sealed record ServiceInputs(string? Resolver, string? CaFile, string? O
     }
 }
 
-/// <summary>Runs a verb body, turning configuration faults into one-line errors with exit code 2.</summary>
+/// <summary>
+/// Runs a verb body, turning configuration faults into one-line errors with exit code 2, and a stop signal (the
+/// token System.CommandLine cancels on SIGINT/SIGTERM) that ends the body early into a defined exit code instead of
+/// System.CommandLine's silent exit 1.
+/// </summary>
 internal static class Verb
 {
-    public static async Task<int> RunAsync(Func<Task<int>> body)
+    /// <summary>A one-shot verb: stopped early, it exits <see cref="ExitCodes.Interrupted"/>.</summary>
+    public static Task<int> RunAsync(Func<Task<int>> body, CancellationToken stop = default) =>
+        RunAsync(body, ExitCodes.Interrupted, stop);
+
+    /// <summary>A service (<c>daemon</c>, <c>serve</c>): a stop signal is how it ends, also while it is still starting.</summary>
+    public static Task<int> RunServiceAsync(Func<Task<int>> body, CancellationToken stop) =>
+        RunAsync(body, ExitCodes.Ok, stop);
+
+    private static async Task<int> RunAsync(Func<Task<int>> body, int stoppedExitCode, CancellationToken stop)
     {
         try
         {
             return await body().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return stoppedExitCode;
         }
         catch (RampartException ex)
         {

@@ -182,10 +182,50 @@ public sealed partial class HostStartupTests : IDisposable
 
         Assert.Matches(LogLine(), daemon.Lines[0]);
         Assert.Contains($" info daemon: rampart daemon listening on 127.0.0.1:{listen}; metrics http://127.0.0.1:{metrics}/metrics; ", daemon.Lines[0], StringComparison.Ordinal);
-        await WaitUntilServingAsync($"http://127.0.0.1:{metrics}/metrics"); // a SIGTERM before the host has started ends 143
+        await WaitUntilServingAsync($"http://127.0.0.1:{metrics}/metrics"); // /metrics serves: the host has started
         Assert.Equal(0, await daemon.StopAsync());
         Assert.All(daemon.Lines, l => Assert.Matches(LogLine(), l));
         Assert.DoesNotContain(daemon.Lines, l => l.Contains("Rampart.", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A stop signal at any point of start-up (before the runtime has loaded the verb, while the store opens, while the
+    /// listeners bind) is a clean stop: exit 0, as after start-up. Before the stop signal was owned from Main's first
+    /// line, the early points ended 143 (the runtime's default) or 1 (System.CommandLine's silent cancellation). A signal
+    /// before the runtime has started managed code at all still ends 143 (systemd counts that as a clean stop too).
+    /// </summary>
+    [Theory]
+    [InlineData("daemon", 60)]
+    [InlineData("daemon", 120)]
+    [InlineData("daemon", 180)]
+    [InlineData("daemon", 250)]
+    [InlineData("daemon", 400)]
+    [InlineData("serve", 100)]
+    [InlineData("serve", 250)]
+    public async Task StopSignal_WhileStarting_ExitsZero(string verb, int afterMilliseconds)
+    {
+        var port = LoopbackPort.Free();
+        string[] args = verb == "daemon"
+            ? ["daemon", "--listen", $"127.0.0.1:{port}", "--state-dir", State, "--resolver", "127.0.0.1:9"]
+            : ["serve", "--config", await ServeConfigAsync($"127.0.0.1:{port}"), "--no-reports"];
+        await using var service = RampartProcess.Start(args);
+        await Task.Delay(afterMilliseconds, TestContext.Current.CancellationToken); // a point in start-up, not a wait for something
+
+        Assert.Equal(0, await service.StopAsync());
+        Assert.False(service.Lines.Any(l => l.Contains("Exception", StringComparison.Ordinal)), string.Join('\n', service.Lines));
+    }
+
+    /// <summary>A one-shot verb stopped by a signal while it waits (here for a resolver that never answers) exits 130, at once.</summary>
+    [Fact]
+    public async Task StopSignal_OneShotVerbWaiting_ExitsInterrupted()
+    {
+        using var silent = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        await using var check = RampartProcess.Start(["check", "example.org", "--resolver", silent.Client.LocalEndPoint!.ToString()!, "--timeout", "60"]);
+        await Task.Delay(1500, TestContext.Current.CancellationToken); // well into the first query
+
+        var stopped = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(130, await check.StopAsync());
+        Assert.True(stopped.Elapsed < TimeSpan.FromSeconds(5), $"took {stopped.Elapsed}");
     }
 
     [Fact]

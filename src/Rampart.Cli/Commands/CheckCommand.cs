@@ -163,7 +163,7 @@ internal static class CheckCommand
                 CheckOutput.WriteHuman(reports, parse.GetValue(GlobalOptions.Verbose));
             }
             return CheckOutput.ExitCode(reports);
-        }));
+        }, ct));
         return command;
     }
 

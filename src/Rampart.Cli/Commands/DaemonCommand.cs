@@ -59,7 +59,7 @@ internal static class DaemonCommand
             o.Listen, o.StrictTesting, o.NoSni, o.TlsRpt, o.Timeout, o.Metrics, o.User, o.Group, o.SocketOwner, o.LogLevel, checkConfig,
         };
         command.WithNetwork(webPki: true).WithSenderPolicies().WithConfig().WithStateDir();
-        command.SetAction((parse, ct) => Verb.RunAsync(async () =>
+        command.SetAction((parse, ct) => Verb.RunServiceAsync(async () =>
         {
             var first = Read(parse, o);
             foreach (var warning in first.Warnings)
@@ -103,7 +103,7 @@ internal static class DaemonCommand
                 return Terminal.Error($"daemon: {ex.Message}");
             }
             return ExitCodes.Ok;
-        }));
+        }, ct));
         return command;
     }
 

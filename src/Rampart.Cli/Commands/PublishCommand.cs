@@ -86,7 +86,7 @@ internal static class PublishCommand
                 WriteHuman(results, parse.GetValue(output));
             }
             return ready ? ExitCodes.Ok : ExitCodes.Invalid;
-        }));
+        }, ct));
         return command;
     }
 

@@ -41,7 +41,7 @@ internal static class ResolveCommand
                 WriteHuman(decision);
             }
             return decision.Kind == SenderPolicyKind.TempFail ? ExitCodes.TempFail : ExitCodes.Ok;
-        }));
+        }, ct));
         return command;
     }
 

@@ -56,7 +56,7 @@ internal static class ServeCommand
             listen, certificates, store, noReports, check, user, group, logLevel,
         };
         command.WithConfig().WithStateDir();
-        command.SetAction((parse, ct) => Verb.RunAsync(async () =>
+        command.SetAction((parse, ct) => Verb.RunServiceAsync(async () =>
         {
             if (parse.GetValue(config) is not { } path)
             {
@@ -130,7 +130,7 @@ internal static class ServeCommand
                     await reports.DisposeAsync().ConfigureAwait(false);
                 }
             }
-        }));
+        }, ct));
         return command;
     }
 }

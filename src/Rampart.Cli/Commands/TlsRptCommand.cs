@@ -127,7 +127,7 @@ internal static class TlsRptCommand
                 }
                 return outcome.Rejected.Count > 0 ? ExitCodes.Invalid : ExitCodes.Ok;
             }
-        }));
+        }, ct));
         return command;
     }
 
@@ -274,7 +274,7 @@ internal static class TlsRptCommand
                 }
                 return ExitCodes.Ok;
             }
-        }));
+        }, ct));
         return command;
     }
 

@@ -83,7 +83,7 @@ internal static class TlsaCommand
                 {
                     var (liveSource, liveError) = await TlsaVerifyCommand.PresentedChainAsync(parse, live, ct).ConfigureAwait(false);
                     return liveSource is null ? Terminal.Error(liveError!) : Generate(liveSource, settings with { Name = settings.Name ?? liveSource.Host });
-                }).ConfigureAwait(false);
+                }, ct).ConfigureAwait(false);
             }
             if (string.IsNullOrWhiteSpace(path))
             {

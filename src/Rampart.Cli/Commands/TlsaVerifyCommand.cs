@@ -46,7 +46,7 @@ internal static class TlsaVerifyCommand
                 WriteHuman(verification);
             }
             return verification.Verified ? ExitCodes.Ok : ExitCodes.Invalid;
-        }));
+        }, ct));
         return command;
     }
 
