@@ -1,3 +1,4 @@
+using Rampart.Core;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -135,7 +136,7 @@ internal static class LabDane
     private static async Task<Sample> TimeAsync(SenderPolicyResolver sender, string domain, CancellationToken token)
     {
         var started = Stopwatch.GetTimestamp();
-        var decision = await sender.DecideAsync(domain, token).ConfigureAwait(false);
+        var decision = await sender.DecideAsync(DomainName.Parse(domain), token).ConfigureAwait(false);
         var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         var kind = SenderPolicyDecision.KindName(decision.Kind);
         var detail = $"{kind} after {ms:0.0} ms, requirement '{decision.Requirement}'; " + string.Join(" | ", decision.Evidence.Select(e => e.ToString()));

@@ -1,3 +1,4 @@
+using Rampart.Core;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -129,7 +130,7 @@ internal static class LabLoad
         long started = Stopwatch.GetTimestamp();
         try
         {
-            var decision = await sender.DecideAsync(domain, hardStop).ConfigureAwait(false);
+            var decision = await sender.DecideAsync(DomainName.Parse(domain), hardStop).ConfigureAwait(false);
             double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             string kind = SenderPolicyDecision.KindName(decision.Kind);
             string? detail = kind == "mta-sts" ? null

@@ -23,8 +23,11 @@ internal static class DomainArgument
         Checked(new Argument<string[]>(name) { Description = description, Arity = ArgumentArity.ZeroOrMore });
 
     /// <summary>The normalised name (A-labels, lower case); the argument was checked while parsing.</summary>
-    public static string Normalized(string text) =>
-        DomainName.TryNormalize(text, out var name, out var error) ? name : throw new RampartException(error);
+    public static string Normalized(string text) => Parsed(text).Value;
+
+    /// <summary>The parsed name; one that passed <see cref="Problem"/> but breaks a name rule is a one-line error.</summary>
+    public static DomainName Parsed(string text) =>
+        DomainName.TryParse(text, out var name, out var error) ? name : throw new RampartException(error);
 
     private static Argument<T> Checked<T>(Argument<T> argument)
     {

@@ -1,3 +1,4 @@
+using Rampart.Core;
 using Rampart.Core.Dane;
 using System.Diagnostics;
 using Rampart.Core.Dns;
@@ -73,7 +74,7 @@ public class DnsLabTests
         var resolver = new SenderPolicyResolver(dns, new DaneHostLookup(dns), Lab.MtaSts(dns), new SenderPolicySettings());
         var clock = Stopwatch.StartNew();
 
-        var decision = await resolver.DecideAsync("sts-enforce.test", Ct);
+        var decision = await resolver.DecideAsync(DomainName.Parse("sts-enforce.test"), Ct);
 
         Assert.Equal(SenderPolicyKind.TempFail, decision.Kind);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");

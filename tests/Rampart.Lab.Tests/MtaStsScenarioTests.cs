@@ -1,3 +1,4 @@
+using Rampart.Core;
 using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
 using Rampart.Core.MtaSts;
@@ -14,7 +15,7 @@ public class MtaStsScenarioTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static Task<SenderPolicyDecision> Decide(string domain, TimeSpan? fetchTimeout = null) =>
-        Lab.Sender(fetchTimeout).DecideAsync(domain, Ct);
+        Lab.Sender(fetchTimeout).DecideAsync(DomainName.Parse(domain), Ct);
 
     private static async Task<MtaStsFetchResult> Fetch(string domain, TimeSpan? total = null) =>
         await Lab.Fetcher(Lab.Dns(), total).FetchAsync(domain, Ct);

@@ -74,14 +74,15 @@ internal static class SocketmapTarget
         var kind = SocketmapKey.Normalize(request.Key, out var domain);
         if (kind == SocketmapKeyKind.Domain)
         {
-            Contract.Holds(domain is { Length: > 0 } && System.Text.Ascii.IsValid(domain) && !domain.EndsWith('.') && !domain.Any(char.IsAsciiLetterUpper),
+            var name = domain.Value;
+            Contract.Holds(name is { Length: > 0 } && System.Text.Ascii.IsValid(name) && !name.EndsWith('.') && !name.Any(char.IsAsciiLetterUpper),
                 $"key '{request.Key}' normalised to '{domain}', not a lower-case A-label name");
-            Contract.Holds(SocketmapKey.Normalize(domain, out var again) == SocketmapKeyKind.Domain && again == domain,
+            Contract.Holds(SocketmapKey.Normalize(name, out var again) == SocketmapKeyKind.Domain && again == domain,
                 $"normalising '{domain}' again gives '{again}'");
         }
         else
         {
-            Contract.Holds(domain is null, $"key '{request.Key}' is {kind} but still names a domain");
+            Contract.Holds(domain == default, $"key '{request.Key}' is {kind} but still names a domain");
         }
     }
 

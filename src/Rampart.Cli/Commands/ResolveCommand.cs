@@ -31,7 +31,7 @@ internal static class ResolveCommand
             services.WriteWarnings();
             var fetch = new MtaStsFetchSettings { TotalTimeout = TimeSpan.FromSeconds(seconds), ConnectTimeout = TimeSpan.FromSeconds(Math.Min(5, seconds)) };
             var resolver = services.SenderPolicy(fetch, new SenderPolicySettings { StrictTesting = parse.GetValue(strictTesting) });
-            var decision = await resolver.DecideAsync(parse.GetValue(domain)!, ct).ConfigureAwait(false);
+            var decision = await resolver.DecideAsync(DomainArgument.Parsed(parse.GetValue(domain)!), ct).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
                 WriteJson(decision);

@@ -75,20 +75,17 @@ public sealed class SenderPolicyCache(
         MtaStsPolicy = null,
     };
 
-    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
-    private readonly SingleFlight<string, SenderPolicyDecision> _refreshing = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<DomainName, Entry> _entries = new();
+    private readonly SingleFlight<DomainName, SenderPolicyDecision> _refreshing = new();
     private readonly SemaphoreSlim _backgroundRefreshes = new(Math.Max(1, settings.MaxBackgroundRefreshes));
 
     public SenderPolicyCacheCounters Counters { get; } = counters ?? new();
 
     public int Count => _entries.Count;
 
-    public async ValueTask<SenderPolicyDecision> GetAsync(string destination, CancellationToken cancellationToken)
+    /// <param name="domain">The destination domain, parsed once where it entered (the socketmap key).</param>
+    public async ValueTask<SenderPolicyDecision> GetAsync(DomainName domain, CancellationToken cancellationToken)
     {
-        if (!DomainName.TryNormalize(destination, out var domain, out _))
-        {
-            return await resolver.DecideAsync(destination, cancellationToken).ConfigureAwait(false);
-        }
         var now = time.GetUtcNow();
         if (_entries.TryGetValue(domain, out var entry))
         {
@@ -111,7 +108,7 @@ public sealed class SenderPolicyCache(
         if (await resolver.DecideFromCacheAsync(domain, cancellationToken).ConfigureAwait(false) is { } fromPolicyCache)
         {
             Counters.PolicyCacheHit();
-            decided?.Invoke(new SenderPolicyDecided(domain, fromPolicyCache, null, FromPolicyCache: true));
+            decided?.Invoke(new SenderPolicyDecided(domain.Value, fromPolicyCache, null, FromPolicyCache: true));
             _ = Refresh(domain, background: true);
             return fromPolicyCache;
         }
@@ -121,7 +118,7 @@ public sealed class SenderPolicyCache(
 
     /// <summary>One lookup per domain at a time, not tied to any caller's token (a caller giving up does not cancel it).</summary>
     /// <param name="background">Nobody waits for it: it takes one of <see cref="SenderPolicyCacheSettings.MaxBackgroundRefreshes"/>.</param>
-    private Task<SenderPolicyDecision> Refresh(string domain, bool background) =>
+    private Task<SenderPolicyDecision> Refresh(DomainName domain, bool background) =>
         _refreshing.Run(domain, background ? RefreshInBackgroundAsync : RefreshAsync, out _);
 
     /// <summary>
@@ -130,9 +127,9 @@ public sealed class SenderPolicyCache(
     /// wanted it returns, so awaiting this after <see cref="GetAsync"/> awaits that refresh: tests observe background
     /// work this way instead of polling.
     /// </summary>
-    internal Task WhenRefreshedAsync(string domain) => _refreshing.InFlight(domain) ?? Task.CompletedTask;
+    internal Task WhenRefreshedAsync(DomainName domain) => _refreshing.InFlight(domain) ?? Task.CompletedTask;
 
-    private async Task<SenderPolicyDecision> RefreshInBackgroundAsync(string domain)
+    private async Task<SenderPolicyDecision> RefreshInBackgroundAsync(DomainName domain)
     {
         await _backgroundRefreshes.WaitAsync().ConfigureAwait(false);
         try
@@ -145,7 +142,7 @@ public sealed class SenderPolicyCache(
         }
     }
 
-    private async Task<SenderPolicyDecision> RefreshAsync(string domain)
+    private async Task<SenderPolicyDecision> RefreshAsync(DomainName domain)
     {
         await Task.Yield();
         Counters.Refresh();
@@ -155,7 +152,7 @@ public sealed class SenderPolicyCache(
             && previous.Decision.Kind != SenderPolicyKind.TempFail && now - previous.DecidedAt < settings.MaxStale)
         {
             _entries[domain] = previous with { RetryAt = now + settings.TempFailFor };
-            decided?.Invoke(new SenderPolicyDecided(domain, decision, previous.Decision));
+            decided?.Invoke(new SenderPolicyDecided(domain.Value, decision, previous.Decision));
             return previous.Decision;
         }
         if (_entries.Count >= settings.MaxEntries && !_entries.ContainsKey(domain))
@@ -163,7 +160,7 @@ public sealed class SenderPolicyCache(
             Trim(now);
         }
         _entries[domain] = new Entry(Compact(decision), now, now);
-        decided?.Invoke(new SenderPolicyDecided(domain, decision, null));
+        decided?.Invoke(new SenderPolicyDecided(domain.Value, decision, null));
         return decision;
     }
 

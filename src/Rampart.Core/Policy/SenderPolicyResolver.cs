@@ -35,15 +35,11 @@ public sealed class SenderPolicyResolver(
     PinnedPolicySet? pinned = null,
     TimeProvider? time = null)
 {
-    public async Task<SenderPolicyDecision> DecideAsync(string destination, CancellationToken cancellationToken)
+    /// <param name="destination">The destination domain, parsed where it entered (a socketmap key, a CLI argument).</param>
+    public async Task<SenderPolicyDecision> DecideAsync(DomainName destination, CancellationToken cancellationToken)
     {
         var evidence = new List<Evidence>();
-        if (!DomainName.TryNormalize(destination, out var domain, out var nameError))
-        {
-            evidence.Add(new("domain", EvidenceOutcome.Info, nameError + ": no policy applies"));
-            return new(destination, SenderPolicyKind.None, TlsRequirement.NoPolicy, [], evidence);
-        }
-
+        var domain = destination.Value;
         var (mx, mxSecure) = await LookupMxAsync(domain, evidence, cancellationToken).ConfigureAwait(false);
         if (mx is null)
         {
@@ -104,10 +100,10 @@ public sealed class SenderPolicyResolver(
     /// a wildcard pattern is expanded to the MX hosts it covers, which costs the MX query, and only when that query
     /// fails does the wildcard take Postfix's broader <c>.domain</c> form (as during an outage, <see cref="DecideAsync"/>).
     /// </summary>
-    public async Task<SenderPolicyDecision?> DecideFromCacheAsync(string destination, CancellationToken cancellationToken)
+    public async Task<SenderPolicyDecision?> DecideFromCacheAsync(DomainName destination, CancellationToken cancellationToken)
     {
-        if (!DomainName.TryNormalize(destination, out var domain, out _)
-            || await mtaSts.CachedAsync(domain, cancellationToken).ConfigureAwait(false) is not { Policy: { } policy } cached)
+        var domain = destination.Value;
+        if (await mtaSts.CachedAsync(domain, cancellationToken).ConfigureAwait(false) is not { Policy: { } policy } cached)
         {
             return null;
         }

@@ -21,7 +21,7 @@ internal sealed partial class SocketmapResponder(
     public async ValueTask<SocketmapReply> RespondAsync(string mapName, string key, CancellationToken cancellationToken)
     {
         var kind = SocketmapKey.Normalize(key, out var domain);
-        if (kind != SocketmapKeyKind.Domain || domain is null)
+        if (kind != SocketmapKeyKind.Domain)
         {
             LogNotADomain(log, mapName, key, kind);
             return SocketmapReply.NotFound;
@@ -33,7 +33,7 @@ internal sealed partial class SocketmapResponder(
         metrics.RecordLookup(decision.Kind, reply, time.GetElapsedTime(started));
         if (log.IsEnabled(LogLevel.Debug))
         {
-            LogAnswered(log, mapName, domain, reply.Text);
+            LogAnswered(log, mapName, domain.Value, reply.Text);
         }
         return reply;
     }

@@ -35,10 +35,10 @@ internal enum SocketmapKeyKind
 internal static class SocketmapKey
 {
     /// <param name="key">The key exactly as Postfix sent it.</param>
-    /// <param name="domain">The normalised domain when the result is <see cref="SocketmapKeyKind.Domain"/>, else null.</param>
-    public static SocketmapKeyKind Normalize(string? key, out string? domain)
+    /// <param name="domain">The parsed domain when the result is <see cref="SocketmapKeyKind.Domain"/>, else default.</param>
+    public static SocketmapKeyKind Normalize(string? key, out DomainName domain)
     {
-        domain = null;
+        domain = default;
         var text = key?.Trim() ?? "";
         if (text.Length == 0)
         {
@@ -58,7 +58,7 @@ internal static class SocketmapKey
         if (text.Length == 0
             || text[0] == '['
             || text.Contains(':', StringComparison.Ordinal)
-            || !DomainName.TryNormalize(text, out var normalized, out _))
+            || !DomainName.TryParse(text, out var parsed, out _))
         {
             // A bracketed next hop or a port never comes with Postfix's leading dot. DomainName's rules refuse the rest,
             // an all-numeric top-level label included (RFC 3696 §2: "1.2.3.4.5" or "10" is not a mail domain).
@@ -70,7 +70,7 @@ internal static class SocketmapKey
             return SocketmapKeyKind.ParentDomainProbe;
         }
 
-        domain = normalized;
+        domain = parsed;
         return SocketmapKeyKind.Domain;
     }
 }

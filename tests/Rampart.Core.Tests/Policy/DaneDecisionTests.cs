@@ -22,7 +22,7 @@ public class DaneDecisionTests
     private Task<SenderPolicyDecision> Decide(string domain)
     {
         var provider = new MtaStsPolicyProvider(_dns, _fetcher, new InMemoryMtaStsPolicyStore(), new MtaStsPolicySettings(), new FakeTimeProvider());
-        return new SenderPolicyResolver(_dns, new DaneHostLookup(_dns), provider, new SenderPolicySettings()).DecideAsync(domain, Ct);
+        return new SenderPolicyResolver(_dns, new DaneHostLookup(_dns), provider, new SenderPolicySettings()).DecideAsync(DomainName.Parse(domain), Ct);
     }
 
     [Fact]

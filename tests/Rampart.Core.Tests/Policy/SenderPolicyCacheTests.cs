@@ -347,3 +347,12 @@ public class SenderPolicyCacheTests
         public Task<DnsResult<TlsaRecordData>> QueryTlsaAsync(string name, CancellationToken ct) => Pass(name, () => inner.QueryTlsaAsync(name, ct));
     }
 }
+
+/// <summary>The tests name domains as text; the cache takes them parsed, as the socketmap edge gives them.</summary>
+internal static class SenderPolicyCacheByName
+{
+    public static ValueTask<SenderPolicyDecision> GetAsync(this SenderPolicyCache cache, string domain, CancellationToken cancellationToken) =>
+        cache.GetAsync(DomainName.Parse(domain), cancellationToken);
+
+    public static Task WhenRefreshedAsync(this SenderPolicyCache cache, string domain) => cache.WhenRefreshedAsync(DomainName.Parse(domain));
+}
