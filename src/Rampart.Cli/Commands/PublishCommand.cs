@@ -124,7 +124,7 @@ internal static class PublishCommand
             }
             var webPki = new WebPkiValidator(services.Anchors, services.Time);
             var fetch = new MtaStsFetchSettings { TotalTimeout = limit, ConnectTimeout = limit < TimeSpan.FromSeconds(5) ? limit : TimeSpan.FromSeconds(5) };
-            var fetcher = new MtaStsPolicyFetcher(_dns, webPki, fetch, services.Time);
+            using var fetcher = new MtaStsPolicyFetcher(_dns, webPki, fetch, services.Time);
             var current = await fetcher.FetchAsync(domain.Domain, ct).ConfigureAwait(false);
             var currentPolicy = current is { IsSuccess: true, Body: { } body } ? MtaStsPolicyParser.Parse(body).Policy : null;
             warnings.AddRange(PublishReadiness.RampWarnings(domain, currentPolicy));
