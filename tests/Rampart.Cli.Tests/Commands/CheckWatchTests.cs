@@ -56,12 +56,12 @@ public sealed class CheckWatchTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--interval=5", "--interval 5: expected a number")]
-    [InlineData("--interval=5s", "--interval 5s: must be from 10s to 7d")]
-    [InlineData("--interval=8d", "--interval 8d: must be from 10s to 7d")]
-    [InlineData("--metrics=localhost", "--metrics 'localhost': expected IP:PORT")]
-    [InlineData("--webhook=ftp://x.example/", "--webhook 'ftp://x.example/': expected an absolute http")]
-    [InlineData("--webhook=/relative", "--webhook '/relative'")]
+    [InlineData("--interval=5", "rampart check: --interval: '5' is not a time such as 90s, 15m, 1h or 1d")]
+    [InlineData("--interval=5s", "rampart check: --interval: '5s' must be from 10s to 7d")]
+    [InlineData("--interval=8d", "rampart check: --interval: '8d' must be from 10s to 7d")]
+    [InlineData("--metrics=localhost", "rampart check: --metrics: 'localhost' is not an address: give IP:PORT or [IPv6]:PORT, e.g. 127.0.0.1:9462")]
+    [InlineData("--webhook=ftp://x.example/", "rampart check: --webhook: 'ftp://x.example/' is not an http:// or https:// URL")]
+    [InlineData("--webhook=/relative", "rampart check: --webhook: '/relative' is not an http:// or https:// URL")]
     [InlineData("--json", "give no domain arguments and no --json")]
     [InlineData("example.net", "give no domain arguments and no --json")]
     public async Task Watch_BadOption_OneLineExit2(string bad, string named)
