@@ -2,6 +2,9 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using Rampart.Hosting.Configuration;
 
 namespace Rampart.Cli;
 
@@ -10,7 +13,7 @@ namespace Rampart.Cli;
 /// (<c>--timeout: 'abc' is not a number of seconds</c>): the parser's own messages name .NET types, so no typed option
 /// may go without one of these parsers (<see cref="Guard"/> enforces it for the whole command tree).
 /// </summary>
-internal static class OptionValues
+internal static partial class OptionValues
 {
     /// <summary>The options made here, whose values are checked in the user's terms.</summary>
     private static readonly HashSet<Option> s_checked = [];
@@ -81,6 +84,67 @@ internal static class OptionValues
                 : (null, $"is not a {what}: give {string.Join(", ", choices.Select(c => c.Word))}")),
     });
 
+    /// <summary>A time such as 90s, 15m, 1h or 1d, from <paramref name="min"/> to <paramref name="max"/>; absent when not given.</summary>
+    public static Option<TimeSpan?> Duration(string name, string description, TimeSpan min, TimeSpan max) => Checked(new Option<TimeSpan?>(name)
+    {
+        Description = description,
+        HelpName = "TIME",
+        CustomParser = result => Parse<TimeSpan?>(result, null, text => ReadDuration(text, min, max)),
+    });
+
+    /// <summary>An address to serve on, IP:PORT or [IPv6]:PORT (port 1 to 65535); absent when not given.</summary>
+    public static Option<IPEndPoint?> Address(string name, string description, string example) => Checked(new Option<IPEndPoint?>(name)
+    {
+        Description = description,
+        HelpName = "IP:PORT",
+        CustomParser = result => Parse<IPEndPoint?>(result, null, text => ReadAddress(text, example, anyPort: false)),
+    });
+
+    /// <summary>Addresses to serve on, repeatable, each IP:PORT or [IPv6]:PORT (port 0 takes any free port).</summary>
+    public static Option<IPEndPoint[]> Addresses(string name, string description, string example, ArgumentArity arity) =>
+        List(name, description, "IP:PORT", text => ReadAddress(text, example, anyPort: true), arity);
+
+    /// <summary>
+    /// Values of a repeatable option, each read by <paramref name="read"/>: the value, or a problem that follows the
+    /// quoted text. One value at least unless <paramref name="arity"/> says otherwise.
+    /// </summary>
+    public static Option<T[]> List<T>(string name, string description, string helpName, Func<string, (T? Value, string? Problem)> read, ArgumentArity? arity = null)
+        where T : class =>
+        Checked(new Option<T[]>(name)
+        {
+            Description = description,
+            HelpName = helpName,
+            Arity = arity ?? ArgumentArity.OneOrMore,
+            CustomParser = result =>
+            {
+                var values = new List<T>();
+                foreach (var token in result.Tokens)
+                {
+                    var (value, problem) = read(token.Value);
+                    if (problem is not null || value is null)
+                    {
+                        result.AddError($"{OptionName(result)}: '{token.Value}' {problem}");
+                    }
+                    else
+                    {
+                        values.Add(value);
+                    }
+                }
+                return [.. values];
+            },
+        });
+
+    /// <summary>An absolute http:// or https:// URL; absent when not given.</summary>
+    public static Option<Uri?> HttpUrl(string name, string description) => Checked(new Option<Uri?>(name)
+    {
+        Description = description,
+        HelpName = "URL",
+        CustomParser = result => Parse<Uri?>(result, null, text =>
+            Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme is ("http" or "https")
+                ? (url, null)
+                : (null, "is not an http:// or https:// URL")),
+    });
+
     /// <summary>
     /// Checks the whole command tree before parsing: a typed option without one of the parsers above is a programming
     /// error caught by the first run (and by the tests). Text options need none; a flag never takes a token that is not
@@ -121,6 +185,38 @@ internal static class OptionValues
         }
         return option;
     }
+
+    private static (IPEndPoint?, string?) ReadAddress(string text, string example, bool anyPort) =>
+        ConfigReader.TryEndPoint(text, out var endPoint) && (anyPort || endPoint.Port != 0)
+            ? (endPoint, null)
+            : (null, $"is not an address: give IP:PORT or [IPv6]:PORT, e.g. {example}");
+
+    private static (TimeSpan?, string?) ReadDuration(string text, TimeSpan min, TimeSpan max)
+    {
+        if (DurationPattern().Match(text) is not { Success: true } match
+            || !long.TryParse(match.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > 1_000_000)
+        {
+            return (null, "is not a time such as 90s, 15m, 1h or 1d");
+        }
+        var time = match.Groups[2].Value switch
+        {
+            "s" => TimeSpan.FromSeconds(n),
+            "m" => TimeSpan.FromMinutes(n),
+            "h" => TimeSpan.FromHours(n),
+            _ => TimeSpan.FromDays(n),
+        };
+        return time >= min && time <= max ? (time, null) : (null, $"must be from {Short(min)} to {Short(max)}");
+    }
+
+    /// <summary>10s, 15m, 1h, 7d: the largest whole unit.</summary>
+    private static string Short(TimeSpan time) =>
+        time.TotalDays % 1 == 0 ? string.Create(CultureInfo.InvariantCulture, $"{time.TotalDays:0}d")
+        : time.TotalHours % 1 == 0 ? string.Create(CultureInfo.InvariantCulture, $"{time.TotalHours:0}h")
+        : time.TotalMinutes % 1 == 0 ? string.Create(CultureInfo.InvariantCulture, $"{time.TotalMinutes:0}m")
+        : string.Create(CultureInfo.InvariantCulture, $"{time.TotalSeconds:0}s");
+
+    [GeneratedRegex("^([0-9]+)(s|m|h|d)$", RegexOptions.CultureInvariant)]
+    private static partial Regex DurationPattern();
 
     private static (int, string?) Whole(string text, int min, int max, string unit) =>
         !int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)

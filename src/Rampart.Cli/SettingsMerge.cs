@@ -13,14 +13,14 @@ namespace Rampart.Cli;
 /// <summary>What <c>rampart daemon</c>'s command line gave; null (or false, or empty) where it gave nothing.</summary>
 /// <param name="Timeout">Seconds given with <c>--timeout</c>, or null; <paramref name="DefaultTimeout"/> applies when neither the command line nor the file gives one.</param>
 internal sealed record DaemonCommandLine(
-    IReadOnlyList<string> Listen,
+    IReadOnlyList<SocketmapEndpoint> Listen,
     string? StateDir,
     bool StrictTesting,
     bool NoSni,
     bool TlsRpt,
     double? Timeout,
     double DefaultTimeout,
-    string? Metrics,
+    System.Net.IPEndPoint? Metrics,
     string? User,
     string? Group,
     string? SocketOwner,
@@ -28,7 +28,7 @@ internal sealed record DaemonCommandLine(
     Microsoft.Extensions.Logging.LogLevel? LogLevel = null);
 
 /// <summary>What <c>rampart serve</c>'s command line gave.</summary>
-internal sealed record ServeCommandLine(IReadOnlyList<string> Listen, string? Certificates, string? StateDir, string? Store);
+internal sealed record ServeCommandLine(IReadOnlyList<System.Net.IPEndPoint> Listen, string? Certificates, string? StateDir, string? Store);
 
 /// <summary><c>rampart serve</c>'s settings: the publish file with the command line applied, and where reports are kept.</summary>
 /// <param name="Store">A report store named by <c>--store</c>, or null.</param>
@@ -64,12 +64,8 @@ internal static class SettingsMerge
         var endpoints = new List<SocketmapEndpoint>();
         if (cli.Listen.Count > 0 || file is null)
         {
-            foreach (var text in cli.Listen.Count > 0 ? cli.Listen : [DaemonConfiguration.DefaultListen])
+            foreach (var endpoint in cli.Listen.Count > 0 ? cli.Listen : [SocketmapEndpoint.Parse(DaemonConfiguration.DefaultListen)])
             {
-                if (!SocketmapEndpoint.TryParse(text, out var endpoint, out var error))
-                {
-                    return Failed($"--listen '{text}': {error}");
-                }
                 endpoints.Add(cli.SocketOwner is { } owner && endpoint.UnixSocketPath is not null ? endpoint with { UnixSocketOwner = owner } : endpoint);
             }
         }
@@ -85,16 +81,9 @@ internal static class SettingsMerge
             }
         }
 
+        // Both were checked where they were read: the command line's by OptionValues, the file's by its schema.
         var seconds = cli.Timeout ?? file?.DefaultZone.Timeout.TotalSeconds ?? cli.DefaultTimeout;
-        if (seconds is <= 0 or > 600)
-        {
-            return Failed($"--timeout {seconds}: must be between 0 and 600 seconds");
-        }
-        System.Net.IPEndPoint? metrics = file?.Metrics;
-        if (cli.Metrics is { } metricsText && !System.Net.IPEndPoint.TryParse(metricsText, out metrics))
-        {
-            return Failed($"--metrics '{metricsText}': expected IP:PORT, e.g. 127.0.0.1:9461");
-        }
+        var metrics = cli.Metrics ?? file?.Metrics;
         UnixAccount? runAs = null;
         var group = cli.Group ?? file?.Group;
         if ((cli.User ?? file?.User) is { } userName)
@@ -172,7 +161,6 @@ internal static class SettingsMerge
     /// theirs; <c>--store</c> replaces the file's <c>state_dir</c> for reports (with <c>--state-dir</c> too, opening the store
     /// says to give only one).
     /// </summary>
-    /// <exception cref="RampartException">A <c>--listen</c> address is not IP:PORT.</exception>
     public static ServeRun Serve(PublishConfig file, ServeCommandLine cli)
     {
         ArgumentNullException.ThrowIfNull(file);
@@ -180,12 +168,7 @@ internal static class SettingsMerge
         var serve = file.Serve;
         if (cli.Listen.Count > 0)
         {
-            serve = serve with
-            {
-                Listen = cli.Listen.Select(address => Hosting.Configuration.ConfigReader.TryEndPoint(address, out var endPoint)
-                    ? endPoint
-                    : throw new RampartException($"--listen '{address}': must be IP:PORT ([IPv6]:PORT)")).ToList(),
-            };
+            serve = serve with { Listen = cli.Listen };
         }
         serve = serve with
         {

@@ -26,6 +26,7 @@ internal static class UsageErrors
         {
             return optionLike.Select(token => prefix + UnknownOption(parse.RootCommandResult.Command, command, verb, token)).ToList();
         }
+        var seeHelp = $"rampart: see '{(verb.Length == 0 ? "rampart" : "rampart " + verb)} --help'";
         var unmatched = parse.UnmatchedTokens;
         if (unmatched.Count > 0)
         {
@@ -36,11 +37,66 @@ internal static class UsageErrors
                 prefix + (command.Command.Subcommands.Count > 0
                     ? $"unknown command '{first}'{Suggest(first, command.Command.Subcommands.SelectMany(c => c.Aliases.Prepend(c.Name)))}"
                     : $"unexpected argument '{first}'"),
-                $"rampart: see '{(verb.Length == 0 ? "rampart" : "rampart " + verb)} --help'",
+                seeHelp,
+            ];
+        }
+        if (parse.Errors.Count == 0)
+        {
+            return [];
+        }
+        var missing = Missing(parse.RootCommandResult, command).ToList();
+        if (missing.Count > 0)
+        {
+            // The parser's own text ("Required argument 'file' missing for command: 'parse'.") names its symbols, not what to give.
+            var missingSymbols = missing.Select(m => m.Result).ToHashSet();
+            return
+            [
+                .. missing.Select(m => prefix + m.Message),
+                .. parse.Errors.Where(e => e.SymbolResult is null || !missingSymbols.Contains(e.SymbolResult)).Select(e => prefix + e.Message),
+                seeHelp,
             ];
         }
         return parse.Errors.Select(e => prefix + e.Message).ToList();
     }
+
+    /// <summary>
+    /// Arguments the verb needs that were not given ("missing FILE: policy file to validate, or - for standard input"),
+    /// a group given without its verb ("missing COMMAND: give one of generate, verify and match") and options given without their value ("--timeout needs a value (SECONDS)"), each with the result the parser
+    /// reported it on.
+    /// </summary>
+    private static IEnumerable<(SymbolResult Result, string Message)> Missing(CommandResult root, CommandResult command)
+    {
+        foreach (var option in Options(root))
+        {
+            if (!option.Implicit && option.Tokens.Count == 0 && option.Option.Arity.MinimumNumberOfValues > 0)
+            {
+                var value = option.Option.HelpName ?? "a value";
+                yield return (option, $"{option.Option.Name} needs a value ({value})");
+            }
+        }
+        if (command.Command.Subcommands.Count > 0 && command.Command.Action is null)
+        {
+            yield return (command, $"missing COMMAND: give one of {Join(command.Command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name).ToList())}");
+        }
+        foreach (var argument in command.Command.Arguments)
+        {
+            var given = command.Children.OfType<ArgumentResult>().FirstOrDefault(a => a.Argument == argument);
+            if ((given?.Tokens.Count ?? 0) < argument.Arity.MinimumNumberOfValues)
+            {
+                var name = (argument.HelpName ?? argument.Name).ToUpperInvariant();
+                var what = argument.Description is { Length: > 0 } description ? ": " + Lowered(description.TrimEnd('.')) : "";
+                yield return ((SymbolResult?)given ?? command, $"missing {name}{what}");
+            }
+        }
+    }
+
+    /// <summary>The options given anywhere on the line, before the verb or after it.</summary>
+    private static IEnumerable<OptionResult> Options(CommandResult command) =>
+        command.Children.OfType<OptionResult>().Concat(command.Children.OfType<CommandResult>().SelectMany(Options));
+
+    /// <summary>"Policy file to validate" → "policy file to validate"; "MX host name" is left as it is.</summary>
+    private static string Lowered(string text) =>
+        text.Length > 1 && char.IsUpper(text[0]) && char.IsLower(text[1]) ? char.ToLowerInvariant(text[0]) + text[1..] : text;
 
     private static bool LooksLikeOption(string token) => token.Length > 1 && token[0] == '-';
 

@@ -249,9 +249,78 @@ public sealed class CommandLineTests : IDisposable
     [InlineData(new[] { "daemon", "--timeout", "ten" }, "rampart daemon: --timeout: 'ten' is not a number of seconds")]
     [InlineData(new[] { "check", "--watch", "f", "--testing-limit", "a month" }, "rampart check: --testing-limit: 'a month' is not a whole number of days")]
     [InlineData(new[] { "publish", "--mode", "strict" }, "rampart publish: --mode: 'strict' is not a policy mode: give testing, enforce, none")]
+    [InlineData(new[] { "check", "--watch", "f", "--interval", "15" }, "rampart check: --interval: '15' is not a time such as 90s, 15m, 1h or 1d")]
+    [InlineData(new[] { "check", "--watch", "f", "--interval", "8d" }, "rampart check: --interval: '8d' must be from 10s to 7d")]
+    [InlineData(new[] { "check", "--watch", "f", "--metrics", "localhost:9462" }, "rampart check: --metrics: 'localhost:9462' is not an address: give IP:PORT or [IPv6]:PORT, e.g. 127.0.0.1:9462")]
+    [InlineData(new[] { "check", "--watch", "f", "--webhook", "hooks.example/x" }, "rampart check: --webhook: 'hooks.example/x' is not an http:// or https:// URL")]
+    [InlineData(new[] { "daemon", "--metrics", "127.0.0.1" }, "rampart daemon: --metrics: '127.0.0.1' is not an address: give IP:PORT or [IPv6]:PORT, e.g. 127.0.0.1:9461")]
+    [InlineData(new[] { "daemon", "--listen", "mail.example:8461" },
+        "rampart daemon: --listen: 'mail.example:8461' is not a socketmap address: 'mail.example' is not an IPv4 address, a bracketed IPv6 address or localhost")]
+    [InlineData(new[] { "daemon", "--listen", "8461" }, "rampart daemon: --listen: '8461' is not a socketmap address: give IP:PORT, [IPv6]:PORT, localhost:PORT or unix:/path (e.g. 127.0.0.1:8461)")]
+    [InlineData(new[] { "serve", "--listen", "443" }, "rampart serve: --listen: '443' is not an address: give IP:PORT or [IPv6]:PORT, e.g. [::]:443")]
     public void BadValue_OneLineInTheUsersTerms(string[] args, string expected)
     {
         Assert.Equal([expected], Errors(args));
+    }
+
+    /// <summary>Each bad --listen is named, not only the first.</summary>
+    [Fact]
+    public void DaemonListen_TwoBad_OneLineEach()
+    {
+        Assert.Equal(
+        [
+            "rampart daemon: --listen: 'nowhere' is not a socketmap address: give IP:PORT, [IPv6]:PORT, localhost:PORT or unix:/path (e.g. 127.0.0.1:8461)",
+            "rampart daemon: --listen: 'unix:relative.sock' is not a socketmap address: the Unix socket path must be absolute (unix:/run/rampart/socketmap.sock)",
+        ], Errors("daemon", "--listen", "nowhere", "--listen", "unix:relative.sock"));
+    }
+
+    [Fact]
+    public async Task DaemonBadListen_UsageErrorBeforeAnythingStarts()
+    {
+        var result = await CliRunner.RunAsync("daemon", "--listen", "nowhere", "--state-dir", Path.Combine(_dir, "state"));
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.StartsWith("rampart daemon: --listen: 'nowhere' is not a socketmap address", Assert.Single(result.Stderr.Trim().Split('\n')), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "state")));
+    }
+
+    // What is missing
+
+    [Theory]
+    [InlineData(new[] { "resolve" }, "rampart resolve: missing DOMAIN: destination domain (the part after @)")]
+    [InlineData(new[] { "mta-sts", "parse" }, "rampart mta-sts parse: missing FILE: policy file to validate, or - for standard input")]
+    [InlineData(new[] { "tlsa", "verify" }, "rampart tlsa verify: missing HOST: the MX host name (as in the MX record)")]
+    [InlineData(new[] { "tlsa" }, "rampart tlsa: missing COMMAND: give one of generate, match and verify")]
+    [InlineData(new[] { "check", "--watch" }, "rampart check: --watch needs a value (FILE)")]
+    [InlineData(new[] { "daemon", "--listen" }, "rampart daemon: --listen needs a value (ADDRESS)")]
+    public void Missing_OneLineInTheUsersTermsAndTheHelpHint(string[] args, string expected)
+    {
+        var hint = $"rampart: see 'rampart {string.Join(' ', args.TakeWhile(a => !a.StartsWith('-')))} --help'";
+
+        Assert.Equal([expected, hint], Errors(args));
+    }
+
+    [Fact]
+    public void MissingValueAndArgument_BothNamed()
+    {
+        Assert.Equal(
+        [
+            "rampart resolve: --timeout needs a value (SECONDS)",
+            "rampart resolve: missing DOMAIN: destination domain (the part after @)",
+            "rampart: see 'rampart resolve --help'",
+        ], Errors("resolve", "--timeout"));
+    }
+
+    [Fact]
+    public async Task MissingArgument_UsageExitAndNoParserText()
+    {
+        var result = await CliRunner.RunAsync("tlsrpt", "import");
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Equal(
+            "rampart tlsrpt import: missing PATH: report files (.json, .json.gz, .zip, .eml, whatever their names), folders (read recursively), mbox files or Maildirs\n" +
+            "rampart: see 'rampart tlsrpt import --help'",
+            result.Stderr.Trim().ReplaceLineEndings("\n"));
     }
 
     [Fact]

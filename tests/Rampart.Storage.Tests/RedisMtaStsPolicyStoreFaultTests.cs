@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Rampart.Core;
-using static Rampart.Storage.Tests.Policies;
+using Rampart.Storage.Tests.Servers;
+using Rampart.Storage.Tests.Support;
+using static Rampart.Storage.Tests.Support.Policies;
 
 namespace Rampart.Storage.Tests;
 

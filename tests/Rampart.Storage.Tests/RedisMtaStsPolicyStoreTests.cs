@@ -2,8 +2,10 @@ using System.Diagnostics;
 using System.Text;
 using Rampart.Core;
 using Rampart.Core.MtaSts;
+using Rampart.Storage.Tests.Servers;
+using Rampart.Storage.Tests.Support;
 using StackExchange.Redis;
-using static Rampart.Storage.Tests.Policies;
+using static Rampart.Storage.Tests.Support.Policies;
 
 namespace Rampart.Storage.Tests;
 

@@ -1,7 +1,8 @@
 using System.Text;
 using CsCheck;
 using Rampart.Core.MtaSts;
-using static Rampart.Storage.Tests.Policies;
+using Rampart.Storage.Tests.Support;
+using static Rampart.Storage.Tests.Support.Policies;
 
 namespace Rampart.Storage.Tests;
 

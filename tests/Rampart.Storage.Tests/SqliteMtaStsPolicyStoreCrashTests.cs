@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
-using static Rampart.Storage.Tests.Policies;
+using Rampart.Storage.Tests.Support;
+using static Rampart.Storage.Tests.Support.Policies;
 
 namespace Rampart.Storage.Tests;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Rampart.Web.Tests.Support;
 
 namespace Rampart.Web.Tests;
 

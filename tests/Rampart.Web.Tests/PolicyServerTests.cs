@@ -11,6 +11,7 @@ using Rampart.Core.Publish;
 using Rampart.Core.Tls;
 using Rampart.Core.TlsRpt;
 using Rampart.Storage.TlsRpt;
+using Rampart.Web.Tests.Support;
 
 namespace Rampart.Web.Tests;
 

@@ -47,17 +47,13 @@ internal static class CheckCommand
                           $"({SqliteFindingHistory.FileName} in --state-dir), log the findings that appear and clear, serve --metrics, POST --webhook on change.",
             HelpName = "FILE",
         };
-        var interval = new Option<string?>("--interval") { Description = "With --watch: time between round starts, 10s to 7d (e.g. 15m, 1h). Default 1h." };
-        var metrics = new Option<string?>("--metrics")
-        {
-            Description = "With --watch: serve Prometheus metrics at http://IP:PORT/metrics (rampart_check_findings, rampart_check_status, rampart_check_rounds_total).",
-            HelpName = "IP:PORT",
-        };
-        var webhook = new Option<string?>("--webhook")
-        {
-            Description = "With --watch: POST {domain, status, appeared: [findings], cleared: [findings]} as JSON to this http(s) URL for each domain that changed.",
-            HelpName = "URL",
-        };
+        var interval = OptionValues.Duration("--interval", "With --watch: time between round starts, 10s to 7d (e.g. 15m, 1h). Default 1h.",
+            TimeSpan.FromSeconds(10), TimeSpan.FromDays(7));
+        var metrics = OptionValues.Address("--metrics",
+            "With --watch: serve Prometheus metrics at http://IP:PORT/metrics (rampart_check_findings, rampart_check_status, rampart_check_rounds_total).",
+            "127.0.0.1:9462");
+        var webhook = OptionValues.HttpUrl("--webhook",
+            "With --watch: POST {domain, status, appeared: [findings], cleared: [findings]} as JSON to this http(s) URL for each domain that changed.");
         var stateDir = GlobalOptions.StateDir;
         var logLevel = LogLevelOption.Create();
         logLevel.Description = "With --watch: " + logLevel.Description;
@@ -118,23 +114,8 @@ internal static class CheckCommand
                 {
                     return Terminal.Error(fileError);
                 }
-                var every = TimeSpan.FromHours(1);
-                if (parse.GetValue(interval) is { } intervalText && !CheckWatch.TryParseInterval(intervalText, out every, out var intervalError))
-                {
-                    return Terminal.Error(intervalError);
-                }
-                System.Net.IPEndPoint? metricsEndpoint = null;
-                if (parse.GetValue(metrics) is { } metricsText && !System.Net.IPEndPoint.TryParse(metricsText, out metricsEndpoint))
-                {
-                    return Terminal.Error($"--metrics '{metricsText}': expected IP:PORT, e.g. 127.0.0.1:9462");
-                }
-                Uri? webhookUrl = null;
-                if (parse.GetValue(webhook) is { } webhookText &&
-                    (!Uri.TryCreate(webhookText, UriKind.Absolute, out webhookUrl) || webhookUrl.Scheme is not ("http" or "https")))
-                {
-                    return Terminal.Error($"--webhook '{webhookText}': expected an absolute http:// or https:// URL");
-                }
-                watching = new CheckWatchOptions(watchFile, every, metricsEndpoint, webhookUrl, StateDirectory.Choose(parse.GetValue(stateDir)),
+                watching = new CheckWatchOptions(watchFile, parse.GetValue(interval) ?? TimeSpan.FromHours(1), parse.GetValue(metrics), parse.GetValue(webhook),
+                    StateDirectory.Choose(parse.GetValue(stateDir)),
                     parse.GetValue(once), LogLevelOption.Read(parse, logLevel));
             }
             else if (parse.GetValue(interval) is not null || parse.GetValue(metrics) is not null || parse.GetValue(webhook) is not null ||

@@ -85,35 +85,6 @@ internal static partial class CheckWatch
         return true;
     }
 
-    /// <summary>Parses an interval such as 90s, 15m, 1h or 1d: from 10 seconds to 7 days.</summary>
-    public static bool TryParseInterval(string text, out TimeSpan interval, out string error)
-    {
-        interval = default;
-        var match = IntervalPattern().Match(text);
-        if (!match.Success || !long.TryParse(match.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > 1_000_000)
-        {
-            error = $"--interval {text}: expected a number with s, m, h or d (e.g. 15m, 1h)";
-            return false;
-        }
-        interval = match.Groups[2].Value switch
-        {
-            "s" => TimeSpan.FromSeconds(n),
-            "m" => TimeSpan.FromMinutes(n),
-            "h" => TimeSpan.FromHours(n),
-            _ => TimeSpan.FromDays(n),
-        };
-        if (interval < TimeSpan.FromSeconds(10) || interval > TimeSpan.FromDays(7))
-        {
-            error = $"--interval {text}: must be from 10s to 7d";
-            return false;
-        }
-        error = "";
-        return true;
-    }
-
-    [GeneratedRegex("^([0-9]+)(s|m|h|d)$", RegexOptions.CultureInvariant)]
-    private static partial Regex IntervalPattern();
-
     /// <summary>Runs the monitor until a signal (or one round with <see cref="CheckWatchOptions.Once"/>).</summary>
     public static async Task<int> RunAsync(CheckWatchOptions options, IReadOnlyList<string> domains, DomainChecker checker, TimeProvider time, CancellationToken cancellationToken)
     {

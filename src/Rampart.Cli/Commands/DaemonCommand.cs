@@ -4,6 +4,7 @@ using Rampart.Core.Policy;
 using Rampart.Hosting;
 using Rampart.Postfix.Config;
 using Rampart.Postfix.Daemon;
+using Rampart.Postfix.Socketmap;
 
 namespace Rampart.Cli.Commands;
 
@@ -13,28 +14,23 @@ internal static class DaemonCommand
     public const string DefaultListen = "127.0.0.1:8461";
 
     private sealed record Options(
-        Option<string[]> Listen, Option<string?> StateDir, Option<bool> StrictTesting, Option<bool> NoSni, Option<bool> TlsRpt,
-        Option<double> Timeout, Option<string?> Metrics, Option<string?> Config, Option<string?> User, Option<string?> Group,
+        Option<SocketmapEndpoint[]> Listen, Option<string?> StateDir, Option<bool> StrictTesting, Option<bool> NoSni, Option<bool> TlsRpt,
+        Option<double> Timeout, Option<System.Net.IPEndPoint?> Metrics, Option<string?> Config, Option<string?> User, Option<string?> Group,
         Option<string?> SocketOwner, Option<string?> LogLevel);
 
     public static Command Create()
     {
         var o = new Options(
-            new Option<string[]>("--listen")
-            {
-                Description = $"Where to serve the socketmap protocol: IP:PORT, [IPv6]:PORT or unix:/path[:MODE]. Repeatable. Default {DefaultListen}.",
-                HelpName = "ADDRESS",
-            },
+            OptionValues.List("--listen",
+                $"Where to serve the socketmap protocol: IP:PORT, [IPv6]:PORT or unix:/path[:MODE]. Repeatable. Default {DefaultListen}.",
+                "ADDRESS", SocketmapEndpoint.Read),
             GlobalOptions.StateDir,
             new Option<bool>("--strict-testing") { Description = "Enforce MTA-STS policies in testing mode too." },
             new Option<bool>("--no-sni") { Description = "Do not add servername=hostname to MTA-STS answers." },
             new Option<bool>("--tlsrpt") { Description = "Add Postfix 3.10's TLSRPT attributes (policy_type, policy_domain, …) to MTA-STS answers." },
             OptionValues.Seconds("--timeout", "Total timeout of an MTA-STS policy fetch, in seconds.", 10),
-            new Option<string?>("--metrics")
-            {
-                Description = "Serve Prometheus metrics over HTTP at http://ADDRESS/metrics (IP:PORT, e.g. 127.0.0.1:9461). Default: off.",
-                HelpName = "ADDRESS",
-            },
+            OptionValues.Address("--metrics",
+                "Serve Prometheus metrics over HTTP at http://IP:PORT/metrics (e.g. 127.0.0.1:9461). Default: off.", "127.0.0.1:9461"),
             GlobalOptions.Config,
             new Option<string?>("--user")
             {

@@ -20,12 +20,8 @@ internal static class ServeCommand
     public static Command Create()
     {
         var config = GlobalOptions.Config;
-        var listen = new Option<string[]>("--listen")
-        {
-            Description = "Listen on IP:PORT ([IPv6]:PORT), repeatable; replaces serve.listen (default [::]:443).",
-            HelpName = "IP:PORT",
-            Arity = ArgumentArity.ZeroOrMore,
-        };
+        var listen = OptionValues.Addresses("--listen", "Listen on IP:PORT ([IPv6]:PORT), repeatable; replaces serve.listen (default [::]:443).", "[::]:443",
+            ArgumentArity.ZeroOrMore);
         var certificates = new Option<string?>("--certificates")
         {
             Description = "Directory of certbot lineages (NAME/fullchain.pem + NAME/privkey.pem, NAME = mta-sts.<domain> or cert_name:); replaces serve.certificates.",

@@ -52,12 +52,21 @@ internal sealed partial record SocketmapEndpoint
     public static SocketmapEndpoint Parse(string value) =>
         TryParse(value, out var endpoint, out var error) ? endpoint : throw new FormatException(error);
 
+    /// <summary>Parses <paramref name="value"/>; the error names it: <c>'nowhere' is not a socketmap address: …</c>.</summary>
     public static bool TryParse(
         [NotNullWhen(true)] string? value,
         [NotNullWhen(true)] out SocketmapEndpoint? endpoint,
         [NotNullWhen(false)] out string? error)
     {
-        endpoint = null;
+        (endpoint, var problem) = Read(value);
+        error = endpoint is null ? $"'{value}' {problem}" : null;
+        return endpoint is not null;
+    }
+
+    /// <summary>The endpoint, or what is wrong with <paramref name="value"/>, worded to follow it quoted ("is not a socketmap address: …").</summary>
+    public static (SocketmapEndpoint? Endpoint, string? Problem) Read(string? value)
+    {
+        const string NotOne = "is not a socketmap address: ";
         var text = value?.Trim() ?? "";
         if (text.StartsWith("unix:", StringComparison.Ordinal))
         {
@@ -71,19 +80,13 @@ internal sealed partial record SocketmapEndpoint
             }
             if (!Path.IsPathFullyQualified(path))
             {
-                error = $"socketmap listen address '{value}': the Unix socket path must be absolute (unix:/run/rampart/socketmap.sock)";
-                return false;
+                return (null, NotOne + "the Unix socket path must be absolute (unix:/run/rampart/socketmap.sock)");
             }
-
             if (Encoding.UTF8.GetByteCount(path) > MaxUnixPathBytes)
             {
-                error = $"socketmap listen address '{value}': the Unix socket path is longer than {MaxUnixPathBytes} bytes";
-                return false;
+                return (null, NotOne + $"the Unix socket path is longer than {MaxUnixPathBytes} bytes");
             }
-
-            endpoint = new SocketmapEndpoint { UnixSocketPath = path, UnixSocketMode = mode };
-            error = null;
-            return true;
+            return (new SocketmapEndpoint { UnixSocketPath = path, UnixSocketMode = mode }, null);
         }
 
         if (text.StartsWith("inet:", StringComparison.Ordinal))
@@ -96,16 +99,13 @@ internal sealed partial record SocketmapEndpoint
             || !int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port)
             || port > IPEndPoint.MaxPort)
         {
-            error = $"socketmap listen address '{value}' needs a port: 127.0.0.1:8461, [::1]:8461, localhost:8461 or unix:/path";
-            return false;
+            return (null, NotOne + "give IP:PORT, [IPv6]:PORT, localhost:PORT or unix:/path (e.g. 127.0.0.1:8461)");
         }
 
         var host = text[..colon];
         if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
         {
-            endpoint = new SocketmapEndpoint { IsLocalhost = true, Port = port };
-            error = null;
-            return true;
+            return (new SocketmapEndpoint { IsLocalhost = true, Port = port }, null);
         }
 
         bool bracketed = host.Length > 2 && host[0] == '[' && host[^1] == ']';
@@ -114,13 +114,10 @@ internal sealed partial record SocketmapEndpoint
             || (address.AddressFamily == AddressFamily.InterNetworkV6) != bracketed
             || (!bracketed && literal.Count(c => c == '.') != 3))
         {
-            error = $"socketmap listen address '{value}': '{host}' is not an IPv4 address, a bracketed IPv6 address or localhost";
-            return false;
+            return (null, NotOne + $"'{host}' is not an IPv4 address, a bracketed IPv6 address or localhost");
         }
 
-        endpoint = new SocketmapEndpoint { IPEndPoint = new IPEndPoint(address, port), Port = port };
-        error = null;
-        return true;
+        return (new SocketmapEndpoint { IPEndPoint = new IPEndPoint(address, port), Port = port }, null);
     }
 
     /// <summary>Parses an octal file mode such as <c>0660</c> or <c>660</c>.</summary>

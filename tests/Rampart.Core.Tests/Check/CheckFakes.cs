@@ -8,6 +8,7 @@ using Rampart.Core.Check;
 using Rampart.Core.Dns;
 using Rampart.Core.Smtp;
 using Rampart.Core.Tests.Fakes;
+using Rampart.Core.Tests.Support;
 using Rampart.Core.Tls;
 
 namespace Rampart.Core.Tests.Check;

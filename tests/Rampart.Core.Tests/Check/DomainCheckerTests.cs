@@ -5,7 +5,7 @@ using Rampart.Core.Check;
 using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Smtp;
-using Rampart.Core.Tests.Fakes;
+using Rampart.Core.Tests.Support;
 
 namespace Rampart.Core.Tests.Check;
 

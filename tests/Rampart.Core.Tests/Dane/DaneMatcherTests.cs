@@ -1,6 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using Rampart.Core.Dane;
-using Rampart.Core.Tests.Fakes;
+using Rampart.Core.Tests.Support;
 
 namespace Rampart.Core.Tests.Dane;
 

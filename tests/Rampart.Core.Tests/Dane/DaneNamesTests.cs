@@ -1,5 +1,5 @@
 using Rampart.Core.Dane;
-using Rampart.Core.Tests.Fakes;
+using Rampart.Core.Tests.Support;
 
 namespace Rampart.Core.Tests.Dane;
 

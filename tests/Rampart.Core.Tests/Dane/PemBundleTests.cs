@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Rampart.Core.Dane;
-using Rampart.Core.Tests.Fakes;
+using Rampart.Core.Tests.Support;
 
 namespace Rampart.Core.Tests.Dane;
 

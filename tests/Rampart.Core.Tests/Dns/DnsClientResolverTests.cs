@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Rampart.Core.Dns;
+using Rampart.Core.Tests.Servers;
 
 namespace Rampart.Core.Tests.Dns;
 

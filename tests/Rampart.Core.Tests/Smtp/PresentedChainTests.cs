@@ -4,7 +4,8 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Rampart.Core.Smtp;
-using Rampart.Core.Tests.Fakes;
+using Rampart.Core.Tests.Servers;
+using Rampart.Core.Tests.Support;
 
 namespace Rampart.Core.Tests.Smtp;
 

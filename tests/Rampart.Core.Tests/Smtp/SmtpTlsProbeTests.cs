@@ -6,7 +6,8 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Time.Testing;
 using Rampart.Core.Smtp;
-using Rampart.Core.Tests.Fakes;
+using Rampart.Core.Tests.Servers;
+using Rampart.Core.Tests.Support;
 
 namespace Rampart.Core.Tests.Smtp;
 

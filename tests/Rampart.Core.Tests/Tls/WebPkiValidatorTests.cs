@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
-using Rampart.Core.Tests.Fakes;
+using Rampart.Core.Tests.Support;
 using Rampart.Core.Tls;
 
 namespace Rampart.Core.Tests.Tls;

@@ -281,8 +281,8 @@ public sealed class DaemonConfigurationTests
 
     [Theory]
     [InlineData("listen: []", "listen: is empty: give at least one address")]
-    [InlineData("listen: [nowhere]", "listen[0]: socketmap listen address 'nowhere' needs a port")]
-    [InlineData("listen: [unix:relative.sock]", "listen[0]: socketmap listen address 'unix:relative.sock': the Unix socket path must be absolute")]
+    [InlineData("listen: [nowhere]", "listen[0]: 'nowhere' is not a socketmap address: give IP:PORT")]
+    [InlineData("listen: [unix:relative.sock]", "listen[0]: 'unix:relative.sock' is not a socketmap address: the Unix socket path must be absolute")]
     [InlineData("listen: [{mode: '0660'}]", "listen[0]: needs address:")]
     [InlineData("listen: [{address: 'unix:/x.sock', mode: 'rw'}]", "listen[0].mode: 'rw' is not a file mode")]
     [InlineData("state_dir: var/lib/rampart", "state_dir: 'var/lib/rampart' is not an absolute path")]

@@ -8,7 +8,7 @@ using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
 using Rampart.Postfix.Daemon;
 using Rampart.Postfix.Socketmap;
-using Rampart.Postfix.Tests.Socketmap;
+using Rampart.Postfix.Tests.Support;
 
 namespace Rampart.Postfix.Tests.Daemon;
 

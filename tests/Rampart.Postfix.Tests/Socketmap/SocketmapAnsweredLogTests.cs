@@ -1,4 +1,6 @@
 using System.Text;
+using Rampart.Postfix.Tests.Fakes;
+using Rampart.Postfix.Tests.Servers;
 
 namespace Rampart.Postfix.Tests.Socketmap;
 

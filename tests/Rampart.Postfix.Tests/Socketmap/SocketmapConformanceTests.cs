@@ -2,6 +2,8 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using Rampart.Postfix.Socketmap;
+using Rampart.Postfix.Tests.Fakes;
+using Rampart.Postfix.Tests.Servers;
 
 namespace Rampart.Postfix.Tests.Socketmap;
 

@@ -56,7 +56,7 @@ public sealed class SocketmapEndpointTests
     {
         Assert.False(SocketmapEndpoint.TryParse(text, out var endpoint, out var error));
         Assert.Null(endpoint);
-        Assert.Contains("socketmap listen address", error, StringComparison.Ordinal);
+        Assert.StartsWith($"'{text}' is not a socketmap address: ", error, StringComparison.Ordinal);
     }
 
     [Fact]

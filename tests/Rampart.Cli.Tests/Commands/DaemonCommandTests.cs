@@ -1,0 +1,120 @@
+using Rampart.Tests.Shared;
+
+namespace Rampart.Cli.Tests.Commands;
+
+/// <summary><c>rampart daemon --config … --check-config</c>: postfix-mta-sts-resolver's file read as it is, errors named.</summary>
+public sealed class DaemonCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("rampart-daemon-cfg").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Config(string yaml)
+    {
+        var path = Path.Combine(_dir, "mta-sts-daemon.yml");
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    [Fact]
+    public async Task CheckConfig_PeerSampleConfig_AcceptedWithItsZonesAndTimeout()
+    {
+        var path = Config("""
+            host: 127.0.0.1
+            port: 8461
+            reuse_port: true
+            shutdown_timeout: 20
+            cache:
+              type: internal
+              options:
+                cache_size: 10000
+            default_zone:
+              strict_testing: false
+              timeout: 4
+            zones:
+              myzone:
+                strict_testing: false
+                timeout: 4
+            """);
+
+        var result = await CliRunner.RunAsync("daemon", "--config", path, "--check-config", "--resolver", "127.0.0.1");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("configuration ok: listen 127.0.0.1:8461", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("zones: default, myzone", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("fetch timeout 4 s", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("reuse_port", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CheckConfig_ZoneSettings_NamedWhereTheyDiffer()
+    {
+        var path = Config("listen: 127.0.0.1:8642\nmetrics: 127.0.0.1:9642\ndefault_zone:\n  timeout: 4\nzones:\n  QUERYwithTLSRPT:\n    tlsrpt: true\n  slow:\n    strict_testing: true\n    require_sni: false\n    timeout: 10\n");
+
+        var result = await CliRunner.RunAsync("daemon", "--config", path, "--check-config", "--resolver", "127.0.0.1");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("listen 127.0.0.1:8642;", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("zones: default, QUERYwithTLSRPT (tlsrpt), slow (strict_testing, require_sni off, timeout 10 s);", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("; metrics http://127.0.0.1:9642/metrics", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CheckConfig_UnixSocketPath_ListensThere()
+    {
+        var socket = Path.Combine(_dir, "rampart.sock");
+        var path = Config($"path: \"{socket}\"\nmode: 0660\n");
+
+        var result = await CliRunner.RunAsync("daemon", "--config", path, "--check-config", "--resolver", "127.0.0.1");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("unix:" + socket, result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CheckConfig_BadValue_ExitTwoNamingFileAndKey()
+    {
+        var path = Config("zones:\n  strict:\n    timeout: abc\n");
+
+        var result = await CliRunner.RunAsync("daemon", "--config", path, "--check-config");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(path, result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("zones.strict.timeout", result.Stderr, StringComparison.Ordinal);
+        Assert.False(CliRunner.HasStackTrace(result), result.ToString());
+    }
+
+    /// <summary>
+    /// Issue 12: a mistyped key used to be a warning and the daemon started without the setting (here: a default zone
+    /// that is not strict); it is now an error naming the line and the key meant, and nothing starts.
+    /// </summary>
+    [Fact]
+    public async Task CheckConfig_MistypedKey_ExitTwoNamingLineAndNearestKey()
+    {
+        var path = Config("listen: 127.0.0.1:8461\ndefault_zone:\n  strict-testing: true\n");
+
+        var result = await CliRunner.RunAsync("daemon", "--config", path, "--check-config", "--resolver", "127.0.0.1");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"{path}:3: unknown key 'strict-testing' in 'default_zone' (did you mean 'strict_testing'?)", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("configuration ok", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CheckConfig_MissingFile_ExitTwo()
+    {
+        var result = await CliRunner.RunAsync("daemon", "--config", Path.Combine(_dir, "absent.yml"), "--check-config");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.False(CliRunner.HasStackTrace(result), result.ToString());
+    }
+
+    [Fact]
+    public async Task Daemon_BadListenAddress_OneLineError()
+    {
+        var result = await CliRunner.RunAsync("daemon", "--listen", "nowhere", "--check-config");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--listen 'nowhere'", result.Stderr, StringComparison.Ordinal);
+    }
+}
