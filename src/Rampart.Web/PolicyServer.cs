@@ -56,7 +56,7 @@ internal sealed partial class PolicyServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-        AddressNamingListenerFactory.Install(builder.Services);
+        AdmittingListenerFactory.Install(builder.Services, config.Serve.MaxConnections);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
