@@ -22,7 +22,7 @@ internal sealed partial class ConnectionAdmission
     private readonly List<Listener> _listeners = [];
     private int _open;
 
-    /// <param name="configured">max_connections when set; null = <see cref="ConnectionLimit.Default"/> from the open-files limit and the descriptors open now.</param>
+    /// <param name="configured">max_connections when set (lowered to <see cref="ConnectionLimit.Ceiling"/>); null = <see cref="ConnectionLimit.Default"/>, both from the open-files limit and the descriptors open now.</param>
     public ConnectionAdmission(int? configured, TimeProvider time, ILogger log)
     {
         ArgumentNullException.ThrowIfNull(time);
@@ -32,16 +32,15 @@ internal sealed partial class ConnectionAdmission
         _failureLines = new IntervalGate(time, LogInterval);
         OpenFilesLimit = ConnectionLimit.OpenFilesLimit() ?? ConnectionLimit.AssumedOpenFilesLimit;
         var openNow = ConnectionLimit.OpenDescriptors();
-        var fits = ConnectionLimit.Default(OpenFilesLimit, openNow);
-        Limit = configured ?? fits;
-        if (configured > fits)
+        var ceiling = ConnectionLimit.Ceiling(OpenFilesLimit, openNow);
+        Limit = configured is { } set ? Math.Min(set, ceiling) : ConnectionLimit.Default(OpenFilesLimit, openNow);
+        if (configured > ceiling)
         {
-            LogAboveOpenFilesLimit(log, Limit, OpenFilesLimit, openNow, fits);
+            LogAboveOpenFilesLimit(log, configured.Value, OpenFilesLimit, openNow, ConnectionLimit.Reserve, ceiling);
         }
-        LogLimit(log, Limit, configured is null ? "default" : "max_connections", OpenFilesLimit, openNow);
     }
 
-    /// <summary>The most connections open at once.</summary>
+    /// <summary>The most connections open at once (the hosts' first log line says it).</summary>
     public int Limit { get; }
 
     /// <summary>The soft open-files limit the default was derived from.</summary>
@@ -95,10 +94,13 @@ internal sealed partial class ConnectionAdmission
         if (_failureLines.TryPass(out var failures))
         {
             // The runtime words EMFILE (this process is out of descriptors) as ENFILE's "too many open files in system".
-            var (cause, fix) = error.SocketErrorCode == SocketError.TooManyOpenSockets
-                ? ("no file descriptor left (EMFILE or ENFILE)",
-                   $"the process is at its open-files limit ({OpenFilesLimit}) with {Open} connections open: raise LimitNOFILE (ulimit -n) or lower max_connections ({Limit})")
-                : (HostLogFormatter.OneLine(error.Message).TrimEnd('.'), "the system is short of memory or socket buffers");
+            var (cause, fix) = error.SocketErrorCode switch
+            {
+                SocketError.TooManyOpenSockets => ("no file descriptor left (EMFILE or ENFILE)",
+                    $"; the process is at its open-files limit ({OpenFilesLimit}) with {Open} connections open: raise LimitNOFILE (ulimit -n) or lower max_connections ({Limit})"),
+                SocketError.NoBufferSpaceAvailable => ("no memory for a new socket (ENOBUFS or ENOMEM)", "; the system is short of memory or socket buffers"),
+                _ => (HostLogFormatter.OneLine(error.Message).TrimEnd('.'), ""),
+            };
             LogAcceptFailed(_log, listener.Name, cause, failures, (long)retryIn.TotalMilliseconds, fix);
         }
     }
@@ -144,20 +146,16 @@ internal sealed partial class ConnectionAdmission
         public long AcceptFailures => Interlocked.Read(ref AcceptFailureCount);
     }
 
-    [LoggerMessage(EventId = 460, Level = LogLevel.Debug,
-        Message = "at most {Limit} connections at once ({Source}; open-files limit {OpenFilesLimit}, {OpenNow} descriptors open at start)")]
-    private static partial void LogLimit(ILogger logger, int limit, string source, long openFilesLimit, int openNow);
-
     [LoggerMessage(EventId = 461, Level = LogLevel.Warning,
-        Message = "max_connections {Limit} is more than the open-files limit {OpenFilesLimit} leaves room for (about {Fits}, with {OpenNow} descriptors open now): " +
-                  "accepts will fail with 'too many open files' and be retried; raise LimitNOFILE (ulimit -n) or lower max_connections")]
-    private static partial void LogAboveOpenFilesLimit(ILogger logger, int limit, long openFilesLimit, int openNow, int fits);
+        Message = "max_connections {Configured} is more than the open-files limit {OpenFilesLimit} leaves room for ({OpenNow} descriptors open at start, " +
+                  "{Reserve} kept for the runtime): at most {Ceiling} connections at once; raise LimitNOFILE (ulimit -n) to allow more")]
+    private static partial void LogAboveOpenFilesLimit(ILogger logger, int configured, long openFilesLimit, int openNow, int reserve, int ceiling);
 
     [LoggerMessage(EventId = 462, Level = LogLevel.Warning,
         Message = "{Limit} connections open (max_connections): new connections are closed at once; {Refused} refused since the last such line, the latest on {Listener}")]
     private static partial void LogRefused(ILogger logger, int limit, string listener, long refused);
 
     [LoggerMessage(EventId = 463, Level = LogLevel.Warning,
-        Message = "cannot accept connections on {Listener}: {Cause} ({Failures} failed accepts since the last such line); retrying in {RetryMs} ms; {Fix}")]
+        Message = "cannot accept connections on {Listener}: {Cause} ({Failures} failed accepts since the last such line); retrying in {RetryMs} ms{Fix}")]
     private static partial void LogAcceptFailed(ILogger logger, string listener, string cause, long failures, long retryMs, string fix);
 }

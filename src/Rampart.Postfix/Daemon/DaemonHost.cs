@@ -147,7 +147,7 @@ internal static partial class DaemonHost
         }
         // The first line says every address served, /metrics included.
         LogStarted(log, listening, store.Location, cached, settings.Dns.Endpoint.ToString(),
-            settings.Dns.TrustAd ? "trusted" : "NOT trusted");
+            settings.Dns.TrustAd ? "trusted" : "NOT trusted", admission.Limit);
         if (settings.RunAs is { } user)
         {
             if (user.DropIfRoot())
@@ -304,8 +304,8 @@ internal static partial class DaemonHost
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information,
-        Message = "rampart daemon listening on {Listen}; policy cache {Path} ({Cached} entries); resolver {Resolver} (DNSSEC {Trust})")]
-    private static partial void LogStarted(ILogger logger, string listen, string path, int cached, string resolver, string trust);
+        Message = "rampart daemon listening on {Listen}; policy cache {Path} ({Cached} entries); resolver {Resolver} (DNSSEC {Trust}); at most {Connections} connections at once")]
+    private static partial void LogStarted(ILogger logger, string listen, string path, int cached, string resolver, string trust, int connections);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Warning}")]
     private static partial void LogWarning(ILogger logger, string warning);

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Rampart.Hosting.Listening;
 
 namespace Rampart.Hosting.Tests.Listening;
@@ -51,6 +52,40 @@ public sealed class AdmittingListenerFactoryTests
         Assert.Contains($"rampart_connections_refused_total{{listener=\"127.0.0.1:{port}\"}} 1\n", admission.RenderMetrics(), StringComparison.Ordinal);
         Assert.Contains("rampart_connections_max 2\n", admission.RenderMetrics(), StringComparison.Ordinal);
         Assert.Contains("rampart_connections_open 2\n", admission.RenderMetrics(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AcceptAsync_AcceptFails_WaitsLongerEachTimeAndKeepsAcceptingUntilUnbound()
+    {
+        var time = new FakeTimeProvider();
+        var admission = new ConnectionAdmission(5, time, NullLogger.Instance);
+        var counts = admission.Register("test");
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Listen();
+        socket.Shutdown(SocketShutdown.Receive); // Linux stops listening: every accept fails (EINVAL)
+        await using var listener = new AdmittingConnectionListener(socket, socket.LocalEndPoint!, noDelay: true,
+            new SocketConnectionContextFactory(new SocketConnectionFactoryOptions(), NullLogger.Instance), admission, counts, time);
+        void Failures(long expected) => Assert.True(SpinWait.SpinUntil(() => counts.AcceptFailures == expected, TimeSpan.FromSeconds(10)),
+            $"{counts.AcceptFailures} failed accepts, expected {expected}");
+
+        var accepting = listener.AcceptAsync(s_ct).AsTask();
+        Failures(1);
+        time.Advance(TimeSpan.FromMilliseconds(9));
+        Failures(1);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Failures(2);
+        time.Advance(TimeSpan.FromMilliseconds(19));
+        Failures(2);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Failures(3);
+        Assert.False(accepting.IsCompleted); // still accepting: Kestrel's loop goes on
+        await listener.UnbindAsync(s_ct);
+
+        Assert.Null(await accepting);
+        Assert.Equal(3, counts.AcceptFailures);
+        Assert.Equal(0, admission.Open);
+        Assert.Contains("rampart_accept_failures_total{listener=\"test\"} 3\n", admission.RenderMetrics(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -6,20 +6,37 @@ namespace Rampart.Hosting.Tests.Listening;
 public sealed class ConnectionLimitTests
 {
     [Theory]
-    [InlineData(1024, 220, 338)]     // the reported reproduction: prlimit --nofile=1024:1024 under dotnet
-    [InlineData(16384, 250, 8003)]   // the systemd units' LimitNOFILE
-    [InlineData(65536, 60, 32674)]   // a native build opens few descriptors
-    [InlineData(256, 191, 16)]       // less than the reserve left: the floor
-    [InlineData(100, 300, 16)]       // already over the limit: still the floor, never zero or negative
-    public void Default_HalfOfWhatTheLimitLeavesAfterTheReserve(long openFilesLimit, int openNow, int expected)
+    [InlineData(1024, 220, 370)]     // the reported reproduction: prlimit --nofile=1024:1024 under dotnet
+    [InlineData(16384, 250, 8035)]   // the systemd units' LimitNOFILE
+    [InlineData(65536, 60, 32706)]   // a native build opens few descriptors
+    [InlineData(256, 191, 8)]        // less room than that: the floor
+    [InlineData(100, 300, 8)]        // already over the limit: still the floor, never zero or negative
+    public void Default_HalfOfTheRoomTheLimitLeavesAfterTheReserve(long openFilesLimit, int openNow, int expected)
     {
         Assert.Equal(expected, ConnectionLimit.Default(openFilesLimit, openNow));
+    }
+
+    [Theory]
+    [InlineData(1024, 220, 740)]
+    [InlineData(256, 191, 8)]
+    public void Ceiling_AllTheRoomTheReserveKept(long openFilesLimit, int openNow, int expected)
+    {
+        Assert.Equal(expected, ConnectionLimit.Ceiling(openFilesLimit, openNow));
     }
 
     [Fact]
     public void Default_UnlimitedOpenFiles_ClampedToAnInt()
     {
         Assert.Equal(int.MaxValue, ConnectionLimit.Default(long.MaxValue, 200));
+    }
+
+    [Fact]
+    public void Admission_MaxConnectionsAboveTheCeiling_LoweredToIt()
+    {
+        var admission = new ConnectionAdmission(int.MaxValue, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+        Assert.Equal(ConnectionLimit.Ceiling(admission.OpenFilesLimit, ConnectionLimit.OpenDescriptors()), admission.Limit, tolerance: 16);
+        Assert.True(admission.Limit < int.MaxValue || admission.OpenFilesLimit == long.MaxValue);
     }
 
     [Fact]
