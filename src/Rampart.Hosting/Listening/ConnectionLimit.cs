@@ -16,7 +16,7 @@ namespace Rampart.Hosting.Listening;
 /// SQLite journal. At the open-files limit it is the runtime that fails first (it aborts with "Out of memory." when it
 /// cannot load an assembly or start a thread), so connections must never take the reserve. Half of the room by default,
 /// because a connection whose lookup is not cached holds up to two more descriptors while it is answered (a DNS socket
-/// and the HTTPS connection of an MTA-STS policy fetch). So a limit of 1024 gives about 370 connections, 16384 (the
+/// and the HTTPS connection of an MTA-STS policy fetch). So a limit of 1024 gives about 380 connections, 16384 (the
 /// systemd unit's LimitNOFILE) about 8,000.
 /// </summary>
 internal static partial class ConnectionLimit
