@@ -25,10 +25,11 @@ internal sealed record DaemonCommandLine(
     string? Group,
     string? SocketOwner,
     ServiceInputs Services,
-    Microsoft.Extensions.Logging.LogLevel? LogLevel = null);
+    Microsoft.Extensions.Logging.LogLevel? LogLevel = null,
+    int? MaxConnections = null);
 
 /// <summary>What <c>rampart serve</c>'s command line gave.</summary>
-internal sealed record ServeCommandLine(IReadOnlyList<System.Net.IPEndPoint> Listen, string? Certificates, string? StateDir, string? Store);
+internal sealed record ServeCommandLine(IReadOnlyList<System.Net.IPEndPoint> Listen, string? Certificates, string? StateDir, string? Store, int? MaxConnections = null);
 
 /// <summary><c>rampart serve</c>'s settings: the publish file with the command line applied, and where reports are kept.</summary>
 /// <param name="Store">A report store named by <c>--store</c>, or null.</param>
@@ -145,6 +146,7 @@ internal static class SettingsMerge
             defaultZone)
         {
             Metrics = metrics,
+            MaxConnections = cli.MaxConnections ?? file?.MaxConnections,
             Pinned = services.Pinned,
             Zones = file?.Zones ?? new Dictionary<string, DaemonZone>(StringComparer.Ordinal),
             Cache = file is null ? new SenderPolicyCacheSettings() : new SenderPolicyCacheSettings { FreshFor = file.CacheGrace, MaxEntries = file.Cache.InternalSize },
@@ -157,8 +159,8 @@ internal static class SettingsMerge
     }
 
     /// <summary>
-    /// <c>rampart serve</c>: <c>--listen</c> replaces <c>serve.listen</c>, <c>--certificates</c> and <c>--state-dir</c> replace
-    /// theirs; <c>--store</c> replaces the file's <c>state_dir</c> for reports (with <c>--state-dir</c> too, opening the store
+    /// <c>rampart serve</c>: <c>--listen</c> replaces <c>serve.listen</c>, <c>--certificates</c>, <c>--state-dir</c> and
+    /// <c>--max-connections</c> replace theirs; <c>--store</c> replaces the file's <c>state_dir</c> for reports (with <c>--state-dir</c> too, opening the store
     /// says to give only one).
     /// </summary>
     public static ServeRun Serve(PublishConfig file, ServeCommandLine cli)
@@ -174,6 +176,7 @@ internal static class SettingsMerge
         {
             Certificates = cli.Certificates ?? serve.Certificates,
             StateDir = cli.StateDir ?? serve.StateDir,
+            MaxConnections = cli.MaxConnections ?? serve.MaxConnections,
         };
         return new ServeRun(file with { Serve = serve }, cli.Store, cli.Store is null ? serve.StateDir : cli.StateDir);
     }

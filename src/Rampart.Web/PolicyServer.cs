@@ -56,7 +56,7 @@ internal sealed partial class PolicyServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-        AddressNamingListenerFactory.Install(builder.Services);
+        AdmittingListenerFactory.Install(builder.Services, config.Serve.MaxConnections);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -161,7 +161,7 @@ internal sealed partial class PolicyServer : IAsyncDisposable
         var addresses = _app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
             .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];
         BoundEndPoints = addresses.Select(u => new Uri(u)).Select(u => new IPEndPoint(IPAddress.Parse(u.Host.Trim('[', ']')), u.Port)).ToList();
-        Log.Started(_log, string.Join(", ", BoundEndPoints.Select(e => $"https://{e}")), _serving);
+        Log.Started(_log, string.Join(", ", BoundEndPoints.Select(e => $"https://{e}")), _serving, _app.Services.GetRequiredService<ConnectionAdmission>().Limit);
     }
 
     /// <summary>
@@ -188,8 +188,8 @@ internal sealed partial class PolicyServer : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "rampart serve listening on {Addresses}; {Serving}")]
-        public static partial void Started(ILogger logger, string addresses, string serving);
+        [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "rampart serve listening on {Addresses}; {Serving}; at most {Connections} connections at once")]
+        public static partial void Started(ILogger logger, string addresses, string serving, int connections);
 
         [LoggerMessage(EventId = 301, Level = LogLevel.Debug, Message = "404 for {Host}{Path}")]
         public static partial void NotFound(ILogger logger, string host, string path);

@@ -14,6 +14,9 @@ internal sealed record ServeSettings(
     long ReportMaxBytes,
     string? StateDir)
 {
+    /// <summary><c>max_connections</c>: connections open at once; null = the default from the open-files limit.</summary>
+    public int? MaxConnections { get; init; }
+
     public const long DefaultReportMaxBytes = 1 << 20;
 
     public const string DefaultCertificates = "/etc/letsencrypt/live";
@@ -66,7 +69,10 @@ internal static class PublishConfigFile
         .Key("report_path", "absolute URL path", "/tlsrpt", "TLS-RPT POST path on every hosted name.", ReadReportPath)
         .Key("report_max_bytes", ConfigTypes.Int(1024, (int)MaxReportBytes), ServeSettings.DefaultReportMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "Larger reports are refused (413).", (s, v) => s with { ReportMaxBytes = v })
-        .Key("state_dir", ConfigTypes.Text, "the CLI's default", "Directory of the TLS-RPT report store.", (s, v) => s with { StateDir = v });
+        .Key("state_dir", ConfigTypes.Text, "the CLI's default", "Directory of the TLS-RPT report store.", (s, v) => s with { StateDir = v })
+        .Key("max_connections", ConfigTypes.Int(1, Hosting.Listening.ConnectionLimit.Most), Hosting.Listening.ConnectionLimit.DefaultDoc,
+            "Connections open at once, all addresses together; more are closed at once (--max-connections; docs/security.md).",
+            (s, v) => s with { MaxConnections = v });
 
     /// <summary>The top level: <c>domains:</c>, <c>serve:</c>, or one domain's keys.</summary>
     private static readonly ConfigSection<PublishFile> s_root = new ConfigSection<PublishFile>()

@@ -121,7 +121,7 @@ public sealed partial class HostStartupTests : IDisposable
     {
         using var busy = Hold();
         var address = busy.LocalEndpoint.ToString()!;
-        var config = await ServeConfigAsync(address);
+        var config = await ServeConfigAsync(_dir, address);
 
         var result = await CliRunner.RunAsync(["serve", "--config", config, "--no-reports"], null, TimeSpan.FromSeconds(60));
 
@@ -134,7 +134,7 @@ public sealed partial class HostStartupTests : IDisposable
     public async Task Serve_NotRootOnPort443_PermissionDeniedNamingAddressCapabilityAndUser()
     {
         Assert.SkipUnless(Unprivileged.CanSwitchUser, "needs root to run rampart as nobody (test.sh runs the tests as root)");
-        var config = await ServeConfigAsync("127.0.0.1:443");
+        var config = await ServeConfigAsync(_dir, "127.0.0.1:443");
         File.SetUnixFileMode(_dir, (UnixFileMode)0b111_101_101);
 
         var result = await CliRunner.RunUnderAsync(Unprivileged.Launcher(Unprivileged.Nobody, "/tmp"),
@@ -151,7 +151,7 @@ public sealed partial class HostStartupTests : IDisposable
     {
         Assert.SkipUnless(Unprivileged.CanSwitchUser, "needs root to start serve as root and drop to nobody (test.sh runs the tests as root)");
         var port = LoopbackPort.Free();
-        var config = await ServeConfigAsync($"127.0.0.1:{port}");
+        var config = await ServeConfigAsync(_dir, $"127.0.0.1:{port}");
 
         await using var serve = RampartProcess.Start(["serve", "--config", config, "--state-dir", State, "--user", "nobody"],
             ["dotnet", Unprivileged.ReadableRampartDll]);
@@ -167,7 +167,7 @@ public sealed partial class HostStartupTests : IDisposable
     [Fact]
     public async Task Serve_GroupWithoutUser_OneLine()
     {
-        var result = await CliRunner.RunAsync(["serve", "--config", await ServeConfigAsync("127.0.0.1:0"), "--group", "nogroup"], null, TimeSpan.FromSeconds(60));
+        var result = await CliRunner.RunAsync(["serve", "--config", await ServeConfigAsync(_dir, "127.0.0.1:0"), "--group", "nogroup"], null, TimeSpan.FromSeconds(60));
 
         Assert.Equal("rampart: serve: --group needs --user", OneErrorLine(result));
     }
@@ -182,6 +182,7 @@ public sealed partial class HostStartupTests : IDisposable
 
         Assert.Matches(LogLine(), daemon.Lines[0]);
         Assert.Contains($" info daemon: rampart daemon listening on 127.0.0.1:{listen}; metrics http://127.0.0.1:{metrics}/metrics; ", daemon.Lines[0], StringComparison.Ordinal);
+        Assert.Matches(@"; at most \d+ connections at once$", daemon.Lines[0]);
         await WaitUntilServingAsync($"http://127.0.0.1:{metrics}/metrics"); // /metrics serves: the host has started
         Assert.Equal(0, await daemon.StopAsync());
         Assert.All(daemon.Lines, l => Assert.Matches(LogLine(), l));
@@ -207,7 +208,7 @@ public sealed partial class HostStartupTests : IDisposable
         var port = LoopbackPort.Free();
         string[] args = verb == "daemon"
             ? ["daemon", "--listen", $"127.0.0.1:{port}", "--state-dir", State, "--resolver", "127.0.0.1:9"]
-            : ["serve", "--config", await ServeConfigAsync($"127.0.0.1:{port}"), "--no-reports"];
+            : ["serve", "--config", await ServeConfigAsync(_dir, $"127.0.0.1:{port}"), "--no-reports"];
         await using var service = RampartProcess.Start(args);
         await Task.Delay(afterMilliseconds, TestContext.Current.CancellationToken); // a point in start-up, not a wait for something
 
@@ -232,11 +233,12 @@ public sealed partial class HostStartupTests : IDisposable
     public async Task Serve_FirstLogLine_SaysEveryAddressWithATimestamp()
     {
         var port = LoopbackPort.Free();
-        await using var serve = RampartProcess.Start(["serve", "--config", await ServeConfigAsync($"127.0.0.1:{port}"), "--no-reports", "--log-level", "debug"]);
+        await using var serve = RampartProcess.Start(["serve", "--config", await ServeConfigAsync(_dir, $"127.0.0.1:{port}"), "--no-reports", "--log-level", "debug"]);
         await serve.WaitForLineAsync(l => l.Contains("listening on", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
 
         Assert.Matches(LogLine(), serve.Lines[0]);
-        Assert.Contains($" info serve: rampart serve listening on https://127.0.0.1:{port}; 1 domain(s) (mta-sts.example.test); TLS-RPT reports off", serve.Lines[0], StringComparison.Ordinal);
+        Assert.Contains($" info serve: rampart serve listening on https://127.0.0.1:{port}; 1 domain(s) (mta-sts.example.test); TLS-RPT reports off; at most ", serve.Lines[0], StringComparison.Ordinal);
+        Assert.Matches(@"; at most \d+ connections at once$", serve.Lines[0]);
         Assert.Equal(0, await serve.StopAsync());
     }
 
@@ -277,19 +279,19 @@ public sealed partial class HostStartupTests : IDisposable
     }
 
     /// <summary>A publish YAML serving mta-sts.example.test on <paramref name="listen"/>, with a self-signed certificate every user can read.</summary>
-    private async Task<string> ServeConfigAsync(string listen)
+    internal static async Task<string> ServeConfigAsync(string dir, string listen)
     {
-        await SelfSignedLineage.WriteAsync(Path.Combine(_dir, "live", "mta-sts.example.test"), "mta-sts.example.test", TestContext.Current.CancellationToken);
-        var config = Path.Combine(_dir, "publish.yml");
-        await File.WriteAllTextAsync(config, $"domain: example.test\nmx: mx.example.test\nserve:\n  listen: [\"{listen}\"]\n  certificates: {_dir}/live\n",
+        await SelfSignedLineage.WriteAsync(Path.Combine(dir, "live", "mta-sts.example.test"), "mta-sts.example.test", TestContext.Current.CancellationToken);
+        var config = Path.Combine(dir, "publish.yml");
+        await File.WriteAllTextAsync(config, $"domain: example.test\nmx: mx.example.test\nserve:\n  listen: [\"{listen}\"]\n  certificates: {dir}/live\n",
             TestContext.Current.CancellationToken);
-        using var chmod = System.Diagnostics.Process.Start("chmod", ["-R", "a+rX", _dir])!;
+        using var chmod = System.Diagnostics.Process.Start("chmod", ["-R", "a+rX", dir])!;
         await chmod.WaitForExitAsync(TestContext.Current.CancellationToken);
         return config;
     }
 
     /// <summary>Waits (bounded) until <paramref name="url"/> answers: the host has finished starting.</summary>
-    private static async Task WaitUntilServingAsync(string url)
+    internal static async Task WaitUntilServingAsync(string url)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

@@ -15,6 +15,7 @@ public sealed class SettingsMergeTests
         state_dir: /var/lib/from-file
         resolver: 127.0.0.2
         metrics: 127.0.0.2:9461
+        max_connections: 500
         default_zone:
           timeout: 8
           require_sni: true
@@ -37,6 +38,7 @@ public sealed class SettingsMergeTests
             Listen = [SocketmapEndpoint.Parse("127.0.0.1:9000")],
             StateDir = "/var/lib/from-cli",
             Metrics = IPEndPoint.Parse("127.0.0.1:9999"),
+            MaxConnections = 2000,
             Timeout = 3,
             NoSni = true,
             TlsRpt = true,
@@ -49,6 +51,7 @@ public sealed class SettingsMergeTests
         Assert.Equal("127.0.0.1:9000", Assert.Single(settings.Listen).ToString());
         Assert.Equal("/var/lib/from-cli", settings.StateDirectory);
         Assert.Equal("127.0.0.1:9999", settings.Metrics?.ToString());
+        Assert.Equal(2000, settings.MaxConnections);
         Assert.Equal(TimeSpan.FromSeconds(3), settings.DefaultZone.Timeout);
         Assert.False(settings.DefaultZone.Settings.RequireSni);
         Assert.True(settings.DefaultZone.Settings.TlsRpt);
@@ -65,6 +68,7 @@ public sealed class SettingsMergeTests
         Assert.Equal("127.0.0.2:8461", Assert.Single(settings.Listen).ToString());
         Assert.Equal("/var/lib/from-file", settings.StateDirectory);
         Assert.Equal("127.0.0.2:9461", settings.Metrics?.ToString());
+        Assert.Equal(500, settings.MaxConnections);
         Assert.Equal(TimeSpan.FromSeconds(8), settings.DefaultZone.Timeout);
         Assert.True(settings.DefaultZone.Settings.RequireSni);
         Assert.Contains("127.0.0.2", settings.Dns.Endpoint.ToString(), StringComparison.Ordinal);
@@ -79,6 +83,7 @@ public sealed class SettingsMergeTests
         Assert.Equal(DaemonConfiguration.DefaultListen, Assert.Single(settings.Listen).ToString());
         Assert.Equal(TimeSpan.FromSeconds(10), settings.DefaultZone.Timeout);
         Assert.Null(settings.Metrics);
+        Assert.Null(settings.MaxConnections); // the default from the open-files limit
     }
 
     [Fact]
@@ -102,15 +107,17 @@ public sealed class SettingsMergeTests
           listen: 127.0.0.1:8443
           certificates: /etc/from-file
           state_dir: /var/lib/from-file
+          max_connections: 500
         """, "/etc/rampart/publish.yml");
 
     [Fact]
     public void Serve_CommandLineGiven_ReplacesTheFilesValues()
     {
-        var run = SettingsMerge.Serve(Publish(), new ServeCommandLine([IPEndPoint.Parse("127.0.0.1:9443"), IPEndPoint.Parse("[::1]:9443")], "/etc/from-cli", "/var/lib/from-cli", null));
+        var run = SettingsMerge.Serve(Publish(), new ServeCommandLine([IPEndPoint.Parse("127.0.0.1:9443"), IPEndPoint.Parse("[::1]:9443")], "/etc/from-cli", "/var/lib/from-cli", null, 2000));
 
         Assert.Equal(["127.0.0.1:9443", "[::1]:9443"], run.Config.Serve.Listen.Select(e => e.ToString()));
         Assert.Equal("/etc/from-cli", run.Config.Serve.Certificates);
+        Assert.Equal(2000, run.Config.Serve.MaxConnections);
         Assert.Equal("/var/lib/from-cli", run.StoreStateDir);
         Assert.Null(run.Store);
     }
@@ -122,6 +129,7 @@ public sealed class SettingsMergeTests
 
         Assert.Equal("127.0.0.1:8443", Assert.Single(run.Config.Serve.Listen).ToString());
         Assert.Equal("/etc/from-file", run.Config.Serve.Certificates);
+        Assert.Equal(500, run.Config.Serve.MaxConnections);
         Assert.Equal("/var/lib/from-file", run.StoreStateDir);
     }
 

@@ -7,6 +7,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Rampart.Core;
 using Rampart.Core.Check;
@@ -275,9 +276,10 @@ internal static partial class CheckWatch
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(endpoint));
-        AddressNamingListenerFactory.Install(builder.Services);
+        AdmittingListenerFactory.Install(builder.Services);
         var app = builder.Build();
-        app.MapGet("/metrics", () => Results.Text(WatchMetricsText.Render(metrics.Snapshot()), PrometheusText.ContentType, Encoding.UTF8));
+        var admission = app.Services.GetRequiredService<ConnectionAdmission>();
+        app.MapGet("/metrics", () => Results.Text(WatchMetricsText.Render(metrics.Snapshot()) + admission.RenderMetrics(), PrometheusText.ContentType, Encoding.UTF8));
         try
         {
             await ListenerStartup.StartAsync(app, _ => new ListenerRole("--metrics", "another exporter, or a second rampart check --watch?"), cancellationToken).ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
 using Rampart.Hosting;
+using Rampart.Hosting.Listening;
 using Rampart.Postfix.Config;
 using Rampart.Postfix.Daemon;
 using Rampart.Postfix.Socketmap;
@@ -16,7 +17,7 @@ internal static class DaemonCommand
     private sealed record Options(
         Option<SocketmapEndpoint[]> Listen, Option<string?> StateDir, Option<bool> StrictTesting, Option<bool> NoSni, Option<bool> TlsRpt,
         Option<double> Timeout, Option<System.Net.IPEndPoint?> Metrics, Option<string?> Config, Option<string?> User, Option<string?> Group,
-        Option<string?> SocketOwner, Option<string?> LogLevel);
+        Option<string?> SocketOwner, Option<string?> LogLevel, Option<int?> MaxConnections);
 
     public static Command Create()
     {
@@ -43,7 +44,8 @@ internal static class DaemonCommand
                 Description = "Give the Unix sockets of --listen to USER[:GROUP] (e.g. rampart:postfix), with a mode such as unix:/path:0660.",
                 HelpName = "USER[:GROUP]",
             },
-            LogLevelOption.Create());
+            LogLevelOption.Create(),
+            MaxConnectionsOption("socketmap and /metrics together"));
         var checkConfig = new Option<bool>("--check-config") { Description = "Read and check the configuration, print what would run, and exit (0 ok, 2 errors)." };
         var command = new Command("daemon",
             "Run the Postfix TLS policy server (a drop-in for postfix-mta-sts-resolver that also does DANE). Point Postfix at it with\n" +
@@ -52,7 +54,7 @@ internal static class DaemonCommand
             "restarts (SQLite in the state directory), and refreshes cached policies before they expire. Logs one line per " +
             "decision. SIGHUP reloads the configuration (zones, resolver, pinned policies); SIGTERM or Ctrl-C stops it.")
         {
-            o.Listen, o.StrictTesting, o.NoSni, o.TlsRpt, o.Timeout, o.Metrics, o.User, o.Group, o.SocketOwner, o.LogLevel, checkConfig,
+            o.Listen, o.StrictTesting, o.NoSni, o.TlsRpt, o.Timeout, o.Metrics, o.User, o.Group, o.SocketOwner, o.LogLevel, o.MaxConnections, checkConfig,
         };
         command.WithNetwork(webPki: true).WithSenderPolicies().WithConfig().WithStateDir();
         command.SetAction((parse, ct) => Verb.RunServiceAsync(async () =>
@@ -79,6 +81,7 @@ internal static class DaemonCommand
                                   $"policy cache {(settings.Redis is { } redis ? Rampart.Storage.RedisServerAddress.Parse(redis.Url).Location : "sqlite")}; " +
                                   $"proactive refresh {(settings.Refresh.Enabled ? $"every {settings.Refresh.SweepPeriod.TotalHours:0.##} h" : "off")}" +
                                   (settings.Metrics is { } metrics ? $"; metrics http://{metrics}/metrics" : "") +
+                                  $"; max connections {settings.MaxConnections?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ConnectionLimit.DefaultDoc}" +
                                   (settings.RunAs is { } user ? $"; run as {user}" : ""));
                 return ExitCodes.Ok;
             }
@@ -102,6 +105,11 @@ internal static class DaemonCommand
         }, ct));
         return command;
     }
+
+    /// <summary><c>--max-connections N</c> of a long-running verb (daemon, serve); <paramref name="what"/> says which listeners it counts.</summary>
+    internal static Option<int?> MaxConnectionsOption(string what) => OptionValues.OptionalCount("--max-connections",
+        $"Connections open at once, {what}; more are accepted and closed at once. Default: from the open-files limit " +
+        "(ulimit -n; docs/security.md).", 1, ConnectionLimit.Most, "connections", "N");
 
     /// <summary>"default", or "NAME (strict_testing, require_sni off, tlsrpt, timeout 10 s)" with what differs from the defaults.</summary>
     private static string DescribeZone(DaemonZone zone, DaemonZone defaultZone)
@@ -147,7 +155,8 @@ internal static class DaemonCommand
             parse.GetValue(o.Group),
             parse.GetValue(o.SocketOwner),
             ServiceInputs.From(parse),
-            parse.GetValue(o.LogLevel) is not null || parse.GetValue(GlobalOptions.Verbose) ? LogLevelOption.Read(parse, o.LogLevel) : null);
+            parse.GetValue(o.LogLevel) is not null || parse.GetValue(GlobalOptions.Verbose) ? LogLevelOption.Read(parse, o.LogLevel) : null,
+            parse.GetValue(o.MaxConnections));
         return SettingsMerge.Daemon(file, cli);
     }
 }

@@ -44,12 +44,13 @@ internal static class ServeCommand
         };
         var group = new Option<string?>("--group") { Description = "Run with this group (default: the user's).", HelpName = "GROUP" };
         var logLevel = LogLevelOption.Create();
+        var maxConnections = DaemonCommand.MaxConnectionsOption("all addresses together");
         var command = new Command("serve",
             "HTTPS policy host for many domains at once: /.well-known/mta-sts.txt by Host and SNI (text/plain), certificates per host from " +
             "certbot's layout reloaded when they change, /healthz, and TLS-RPT reports by HTTPS POST (application/tlsrpt+gzip or +json, size-capped). " +
             $"--config FILE is the publish YAML (its domains and its serve: section; docs/publishing.md); --state-dir replaces serve.state_dir and holds the report store ({SqliteTlsReportStore.FileName}).")
         {
-            listen, certificates, store, noReports, check, user, group, logLevel,
+            listen, certificates, store, noReports, check, user, group, logLevel, maxConnections,
         };
         command.WithConfig().WithStateDir();
         command.SetAction((parse, ct) => Verb.RunServiceAsync(async () =>
@@ -59,7 +60,8 @@ internal static class ServeCommand
                 return Terminal.Error("serve: give the publish YAML with --config FILE (see docs/publishing.md)");
             }
             var run = SettingsMerge.Serve(PublishConfigFile.Load(path),
-                new ServeCommandLine(parse.GetValue(listen) ?? [], parse.GetValue(certificates), parse.GetValue(stateDir), parse.GetValue(store)));
+                new ServeCommandLine(parse.GetValue(listen) ?? [], parse.GetValue(certificates), parse.GetValue(stateDir), parse.GetValue(store),
+                    parse.GetValue(maxConnections)));
             var file = run.Config;
             var serve = file.Serve;
             UnixAccount? runAs = null;

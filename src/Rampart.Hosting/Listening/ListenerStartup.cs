@@ -15,7 +15,7 @@ internal sealed record ListenerRole(string Option, string? UsualOccupant = null,
 internal static class ListenerStartup
 {
     /// <summary>
-    /// Starts <paramref name="host"/> (its listeners must come from <see cref="AddressNamingListenerFactory"/>); a bind
+    /// Starts <paramref name="host"/> (its listeners must come from <see cref="AdmittingListenerFactory"/>); a bind
     /// failure becomes a <see cref="StartupException"/> described with the <paramref name="role"/> of its address.
     /// </summary>
     public static async Task StartAsync(IHost host, Func<EndPoint, ListenerRole> role, CancellationToken cancellationToken)

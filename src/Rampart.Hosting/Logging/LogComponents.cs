@@ -22,6 +22,9 @@ internal static class LogComponents
     /// <summary>Category of <c>rampart check --watch</c>.</summary>
     public const string Watch = "Rampart.CheckWatch";
 
+    /// <summary>Category of every host's accept loops: the connection cap, refused connections, failed accepts.</summary>
+    public const string Listener = "Rampart.Listening";
+
     /// <summary>What an unknown category of Rampart's is called (a row is missing from the table).</summary>
     public const string Fallback = "rampart";
 
@@ -34,6 +37,7 @@ internal static class LogComponents
         (Certificates, "certificates"),
         (TlsRptReceiver, "tlsrpt-receiver"),
         (Watch, "watch"),
+        (Listener, "listener"),
         ("Microsoft.AspNetCore.Server.Kestrel", "http"),
         ("Microsoft.AspNetCore", "http"),
         ("Microsoft.Extensions.Hosting", "host"),

@@ -12,6 +12,7 @@ namespace Rampart.Hosting.Logging;
 /// 320–339  certificates      Rampart.Web PolicyCertificateStore.cs
 /// 340–359  tlsrpt-receiver   Rampart.Web TlsRptReceiver.cs
 /// 400–449  watch             Rampart.Cli Commands/CheckWatch.cs
+/// 460–479  listener          Rampart.Hosting Listening/ConnectionAdmission.cs
 /// </code>
 /// A new <c>[LoggerMessage]</c> takes the next free id of its component's range; a new component adds a row here and in
 /// <see cref="Ranges"/>. A test reads every <c>[LoggerMessage]</c> of the program and checks both rules.
@@ -27,5 +28,6 @@ internal static class LogEventIds
         ("certificates", 320, 339),
         ("tlsrpt-receiver", 340, 359),
         ("watch", 400, 449),
+        ("listener", 460, 479),
     ];
 }

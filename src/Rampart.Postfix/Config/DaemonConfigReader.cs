@@ -23,7 +23,7 @@ internal static class DaemonConfigReader
     /// <summary>Keys only Rampart's dialect has; any of them makes the file <see cref="DaemonConfigDialect.Rampart"/>.</summary>
     private static readonly HashSet<string> s_rampartKeys = new(StringComparer.Ordinal)
     {
-        "listen", "state_dir", "resolver", "ca_file", "overrides", "policy_list", "metrics", "user", "group", "log_level",
+        "listen", "state_dir", "resolver", "ca_file", "overrides", "policy_list", "metrics", "user", "group", "log_level", "max_connections",
     };
 
     private static readonly string[] s_peerListenKeys = ["host", "port", "path", "mode"];
@@ -150,7 +150,10 @@ internal static class DaemonConfigReader
         .Key("group", ConfigTypes.Text, "the user's", "And this group (--group).",
             (c, v) => c with { Group = v })
         .Key("log_level", ConfigTypes.LogLevel, "info", "How much the daemon logs (--log-level).",
-            (c, v) => c with { LogLevel = v });
+            (c, v) => c with { LogLevel = v })
+        .Key("max_connections", ConfigTypes.Int(1, Hosting.Listening.ConnectionLimit.Most), Hosting.Listening.ConnectionLimit.DefaultDoc,
+            "Connections open at once, socketmap and /metrics together; more are closed at once (--max-connections; docs/security.md).",
+            (c, v) => c with { MaxConnections = v });
 
     /// <summary>Reads the daemon file's text; every message starts with <paramref name="sourceName"/>.</summary>
     public static DaemonConfigLoadResult Read(string yaml, string sourceName)

@@ -205,6 +205,9 @@ internal sealed record DaemonConfiguration
     /// <summary><c>metrics</c> (as <c>--metrics</c>); null = off.</summary>
     public System.Net.IPEndPoint? Metrics { get; init; }
 
+    /// <summary><c>max_connections</c> (as <c>--max-connections</c>); null = the default from the open-files limit.</summary>
+    public int? MaxConnections { get; init; }
+
     /// <summary>
     /// Where Rampart's SQLite cache goes: <c>state_dir</c>, else the directory of the peer's sqlite
     /// <c>cache.options.filename</c> (Rampart writes its own file next to it and never touches the peer's), else null

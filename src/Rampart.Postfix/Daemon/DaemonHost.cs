@@ -67,7 +67,7 @@ internal static partial class DaemonHost
         builder.Services.AddSingleton<ISocketmapResponder>(sp =>
             new SocketmapResponder(name => Volatile.Read(ref engine).Zone(name), metrics, time, sp.GetRequiredService<ILogger<SocketmapResponder>>()));
         builder.WebHost.UseSocketmapTransport();
-        AddressNamingListenerFactory.Install(builder.Services);
+        AdmittingListenerFactory.Install(builder.Services, settings.MaxConnections);
         // Sockets passed by systemd (rampart-daemon.socket) replace the configured addresses.
         var activated = SystemdActivation.TakeFromEnvironment();
         var listening = (activated.Count > 0
@@ -96,6 +96,7 @@ internal static partial class DaemonHost
         });
         var app = builder.Build();
         await using var appScope = app.ConfigureAwait(false);
+        var admission = app.Services.GetRequiredService<ConnectionAdmission>();
         if (settings.Metrics is not null)
         {
             // Counting the store is a full scan (SQLite COUNT, Redis SCAN): at most once per interval, not per scrape.
@@ -107,7 +108,7 @@ internal static partial class DaemonHost
                 {
                     cachedPolicies = (count = await store.CountAsync(CancellationToken.None).ConfigureAwait(false), time.GetTimestamp());
                 }
-                return Results.Text(metrics.Render(counters, count, store.Faults), PrometheusText.ContentType);
+                return Results.Text(metrics.Render(counters, count, store.Faults) + admission.RenderMetrics(), PrometheusText.ContentType);
             });
         }
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogComponents.Daemon);
@@ -146,7 +147,7 @@ internal static partial class DaemonHost
         }
         // The first line says every address served, /metrics included.
         LogStarted(log, listening, store.Location, cached, settings.Dns.Endpoint.ToString(),
-            settings.Dns.TrustAd ? "trusted" : "NOT trusted");
+            settings.Dns.TrustAd ? "trusted" : "NOT trusted", admission.Limit);
         if (settings.RunAs is { } user)
         {
             if (user.DropIfRoot())
@@ -232,6 +233,7 @@ internal static partial class DaemonHost
             Listen = current.Settings.Listen,
             StateDirectory = current.Settings.StateDirectory,
             Metrics = current.Settings.Metrics,
+            MaxConnections = current.Settings.MaxConnections,
             RunAs = current.Settings.RunAs,
         };
         metrics.RecordReload(true);
@@ -302,8 +304,8 @@ internal static partial class DaemonHost
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information,
-        Message = "rampart daemon listening on {Listen}; policy cache {Path} ({Cached} entries); resolver {Resolver} (DNSSEC {Trust})")]
-    private static partial void LogStarted(ILogger logger, string listen, string path, int cached, string resolver, string trust);
+        Message = "rampart daemon listening on {Listen}; policy cache {Path} ({Cached} entries); resolver {Resolver} (DNSSEC {Trust}); at most {Connections} connections at once")]
+    private static partial void LogStarted(ILogger logger, string listen, string path, int cached, string resolver, string trust, int connections);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Warning}")]
     private static partial void LogWarning(ILogger logger, string warning);

@@ -21,6 +21,9 @@ internal sealed record DaemonSettings(
     /// <summary>Where to serve Prometheus <c>/metrics</c> over HTTP; null = not served.</summary>
     public IPEndPoint? Metrics { get; init; }
 
+    /// <summary>Connections open at once (<c>max_connections</c>); null = the default from the open-files limit.</summary>
+    public int? MaxConnections { get; init; }
+
     /// <summary>Local overrides and the STARTTLS Policy List (step 4 of the decision); null = none.</summary>
     public PinnedPolicySet? Pinned { get; init; }
 
@@ -63,6 +66,10 @@ internal sealed record DaemonSettings(
         if (!Equals(Metrics, next.Metrics))
         {
             yield return "metrics";
+        }
+        if (MaxConnections != next.MaxConnections)
+        {
+            yield return "max_connections";
         }
         if (RunAs != next.RunAs)
         {

@@ -47,7 +47,7 @@ public sealed class ListenerStartupTests
         var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen((IPEndPoint)busy.LocalEndpoint));
-        AddressNamingListenerFactory.Install(builder.Services);
+        AdmittingListenerFactory.Install(builder.Services);
         await using var app = builder.Build();
 
         var error = await Assert.ThrowsAsync<StartupException>(() => ListenerStartup.StartAsync(app, _ => s_socketmap, TestContext.Current.CancellationToken));

@@ -263,6 +263,17 @@ public sealed class DaemonConfigurationTests
     }
 
     [Fact]
+    public void Parse_MaxConnections_MappedAsRampartsKey()
+    {
+        var result = DaemonConfiguration.Parse("max_connections: 500\n", "/etc/rampart/rampart.yml");
+
+        var config = Ok(result);
+        Assert.Equal(500, config.MaxConnections);
+        Assert.Equal(DaemonConfigDialect.Rampart, config.Dialect);
+        Assert.Null(Ok(DaemonConfiguration.Parse("{}\n", "/etc/rampart/rampart.yml")).MaxConnections);
+    }
+
+    [Fact]
     public void Parse_ListenAsSingleString_OneEndpoint()
     {
         var config = Ok(Parse("listen: localhost:9000\n"));
@@ -292,6 +303,8 @@ public sealed class DaemonConfigurationTests
     [InlineData("metrics: 127.0.0.1", "metrics: '127.0.0.1' is not IP:PORT (e.g. 127.0.0.1:9461)")]
     [InlineData("overrides: overrides.txt", "overrides: 'overrides.txt' is not an absolute path")]
     [InlineData("policy_list: ''", "policy_list: must be text, not ''")]
+    [InlineData("max_connections: 0", "max_connections: '0' is out of range (1..1048576)")]
+    [InlineData("max_connections: lots", "max_connections: 'lots' is not a whole number")]
     public void Parse_BadRampartValue_Error(string yaml, string expected)
     {
         AssertAtSomeLine(expected, SingleError(yaml + "\n"));

@@ -24,6 +24,17 @@ public class SystemdUnitTests
     }
 
     [Fact]
+    public void Service_LimitNOFILE_GivesTheConnectionCapItsCommentSays()
+    {
+        var text = File.ReadAllText(UnitPath());
+        var limit = long.Parse(System.Text.RegularExpressions.Regex.Match(text, @"^LimitNOFILE=(\d+)$", System.Text.RegularExpressions.RegexOptions.Multiline).Groups[1].Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.InRange(Rampart.Hosting.Listening.ConnectionLimit.Default(limit, openNow: 250), 7_900, 8_100);
+        Assert.Contains("about 8,000 here", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Units_SystemdAnalyzeVerify_NoFindings()
     {
         var analyze = new[] { "/usr/bin/systemd-analyze", "/bin/systemd-analyze" }.FirstOrDefault(File.Exists);
