@@ -89,7 +89,7 @@ internal static class TlsaCommand
             {
                 return Terminal.Error("tlsa generate: give the certificate with --cert FILE or a live server with --host HOST");
             }
-            if (ReadBundle(path, out var bundle) is { } readError)
+            if (ReadBundle(path, "--cert", out var bundle) is { } readError)
             {
                 return readError;
             }
@@ -271,13 +271,13 @@ internal static class TlsaCommand
             {
                 return Terminal.Error("tlsa match: --name HOST is needed with DANE-TA (usage 2) records: the leaf's names must match the TLSA base domain (RFC 7672 §3.2.3)");
             }
-            if (ReadBundle(path, out var bundle) is { } readError)
+            if (ReadBundle(path, "--chain", out var bundle) is { } readError)
             {
                 return readError;
             }
             if (bundle!.Certificates.Count == 0)
             {
-                return Terminal.Error($"{path}: holds a key but no certificate; a chain is certificates, leaf first");
+                return Terminal.Error($"--chain {path}: holds a key but no certificate; a chain is certificates, leaf first");
             }
             var result = DaneMatcher.Match(records, bundle.Certificates, new DaneMatchOptions(names, TimeProvider.System.GetUtcNow()));
             if (parse.GetValue(json))
@@ -337,24 +337,24 @@ internal static class TlsaCommand
         });
     }
 
-    /// <summary>Reads a PEM/DER file into a bundle; on failure writes one line naming the file and returns exit code 2.</summary>
-    private static int? ReadBundle(string path, out PemBundle? bundle)
+    /// <summary>
+    /// Reads a PEM/DER file into a bundle (with <see cref="UserFile"/>'s one bounded read: a device or FIFO is refused
+    /// before it is opened, and no more than the bound is read whatever the file's size said); on failure writes one
+    /// line naming the option and the file and returns exit code 2.
+    /// </summary>
+    private static int? ReadBundle(string path, string option, out PemBundle? bundle)
     {
         bundle = null;
         byte[] content;
         try
         {
-            if (UserFile.WhyNotReadable(path, 1 << 20) is { } unreadable)
-            {
-                return Terminal.Error($"{path}: {unreadable}"); // a device or FIFO is refused before it is opened
-            }
-            content = File.ReadAllBytes(path);
+            content = UserFile.ReadAllBytes(path, option, UserFile.Limits.Pem);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (UserFileException ex)
         {
-            return Terminal.Error($"{path}: {(ex is FileNotFoundException or DirectoryNotFoundException ? "no such file" : ex.Message)}");
+            return Terminal.Error(ex.Message);
         }
-        return PemBundle.TryRead(content, out bundle, out var error) ? null : Terminal.Error($"{path}: {error}");
+        return PemBundle.TryRead(content, out bundle, out var error) ? null : Terminal.Error($"{option} {path}: {error}");
     }
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ");
