@@ -114,6 +114,10 @@ internal static class SettingsMerge
             return Failed(ex.Message);
         }
         warnings.AddRange(services.Warnings.Where(w => w != services.DnsSettings.Warning));
+        if (services.Pinned is { } pinned && SocketmapPolicyReply.TooLongForPostfix(pinned) is { Count: > 0 } tooLong)
+        {
+            return new(null, warnings, tooLong);
+        }
 
         var fileZone = file?.DefaultZone ?? DaemonZone.Default(SocketmapZone.DefaultName);
         var zone = fileZone.Settings;
