@@ -35,7 +35,7 @@ internal sealed record ServeCommandLine(IReadOnlyList<System.Net.IPEndPoint> Lis
 /// <param name="StoreStateDir">The state directory of the report store (with <see cref="Store"/>, only one from the command line, so both is an error).</param>
 internal sealed record ServeRun(PublishConfig Config, string? Store, string? StoreStateDir);
 
-/// <summary>What <c>rampart publish</c>'s command line gave: the domains to publish (none = all) and a mode to force.</summary>
+/// <summary>What <c>rampart publish</c>'s command line gave: the domains to publish (normalised; none = all) and a mode to force.</summary>
 internal sealed record PublishCommandLine(IReadOnlyList<string> Domains, MtaStsMode? Mode);
 
 /// <summary>
@@ -186,7 +186,7 @@ internal static class SettingsMerge
     /// <c>rampart publish</c>: the file's domains, only those <c>--domain</c> names (in that order) when given, each with
     /// <c>--mode</c>'s mode when given.
     /// </summary>
-    /// <exception cref="RampartException">A <c>--domain</c> that is not a domain or not in the file; a forced mode that needs mx: entries a domain lacks.</exception>
+    /// <exception cref="RampartException">A <c>--domain</c> not in the file; a forced mode that needs mx: entries a domain lacks.</exception>
     public static IReadOnlyList<PublishDomain> Publish(PublishConfig file, PublishCommandLine cli)
     {
         ArgumentNullException.ThrowIfNull(file);
@@ -194,11 +194,7 @@ internal static class SettingsMerge
         var selected = new List<PublishDomain>();
         foreach (var name in cli.Domains)
         {
-            if (!DomainName.TryNormalize(name, out var normalized, out var error))
-            {
-                throw new RampartException($"--domain '{name}': {error}");
-            }
-            selected.Add(file.Domains.FirstOrDefault(d => d.Domain == normalized) ?? throw new RampartException($"--domain {normalized}: not in {file.Source}"));
+            selected.Add(file.Domains.FirstOrDefault(d => d.Domain == name) ?? throw new RampartException($"--domain {name}: not in {file.Source}"));
         }
         if (cli.Domains.Count == 0)
         {

@@ -158,7 +158,7 @@ public sealed class SettingsMergeTests
     [Fact]
     public void Publish_DomainsAndModeGiven_OnlyThoseWithThatMode()
     {
-        var domains = SettingsMerge.Publish(Publish(), new PublishCommandLine(["B.test."], MtaStsMode.Enforce));
+        var domains = SettingsMerge.Publish(Publish(), new PublishCommandLine(["b.test"], MtaStsMode.Enforce));
 
         var domain = Assert.Single(domains);
         Assert.Equal("b.test", domain.Domain);

@@ -139,7 +139,7 @@ public sealed class TlsaCommandTests : IDisposable
     [InlineData("--selector", "2", "--selector: '2' is not a selector: give 0 (whole certificate) or 1 (public key)")]
     [InlineData("--matching", "sha256", "--matching: 'sha256' is not a matching type: give 0 (full data) or 1 (SHA-256) or 2 (SHA-512)")]
     [InlineData("--port", "0", "--port: '0' is not a port: give a number from 1 to 65535")]
-    [InlineData("--name", "bad..name", "--name 'bad..name'")]
+    [InlineData("--name", "bad..name", "rampart tlsa generate: --name: 'bad..name' is not a domain name: it has an empty label")]
     public async Task Generate_BadOption_InputError(string option, string value, string expected)
     {
         InputError(await CliRunner.RunAsync("tlsa", "generate", "--cert", Pem(s_leaf), option, value), expected);
