@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Parsing;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
@@ -110,29 +111,49 @@ internal static partial class OptionValues
     /// </summary>
     public static Option<T[]> List<T>(string name, string description, string helpName, Func<string, (T? Value, string? Problem)> read, ArgumentArity? arity = null)
         where T : class =>
-        Checked(new Option<T[]>(name)
+        Each<T>(name, description, helpName, text =>
+        {
+            var (value, problem) = read(text);
+            return problem is null && value is not null ? (value, null) : (null, $"'{text}' {problem}");
+        }, arity ?? ArgumentArity.OneOrMore);
+
+    /// <summary>Checks and normalises a name (<c>DnsName.TryNormalize</c>, <c>DomainName.TryNormalize</c>); the error starts with the quoted name.</summary>
+    public delegate bool NameRule(string? text, [NotNullWhen(true)] out string? normalized, [NotNullWhen(false)] out string? error);
+
+    /// <summary>A value read by <paramref name="read"/>: the value, or a problem that follows the quoted text; absent when not given.</summary>
+    public static Option<T?> Value<T>(string name, string description, string helpName, Func<string, (T? Value, string? Problem)> read) where T : class =>
+        Checked(new Option<T?>(name)
         {
             Description = description,
             HelpName = helpName,
-            Arity = arity ?? ArgumentArity.OneOrMore,
-            CustomParser = result =>
-            {
-                var values = new List<T>();
-                foreach (var token in result.Tokens)
-                {
-                    var (value, problem) = read(token.Value);
-                    if (problem is not null || value is null)
-                    {
-                        result.AddError($"{OptionName(result)}: '{token.Value}' {problem}");
-                    }
-                    else
-                    {
-                        values.Add(value);
-                    }
-                }
-                return [.. values];
-            },
+            Arity = ArgumentArity.ZeroOrOne,
+            CustomParser = result => Parse(result, null, read),
         });
+
+    /// <summary>A name by <paramref name="rule"/>, normalised (A-labels, lower case); absent when not given.</summary>
+    public static Option<string?> Name(string name, string description, string helpName, NameRule rule) => Checked(new Option<string?>(name)
+    {
+        Description = description,
+        HelpName = helpName,
+        Arity = ArgumentArity.ZeroOrOne,
+        CustomParser = result =>
+        {
+            if (result.Tokens.Count == 0)
+            {
+                return null;
+            }
+            if (rule(result.Tokens[^1].Value, out var normalized, out var error))
+            {
+                return normalized;
+            }
+            result.AddError($"{OptionName(result)}: {error}");
+            return null;
+        },
+    });
+
+    /// <summary>Names by <paramref name="rule"/>, repeatable, each normalised.</summary>
+    public static Option<string[]> Names(string name, string description, string helpName, NameRule rule) =>
+        Each<string>(name, description, helpName, text => rule(text, out var normalized, out var error) ? (normalized, null) : (null, error), ArgumentArity.ZeroOrMore);
 
     /// <summary>An absolute http:// or https:// URL; absent when not given.</summary>
     public static Option<Uri?> HttpUrl(string name, string description) => Checked(new Option<Uri?>(name)
@@ -185,6 +206,33 @@ internal static partial class OptionValues
         }
         return option;
     }
+
+    /// <summary>A repeatable option whose every value is read by <paramref name="read"/>; each error is one "--NAME: ERROR" line.</summary>
+    private static Option<T[]> Each<T>(string name, string description, string helpName, Func<string, (T? Value, string? Error)> read, ArgumentArity arity)
+        where T : class =>
+        Checked(new Option<T[]>(name)
+        {
+            Description = description,
+            HelpName = helpName,
+            Arity = arity,
+            CustomParser = result =>
+            {
+                var values = new List<T>();
+                foreach (var token in result.Tokens)
+                {
+                    var (value, error) = read(token.Value);
+                    if (error is null && value is not null)
+                    {
+                        values.Add(value);
+                    }
+                    else
+                    {
+                        result.AddError($"{OptionName(result)}: {error}");
+                    }
+                }
+                return [.. values];
+            },
+        });
 
     private static (IPEndPoint?, string?) ReadAddress(string text, string example, bool anyPort) =>
         ConfigReader.TryEndPoint(text, out var endPoint) && (anyPort || endPoint.Port != 0)

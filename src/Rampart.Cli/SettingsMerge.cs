@@ -36,7 +36,7 @@ internal sealed record ServeCommandLine(IReadOnlyList<System.Net.IPEndPoint> Lis
 /// <param name="StoreStateDir">The state directory of the report store (with <see cref="Store"/>, only one from the command line, so both is an error).</param>
 internal sealed record ServeRun(PublishConfig Config, string? Store, string? StoreStateDir);
 
-/// <summary>What <c>rampart publish</c>'s command line gave: the domains to publish (none = all) and a mode to force.</summary>
+/// <summary>What <c>rampart publish</c>'s command line gave: the domains to publish (normalised; none = all) and a mode to force.</summary>
 internal sealed record PublishCommandLine(IReadOnlyList<string> Domains, MtaStsMode? Mode);
 
 /// <summary>
@@ -115,6 +115,10 @@ internal static class SettingsMerge
             return Failed(ex.Message);
         }
         warnings.AddRange(services.Warnings.Where(w => w != services.DnsSettings.Warning));
+        if (services.Pinned is { } pinned && SocketmapPolicyReply.TooLongForPostfix(pinned) is { Count: > 0 } tooLong)
+        {
+            return new(null, warnings, tooLong);
+        }
 
         var fileZone = file?.DefaultZone ?? DaemonZone.Default(SocketmapZone.DefaultName);
         var zone = fileZone.Settings;
@@ -185,7 +189,7 @@ internal static class SettingsMerge
     /// <c>rampart publish</c>: the file's domains, only those <c>--domain</c> names (in that order) when given, each with
     /// <c>--mode</c>'s mode when given.
     /// </summary>
-    /// <exception cref="RampartException">A <c>--domain</c> that is not a domain or not in the file; a forced mode that needs mx: entries a domain lacks.</exception>
+    /// <exception cref="RampartException">A <c>--domain</c> not in the file; a forced mode that needs mx: entries a domain lacks.</exception>
     public static IReadOnlyList<PublishDomain> Publish(PublishConfig file, PublishCommandLine cli)
     {
         ArgumentNullException.ThrowIfNull(file);
@@ -193,11 +197,7 @@ internal static class SettingsMerge
         var selected = new List<PublishDomain>();
         foreach (var name in cli.Domains)
         {
-            if (!DomainName.TryNormalize(name, out var normalized, out var error))
-            {
-                throw new RampartException($"--domain '{name}': {error}");
-            }
-            selected.Add(file.Domains.FirstOrDefault(d => d.Domain == normalized) ?? throw new RampartException($"--domain {normalized}: not in {file.Source}"));
+            selected.Add(file.Domains.FirstOrDefault(d => d.Domain == name) ?? throw new RampartException($"--domain {name}: not in {file.Source}"));
         }
         if (cli.Domains.Count == 0)
         {

@@ -226,16 +226,19 @@ public sealed class CommandLineTests : IDisposable
         Assert.Equal("rampart check: --timeout: 'abc' is not a number of seconds", result.Stderr.Trim());
     }
 
-    /// <summary>Every typed option of every verb, given "abc": one line naming the option and the value, never a .NET type.</summary>
+    /// <summary>
+    /// Every typed option of every verb, given "a b c" (no number, address, time, URL or host name): one line naming the
+    /// option and the value, never a .NET type.
+    /// </summary>
     [Theory]
     [MemberData(nameof(Verbs))]
     public void EveryTypedOption_BadValue_UserTermsNoTypeNames(string verb)
     {
         foreach (var option in Verb(verb).Options.Where(o => o.ValueType != typeof(string) && o.ValueType != typeof(string[]) && o.ValueType != typeof(bool)))
         {
-            var errors = Errors([.. verb.Split(' '), option.Name, "abc"]);
+            var errors = Errors([.. verb.Split(' '), option.Name, "a b c"]);
 
-            Assert.Contains(errors, e => e.StartsWith($"rampart {verb}: {option.Name}: 'abc' is not a", StringComparison.Ordinal));
+            Assert.Contains(errors, e => e.StartsWith($"rampart {verb}: {option.Name}: 'a b c' is not a", StringComparison.Ordinal));
             Assert.DoesNotContain(errors, e => e.Contains("System.", StringComparison.Ordinal) || e.Contains("expected type", StringComparison.Ordinal));
         }
     }
@@ -258,9 +261,27 @@ public sealed class CommandLineTests : IDisposable
         "rampart daemon: --listen: 'mail.example:8461' is not a socketmap address: 'mail.example' is not an IPv4 address, a bracketed IPv6 address or localhost")]
     [InlineData(new[] { "daemon", "--listen", "8461" }, "rampart daemon: --listen: '8461' is not a socketmap address: give IP:PORT, [IPv6]:PORT, localhost:PORT or unix:/path (e.g. 127.0.0.1:8461)")]
     [InlineData(new[] { "serve", "--listen", "443" }, "rampart serve: --listen: '443' is not an address: give IP:PORT or [IPv6]:PORT, e.g. [::]:443")]
+    [InlineData(new[] { "publish", "--domain", "192.0.2.1" }, "rampart publish: --domain: '192.0.2.1' is an IP address, not a domain")]
+    [InlineData(new[] { "tlsa", "generate", "--host", "mx.example.org:smtp" },
+        "rampart tlsa generate: --host: 'mx.example.org:smtp' is not a host name or HOST:PORT with one (e.g. mx.example.org or mx.example.org:25)")]
+    [InlineData(new[] { "tlsa", "generate", "--cert", "c.pem", "--name", "bad..name" },
+        "rampart tlsa generate: --name: 'bad..name' is not a domain name: it has an empty label (a leading dot or two dots in a row)")]
+    [InlineData(new[] { "tlsa", "match", "--chain", "c.pem", "--tlsa", "3 1 1 aa", "--name", "ok.example", "--name", "x y" },
+        "rampart tlsa match: --name: 'x y' is not a domain name: it contains ' '; DNS names here hold only letters, digits, '-', '_' and '.'")]
     public void BadValue_OneLineInTheUsersTerms(string[] args, string expected)
     {
         Assert.Equal([expected], Errors(args));
+    }
+
+    [Fact]
+    public void NamesGiven_NormalisedWhileParsing()
+    {
+        var publish = RampartCommandLine.Create().Parse(["publish", "--domain", "B.Test.", "--domain", "bücher.example"]);
+        var match = RampartCommandLine.Create().Parse(["tlsa", "match", "--chain", "c.pem", "--tlsa", "3 1 1 aa", "--name", "MX.Example.ORG."]);
+
+        Assert.Empty(UsageErrors.Describe(publish));
+        Assert.Equal(["b.test", "xn--bcher-kva.example"], publish.GetValue<string[]>("--domain")!);
+        Assert.Equal(["mx.example.org"], match.GetValue<string[]>("--name")!);
     }
 
     /// <summary>Each bad --listen is named, not only the first.</summary>

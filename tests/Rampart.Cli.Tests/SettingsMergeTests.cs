@@ -97,6 +97,27 @@ public sealed class SettingsMergeTests
             merged.Errors);
     }
 
+    /// <summary>What the daemon reads at start, for --check-config and on SIGHUP: a pinned policy Postfix could never be given is refused.</summary>
+    [Fact]
+    public void Daemon_PinnedPolicyTooLongForPostfix_NoSettingsTheLineNamed()
+    {
+        var dir = Directory.CreateTempSubdirectory("rampart-merge-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "overrides");
+            System.IO.File.WriteAllText(path, "example.net secure\nexample.org secure match=" + string.Join(':', Enumerable.Range(0, 7000).Select(i => $"mx{i:D4}.long.example.org")) + "\n");
+
+            var merged = SettingsMerge.Daemon(null, s_nothingGiven with { Services = s_nothingGiven.Services with { Resolver = "127.0.0.1", Overrides = path } });
+
+            Assert.Null(merged.Settings);
+            Assert.StartsWith($"{path}:2 [example.org]: the reply to Postfix would be ", Assert.Single(merged.Errors), StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     private static PublishConfig Publish() => PublishConfigFile.Parse("""
         domains:
           - domain: a.test
@@ -145,7 +166,7 @@ public sealed class SettingsMergeTests
     [Fact]
     public void Publish_DomainsAndModeGiven_OnlyThoseWithThatMode()
     {
-        var domains = SettingsMerge.Publish(Publish(), new PublishCommandLine(["B.test."], MtaStsMode.Enforce));
+        var domains = SettingsMerge.Publish(Publish(), new PublishCommandLine(["b.test"], MtaStsMode.Enforce));
 
         var domain = Assert.Single(domains);
         Assert.Equal("b.test", domain.Domain);

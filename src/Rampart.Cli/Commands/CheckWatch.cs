@@ -38,18 +38,13 @@ internal static partial class CheckWatch
     {
         domains = [];
         string[] lines;
-        if (UserFile.WhyNotReadable(path, UserFile.Limits.DomainList) is { } unreadable)
-        {
-            error = $"--watch {path}: {unreadable}";
-            return false;
-        }
         try
         {
-            lines = File.ReadAllLines(path);
+            lines = Lines(UserFile.ReadAllText(path, "--watch", UserFile.Limits.DomainList));
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (UserFileException ex)
         {
-            error = $"--watch {path}: cannot read: {ex.Message.ReplaceLineEndings(" ").Trim().TrimEnd('.')}";
+            error = ex.Message;
             return false;
         }
         for (var i = 0; i < lines.Length; i++)
@@ -84,6 +79,18 @@ internal static partial class CheckWatch
         }
         error = "";
         return true;
+    }
+
+    /// <summary>The lines as <see cref="File.ReadAllLines(string)"/> splits them (\n, \r\n or \r).</summary>
+    private static string[] Lines(string text)
+    {
+        var lines = new List<string>();
+        using var reader = new StringReader(text);
+        while (reader.ReadLine() is { } line)
+        {
+            lines.Add(line);
+        }
+        return [.. lines];
     }
 
     /// <summary>Runs the monitor until a signal (or one round with <see cref="CheckWatchOptions.Once"/>).</summary>

@@ -24,12 +24,7 @@ internal static class PublishCommand
     public static Command Create()
     {
         var config = GlobalOptions.Config;
-        var domains = new Option<string[]>("--domain")
-        {
-            Description = "Only this domain of the file (repeatable). Default: every domain.",
-            HelpName = "DOMAIN",
-            Arity = ArgumentArity.ZeroOrMore,
-        };
+        var domains = OptionValues.Names("--domain", "Only this domain of the file (repeatable). Default: every domain.", "DOMAIN", DomainName.TryNormalize);
         var mode = OptionValues.Word("--mode", "Publish this mode instead of the file's: testing, enforce (checked for readiness first) or none.", "policy mode",
             ("testing", MtaStsMode.Testing), ("enforce", MtaStsMode.Enforce), ("none", MtaStsMode.None));
         var output = new Option<string?>("--out")

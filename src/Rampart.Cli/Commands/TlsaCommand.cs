@@ -46,19 +46,10 @@ internal static class TlsaCommand
             1, "selector", (0, "whole certificate"), (1, "public key"));
         var matching = OptionValues.Choice("--matching", "Matching type: 1 = SHA-256 (default), 2 = SHA-512, 0 = full data.",
             1, "matching type", (0, "full data"), (1, "SHA-256"), (2, "SHA-512"));
-        var name = new Option<string?>("--name")
-        {
-            Description = "Host the record is for (the MX host name). Default: the certificate's first DNS name.",
-            HelpName = "HOST",
-            Arity = ArgumentArity.ZeroOrOne,
-        };
+        var name = OptionValues.Name("--name", "Host the record is for (the MX host name). Default: the certificate's first DNS name.", "HOST", DnsName.TryNormalize);
         var port = OptionValues.Port("--port", "TCP port of the service (default 25, SMTP).", 25);
-        var host = new Option<string?>("--host")
-        {
-            Description = "Take the certificate live from this SMTP server via STARTTLS (HOST[:PORT], default port 25), instead of --cert.",
-            HelpName = "HOST[:PORT]",
-            Arity = ArgumentArity.ZeroOrOne,
-        };
+        var host = OptionValues.Value("--host", "Take the certificate live from this SMTP server via STARTTLS (HOST[:PORT], default port 25), instead of --cert.",
+            "HOST[:PORT]", TlsaVerifyCommand.ReadHostAndPort);
         var command = new Command("generate",
             "Print TLSA records ready to paste into a zone file, with a comment naming the certificate and its expiry. " +
             "Exit 0 on success, 2 on unusable input.")
@@ -68,10 +59,7 @@ internal static class TlsaCommand
         command.WithNetwork(webPki: false);
         command.SetAction(async (parse, ct) =>
         {
-            if (ParseSettings(parse, usage, selector, matching, name, port, out var error) is not { } settings)
-            {
-                return Terminal.Error(error!);
-            }
+            var settings = Settings(parse, usage, selector, matching, name, port);
             var path = parse.GetValue(cert);
             if (parse.GetValue(host) is { } live)
             {
@@ -89,7 +77,7 @@ internal static class TlsaCommand
             {
                 return Terminal.Error("tlsa generate: give the certificate with --cert FILE or a live server with --host HOST");
             }
-            if (ReadBundle(path, out var bundle) is { } readError)
+            if (ReadBundle(path, "--cert", out var bundle) is { } readError)
             {
                 return readError;
             }
@@ -99,22 +87,9 @@ internal static class TlsaCommand
         return command;
     }
 
-    private static GenerateSettings? ParseSettings(ParseResult parse, Option<int> usage, Option<int> selector, Option<int> matching,
-        Option<string?> name, Option<int> port, out string? error)
-    {
-        error = null;
-        string? host = null;
-        if (parse.GetValue(name) is { } given)
-        {
-            if (!DnsName.TryNormalize(given, out host, out var nameError))
-            {
-                error = $"--name '{given}': {nameError}";
-                return null;
-            }
-        }
-        return new GenerateSettings((TlsaUsage)parse.GetValue(usage), (TlsaSelector)parse.GetValue(selector), (TlsaMatchingType)parse.GetValue(matching),
-            host, parse.GetValue(port));
-    }
+    private static GenerateSettings Settings(ParseResult parse, Option<int> usage, Option<int> selector, Option<int> matching, Option<string?> name, Option<int> port) =>
+        new((TlsaUsage)parse.GetValue(usage), (TlsaSelector)parse.GetValue(selector), (TlsaMatchingType)parse.GetValue(matching),
+            parse.GetValue(name), parse.GetValue(port));
 
     /// <summary>
     /// Prints the zone-file lines for one source. Takes the certificates themselves, so a live source (a STARTTLS probe)
@@ -224,12 +199,8 @@ internal static class TlsaCommand
             Arity = ArgumentArity.ZeroOrMore,
             AllowMultipleArgumentsPerToken = true,
         };
-        var name = new Option<string[]>("--name")
-        {
-            Description = "Reference name for DANE-TA: the TLSA base domain first, then the MX host or next-hop domain. Repeatable; needed for usage 2.",
-            HelpName = "HOST",
-            Arity = ArgumentArity.ZeroOrMore,
-        };
+        var name = OptionValues.Names("--name",
+            "Reference name for DANE-TA: the TLSA base domain first, then the MX host or next-hop domain. Repeatable; needed for usage 2.", "HOST", DnsName.TryNormalize);
         var json = new Option<bool>("--json") { Description = "Write the verdict as JSON (keys: matched, usable, record, depth, reason)." };
         var command = new Command("match",
             "Judge a certificate chain against TLSA records offline, as a DANE SMTP client does (RFC 7672 §3): usable records, " +
@@ -258,26 +229,18 @@ internal static class TlsaCommand
                 }
                 records.Add(record);
             }
-            var names = new List<string>();
-            foreach (var given in parse.GetValue(name) ?? [])
-            {
-                if (!DnsName.TryNormalize(given, out var normalized, out var error))
-                {
-                    return Terminal.Error($"--name '{given}': {error}");
-                }
-                names.Add(normalized);
-            }
+            var names = (parse.GetValue(name) ?? []).ToList();
             if (names.Count == 0 && records.Any(r => r is { Usage: TlsaUsage.DaneTa, IsUsable: true }))
             {
                 return Terminal.Error("tlsa match: --name HOST is needed with DANE-TA (usage 2) records: the leaf's names must match the TLSA base domain (RFC 7672 §3.2.3)");
             }
-            if (ReadBundle(path, out var bundle) is { } readError)
+            if (ReadBundle(path, "--chain", out var bundle) is { } readError)
             {
                 return readError;
             }
             if (bundle!.Certificates.Count == 0)
             {
-                return Terminal.Error($"{path}: holds a key but no certificate; a chain is certificates, leaf first");
+                return Terminal.Error($"--chain {path}: holds a key but no certificate; a chain is certificates, leaf first");
             }
             var result = DaneMatcher.Match(records, bundle.Certificates, new DaneMatchOptions(names, TimeProvider.System.GetUtcNow()));
             if (parse.GetValue(json))
@@ -337,24 +300,24 @@ internal static class TlsaCommand
         });
     }
 
-    /// <summary>Reads a PEM/DER file into a bundle; on failure writes one line naming the file and returns exit code 2.</summary>
-    private static int? ReadBundle(string path, out PemBundle? bundle)
+    /// <summary>
+    /// Reads a PEM/DER file into a bundle (with <see cref="UserFile"/>'s one bounded read: a device or FIFO is refused
+    /// before it is opened, and no more than the bound is read whatever the file's size said); on failure writes one
+    /// line naming the option and the file and returns exit code 2.
+    /// </summary>
+    private static int? ReadBundle(string path, string option, out PemBundle? bundle)
     {
         bundle = null;
         byte[] content;
         try
         {
-            if (UserFile.WhyNotReadable(path, 1 << 20) is { } unreadable)
-            {
-                return Terminal.Error($"{path}: {unreadable}"); // a device or FIFO is refused before it is opened
-            }
-            content = File.ReadAllBytes(path);
+            content = UserFile.ReadAllBytes(path, option, UserFile.Limits.Pem);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (UserFileException ex)
         {
-            return Terminal.Error($"{path}: {(ex is FileNotFoundException or DirectoryNotFoundException ? "no such file" : ex.Message)}");
+            return Terminal.Error(ex.Message);
         }
-        return PemBundle.TryRead(content, out bundle, out var error) ? null : Terminal.Error($"{path}: {error}");
+        return PemBundle.TryRead(content, out bundle, out var error) ? null : Terminal.Error($"{option} {path}: {error}");
     }
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ");

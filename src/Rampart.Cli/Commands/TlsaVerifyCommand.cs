@@ -8,6 +8,9 @@ using Rampart.Core.Smtp;
 
 namespace Rampart.Cli.Commands;
 
+/// <summary>An SMTP server named by host name and port.</summary>
+internal sealed record HostAndPort(string Host, int Port);
+
 /// <summary>
 /// <c>rampart tlsa verify HOST</c>: the live certificate of every address of an MX host against its DNSSEC-validated TLSA
 /// records (the hardening guide's check_tlsa, done right). Also serves <c>tlsa generate --host</c> with a presented chain.
@@ -57,20 +60,17 @@ internal static class TlsaVerifyCommand
     }
 
     /// <summary>The chain a live SMTP server presents after STARTTLS (SNI = the host name), for <c>tlsa generate --host</c>.</summary>
-    public static async Task<(TlsaCommand.GenerateSource? Source, string? Error)> PresentedChainAsync(ParseResult parse, string hostPort, CancellationToken ct)
+    public static async Task<(TlsaCommand.GenerateSource? Source, string? Error)> PresentedChainAsync(ParseResult parse, HostAndPort server, CancellationToken ct)
     {
-        var (hostText, port) = SplitHostPort(hostPort);
-        if (port is null || !DomainName.TryNormalize(hostText, out var host, out var error))
-        {
-            return (null, $"--host '{hostPort}': expected HOST or HOST:PORT with a host name");
-        }
+        ArgumentNullException.ThrowIfNull(server);
+        var (host, port) = server;
         var services = Services.Create(parse);
         var addresses = await services.Dns.QueryAddressesAsync(host, ct).ConfigureAwait(false);
         if (addresses.Records.Count == 0)
         {
             return (null, $"--host {host}: no address ({addresses.Describe()})");
         }
-        var result = await Probe(parse).ProbeAsync(new IPEndPoint(addresses.Records[0], port.Value), host, ct).ConfigureAwait(false);
+        var result = await Probe(parse).ProbeAsync(new IPEndPoint(addresses.Records[0], port), host, ct).ConfigureAwait(false);
         if (!result.TlsEstablished)
         {
             return (null, $"--host {host}: {result.Error ?? "the server does not offer STARTTLS"}");
@@ -78,16 +78,19 @@ internal static class TlsaVerifyCommand
         return (new TlsaCommand.GenerateSource($"{host}:{port} ({result.Endpoint.Address}, live)", result.PresentedChain, null) { Host = host }, null);
     }
 
-    private static (string Host, int? Port) SplitHostPort(string text)
+    /// <summary>HOST or HOST:PORT (port 25 when not given), the host a host name, normalised; or what is wrong with the text.</summary>
+    public static (HostAndPort? Value, string? Problem) ReadHostAndPort(string text)
     {
+        ArgumentNullException.ThrowIfNull(text);
         var colon = text.LastIndexOf(':');
-        if (colon < 0)
-        {
-            return (text, 25);
-        }
-        return int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535
-            ? (text[..colon], port)
-            : (text, null);
+        var (hostText, port) = colon < 0
+            ? (text, 25)
+            : int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var given) && given is >= 1 and <= 65535
+                ? (text[..colon], given)
+                : (text, (int?)null);
+        return port is { } p && DomainName.TryNormalize(hostText, out var host, out _)
+            ? (new HostAndPort(host, p), null)
+            : (null, "is not a host name or HOST:PORT with one (e.g. mx.example.org or mx.example.org:25)");
     }
 
     private static void WriteHuman(DaneVerification verification)

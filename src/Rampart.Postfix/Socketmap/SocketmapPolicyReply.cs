@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Rampart.Core.Policy;
+using Rampart.Core.Policy.Pinned;
 
 namespace Rampart.Postfix.Socketmap;
 
@@ -25,6 +26,30 @@ internal static class SocketmapPolicyReply
     {
         ArgumentNullException.ThrowIfNull(decision);
         return s_replies.GetValue(decision, static d => Map(d.Requirement, d.TlsRpt));
+    }
+
+    /// <summary>
+    /// The enforced pinned policies Postfix could never be given: each one's reply would be over
+    /// <see cref="SocketmapReply.MaxBytes"/>, so every lookup for it would answer <c>TEMP reply too long</c>. One line
+    /// each, naming the file and line (or the list's key) and the rule, so the daemon refuses them when it loads them
+    /// (start, <c>--check-config</c>, SIGHUP) instead of deferring mail for those domains.
+    /// </summary>
+    public static IReadOnlyList<string> TooLongForPostfix(PinnedPolicySet pinned)
+    {
+        ArgumentNullException.ThrowIfNull(pinned);
+        var errors = new List<string>();
+        foreach (var policy in pinned.Overrides.Entries.Concat(pinned.List?.Entries ?? []))
+        {
+            if (policy.IsEnforced && Map(policy.Requirement, tlsRpt: null) is { RefusedBytes: > 0 } refused)
+            {
+                var source = policy.Source;
+                var list = source.Origin == PinnedPolicyOrigin.Override ? "match= list" : "mxs list";
+                errors.Add(new PinnedDiagnostic(source.File, source.Line, source.Key,
+                    $"the reply to Postfix would be {refused.RefusedBytes} bytes, more than the {SocketmapReply.MaxBytes} a socketmap reply may have " +
+                    $"(socketmap_table(5)), so every lookup for {policy.Domain} would answer TEMP; shorten its {list}").ToString());
+            }
+        }
+        return errors;
     }
 
     private static SocketmapReply Map(TlsRequirement requirement, TlsRptPolicy? tlsRpt)

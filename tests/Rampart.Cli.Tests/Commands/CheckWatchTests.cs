@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Rampart.Cli.Tests.Support;
 using Rampart.Tests.Shared;
 
 namespace Rampart.Cli.Tests.Commands;
@@ -84,6 +85,19 @@ public sealed class CheckWatchTests : IDisposable
 
         Assert.Equal(2, result.ExitCode);
         Assert.StartsWith($"rampart: --watch {missing}: no such file", Assert.Single(result.Stderr.Trim().Split('\n')), StringComparison.Ordinal);
+    }
+
+    /// <summary>A domains file whose read gives more than its size said (and more than the bound) is refused at the bound, not read whole.</summary>
+    [Fact]
+    public async Task Watch_FileReadsMoreThanTheBound_OneLineExit2()
+    {
+        const string Grows = "/proc/kpageflags"; // stat says 0 bytes; reading gives 8 bytes per page of memory
+        ProcFile.SkipUnlessItReadsMoreThan(Grows, 16 << 20);
+
+        var result = await CliRunner.RunAsync(["check", "--watch", Grows, "--once", "--state-dir", State], null, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"rampart: --watch {Grows}: larger than 16 MiB, the most Rampart reads for it", result.Stderr.Trim());
     }
 
     [Theory]

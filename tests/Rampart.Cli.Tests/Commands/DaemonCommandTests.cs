@@ -16,6 +16,51 @@ public sealed class DaemonCommandTests : IDisposable
         return path;
     }
 
+    /// <summary>An overrides file whose line 2 Postfix could never be given (a match list of about 154,000 bytes).</summary>
+    private string OverridesTooLongForPostfix()
+    {
+        var path = Path.Combine(_dir, "overrides");
+        File.WriteAllText(path, "example.net secure\nexample.org secure match=" + string.Join(':', Enumerable.Range(0, 7000).Select(i => $"mx{i:D4}.long.example.org")) + "\n");
+        return path;
+    }
+
+    /// <summary>The start-up and --check-config read refuse it, one line naming the file, the line and the rule; before, every lookup for it answered TEMP.</summary>
+    [Fact]
+    public async Task CheckConfig_PinnedPolicyTooLongForPostfix_OneLineNamingFileAndLine()
+    {
+        var path = OverridesTooLongForPostfix();
+
+        var result = await CliRunner.RunAsync("daemon", "--check-config", "--overrides", path, "--resolver", "127.0.0.1", "--state-dir", Path.Combine(_dir, "state"));
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.Stderr.Trim().Split('\n'));
+        Assert.StartsWith($"rampart: {path}:2 [example.org]: the reply to Postfix would be ", line, StringComparison.Ordinal);
+        Assert.EndsWith("more than the 100000 a socketmap reply may have (socketmap_table(5)), so every lookup for example.org would answer TEMP; shorten its match= list",
+            line, StringComparison.Ordinal);
+        Assert.Empty(result.Stdout);
+    }
+
+    /// <summary>SIGHUP reads the same way: the reload is refused, naming the line, and the running policies stay.</summary>
+    [Fact]
+    public async Task SigHup_PinnedPolicyTooLongForPostfix_ReloadRefusedNamingTheLine()
+    {
+        var path = Path.Combine(_dir, "overrides");
+        await File.WriteAllTextAsync(path, "example.net secure\n", TestContext.Current.CancellationToken);
+        await using var daemon = RampartProcess.Start(["daemon", "--listen", $"127.0.0.1:{LoopbackPort.Free()}", "--overrides", path,
+            "--state-dir", Path.Combine(_dir, "state"), "--resolver", "127.0.0.1:9"]);
+        await daemon.WaitForLineAsync(l => l.Contains("listening on", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+
+        OverridesTooLongForPostfix();
+        using (var hup = System.Diagnostics.Process.Start("kill", ["-HUP", daemon.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await hup.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        var line = await daemon.WaitForLineAsync(l => l.Contains("reload", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        Assert.Contains($"reload failed, the running configuration stays: {path}:2 [example.org]: the reply to Postfix would be ", line, StringComparison.Ordinal);
+        Assert.Equal(0, await daemon.StopAsync());
+    }
+
     [Fact]
     public async Task CheckConfig_PeerSampleConfig_AcceptedWithItsZonesAndTimeout()
     {
@@ -115,6 +160,6 @@ public sealed class DaemonCommandTests : IDisposable
         var result = await CliRunner.RunAsync("daemon", "--listen", "nowhere", "--check-config");
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("--listen 'nowhere'", result.Stderr, StringComparison.Ordinal);
+        Assert.StartsWith("rampart daemon: --listen: 'nowhere' is not a socketmap address: ", Assert.Single(result.Stderr.Trim().Split('\n')), StringComparison.Ordinal);
     }
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using Rampart.Cli.Tests.Support;
 using Rampart.Tests.Shared;
 
 namespace Rampart.Cli.Tests.Commands;
@@ -138,7 +139,7 @@ public sealed class TlsaCommandTests : IDisposable
     [InlineData("--selector", "2", "--selector: '2' is not a selector: give 0 (whole certificate) or 1 (public key)")]
     [InlineData("--matching", "sha256", "--matching: 'sha256' is not a matching type: give 0 (full data) or 1 (SHA-256) or 2 (SHA-512)")]
     [InlineData("--port", "0", "--port: '0' is not a port: give a number from 1 to 65535")]
-    [InlineData("--name", "bad..name", "--name 'bad..name'")]
+    [InlineData("--name", "bad..name", "rampart tlsa generate: --name: 'bad..name' is not a domain name: it has an empty label")]
     public async Task Generate_BadOption_InputError(string option, string value, string expected)
     {
         InputError(await CliRunner.RunAsync("tlsa", "generate", "--cert", Pem(s_leaf), option, value), expected);
@@ -154,6 +155,31 @@ public sealed class TlsaCommandTests : IDisposable
         InputError(await CliRunner.RunAsync("tlsa", "generate", "--cert", empty), "empty.pem: is empty");
         InputError(await CliRunner.RunAsync("tlsa", "generate", "--cert", Path.Combine(_dir, "nope.pem")), "nope.pem: no such file");
         InputError(await CliRunner.RunAsync("tlsa", "generate"), "--cert FILE");
+    }
+
+    /// <summary>The option is named with the file, as every other file option does ("--overrides FILE: …").</summary>
+    [Fact]
+    public async Task CertOrChainUnusable_LineNamesTheOption()
+    {
+        var missing = Path.Combine(_dir, "nope.pem");
+        var key = Write("key.pem", s_leaf.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+
+        InputError(await CliRunner.RunAsync("tlsa", "generate", "--cert", missing), $"rampart: --cert {missing}: no such file");
+        InputError(await CliRunner.RunAsync("tlsa", "match", "--chain", missing, "--tlsa", "3 1 1 " + new string('a', 64)), $"rampart: --chain {missing}: no such file");
+        InputError(await CliRunner.RunAsync("tlsa", "match", "--chain", key, "--tlsa", "3 1 1 " + new string('a', 64)), $"rampart: --chain {key}: holds a key but no certificate");
+    }
+
+    /// <summary>
+    /// A file whose size said one thing and whose read gives more (a /proc file says 0 bytes) is read only up to the
+    /// bound: the one bounded read, not a size check followed by an unbounded read of the whole.
+    /// </summary>
+    [Fact]
+    public async Task Cert_ReadGivesMoreThanTheBound_RefusedAtTheBound()
+    {
+        const string Grows = "/proc/kallsyms"; // stat says 0 bytes; reading gives several MiB
+        ProcFile.SkipUnlessItReadsMoreThan(Grows, 4 << 20);
+
+        InputError(await CliRunner.RunAsync("tlsa", "generate", "--cert", Grows), $"rampart: --cert {Grows}: larger than 4 MiB, the most Rampart reads for it");
     }
 
     [Fact]

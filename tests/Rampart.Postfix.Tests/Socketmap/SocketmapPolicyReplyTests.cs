@@ -1,5 +1,7 @@
 using Rampart.Core.MtaSts;
+using System.Text;
 using Rampart.Core.Policy;
+using Rampart.Core.Policy.Pinned;
 using Rampart.Postfix.Socketmap;
 
 namespace Rampart.Postfix.Tests.Socketmap;
@@ -86,6 +88,48 @@ public sealed class SocketmapPolicyReplyTests
         Assert.DoesNotContain("policy_string", withoutStrings.Text, StringComparison.Ordinal);
         Assert.Equal("TEMP reply too long", tooLong.Text);
         Assert.True(tooLong.RefusedBytes > SocketmapReply.MaxBytes);
+    }
+
+    /// <summary>7,000 names of 21 bytes: a match list of about 154,000 bytes, past what a socketmap reply may hold.</summary>
+    private static readonly string s_longMatch = string.Join(':', Enumerable.Range(0, 7000).Select(i => $"mx{i:D4}.long.example.org"));
+
+    [Fact]
+    public void TooLongForPostfix_OverLongOverride_OneLineNamingFileLineAndTheRule()
+    {
+        var overrides = PinnedOverrides.Parse($"# pinned\nexample.net secure\nexample.org secure match={s_longMatch}\n", "/etc/rampart/overrides");
+        var set = new PinnedPolicySet(overrides, null);
+        var bytes = Encoding.UTF8.GetByteCount($"OK secure match={s_longMatch}");
+
+        var error = Assert.Single(SocketmapPolicyReply.TooLongForPostfix(set));
+
+        Assert.Equal($"/etc/rampart/overrides:3 [example.org]: the reply to Postfix would be {bytes} bytes, more than the 100000 a socketmap reply may have " +
+                     "(socketmap_table(5)), so every lookup for example.org would answer TEMP; shorten its match= list", error);
+    }
+
+    [Fact]
+    public void TooLongForPostfix_OverLongListEntry_NamedByItsKey_TestingEntriesNeverSentAreLeftAlone()
+    {
+        var mxs = string.Join(", ", s_longMatch.Split(':').Select(m => $"\"{m}\""));
+        var list = StartTlsPolicyList.Parse($$"""
+            {"version": "0.1", "timestamp": 1700000000, "expires": 4102444800, "policies": {
+              "example.org": {"mode": "enforce", "policy-type": "sts", "mxs": [{{mxs}}]},
+              "example.net": {"mode": "testing", "policy-type": "sts", "mxs": [{{mxs}}]},
+              "example.com": {"mode": "enforce", "policy-type": "sts", "mxs": ["mx.example.com"]} } }
+            """, "/var/lib/rampart/policy-list.json");
+        Assert.Empty(list.Errors);
+
+        var error = Assert.Single(SocketmapPolicyReply.TooLongForPostfix(new PinnedPolicySet(null, list)));
+
+        Assert.StartsWith("/var/lib/rampart/policy-list.json [policies.example.org]: the reply to Postfix would be ", error, StringComparison.Ordinal);
+        Assert.EndsWith("so every lookup for example.org would answer TEMP; shorten its mxs list", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TooLongForPostfix_PoliciesWithinTheLimit_None()
+    {
+        var overrides = PinnedOverrides.Parse("example.org secure match=mx.example.org:.backup.example.org\nexample.net dane-only\n", "/etc/rampart/overrides");
+
+        Assert.Empty(SocketmapPolicyReply.TooLongForPostfix(new PinnedPolicySet(overrides, null)));
     }
 
     [Fact]
