@@ -1,0 +1,339 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Rampart.Core;
+using Rampart.Core.TlsRpt;
+using Rampart.Hosting;
+
+namespace Rampart.Postfix.TlsRpt;
+
+/// <summary><c>tlsrpt_reporting:</c> settings of the datagram intake.</summary>
+/// <param name="DatagramSocket">Absolute path of the Unix datagram socket Postfix's <c>smtp_tlsrpt_socket_name</c> names.</param>
+internal sealed record TlsRptIntakeSettings(string DatagramSocket)
+{
+    /// <summary>The default mode: Postfix's smtp processes (user postfix) must be able to write to the socket.</summary>
+    public const UnixFileMode DefaultMode = (UnixFileMode)0b110_110_110;
+
+    /// <summary>File mode of the socket (write permission is what lets a process send to it).</summary>
+    public UnixFileMode Mode { get; init; } = DefaultMode;
+
+    /// <summary>USER[:GROUP] the socket file is given to (needs root); null = the daemon's user.</summary>
+    public string? Owner { get; init; }
+}
+
+/// <summary>
+/// The Postfix 3.10+ TLS-RPT intake: a Unix datagram socket speaking libtlsrpt's protocol (what tlsrpt-collectd
+/// receives), counting each session result in the <see cref="ITlsSessionStore"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// One loop receives: it copies each datagram into a pooled buffer and queues it, nothing more, so the socket's small
+/// kernel queue (<c>net.unix.max_dgram_qlen</c>, often 10 to 512 datagrams) is drained at once: libtlsrpt sends with
+/// MSG_DONTWAIT and a full queue loses the datagram at the sender. Another loop reads what is queued, parses it and adds
+/// it to the store in one transaction per batch (everything queued, up to <see cref="MaxBatch"/>).
+/// </para>
+/// <para>
+/// <b>At most once.</b> Nothing identifies a datagram (no id, no time; two alike datagrams are two sessions), and the
+/// kernel hands each over once, so a session is counted when its batch commits, and only then shows in the metrics. A
+/// kill loses what was received but not yet committed (the batch being written and the queue behind it; milliseconds
+/// of traffic) and what sat in the socket's queue; it never counts a session twice. A store fault keeps the batch and
+/// tries again every second; while it lasts the queue fills and then drops (counted). A stop commits what is queued.
+/// </para>
+/// </remarks>
+internal sealed partial class TlsRptDatagramCollector : IDisposable
+{
+    /// <summary>The most datagrams added to the store in one transaction.</summary>
+    public const int MaxBatch = 4096;
+
+    /// <summary>The most datagrams queued between the socket and the store (about 6 MiB of buffers at 1.5 KiB each).</summary>
+    public const int QueueCapacity = 4 * MaxBatch;
+
+    private static readonly TimeSpan s_retryDelay = TimeSpan.FromSeconds(1);
+
+    private readonly Socket _socket;
+    private readonly ITlsSessionStore _store;
+    private readonly TlsRptIntakeMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly Channel<Received> _queue = Channel.CreateBounded<Received>(
+        new BoundedChannelOptions(QueueCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly HashSet<string> _kindsLogged = new(StringComparer.Ordinal);
+    private bool _faultLogged;
+    private volatile bool _stopping;
+
+    private TlsRptDatagramCollector(Socket socket, string path, ITlsSessionStore store, TlsRptIntakeMetrics metrics, TimeProvider time, ILogger log)
+    {
+        _socket = socket;
+        Path = path;
+        _store = store;
+        _metrics = metrics;
+        _time = time;
+        _log = log;
+    }
+
+    /// <summary>The socket's path.</summary>
+    public string Path { get; }
+
+    /// <summary>
+    /// Binds the socket (removing a stale socket file a dead collector left; refusing when another process is bound
+    /// there or the path is not a socket) and gives it its mode and owner.
+    /// </summary>
+    /// <exception cref="StartupException">The socket cannot be bound; the message is one line saying why and what to do.</exception>
+    public static TlsRptDatagramCollector Bind(TlsRptIntakeSettings settings, ITlsSessionStore store, TlsRptIntakeMetrics metrics, TimeProvider time, ILogger log)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (OperatingSystem.IsWindows())
+        {
+            throw new StartupException("tlsrpt_reporting.datagram_socket: Unix datagram sockets need Linux or another Unix");
+        }
+        var path = settings.DatagramSocket;
+        RemoveStale(path);
+        var directory = System.IO.Path.GetDirectoryName(path);
+        if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
+        {
+            try
+            {
+                Directory.CreateDirectory(directory, (UnixFileMode)0b111_101_101);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new StartupException($"tlsrpt_reporting.datagram_socket: cannot create the directory '{directory}': {ex.Message}");
+            }
+        }
+        var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+            TryEnlargeReceiveBuffer(socket);
+            if (settings.Owner is { } owner)
+            {
+                if (!UnixAccount.TryResolve(owner, null, out var account, out var error))
+                {
+                    throw new StartupException($"tlsrpt_reporting.datagram_socket_owner '{owner}': {error}");
+                }
+                account.Own(path);
+            }
+            File.SetUnixFileMode(path, settings.Mode);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or UnauthorizedAccessException)
+        {
+            socket.Dispose();
+            throw new StartupException($"tlsrpt_reporting.datagram_socket '{path}': cannot bind: {ex.Message}; check that this user may create it there");
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        return new TlsRptDatagramCollector(socket, path, store, metrics, time, log);
+    }
+
+    /// <summary>Receives and counts until <paramref name="stop"/>; then counts what was queued and returns. Never throws but for a bug.</summary>
+    public async Task RunAsync(CancellationToken stop)
+    {
+        var writing = WriteAsync();
+        try
+        {
+            await ReceiveAsync(stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            _stopping = true;
+            _queue.Writer.TryComplete();
+            await writing.ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose()
+    {
+        _socket.Dispose();
+        try
+        {
+            File.Delete(Path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Privileges dropped: the next start removes the stale file.
+        }
+    }
+
+    private readonly record struct Received(byte[] Buffer, int Length, DateTimeOffset At);
+
+    private async Task ReceiveAsync(CancellationToken stop)
+    {
+        // One byte more than the largest datagram read: a datagram that fills it is oversized (the kernel cut it).
+        var size = LibTlsRptDatagram.MaxBytes + 1;
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                int length;
+                try
+                {
+                    length = await _socket.ReceiveAsync(buffer.AsMemory(0, size), SocketFlags.None, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (SocketException ex)
+                {
+                    LogReceiveError(_log, Path, ex.Message);
+                    await Task.Delay(s_retryDelay, _time, stop).ConfigureAwait(false);
+                    continue;
+                }
+                var copy = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+                buffer.AsSpan(0, length).CopyTo(copy);
+                if (!_queue.Writer.TryWrite(new Received(copy, length, _time.GetUtcNow())))
+                {
+                    ArrayPool<byte>.Shared.Return(copy);
+                    _metrics.RecordDropped(1);
+                    LogOnce("queue-full", $"the store fell behind: {QueueCapacity} datagrams were waiting, so this one and others are dropped (counted in rampart_tlsrpt_datagrams_total{{result=\"dropped\"}})");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task WriteAsync()
+    {
+        var batch = new List<Received>(MaxBatch);
+        var entries = new List<TlsSessionEntry>(MaxBatch);
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (batch.Count < MaxBatch && reader.TryRead(out var received))
+            {
+                batch.Add(received);
+            }
+            foreach (var received in batch)
+            {
+                var reading = LibTlsRptDatagram.Read(received.Buffer.AsSpan(0, received.Length), received.At);
+                _metrics.RecordDatagram(reading);
+                foreach (var problem in reading.Problems)
+                {
+                    LogOnce(problem.Kind, problem.Detail);
+                }
+                foreach (var result in reading.Results)
+                {
+                    entries.Add(new TlsSessionEntry(result));
+                }
+                ArrayPool<byte>.Shared.Return(received.Buffer);
+            }
+            batch.Clear();
+            if (entries.Count > 0)
+            {
+                await StoreAsync(entries).ConfigureAwait(false);
+                entries.Clear();
+            }
+        }
+    }
+
+    /// <summary>Adds the batch; on a store fault logs it (once until it clears) and tries again every second, or gives up when stopping.</summary>
+    private async Task StoreAsync(List<TlsSessionEntry> entries)
+    {
+        while (true)
+        {
+            try
+            {
+                await _store.AddAsync(TlsSessionSources.Datagram, entries, cursor: null, CancellationToken.None).ConfigureAwait(false);
+                _metrics.RecordStored(TlsSessionSources.Datagram, entries.Select(e => e.Result));
+                if (_faultLogged)
+                {
+                    _faultLogged = false;
+                    LogStoreRecovered(_log, _store.Location);
+                }
+                return;
+            }
+            catch (RampartException ex)
+            {
+                if (!_faultLogged)
+                {
+                    _faultLogged = true;
+                    LogStoreFault(_log, ex.Message);
+                }
+                if (_stopping)
+                {
+                    _metrics.RecordDropped(entries.Count);
+                    LogLostAtStop(_log, entries.Count, ex.Message);
+                    return;
+                }
+                await Task.Delay(s_retryDelay, _time).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void LogOnce(string kind, string detail)
+    {
+        if (_kindsLogged.Add(kind))
+        {
+            LogProblem(_log, kind, DisplayText.Sanitize(detail));
+        }
+    }
+
+    /// <summary>A stale socket file (its collector died) is removed; a live one, a directory or a file is refused.</summary>
+    private static void RemoveStale(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new StartupException($"tlsrpt_reporting.datagram_socket '{path}' is a directory; name a socket file in it");
+        }
+        if (!File.Exists(path))
+        {
+            return;
+        }
+        if (new FileInfo(path).Length > 0)
+        {
+            throw new StartupException($"tlsrpt_reporting.datagram_socket '{path}' is a file, not a socket; move it aside or name another path");
+        }
+        using (var probe = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified))
+        {
+            try
+            {
+                probe.Connect(new UnixDomainSocketEndPoint(path));
+                throw new StartupException($"tlsrpt_reporting.datagram_socket '{path}': another process is bound to it (tlsrpt-collectd, or a second rampart daemon?); stop it or name another path");
+            }
+            catch (SocketException)
+            {
+                // Nobody bound: stale.
+            }
+        }
+        File.Delete(path);
+    }
+
+    /// <summary>Asks for a 4 MiB receive buffer (the kernel caps it at net.core.rmem_max) to ride out a pause of the receive loop.</summary>
+    private static void TryEnlargeReceiveBuffer(Socket socket)
+    {
+        try
+        {
+            socket.ReceiveBufferSize = 4 * 1024 * 1024;
+        }
+        catch (SocketException)
+        {
+        }
+    }
+
+    [LoggerMessage(EventId = 360, Level = LogLevel.Warning,
+        Message = "TLS-RPT datagram {Kind}: {Detail}; further ones of this kind are counted in rampart_tlsrpt_datagram_problems_total, not logged")]
+    private static partial void LogProblem(ILogger logger, string kind, string detail);
+
+    [LoggerMessage(EventId = 361, Level = LogLevel.Error, Message = "TLS-RPT sessions cannot be stored, retrying every second: {Message}")]
+    private static partial void LogStoreFault(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 362, Level = LogLevel.Information, Message = "TLS-RPT sessions are stored again in {Path}")]
+    private static partial void LogStoreRecovered(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 363, Level = LogLevel.Error, Message = "stopping: {Count} TLS-RPT session results could not be stored and are lost: {Message}")]
+    private static partial void LogLostAtStop(ILogger logger, int count, string message);
+
+    [LoggerMessage(EventId = 364, Level = LogLevel.Warning, Message = "TLS-RPT datagram socket {Path}: receive failed, trying again in a second: {Message}")]
+    private static partial void LogReceiveError(ILogger logger, string path, string message);
+}
