@@ -83,6 +83,7 @@ internal static class DaemonCommand
                                   $"policy cache {(settings.Redis is { } redis ? Rampart.Storage.RedisServerAddress.Parse(redis.Url).Location : "sqlite")}; " +
                                   $"proactive refresh {(settings.Refresh.Enabled ? $"every {settings.Refresh.SweepPeriod.TotalHours:0.##} h" : "off")}" +
                                   (settings.Metrics is { } metrics ? $"; metrics http://{metrics}/metrics" : "") +
+                                  (settings.TlsRpt is { } intake ? $"; TLS-RPT datagrams unix:{intake.DatagramSocket}" : "") +
                                   (settings.RunAs is { } user ? $"; run as {user}" : ""));
                 return ExitCodes.Ok;
             }
