@@ -132,14 +132,19 @@ internal sealed class LibTlsRptDatagramBuilder
 
 /// <summary>
 /// libtlsrpt's sending side: an AF_UNIX SOCK_DGRAM socket and <c>sendto(..., MSG_DONTWAIT)</c>, so a full receive
-/// queue loses the datagram (counted in <see cref="WouldBlock"/>) instead of waiting.
+/// queue loses the datagram (counted in <see cref="WouldBlock"/>) instead of waiting; or, with
+/// <c>blocking</c> (libtlsrpt's <c>tlsrpt_set_blocking</c>, "for debugging and benchmarking"), waiting for room.
 /// </summary>
 internal sealed class LibTlsRptSender : IDisposable
 {
-    private readonly Socket _socket = new(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { Blocking = false };
+    private readonly Socket _socket;
     private readonly UnixDomainSocketEndPoint _target;
 
-    public LibTlsRptSender(string socketPath) => _target = new UnixDomainSocketEndPoint(socketPath);
+    public LibTlsRptSender(string socketPath, bool blocking = false)
+    {
+        _socket = new(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { Blocking = blocking };
+        _target = new UnixDomainSocketEndPoint(socketPath);
+    }
 
     /// <summary>Datagrams the kernel refused because the receiver's queue was full (EAGAIN).</summary>
     public long WouldBlock { get; private set; }

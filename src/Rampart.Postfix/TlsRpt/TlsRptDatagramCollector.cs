@@ -28,10 +28,11 @@ internal sealed record TlsRptIntakeSettings(string DatagramSocket)
 /// </summary>
 /// <remarks>
 /// <para>
-/// One loop receives: it copies each datagram into a pooled buffer and queues it, nothing more, so the socket's small
-/// kernel queue (<c>net.unix.max_dgram_qlen</c>, often 10 to 512 datagrams) is drained at once: libtlsrpt sends with
-/// MSG_DONTWAIT and a full queue loses the datagram at the sender. Another loop reads what is queued, parses it and adds
-/// it to the store in one transaction per batch (everything queued, up to <see cref="MaxBatch"/>).
+/// A thread of its own receives: it copies each datagram into a pooled buffer and queues it, nothing more, so the
+/// socket's small kernel queue (<c>net.unix.max_dgram_qlen</c> datagrams: 10 by the kernel's default, 512 where systemd
+/// sets it) is drained at once: libtlsrpt sends with MSG_DONTWAIT and a full queue loses the datagram at the sender. A
+/// task reads what is queued, parses it and adds it to the store in one transaction per batch (everything queued, up to
+/// <see cref="MaxBatch"/>).
 /// </para>
 /// <para>
 /// <b>At most once.</b> Nothing identifies a datagram (no id, no time; two alike datagrams are two sessions), and the
@@ -50,6 +51,7 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
     public const int QueueCapacity = 4 * MaxBatch;
 
     private static readonly TimeSpan s_retryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan s_receivePoll = TimeSpan.FromSeconds(1);
 
     private readonly Socket _socket;
     private readonly ITlsSessionStore _store;
@@ -58,7 +60,8 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
     private readonly ILogger _log;
     private readonly Channel<Received> _queue = Channel.CreateBounded<Received>(
         new BoundedChannelOptions(QueueCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
-    private readonly HashSet<string> _kindsLogged = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _kindsLogged = new(StringComparer.Ordinal);
+    private int _dropLogged;
     private bool _faultLogged;
     private volatile bool _stopping;
 
@@ -105,7 +108,7 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
         try
         {
             socket.Bind(new UnixDomainSocketEndPoint(path));
-            TryEnlargeReceiveBuffer(socket);
+            socket.ReceiveTimeout = (int)s_receivePoll.TotalMilliseconds;
             if (settings.Owner is { } owner)
             {
                 if (!UnixAccount.TryResolve(owner, null, out var account, out var error))
@@ -133,9 +136,36 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
     public async Task RunAsync(CancellationToken stop)
     {
         var writing = WriteAsync();
+        var receiving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Its own thread, not the thread pool: a busy pool (socketmap lookups) must not leave the socket's queue full.
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                ReceiveLoop(stop);
+                receiving.SetResult();
+            }
+            catch (Exception ex)
+            {
+                receiving.SetException(ex);
+            }
+        })
+        { IsBackground = true, Name = "tlsrpt-datagrams" };
+        // A blocked receive returns at once when the socket is shut down (Linux), else within the receive timeout.
+        using var wake = stop.Register(() =>
+        {
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Receive);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+            }
+        });
+        thread.Start();
         try
         {
-            await ReceiveAsync(stop).ConfigureAwait(false);
+            await receiving.Task.ConfigureAwait(false);
         }
         finally
         {
@@ -160,7 +190,7 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
 
     private readonly record struct Received(byte[] Buffer, int Length, DateTimeOffset At);
 
-    private async Task ReceiveAsync(CancellationToken stop)
+    private void ReceiveLoop(CancellationToken stop)
     {
         // One byte more than the largest datagram read: a datagram that fills it is oversized (the kernel cut it).
         var size = LibTlsRptDatagram.MaxBytes + 1;
@@ -172,17 +202,29 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
                 int length;
                 try
                 {
-                    length = await _socket.ReceiveAsync(buffer.AsMemory(0, size), SocketFlags.None, stop).ConfigureAwait(false);
+                    length = _socket.Receive(buffer, 0, size, SocketFlags.None);
                 }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                catch (SocketException ex) when (ex.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock or SocketError.Interrupted)
                 {
-                    return;
+                    continue; // the receive timeout: look at stop again
+                }
+                catch (SocketException ex) when (ex.SocketErrorCode == SocketError.MessageSize)
+                {
+                    length = size; // cut by the kernel: read as oversized
                 }
                 catch (SocketException ex)
                 {
+                    if (stop.IsCancellationRequested)
+                    {
+                        return;
+                    }
                     LogReceiveError(_log, Path, ex.Message);
-                    await Task.Delay(s_retryDelay, _time, stop).ConfigureAwait(false);
+                    stop.WaitHandle.WaitOne(s_retryDelay);
                     continue;
+                }
+                if (length == 0 && stop.IsCancellationRequested)
+                {
+                    return; // shut down for the stop
                 }
                 var copy = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
                 buffer.AsSpan(0, length).CopyTo(copy);
@@ -190,12 +232,12 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
                 {
                     ArrayPool<byte>.Shared.Return(copy);
                     _metrics.RecordDropped(1);
-                    LogOnce("queue-full", $"the store fell behind: {QueueCapacity} datagrams were waiting, so this one and others are dropped (counted in rampart_tlsrpt_datagrams_total{{result=\"dropped\"}})");
+                    if (Interlocked.Exchange(ref _dropLogged, 1) == 0)
+                    {
+                        LogQueueFull(_log, QueueCapacity);
+                    }
                 }
             }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
         }
         finally
         {
@@ -273,7 +315,7 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
 
     private void LogOnce(string kind, string detail)
     {
-        if (_kindsLogged.Add(kind))
+        if (_kindsLogged.TryAdd(kind, true))
         {
             LogProblem(_log, kind, DisplayText.Sanitize(detail));
         }
@@ -309,18 +351,6 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
         File.Delete(path);
     }
 
-    /// <summary>Asks for a 4 MiB receive buffer (the kernel caps it at net.core.rmem_max) to ride out a pause of the receive loop.</summary>
-    private static void TryEnlargeReceiveBuffer(Socket socket)
-    {
-        try
-        {
-            socket.ReceiveBufferSize = 4 * 1024 * 1024;
-        }
-        catch (SocketException)
-        {
-        }
-    }
-
     [LoggerMessage(EventId = 360, Level = LogLevel.Warning,
         Message = "TLS-RPT datagram {Kind}: {Detail}; further ones of this kind are counted in rampart_tlsrpt_datagram_problems_total, not logged")]
     private static partial void LogProblem(ILogger logger, string kind, string detail);
@@ -333,6 +363,10 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
 
     [LoggerMessage(EventId = 363, Level = LogLevel.Error, Message = "stopping: {Count} TLS-RPT session results could not be stored and are lost: {Message}")]
     private static partial void LogLostAtStop(ILogger logger, int count, string message);
+
+    [LoggerMessage(EventId = 365, Level = LogLevel.Error,
+        Message = "TLS-RPT datagrams dropped: {Capacity} were waiting for the store; further drops are counted in rampart_tlsrpt_datagrams_total{{result=\"dropped\"}}, not logged")]
+    private static partial void LogQueueFull(ILogger logger, int capacity);
 
     [LoggerMessage(EventId = 364, Level = LogLevel.Warning, Message = "TLS-RPT datagram socket {Path}: receive failed, trying again in a second: {Message}")]
     private static partial void LogReceiveError(ILogger logger, string path, string message);
