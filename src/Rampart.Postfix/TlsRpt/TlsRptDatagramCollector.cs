@@ -63,7 +63,6 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _kindsLogged = new(StringComparer.Ordinal);
     private int _dropLogged;
     private bool _faultLogged;
-    private volatile bool _stopping;
 
     private TlsRptDatagramCollector(Socket socket, string path, ITlsSessionStore store, TlsRptIntakeMetrics metrics, TimeProvider time, ILogger log)
     {
@@ -135,7 +134,7 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
     /// <summary>Receives and counts until <paramref name="stop"/>; then counts what was queued and returns. Never throws but for a bug.</summary>
     public async Task RunAsync(CancellationToken stop)
     {
-        var writing = WriteAsync();
+        var writing = WriteAsync(stop);
         var receiving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         // Its own thread, not the thread pool: a busy pool (socketmap lookups) must not leave the socket's queue full.
         var thread = new Thread(() =>
@@ -169,7 +168,6 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
         }
         finally
         {
-            _stopping = true;
             _queue.Writer.TryComplete();
             await writing.ConfigureAwait(false);
         }
@@ -245,21 +243,24 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
         }
     }
 
-    private async Task WriteAsync()
+    private async Task WriteAsync(CancellationToken stop)
     {
         var batch = new List<Received>(MaxBatch);
+        var readings = new List<DatagramReading>(MaxBatch);
         var entries = new List<TlsSessionEntry>(MaxBatch);
         var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false)) // drained to the end after a stop
         {
             while (batch.Count < MaxBatch && reader.TryRead(out var received))
             {
                 batch.Add(received);
             }
+            var accepted = 0;
             foreach (var received in batch)
             {
                 var reading = LibTlsRptDatagram.Read(received.Buffer.AsSpan(0, received.Length), received.At);
-                _metrics.RecordDatagram(reading);
+                ArrayPool<byte>.Shared.Return(received.Buffer);
+                readings.Add(reading);
                 foreach (var problem in reading.Problems)
                 {
                     LogOnce(problem.Kind, problem.Detail);
@@ -268,19 +269,25 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
                 {
                     entries.Add(new TlsSessionEntry(result));
                 }
-                ArrayPool<byte>.Shared.Return(received.Buffer);
+                accepted += reading.Rejected ? 0 : 1;
             }
             batch.Clear();
-            if (entries.Count > 0)
+            var stored = entries.Count == 0 || await StoreAsync(entries, accepted, stop).ConfigureAwait(false);
+            entries.Clear();
+            // Counted once the batch is committed: a datagram shown as accepted is stored (a lost one counts as dropped).
+            foreach (var reading in readings.Where(r => stored || r.Rejected))
             {
-                await StoreAsync(entries).ConfigureAwait(false);
-                entries.Clear();
+                _metrics.RecordDatagram(reading);
             }
+            readings.Clear();
         }
     }
 
-    /// <summary>Adds the batch; on a store fault logs it (once until it clears) and tries again every second, or gives up when stopping.</summary>
-    private async Task StoreAsync(List<TlsSessionEntry> entries)
+    /// <summary>
+    /// Adds the batch; on a store fault logs it (once until it clears) and tries again every second, or, when stopping,
+    /// gives up: false, and the batch's datagrams are counted dropped.
+    /// </summary>
+    private async Task<bool> StoreAsync(List<TlsSessionEntry> entries, int datagrams, CancellationToken stop)
     {
         while (true)
         {
@@ -293,7 +300,7 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
                     _faultLogged = false;
                     LogStoreRecovered(_log, _store.Location);
                 }
-                return;
+                return true;
             }
             catch (RampartException ex)
             {
@@ -302,13 +309,20 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
                     _faultLogged = true;
                     LogStoreFault(_log, ex.Message);
                 }
-                if (_stopping)
+                if (stop.IsCancellationRequested)
                 {
-                    _metrics.RecordDropped(entries.Count);
+                    _metrics.RecordDropped(datagrams);
                     LogLostAtStop(_log, entries.Count, ex.Message);
-                    return;
+                    return false;
                 }
-                await Task.Delay(s_retryDelay, _time).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(s_retryDelay, _time, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    // one more try, then give up (above)
+                }
             }
         }
     }
