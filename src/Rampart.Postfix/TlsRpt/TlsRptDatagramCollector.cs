@@ -338,31 +338,18 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
     /// <summary>A stale socket file (its collector died) is removed; a live one, a directory or a file is refused.</summary>
     private static void RemoveStale(string path)
     {
-        if (Directory.Exists(path))
+        switch (UnixSocketFile.Inspect(path, SocketType.Dgram))
         {
-            throw new StartupException($"tlsrpt_reporting.datagram_socket '{path}' is a directory; name a socket file in it");
-        }
-        if (!File.Exists(path))
-        {
-            return;
-        }
-        if (new FileInfo(path).Length > 0)
-        {
-            throw new StartupException($"tlsrpt_reporting.datagram_socket '{path}' is a file, not a socket; move it aside or name another path");
-        }
-        using (var probe = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified))
-        {
-            try
-            {
-                probe.Connect(new UnixDomainSocketEndPoint(path));
+            case UnixSocketFileState.Directory:
+                throw new StartupException($"tlsrpt_reporting.datagram_socket '{path}' is a directory; name a socket file in it");
+            case UnixSocketFileState.File:
+                throw new StartupException($"tlsrpt_reporting.datagram_socket '{path}' is a file, not a socket; move it aside or name another path");
+            case UnixSocketFileState.InUse:
                 throw new StartupException($"tlsrpt_reporting.datagram_socket '{path}': another process is bound to it (tlsrpt-collectd, or a second rampart daemon?); stop it or name another path");
-            }
-            catch (SocketException)
-            {
-                // Nobody bound: stale.
-            }
+            case UnixSocketFileState.Stale:
+                File.Delete(path);
+                break;
         }
-        File.Delete(path);
     }
 
     [LoggerMessage(EventId = 360, Level = LogLevel.Warning,

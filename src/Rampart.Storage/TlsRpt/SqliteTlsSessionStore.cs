@@ -61,12 +61,11 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
     }
 
     /// <inheritdoc/>
-    public async Task<int> AddAsync(string source, IReadOnlyList<TlsSessionEntry> entries, string? cursor, CancellationToken cancellationToken)
+    public Task<int> AddAsync(string source, IReadOnlyList<TlsSessionEntry> entries, string? cursor, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(source);
         ArgumentNullException.ThrowIfNull(entries);
-        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return UseAsync("cannot count session results", async () =>
         {
             using var transaction = _db.Connection.BeginTransaction();
             var counted = 0;
@@ -178,43 +177,25 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
             }
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return counted;
-        }
-        catch (SqliteException ex)
-        {
-            throw Fault("cannot count session results", ex);
-        }
-        finally
-        {
-            _db.Exit();
-        }
+        }, cancellationToken);
     }
 
     /// <inheritdoc/>
-    public async Task<string?> ReadCursorAsync(string source, CancellationToken cancellationToken)
+    public Task<string?> ReadCursorAsync(string source, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(source);
-        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return UseAsync("cannot read a source's position", async () =>
         {
             using var command = Command("SELECT cursor FROM tlsrpt_session_cursor WHERE source = $source");
             command.Parameters.AddWithValue("$source", source);
             return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
-        }
-        catch (SqliteException ex)
-        {
-            throw Fault("cannot read a source's position", ex);
-        }
-        finally
-        {
-            _db.Exit();
-        }
+        }, cancellationToken);
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<DateOnly>> DaysAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<DateOnly>> DaysAsync(CancellationToken cancellationToken)
     {
-        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return UseAsync<IReadOnlyList<DateOnly>>("cannot list the days", async () =>
         {
             using var command = Command("SELECT DISTINCT day FROM tlsrpt_session_policy ORDER BY day");
             using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -224,22 +205,13 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
                 days.Add(DateOnly.ParseExact(reader.GetString(0), "yyyy-MM-dd", CultureInfo.InvariantCulture));
             }
             return days;
-        }
-        catch (SqliteException ex)
-        {
-            throw Fault("cannot list the days", ex);
-        }
-        finally
-        {
-            _db.Exit();
-        }
+        }, cancellationToken);
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<TlsSessionDayPolicy>> ReadDayAsync(DateOnly day, string? reportDomain, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<TlsSessionDayPolicy>> ReadDayAsync(DateOnly day, string? reportDomain, CancellationToken cancellationToken)
     {
-        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return UseAsync<IReadOnlyList<TlsSessionDayPolicy>>("cannot read a day", async () =>
         {
             const string Where = "p.day = $day AND ($domain IS NULL OR p.report_domain = $domain)";
             var failures = new Dictionary<long, List<TlsSessionFailureCount>>();
@@ -288,22 +260,13 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
                 }
             }
             return policies;
-        }
-        catch (SqliteException ex)
-        {
-            throw Fault("cannot read a day", ex);
-        }
-        finally
-        {
-            _db.Exit();
-        }
+        }, cancellationToken);
     }
 
     /// <inheritdoc/>
-    public async Task<int> PurgeBeforeAsync(DateOnly day, CancellationToken cancellationToken)
+    public Task<int> PurgeBeforeAsync(DateOnly day, CancellationToken cancellationToken)
     {
-        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return UseAsync("cannot purge old days", async () =>
         {
             using var transaction = _db.Connection.BeginTransaction();
             using var purge = Command("""
@@ -317,15 +280,7 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
             var removed = await policies.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return removed;
-        }
-        catch (SqliteException ex)
-        {
-            throw Fault("cannot purge old days", ex);
-        }
-        finally
-        {
-            _db.Exit();
-        }
+        }, cancellationToken);
     }
 
     public ValueTask DisposeAsync() => _db.DisposeAsync();
@@ -448,16 +403,25 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
         command.Parameters.AddWithValue("$domain", (object?)reportDomain ?? DBNull.Value);
     }
 
-    private SqliteCommand Command(string sql, SqliteTransaction? transaction = null)
-    {
-        var command = _db.Connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        return command;
-    }
+    private SqliteCommand Command(string sql, SqliteTransaction? transaction = null) => _db.Command(sql, transaction);
 
-    private RampartException Fault(string what, SqliteException ex) =>
-        new($"TLS-RPT session store '{Location}': {what}: {StateFiles.OneLine(ex.Message)}; {Advice(ex, Location)}", ex);
+    /// <summary>Runs <paramref name="body"/> holding the connection; a SQLite fault becomes one line saying <paramref name="what"/> failed.</summary>
+    private async Task<T> UseAsync<T>(string what, Func<Task<T>> body, CancellationToken cancellationToken)
+    {
+        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (SqliteException ex)
+        {
+            throw new RampartException($"TLS-RPT session store '{Location}': {what}: {StateFiles.OneLine(ex.Message)}; {Advice(ex, Location)}", ex);
+        }
+        finally
+        {
+            _db.Exit();
+        }
+    }
 
     private static Task InitializeAsync(SqliteConnection connection, string path, CancellationToken cancellationToken) =>
         StateFiles.CreateSchemaAsync(connection, "TLS-RPT session store", path, "tlsrpt_session_schema_version", SchemaVersion, [], """
