@@ -31,15 +31,16 @@ internal sealed record TlsRptIntakeSettings(string DatagramSocket)
 /// A thread of its own receives: it copies each datagram into a pooled buffer and queues it, nothing more, so the
 /// socket's small kernel queue (<c>net.unix.max_dgram_qlen</c> datagrams: 10 by the kernel's default, 512 where systemd
 /// sets it) is drained at once: libtlsrpt sends with MSG_DONTWAIT and a full queue loses the datagram at the sender. A
-/// task reads what is queued, parses it and adds it to the store in one transaction per batch (everything queued, up to
-/// <see cref="MaxBatch"/>).
+/// task reads what is queued, parses it and adds it to the store in one transaction per batch: what arrives within
+/// <see cref="DefaultLinger"/> of the first, up to <see cref="MaxBatch"/>. When <see cref="QueueCapacity"/> datagrams
+/// wait for the store, receiving pauses until there is room.
 /// </para>
 /// <para>
 /// <b>At most once.</b> Nothing identifies a datagram (no id, no time; two alike datagrams are two sessions), and the
 /// kernel hands each over once, so a session is counted when its batch commits, and only then shows in the metrics. A
-/// kill loses what was received but not yet committed (the batch being written and the queue behind it; milliseconds
-/// of traffic) and what sat in the socket's queue; it never counts a session twice. A store fault keeps the batch and
-/// tries again every second; while it lasts the queue fills and then drops (counted). A stop commits what is queued.
+/// kill loses what was received but not yet committed (the batch gathering or being written and the queue behind it)
+/// and what sat in the socket's queue; it never counts a session twice. A store fault keeps the batch and tries again
+/// every second; while it lasts the queue fills and receiving pauses. A stop commits what is queued.
 /// </para>
 /// </remarks>
 internal sealed partial class TlsRptDatagramCollector : IDisposable
@@ -49,6 +50,9 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
 
     /// <summary>The most datagrams queued between the socket and the store (about 6 MiB of buffers at 1.5 KiB each).</summary>
     public const int QueueCapacity = 4 * MaxBatch;
+
+    /// <summary>How long a batch gathers before its commit: the most a kill can lose of traffic already received.</summary>
+    public static readonly TimeSpan DefaultLinger = TimeSpan.FromMilliseconds(10);
 
     private static readonly TimeSpan s_retryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan s_receivePoll = TimeSpan.FromSeconds(1);
@@ -61,11 +65,13 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
     private readonly Channel<Received> _queue = Channel.CreateBounded<Received>(
         new BoundedChannelOptions(QueueCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _kindsLogged = new(StringComparer.Ordinal);
-    private int _dropLogged;
+    private int _fullLogged;
+    private readonly TimeSpan _linger;
     private bool _faultLogged;
 
-    private TlsRptDatagramCollector(Socket socket, string path, ITlsSessionStore store, TlsRptIntakeMetrics metrics, TimeProvider time, ILogger log)
+    private TlsRptDatagramCollector(Socket socket, string path, ITlsSessionStore store, TlsRptIntakeMetrics metrics, TimeProvider time, ILogger log, TimeSpan linger)
     {
+        _linger = linger;
         _socket = socket;
         Path = path;
         _store = store;
@@ -82,7 +88,9 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
     /// there or the path is not a socket) and gives it its mode and owner.
     /// </summary>
     /// <exception cref="StartupException">The socket cannot be bound; the message is one line saying why and what to do.</exception>
-    public static TlsRptDatagramCollector Bind(TlsRptIntakeSettings settings, ITlsSessionStore store, TlsRptIntakeMetrics metrics, TimeProvider time, ILogger log)
+    /// <param name="linger">How long a batch gathers after its first datagram (default <see cref="DefaultLinger"/>; zero: commit at once).</param>
+    public static TlsRptDatagramCollector Bind(TlsRptIntakeSettings settings, ITlsSessionStore store, TlsRptIntakeMetrics metrics, TimeProvider time, ILogger log,
+        TimeSpan? linger = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (OperatingSystem.IsWindows())
@@ -128,7 +136,7 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
             socket.Dispose();
             throw;
         }
-        return new TlsRptDatagramCollector(socket, path, store, metrics, time, log);
+        return new TlsRptDatagramCollector(socket, path, store, metrics, time, log, linger ?? DefaultLinger);
     }
 
     /// <summary>Receives and counts until <paramref name="stop"/>; then counts what was queued and returns. Never throws but for a bug.</summary>
@@ -226,20 +234,46 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
                 }
                 var copy = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
                 buffer.AsSpan(0, length).CopyTo(copy);
-                if (!_queue.Writer.TryWrite(new Received(copy, length, _time.GetUtcNow())))
+                var received = new Received(copy, length, _time.GetUtcNow());
+                if (!_queue.Writer.TryWrite(received) && !WaitForRoom(received, stop))
                 {
                     ArrayPool<byte>.Shared.Return(copy);
-                    _metrics.RecordDropped(1);
-                    if (Interlocked.Exchange(ref _dropLogged, 1) == 0)
-                    {
-                        LogQueueFull(_log, QueueCapacity);
-                    }
+                    return;
                 }
             }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// The queue to the store is full: stops receiving until there is room (the socket's own queue fills meanwhile, and
+    /// then libtlsrpt's MSG_DONTWAIT sends fail at Postfix). Receiving what cannot be stored would only take the CPU
+    /// the store needs. False when stopped first.
+    /// </summary>
+    private bool WaitForRoom(Received received, CancellationToken stop)
+    {
+        if (Interlocked.Exchange(ref _fullLogged, 1) == 0)
+        {
+            LogQueueFull(_log, QueueCapacity);
+        }
+        _metrics.RecordPause();
+        try
+        {
+            while (!_queue.Writer.TryWrite(received))
+            {
+                if (!_queue.Writer.WaitToWriteAsync(stop).AsTask().GetAwaiter().GetResult())
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
@@ -251,6 +285,11 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false)) // drained to the end after a stop
         {
+            if (_linger > TimeSpan.Zero && reader.Count < MaxBatch)
+            {
+                // Let a batch gather: one commit for many datagrams (a commit costs far more than a datagram).
+                await Task.Delay(_linger, _time, CancellationToken.None).ConfigureAwait(false);
+            }
             while (batch.Count < MaxBatch && reader.TryRead(out var received))
             {
                 batch.Add(received);
@@ -365,8 +404,8 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
     [LoggerMessage(EventId = 363, Level = LogLevel.Error, Message = "stopping: {Count} TLS-RPT session results could not be stored and are lost: {Message}")]
     private static partial void LogLostAtStop(ILogger logger, int count, string message);
 
-    [LoggerMessage(EventId = 365, Level = LogLevel.Error,
-        Message = "TLS-RPT datagrams dropped: {Capacity} were waiting for the store; further drops are counted in rampart_tlsrpt_datagrams_total{{result=\"dropped\"}}, not logged")]
+    [LoggerMessage(EventId = 365, Level = LogLevel.Warning,
+        Message = "TLS-RPT datagrams arrive faster than they can be stored: {Capacity} are waiting, so receiving pauses until there is room (Postfix loses what does not fit in the socket's queue); later pauses are counted in rampart_tlsrpt_receive_pauses_total, not logged")]
     private static partial void LogQueueFull(ILogger logger, int capacity);
 
     [LoggerMessage(EventId = 364, Level = LogLevel.Warning, Message = "TLS-RPT datagram socket {Path}: receive failed, trying again in a second: {Message}")]

@@ -16,7 +16,7 @@ internal sealed class TlsRptIntakeMetrics
 
     private readonly ConcurrentDictionary<(string Source, string Result), long> _sessions = new();
     private readonly ConcurrentDictionary<string, long> _problems = new(StringComparer.Ordinal);
-    private long _accepted, _rejected, _dropped;
+    private long _accepted, _rejected, _dropped, _pauses;
 
     /// <summary>Session results committed to the store (call after the commit).</summary>
     public void RecordStored(string source, IEnumerable<TlsSessionResult> results)
@@ -38,8 +38,14 @@ internal sealed class TlsRptIntakeMetrics
         }
     }
 
-    /// <summary>Datagrams received but not counted: the queue to the store was full, or the store failed at shutdown.</summary>
+    /// <summary>Datagrams received but not counted: the store failed at shutdown.</summary>
     public void RecordDropped(long datagrams) => Interlocked.Add(ref _dropped, datagrams);
+
+    /// <summary>Receiving paused because the queue to the store was full.</summary>
+    public void RecordPause() => Interlocked.Increment(ref _pauses);
+
+    /// <summary>How often receiving paused.</summary>
+    public long Pauses => Interlocked.Read(ref _pauses);
 
     /// <summary>Sessions stored so far from <paramref name="source"/> (every result label).</summary>
     public long Sessions(string source) => _sessions.Where(e => e.Key.Source == source).Sum(e => e.Value);
@@ -66,10 +72,13 @@ internal sealed class TlsRptIntakeMetrics
             text.Sample("rampart_tlsrpt_sessions_total", [("source", source), ("result", result)], sessions);
         }
         text.Family("rampart_tlsrpt_datagrams_total", "counter",
-            "libtlsrpt datagrams received: accepted (counted), rejected (unreadable), dropped (the store fell behind).");
+            "libtlsrpt datagrams received: accepted (counted), rejected (unreadable), dropped (received but lost: the store failed at a stop).");
         text.Sample("rampart_tlsrpt_datagrams_total", [("result", "accepted")], Interlocked.Read(ref _accepted));
         text.Sample("rampart_tlsrpt_datagrams_total", [("result", "rejected")], Interlocked.Read(ref _rejected));
         text.Sample("rampart_tlsrpt_datagrams_total", [("result", "dropped")], Interlocked.Read(ref _dropped));
+        text.Family("rampart_tlsrpt_receive_pauses_total", "counter",
+            "Times receiving datagrams paused because the store fell behind (the socket's queue then fills, and Postfix loses what does not fit).");
+        text.Sample("rampart_tlsrpt_receive_pauses_total", Interlocked.Read(ref _pauses));
         text.Family("rampart_tlsrpt_datagram_problems_total", "counter",
             "What was wrong or odd in libtlsrpt datagrams, by kind (the first of each kind is logged).");
         foreach (var kind in LibTlsRptDatagram.Kinds)

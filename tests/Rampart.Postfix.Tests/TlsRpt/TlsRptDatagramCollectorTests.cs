@@ -23,8 +23,10 @@ public sealed class TlsRptDatagramCollectorTests : IDisposable
 
     private string Socket => Path.Combine(_dir, "sub", "tlsrpt.sock");
 
+    /// <summary>On the fake clock batches commit at once (a lingering batch would wait for the test to advance the clock).</summary>
     private TlsRptDatagramCollector Bind(ITlsSessionStore store, TimeProvider time) =>
-        TlsRptDatagramCollector.Bind(new TlsRptIntakeSettings(Socket), store, _metrics, time, _logs.CreateLogger("test"));
+        TlsRptDatagramCollector.Bind(new TlsRptIntakeSettings(Socket), store, _metrics, time, _logs.CreateLogger("test"),
+            time == TimeProvider.System ? null : TimeSpan.Zero);
 
     private static byte[] Success(string domain = "example.net") =>
         new LibTlsRptDatagramBuilder(domain, "v=TLSRPTv1; rua=mailto:r@" + domain).Policy(2, domain).PolicyString("version: STSv1").Finish(0).Build();
