@@ -6,12 +6,13 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 namespace Rampart.Benchmarks;
 
 /// <summary>
-/// Five programs in one:
+/// Six programs in one:
 /// <list type="bullet">
 /// <item><c>Rampart.Benchmarks resolve-lab [--count N] [--concurrency C] …</c>: the load run against the lab (<see cref="LabLoad"/>);</item>
 /// <item><c>Rampart.Benchmarks resolve-dane --domain D [--repeat N] …</c>: one domain's decision latency in the lab, cold and warm (<see cref="LabDane"/>);</item>
 /// <item><c>Rampart.Benchmarks socketmap-load --target HOST:PORT [--connections C] …</c>: load on a Postfix socketmap server such as <c>rampart daemon</c> (<see cref="SocketmapLoad"/>);</item>
 /// <item><c>Rampart.Benchmarks socketmap-echo --listen IP:PORT</c>: a socketmap server that does no work, the machine's ceiling (<see cref="SocketmapEcho"/>);</item>
+/// <item><c>Rampart.Benchmarks tlsrpt-datagrams --socket PATH --metrics URL --pid PID [--rate R] …</c>: libtlsrpt's datagrams on a TLS-RPT collector (<see cref="DatagramLoad"/>);</item>
 /// <item>anything else goes to BenchmarkDotNet's switcher (micro-benchmarks of the parsers and the DANE matcher), e.g. <c>--filter '*'</c>.</item>
 /// </list>
 /// </summary>
@@ -31,6 +32,11 @@ public static class Program
         if (args is ["socketmap-load", .. var loadArgs])
         {
             return SocketmapLoad.Run(loadArgs);
+        }
+
+        if (args is ["tlsrpt-datagrams", .. var datagramArgs])
+        {
+            return await DatagramLoad.RunAsync(datagramArgs).ConfigureAwait(false);
         }
 
         if (args is ["socketmap-echo", .. var echoArgs])

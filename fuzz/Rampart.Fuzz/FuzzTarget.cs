@@ -36,6 +36,7 @@ internal static class FuzzTargets
         new("mta-sts-txt", "_mta-sts TXT record (MtaStsTxtRecord)", TxtRecordTargets.RunMtaSts),
         new("tlsrpt-txt", "_smtp._tls TXT record (TlsRptRecord)", TxtRecordTargets.RunTlsRpt),
         new("tlsrpt-json", "TLS-RPT report JSON (TlsRptReportParser)", TlsRptTargets.RunJson),
+        new("tlsrpt-datagram", "libtlsrpt datagram on the TLS-RPT socket (LibTlsRptDatagram)", TlsRptDatagramTarget.Run),
         new("tlsrpt-input", "TLS-RPT containers: gzip, zip, email/MIME, mbox (TlsRptInputReader)", TlsRptTargets.RunInput),
         new("daemon-config", "daemon YAML config (DaemonConfigReader)", ConfigTargets.RunDaemon),
         new("publish-config", "publish/serve YAML config (PublishConfigFile)", ConfigTargets.RunPublish),

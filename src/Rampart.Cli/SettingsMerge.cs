@@ -156,6 +156,7 @@ internal static class SettingsMerge
             Cache = file is null ? new SenderPolicyCacheSettings() : new SenderPolicyCacheSettings { FreshFor = file.CacheGrace, MaxEntries = file.Cache.InternalSize },
             Refresh = file?.ProactiveFetching ?? new MtaStsRefreshSettings(),
             Redis = file?.Cache.RedisOptions,
+            TlsRpt = file?.TlsRptReporting?.Intake,
             RunAs = runAs,
             LogLevel = cli.LogLevel ?? file?.LogLevel ?? Microsoft.Extensions.Logging.LogLevel.Information,
         };

@@ -39,6 +39,15 @@ internal sealed class SerializedConnection : IAsyncDisposable
     /// <summary>Lets the next caller in.</summary>
     public void Exit() => _gate.Release();
 
+    /// <summary>A command on <see cref="Connection"/> (use it between <see cref="EnterAsync"/> and <see cref="Exit"/>), in <paramref name="transaction"/> when given.</summary>
+    public SqliteCommand Command(string sql, SqliteTransaction? transaction = null)
+    {
+        var command = Connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        return command;
+    }
+
     /// <summary>
     /// Closes the connection once, after the calls already waiting have finished; later calls to
     /// <see cref="EnterAsync"/> throw <see cref="ObjectDisposedException"/>.

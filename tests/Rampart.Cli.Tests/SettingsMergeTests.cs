@@ -60,6 +60,19 @@ public sealed class SettingsMergeTests
     }
 
     [Fact]
+    public void Daemon_TlsRptReporting_IntakeFromTheFileAndRestartOnly()
+    {
+        var without = Assert.IsType<Rampart.Postfix.Daemon.DaemonSettings>(SettingsMerge.Daemon(File(DaemonFile), s_nothingGiven).Settings);
+        var with = Assert.IsType<Rampart.Postfix.Daemon.DaemonSettings>(SettingsMerge.Daemon(
+            File(DaemonFile + "\ntlsrpt_reporting:\n  datagram_socket: /run/rampart/tlsrpt.sock\n"), s_nothingGiven).Settings);
+
+        Assert.Null(without.TlsRpt);
+        Assert.Equal("/run/rampart/tlsrpt.sock", with.TlsRpt?.DatagramSocket);
+        Assert.Contains("tlsrpt_reporting", without.RestartOnlyChanges(with));
+        Assert.DoesNotContain("tlsrpt_reporting", with.RestartOnlyChanges(with with { }));
+    }
+
+    [Fact]
     public void Daemon_NothingOnTheCommandLine_TheFileSays()
     {
         var merged = SettingsMerge.Daemon(File(DaemonFile), s_nothingGiven);

@@ -118,43 +118,7 @@ public sealed class SqliteMtaStsPolicyStoreCrashTests
         Entry($"killed{i}.example", Texts[i % Texts.Length], id: $"k{i}", fetched: T0.AddSeconds(i), maxAge: TimeSpan.FromDays(1));
 
     /// <summary>Runs this test assembly again, filtered to the child method, under the same host as this run.</summary>
-    private static Process StartChild(string db, string ready, StringBuilder output)
-    {
-        string assembly = typeof(SqliteMtaStsPolicyStoreCrashTests).Assembly.Location;
-        string host = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
-        var start = new ProcessStartInfo(host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (Path.GetFileName(host) is "dotnet" or "dotnet.exe")
-        {
-            start.ArgumentList.Add("exec");
-            start.ArgumentList.Add(assembly);
-        }
-        else if (Path.GetFileName(host).Replace(".exe", "", StringComparison.Ordinal) != typeof(SqliteMtaStsPolicyStoreCrashTests).Assembly.GetName().Name)
-        {
-            throw new InvalidOperationException($"unexpected test host '{host}'");
-        }
-
-        foreach (string arg in new[]
-        {
-            "-method", $"{typeof(SqliteMtaStsPolicyStoreCrashTests).FullName}.{nameof(CrashChild_WritesThenWaitsForSigkill)}",
-            "-explicit", "only", "-noLogo", "-noColor", // the xunit v3 in-process runner's own options
-        })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment[ChildDbVariable] = db;
-        start.Environment[ChildReadyVariable] = ready;
-        var child = new Process { StartInfo = start };
-        child.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        child.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        child.Start();
-        child.BeginOutputReadLine();
-        child.BeginErrorReadLine();
-        return child;
-    }
+    private static Process StartChild(string db, string ready, StringBuilder output) =>
+        TestChildProcess.Start(typeof(SqliteMtaStsPolicyStoreCrashTests), nameof(CrashChild_WritesThenWaitsForSigkill),
+            new Dictionary<string, string> { [ChildDbVariable] = db, [ChildReadyVariable] = ready }, output);
 }

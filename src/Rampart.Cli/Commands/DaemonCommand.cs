@@ -82,6 +82,7 @@ internal static class DaemonCommand
                                   $"proactive refresh {(settings.Refresh.Enabled ? $"every {settings.Refresh.SweepPeriod.TotalHours:0.##} h" : "off")}" +
                                   (settings.Metrics is { } metrics ? $"; metrics http://{metrics}/metrics" : "") +
                                   $"; max connections {settings.MaxConnections?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ConnectionLimit.DefaultDoc}" +
+                                  (settings.TlsRpt is { } intake ? $"; TLS-RPT datagrams unix:{intake.DatagramSocket}" : "") +
                                   (settings.RunAs is { } user ? $"; run as {user}" : ""));
                 return ExitCodes.Ok;
             }

@@ -10,6 +10,9 @@ internal static class LogComponents
     /// <summary>Category of the daemon host: start, stop, reload, purge, proactive refresh, store faults.</summary>
     public const string Daemon = "Rampart.Daemon";
 
+    /// <summary>Category of the daemon's TLS-RPT collector (libtlsrpt datagrams from Postfix 3.10+).</summary>
+    public const string TlsRptCollector = "Rampart.Daemon.TlsRpt";
+
     /// <summary>Category of serve's request handling and start-up.</summary>
     public const string Serve = "Rampart.Serve";
 
@@ -31,6 +34,7 @@ internal static class LogComponents
     private static readonly (string Prefix, string Component)[] s_table =
     [
         (Daemon, "daemon"),
+        (TlsRptCollector, "tlsrpt-collector"),
         ("Rampart.Postfix.Daemon", "policy"),           // the decisions (SocketmapResponder, DaemonEngine): one line per lookup
         ("Rampart.Postfix.Socketmap", "socketmap"),     // connections and framing (SocketmapConnectionHandler)
         (Serve, "serve"),

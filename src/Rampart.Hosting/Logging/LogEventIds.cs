@@ -11,6 +11,7 @@ namespace Rampart.Hosting.Logging;
 /// 300–319  serve             Rampart.Web PolicyServer.cs
 /// 320–339  certificates      Rampart.Web PolicyCertificateStore.cs
 /// 340–359  tlsrpt-receiver   Rampart.Web TlsRptReceiver.cs
+/// 360–379  tlsrpt-collector  Rampart.Postfix TlsRpt/TlsRptDatagramCollector.cs
 /// 400–449  watch             Rampart.Cli Commands/CheckWatch.cs
 /// 460–479  listener          Rampart.Hosting Listening/ConnectionAdmission.cs
 /// </code>
@@ -27,6 +28,7 @@ internal static class LogEventIds
         ("serve", 300, 319),
         ("certificates", 320, 339),
         ("tlsrpt-receiver", 340, 359),
+        ("tlsrpt-collector", 360, 379),
         ("watch", 400, 449),
         ("listener", 460, 479),
     ];

@@ -23,7 +23,7 @@ internal static class DaemonConfigReader
     /// <summary>Keys only Rampart's dialect has; any of them makes the file <see cref="DaemonConfigDialect.Rampart"/>.</summary>
     private static readonly HashSet<string> s_rampartKeys = new(StringComparer.Ordinal)
     {
-        "listen", "state_dir", "resolver", "ca_file", "overrides", "policy_list", "metrics", "user", "group", "log_level", "max_connections",
+        "listen", "state_dir", "resolver", "ca_file", "overrides", "policy_list", "metrics", "user", "group", "log_level", "max_connections", "tlsrpt_reporting",
     };
 
     private static readonly string[] s_peerListenKeys = ["host", "port", "path", "mode"];
@@ -51,6 +51,16 @@ internal static class DaemonConfigReader
             (s, v) => s with { ConcurrencyLimit = v })
         .Key("grace_ratio", ConfigTypes.PositiveNumber, "2.0", "interval / grace_ratio is the sweep period.",
             (s, v) => s with { GraceRatio = v });
+
+    /// <summary><c>tlsrpt_reporting</c>: TLS-RPT for the mail we send (docs/tlsrpt-sending.md).</summary>
+    public static readonly ConfigSection<TlsRptReportingConfig> TlsRptReporting = new ConfigSection<TlsRptReportingConfig>()
+        .Key("datagram_socket", ConfigTypes.AbsolutePath, "off",
+            "Unix datagram socket for Postfix 3.10+'s libtlsrpt (smtp_tlsrpt_socket_name names the same file).",
+            (t, v) => t with { DatagramSocket = v })
+        .Key("datagram_socket_mode", s_mode, "0666", "File mode of the datagram socket (Postfix's smtp processes need write).",
+            (t, v) => t with { DatagramSocketMode = v })
+        .Key("datagram_socket_owner", ConfigTypes.Text, "", "USER[:GROUP] the datagram socket is given to (needs root).",
+            (t, v) => t with { DatagramSocketOwner = v });
 
     /// <summary><c>cache</c>: its type; the options are read by the type's own table (<see cref="CacheOptions"/>).</summary>
     public static readonly ConfigSection<DaemonCacheSettings> Cache = new ConfigSection<DaemonCacheSettings>()
@@ -153,7 +163,9 @@ internal static class DaemonConfigReader
             (c, v) => c with { LogLevel = v })
         .Key("max_connections", ConfigTypes.Int(1, Hosting.Listening.ConnectionLimit.Most), Hosting.Listening.ConnectionLimit.DefaultDoc,
             "Connections open at once, socketmap and /metrics together; more are closed at once (--max-connections; docs/security.md).",
-            (c, v) => c with { MaxConnections = v });
+            (c, v) => c with { MaxConnections = v })
+        .Section("tlsrpt_reporting", TlsRptReporting, "TLS-RPT for the mail we send: where Postfix's results arrive.",
+            c => c.TlsRptReporting ?? new TlsRptReportingConfig(), (c, v) => c with { TlsRptReporting = v });
 
     /// <summary>Reads the daemon file's text; every message starts with <paramref name="sourceName"/>.</summary>
     public static DaemonConfigLoadResult Read(string yaml, string sourceName)

@@ -33,6 +33,10 @@ namespace Rampart.Postfix.Config;
  *      user: rampart                          # run as this user once the sockets are bound (--user); needs root
  *      group: rampart                         # and this group (--group); default the user's
  *      log_level: info                        # trace, debug, info, warning or error (--log-level)
+ *      tlsrpt_reporting:                      # TLS-RPT for the mail we send (docs/tlsrpt-sending.md)
+ *        datagram_socket: /var/spool/postfix/run/tlsrpt/tlsrpt.sock   # libtlsrpt's socket (Postfix 3.10+)
+ *        datagram_socket_mode: "0666"         # who may send to it
+ *        datagram_socket_owner: postfix       # USER[:GROUP] it is given to (needs root)
  *    and in a listen entry: {address: unix:/run/rampart/socketmap.sock, mode: "0660", owner: "rampart:postfix"}
  *
  * Defaults are postfix-mta-sts-resolver's (defaults.py), so an empty file listens on 127.0.0.1:8461 with
@@ -100,6 +104,24 @@ internal sealed record DaemonCacheSettings
         : null;
 }
 
+
+/// <summary><c>tlsrpt_reporting:</c> as read; the daemon's intake takes it only when <see cref="DatagramSocket"/> is set.</summary>
+internal sealed record TlsRptReportingConfig
+{
+    /// <summary><c>datagram_socket</c>: absolute path of the Unix datagram socket libtlsrpt sends to; null = none.</summary>
+    public string? DatagramSocket { get; init; }
+
+    /// <summary><c>datagram_socket_mode</c>.</summary>
+    public UnixFileMode DatagramSocketMode { get; init; } = Rampart.Postfix.TlsRpt.TlsRptIntakeSettings.DefaultMode;
+
+    /// <summary><c>datagram_socket_owner</c>: USER[:GROUP]; null = the daemon's user.</summary>
+    public string? DatagramSocketOwner { get; init; }
+
+    /// <summary>The intake's settings, or null when no datagram socket is configured.</summary>
+    public Rampart.Postfix.TlsRpt.TlsRptIntakeSettings? Intake => DatagramSocket is { } path
+        ? new(path) { Mode = DatagramSocketMode, Owner = DatagramSocketOwner }
+        : null;
+}
 
 /// <summary>A zone (<c>default_zone</c> or <c>zones.NAME</c>): its socketmap settings and its network timeout.</summary>
 internal sealed record DaemonZone(SocketmapZone Zone, TimeSpan Timeout)
@@ -207,6 +229,9 @@ internal sealed record DaemonConfiguration
 
     /// <summary><c>max_connections</c> (as <c>--max-connections</c>); null = the default from the open-files limit.</summary>
     public int? MaxConnections { get; init; }
+
+    /// <summary><c>tlsrpt_reporting</c>: TLS-RPT for the mail we send; null = not configured.</summary>
+    public TlsRptReportingConfig? TlsRptReporting { get; init; }
 
     /// <summary>
     /// Where Rampart's SQLite cache goes: <c>state_dir</c>, else the directory of the peer's sqlite

@@ -12,7 +12,9 @@ using Rampart.Hosting;
 using Rampart.Hosting.Listening;
 using Rampart.Hosting.Logging;
 using Rampart.Postfix.Socketmap;
+using Rampart.Postfix.TlsRpt;
 using Rampart.Storage;
+using Rampart.Storage.TlsRpt;
 
 namespace Rampart.Postfix.Daemon;
 
@@ -55,6 +57,18 @@ internal static partial class DaemonHost
         {
             owner.OwnDirectoryAndFiles(settings.StateDirectory, SqlitePolicyStoreOptions.FileName); // after opening: the database and its journal files exist now
         }
+        // TLS-RPT for the mail we send: libtlsrpt's datagrams counted in the state directory.
+        SqliteTlsSessionStore? sessions = null;
+        if (settings.TlsRpt is not null)
+        {
+            StateDirectory.RequireWritable(settings.StateDirectory);
+            sessions = await SqliteTlsSessionStore.OpenAsync(SqliteTlsSessionStore.PathIn(settings.StateDirectory), time, cancellationToken).ConfigureAwait(false);
+            if (settings.RunAs is { } sessionsOwner && UnixAccount.IsRoot)
+            {
+                sessionsOwner.OwnDirectoryAndFiles(settings.StateDirectory, SqliteTlsSessionStore.FileName);
+            }
+        }
+        await using var sessionsScope = ((IAsyncDisposable?)sessions ?? NothingToDispose.Instance).ConfigureAwait(false);
         var metrics = new DaemonMetrics();
         var counters = new SenderPolicyCacheCounters();
         ILogger decisionLog = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
@@ -72,7 +86,8 @@ internal static partial class DaemonHost
         var activated = SystemdActivation.TakeFromEnvironment();
         var listening = (activated.Count > 0
             ? string.Join(", ", activated.Select(fd => $"systemd socket (fd {fd})")) + $" instead of {string.Join(", ", settings.Listen)}"
-            : string.Join(", ", settings.Listen)) + (settings.Metrics is { } served ? $"; metrics http://{served}/metrics" : "");
+            : string.Join(", ", settings.Listen)) + (settings.Metrics is { } served ? $"; metrics http://{served}/metrics" : "")
+            + (settings.TlsRpt is { } intake ? $"; TLS-RPT datagrams unix:{intake.DatagramSocket}" : "");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             if (activated.Count > 0)
@@ -112,6 +127,11 @@ internal static partial class DaemonHost
             });
         }
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogComponents.Daemon);
+        // Bound before privileges are dropped (the socket may live in Postfix's queue directory).
+        using var collector = settings.TlsRpt is { } intakeSettings
+            ? TlsRptDatagramCollector.Bind(intakeSettings, sessions!, metrics.TlsRpt, time,
+                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogComponents.TlsRptCollector))
+            : null;
         decisionLog = app.Services.GetRequiredService<ILogger<SocketmapResponder>>();
         storeLog = log;
 
@@ -169,7 +189,8 @@ internal static partial class DaemonHost
         var background = Task.WhenAll(
             PurgePeriodicallyAsync(store, time, log, linked.Token),
             SweepPeriodicallyAsync(() => Volatile.Read(ref engine), store, metrics, time, log, linked.Token),
-            ReloadOnSignalAsync(reloads.Reader, linked.Token));
+            ReloadOnSignalAsync(reloads.Reader, linked.Token),
+            collector?.RunAsync(linked.Token) ?? Task.CompletedTask);
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         await linked.CancelAsync().ConfigureAwait(false);
         await background.ConfigureAwait(false);
@@ -235,6 +256,7 @@ internal static partial class DaemonHost
             Metrics = current.Settings.Metrics,
             MaxConnections = current.Settings.MaxConnections,
             RunAs = current.Settings.RunAs,
+            TlsRpt = current.Settings.TlsRpt,
         };
         metrics.RecordReload(true);
         LogReloaded(log, applied.Zones.Count, applied.Pinned?.Count ?? 0, applied.Dns.Endpoint.ToString(),
@@ -301,6 +323,14 @@ internal static partial class DaemonHost
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>The scope of a store that was not opened.</summary>
+    private sealed class NothingToDispose : IAsyncDisposable
+    {
+        public static readonly NothingToDispose Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information,

@@ -22,6 +22,9 @@ internal sealed class DaemonMetrics
     private long _latencySumMicros;
     private long _sweeps, _sweepChecked, _sweepRefetched, _sweepFailed, _reloads, _reloadFailures;
 
+    /// <summary>The TLS-RPT collector's counts (rendered with the rest; all zero when it is not configured).</summary>
+    public TlsRpt.TlsRptIntakeMetrics TlsRpt { get; } = new();
+
     public void RecordSweep(MtaStsRefreshSummary summary)
     {
         Interlocked.Increment(ref _sweeps);
@@ -90,6 +93,7 @@ internal sealed class DaemonMetrics
         text.Sample("rampart_cached_policies", cachedPolicies);
         text.Family("rampart_policy_store_faults_total", "counter", "Policy cache operations that failed (a full disk, Redis down); the answers were kept in memory.");
         text.Sample("rampart_policy_store_faults_total", storeFaults);
+        TlsRpt.Render(text);
         return text.ToString();
     }
 }

@@ -38,6 +38,9 @@ internal sealed record DaemonSettings(
     /// <summary>The shared Redis policy cache (<c>cache: {type: redis}</c>); null = SQLite in the state directory.</summary>
     public Rampart.Storage.RedisPolicyStoreOptions? Redis { get; init; }
 
+    /// <summary>The TLS-RPT intake (<c>tlsrpt_reporting.datagram_socket</c>); null = not collected.</summary>
+    public Rampart.Postfix.TlsRpt.TlsRptIntakeSettings? TlsRpt { get; init; }
+
     /// <summary>The user to run as once the sockets are bound (<c>--user</c>/<c>--group</c>); null = stay as started.</summary>
     public UnixAccount? RunAs { get; init; }
 
@@ -70,6 +73,10 @@ internal sealed record DaemonSettings(
         if (MaxConnections != next.MaxConnections)
         {
             yield return "max_connections";
+        }
+        if (TlsRpt != next.TlsRpt)
+        {
+            yield return "tlsrpt_reporting";
         }
         if (RunAs != next.RunAs)
         {

@@ -126,35 +126,18 @@ internal static class SocketmapServerExtensions
     /// </summary>
     internal static void RemoveStaleUnixSocket(string path, ILogger log)
     {
-        if (Directory.Exists(path))
+        switch (UnixSocketFile.Inspect(path, SocketType.Stream))
         {
-            throw new InvalidOperationException($"Socketmap socket path '{path}' is a directory.");
-        }
-
-        if (!File.Exists(path))
-        {
-            return;
-        }
-
-        if (new FileInfo(path).Length > 0)
-        {
-            throw new InvalidOperationException($"Socketmap socket path '{path}' is a regular file, not a stale socket; refusing to delete it.");
-        }
-
-        using (var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
-        {
-            try
-            {
-                probe.Connect(new UnixDomainSocketEndPoint(path));
+            case UnixSocketFileState.Directory:
+                throw new InvalidOperationException($"Socketmap socket path '{path}' is a directory.");
+            case UnixSocketFileState.File:
+                throw new InvalidOperationException($"Socketmap socket path '{path}' is a regular file, not a stale socket; refusing to delete it.");
+            case UnixSocketFileState.InUse:
                 throw new InvalidOperationException($"Another process is serving on socketmap socket '{path}'.");
-            }
-            catch (SocketException)
-            {
-                // Nobody listens: stale.
-            }
+            case UnixSocketFileState.Stale:
+                File.Delete(path);
+                SocketmapLog.StaleSocketRemoved(log, path);
+                break;
         }
-
-        File.Delete(path);
-        SocketmapLog.StaleSocketRemoved(log, path);
     }
 }

@@ -216,13 +216,7 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
         return command;
     }
 
-    private SqliteCommand Command(string sql, SqliteTransaction? transaction = null)
-    {
-        var command = _db.Connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        return command;
-    }
+    private SqliteCommand Command(string sql, SqliteTransaction? transaction = null) => _db.Command(sql, transaction);
 
     // One row per report (the de-duplication key is UNIQUE), per policy, per failure-details entry. Text lists
     // (policy-string, mx-host) are joined with newlines, which none of their entries can hold.

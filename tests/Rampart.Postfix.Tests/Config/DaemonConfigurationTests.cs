@@ -657,6 +657,7 @@ public sealed class DaemonConfigurationTests
         IReadOnlyList<Rampart.Hosting.Configuration.ConfigKeyDoc>[] sections =
         [
             DaemonConfigReader.Root.Keys, DaemonConfigReader.Cache.Keys, DaemonConfigReader.Zone.Keys, DaemonConfigReader.Proactive.Keys,
+            DaemonConfigReader.TlsRptReporting.Keys,
             .. DaemonConfigReader.CacheOptions.Values.Select(s => s.Keys),
         ];
         foreach (var key in sections.SelectMany(k => k))
