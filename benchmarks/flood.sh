@@ -53,12 +53,9 @@ for phase in $PHASES; do
         ;;
     soak)
         echo "== soak: $SOAK_RATE lookups/s over $SOAK_CONNECTIONS connections for $SOAK_SECONDS s, $SOAK_MALFORMED % malformed"
-        keys=$WORK/keys.txt
-        for i in $(seq 0 99); do
-            if [ "$i" -lt "$SOAK_MALFORMED" ]; then printf 'bad\001key.example\n'; else echo "[192.0.2.$((i + 1))]"; fi
-        done > "$keys"
         "$B" socketmap-load --target "127.0.0.1:$PORT" --io epoll --connections "$SOAK_CONNECTIONS" --rate "$SOAK_RATE" \
-            --duration "$SOAK_SECONDS" --domains "$keys" --timeout 10 >"$WORK/soak.txt" 2>&1 &
+            --duration "$SOAK_SECONDS" --pattern '[192.0.2.{i}]' --first 1 --distinct 250 --malformed "$SOAK_MALFORMED" \
+            --timeout 10 >"$WORK/soak.txt" 2>&1 &
         LOAD=$!
         samples=()
         for _ in $(seq 1 $((SOAK_SECONDS / 10))); do
