@@ -22,7 +22,7 @@ internal static partial class SocketmapLoad
         "usage: Rampart.Benchmarks socketmap-load --target IP:PORT|unix:/path [--connections C] [--count N] [--duration S]\n" +
         "         [--pattern 'd{i}.bench.test' | --domains FILE] [--first I] [--distinct M] [--map NAME] [--timeout S]\n" +
         "         [--expect OK|NOTFOUND|TEMP|PERM] [--io epoll|blocking] [--rate R] [--warmup N --warmup-key KEY]\n" +
-        "         [--depth D] [--label TEXT] [--json]\n" +
+        "         [--depth D] [--malformed P] [--label TEXT] [--json]\n" +
         "  C connections (default 8), each one request at a time; stops after N lookups (default: no count bound) or S seconds\n" +
         "  (default 10 without --count, 300 with it), whichever comes first. Key i = pattern with {i} = first + (i mod M)\n" +
         "  (default M = N, or 1000 without --count), or line (i mod lines) of FILE. --timeout bounds each lookup (default 10 s).\n" +
@@ -32,6 +32,8 @@ internal static partial class SocketmapLoad
         "  --warmup N: each connection first asks KEY N times, unmeasured (this client's own JIT).\n" +
         "  --depth D (epoll, closed loop only): keep D requests in flight per connection (pipelining, written together;\n" +
         "  the protocol allows it, Postfix does not do it): the server's capacity when the kernel's per-request cost is shared.\n" +
+        "  --malformed P: P % of the requests (every 100/P-th) carry a control character: the server answers PERM and keeps\n" +
+        "  the connection (a fuzzing peer, or abuse, mixed into the load).\n" +
         "  Exit status: 0 all lookups answered (and, with --expect, all of that kind; with --count, all N done),\n" +
         "  1 otherwise, 2 usage or connection setup error.";
 
@@ -39,7 +41,7 @@ internal static partial class SocketmapLoad
 
     private sealed record Options(
         EndPoint Target, int Connections, long Count, TimeSpan Duration, string? Pattern, string[]? Keys, long First, long Distinct,
-        string Map, TimeSpan Timeout, string? Expect, string Label, bool Json, string Io, double Rate, int Warmup, string? WarmupKey, int Depth);
+        string Map, TimeSpan Timeout, string? Expect, string Label, bool Json, string Io, double Rate, int Warmup, string? WarmupKey, int Depth, int Malformed = 0);
 
     /// <summary>What one worker saw: latencies in Stopwatch ticks, answers and errors by kind, example replies.</summary>
     private sealed class WorkerResult(int capacity = 4096)
@@ -177,7 +179,10 @@ internal static partial class SocketmapLoad
             }
         }
 
+        private static readonly byte[] s_malformed = "12:postfix \u0001bad,"u8.ToArray();
+
         public (string Key, byte[] Request) At(long seq) =>
+            _options.Malformed > 0 && seq * _options.Malformed % 100 < _options.Malformed ? ("(malformed)", s_malformed) :
             seq % _period < _keys.Length ? (_keys[seq % _period], _requests[seq % _period]) : Request(_options, KeyAt(_options, seq));
     }
 
@@ -358,7 +363,7 @@ internal static partial class SocketmapLoad
         int connections = 8;
         long count = 0, first = 0, distinct = 0;
         double duration = 0, timeout = 10, rate = 0;
-        int warmup = 0, depth = 1;
+        int warmup = 0, depth = 1, malformed = 0;
         string? warmupKey = null;
         string? pattern = null, domainsFile = null, expect = null;
         string map = "postfix", label = "", io = "blocking";
@@ -403,6 +408,7 @@ internal static partial class SocketmapLoad
                 "--warmup" => int.TryParse(value, CultureInfo.InvariantCulture, out warmup) && warmup is >= 0 and <= 10_000 ? null : "must be 0 to 10000 lookups per connection",
                 "--warmup-key" => (warmupKey = value).Length > 0 ? null : "must not be empty",
                 "--depth" => int.TryParse(value, CultureInfo.InvariantCulture, out depth) && depth is >= 1 and <= 64 ? null : "must be 1 to 64 requests in flight per connection",
+                "--malformed" => int.TryParse(value, CultureInfo.InvariantCulture, out malformed) && malformed is >= 0 and <= 100 ? null : "must be 0 to 100 percent",
                 "--rate" => double.TryParse(value, CultureInfo.InvariantCulture, out rate) && rate is > 0 and <= 10_000_000 ? null : "must be more than 0 and at most 10000000 lookups/s",
                 _ => "is not an option of socketmap-load",
             };
@@ -481,7 +487,8 @@ internal static partial class SocketmapLoad
             rate,
             warmup,
             warmupKey,
-            depth);
+            depth,
+            malformed);
         return true;
     }
 }

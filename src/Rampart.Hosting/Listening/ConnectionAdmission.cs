@@ -9,6 +9,11 @@ namespace Rampart.Hosting.Listening;
 /// <see cref="Limit"/> connections open at once; a connection beyond it is accepted and closed at once, counted per
 /// listener and logged once per interval. Failed accepts (no descriptor or buffer left) are counted and logged the same
 /// way. <see cref="RenderMetrics"/> gives the counts in Prometheus text for a host's /metrics.
+/// <para>Memory goes back after a burst: when <see cref="CollectAfterClosed"/> connections have closed since the most
+/// that were open, one aggressive garbage collection runs <see cref="CollectDelay"/> later (at most one per
+/// <see cref="CollectInterval"/>), so the buffers a flood took (each connection's pipes, from the shared array pool)
+/// are freed and decommitted instead of staying in the heap until some later allocation triggers a collection.
+/// Steady traffic never closes that many at once and never pays for it.</para>
 /// </summary>
 internal sealed partial class ConnectionAdmission
 {
@@ -20,7 +25,25 @@ internal sealed partial class ConnectionAdmission
     private readonly IntervalGate _failureLines;
     private readonly Lock _lock = new();
     private readonly List<Listener> _listeners = [];
+    private readonly TimeProvider _time;
     private int _open;
+    private int _peak;
+    private ITimer? _collect;
+    private long _lastCollect;
+
+    /// <summary>Connections closed since the most open at once that ask for a collection.</summary>
+    public const int CollectAfterClosed = 64;
+
+    /// <summary>How long after the burst has closed the collection runs (the rest of it closes meanwhile).</summary>
+    public static readonly TimeSpan CollectDelay = TimeSpan.FromSeconds(2);
+
+    /// <summary>At most one collection per this interval, whatever the traffic.</summary>
+    public static readonly TimeSpan CollectInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>Collections run after a burst closed (for tests and curiosity).</summary>
+    public int Collections => Volatile.Read(ref _collections);
+
+    private int _collections;
 
     /// <param name="configured">max_connections when set (lowered to <see cref="ConnectionLimit.Ceiling"/>); null = <see cref="ConnectionLimit.Default"/>, both from the open-files limit and the descriptors open now.</param>
     public ConnectionAdmission(int? configured, TimeProvider time, ILogger log)
@@ -28,6 +51,8 @@ internal sealed partial class ConnectionAdmission
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(log);
         _log = log;
+        _time = time;
+        _lastCollect = time.GetTimestamp() - (long)(CollectInterval.TotalSeconds * time.TimestampFrequency);
         _refusalLines = new IntervalGate(time, LogInterval);
         _failureLines = new IntervalGate(time, LogInterval);
         OpenFilesLimit = ConnectionLimit.OpenFilesLimit() ?? ConnectionLimit.AssumedOpenFilesLimit;
@@ -63,8 +88,12 @@ internal sealed partial class ConnectionAdmission
     /// <summary>Takes a place for a new connection; false (nothing taken) when <see cref="Limit"/> are open.</summary>
     public bool TryAdmit()
     {
-        if (Interlocked.Increment(ref _open) <= Limit)
+        if (Interlocked.Increment(ref _open) is var open && open <= Limit)
         {
+            if (open > Volatile.Read(ref _peak))
+            {
+                Volatile.Write(ref _peak, open); // a racing admit may lower it by one: good enough for a threshold
+            }
             return true;
         }
         Interlocked.Decrement(ref _open);
@@ -72,7 +101,41 @@ internal sealed partial class ConnectionAdmission
     }
 
     /// <summary>Gives back the place of a connection that has closed.</summary>
-    public void Release() => Interlocked.Decrement(ref _open);
+    public void Release()
+    {
+        var open = Interlocked.Decrement(ref _open);
+        if (Volatile.Read(ref _peak) - open >= CollectAfterClosed)
+        {
+            ScheduleCollection();
+        }
+    }
+
+    private void ScheduleCollection()
+    {
+        lock (_lock)
+        {
+            if (_collect is not null)
+            {
+                return;
+            }
+            var sinceLast = _time.GetElapsedTime(_lastCollect);
+            var due = sinceLast >= CollectInterval - CollectDelay ? CollectDelay : CollectInterval - sinceLast;
+            _collect = _time.CreateTimer(static state => ((ConnectionAdmission)state!).Collect(), this, due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void Collect()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        lock (_lock)
+        {
+            _collect?.Dispose();
+            _collect = null;
+            _lastCollect = _time.GetTimestamp();
+            Volatile.Write(ref _peak, Open);
+        }
+        Interlocked.Increment(ref _collections);
+    }
 
     /// <summary>A connection on <paramref name="listener"/> was closed at once because <see cref="Limit"/> were open.</summary>
     public void Refused(Listener listener)

@@ -13,7 +13,10 @@ namespace Rampart.Postfix.Socketmap;
 /// <item>every complete netstring in a read is answered in order (pipelining), replies flushed once per batch;</item>
 /// <item>bad framing is a connection fault: log and close this connection only;</item>
 /// <item>a malformed request (not UTF-8, control characters, no key) gets <c>PERM malformed request</c> and the
-///   connection stays up;</item>
+///   connection stays up; the first one on a connection is logged as a warning, the others only counted (one warning
+///   with the count when the connection closes), so a peer cannot flood the log;</item>
+/// <item>a peer that sends requests without reading the replies is held by back-pressure
+///   (<see cref="SocketmapConnectionBounds"/>);</item>
 /// <item>each lookup has a deadline (<see cref="SocketmapOptions.RequestTimeout"/>) → <c>TEMP lookup timed out</c>;
 ///   a throwing responder → <c>TEMP internal error</c>; a reply over 100000 bytes was built as <c>TEMP reply too long</c>
 ///   (<see cref="SocketmapReply"/>) and is logged as an error here;</item>
@@ -25,7 +28,11 @@ namespace Rampart.Postfix.Socketmap;
 /// </summary>
 internal sealed class SocketmapConnectionHandler : ConnectionHandler
 {
-    private const int FlushThreshold = 64 * 1024;
+    /// <summary>Replies written before a flush within one batch of pipelined requests (SocketmapConnectionBounds).</summary>
+    private const int FlushThreshold = SocketmapConnectionBounds.OutputBytes;
+
+    /// <summary>Requests answered on one connection before it lets the others run (see the read loop).</summary>
+    private const int RepliesPerTurn = 16;
 
     private static readonly SocketmapReply s_malformed = SocketmapReply.Perm("malformed request");
     private static readonly SocketmapReply s_timedOut = SocketmapReply.Temp("lookup timed out");
@@ -65,9 +72,11 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
         using var stall = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
         using var progress = CancellationTokenSource.CreateLinkedTokenSource(stall.Token, closeRequested);
         using var lookups = new LookupScope(closeRequested);
+        SocketmapConnectionBounds.ApplyTo(connection);
         var input = connection.Transport.Input;
         var output = connection.Transport.Output;
-        long requests = 0;
+        long requests = 0, malformed = 0;
+        int answeredThisTurn = 0;
         string reason = "peer closed";
         SocketmapLog.ConnectionOpened(_log, id, connection.RemoteEndPoint);
         try
@@ -75,7 +84,12 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
             while (true)
             {
                 stall.CancelAfter(_options.IdleTimeout);
-                var read = await input.ReadAsync(progress.Token).ConfigureAwait(false);
+                var reading = input.ReadAsync(progress.Token);
+                if (!reading.IsCompleted)
+                {
+                    answeredThisTurn = 0; // waiting for the peer lets every other connection run
+                }
+                var read = await reading.ConfigureAwait(false);
                 stall.CancelAfter(Timeout.InfiniteTimeSpan);
 
                 var buffer = read.Buffer;
@@ -85,12 +99,24 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
                     while (Netstring.TryRead(ref buffer, _options.MaxRequestBytes, out var frame))
                     {
                         requests++;
-                        var reply = await AnswerAsync(id, frame, lookups).ConfigureAwait(false);
+                        var reply = await AnswerAsync(id, frame, lookups, firstMalformed: malformed == 0).ConfigureAwait(false);
+                        if (ReferenceEquals(reply, s_malformed))
+                        {
+                            malformed++;
+                        }
                         Netstring.Write(output, reply.Encoded);
-                        if (output.CanGetUnflushedBytes && output.UnflushedBytes >= FlushThreshold
+                        bool turnOver = ++answeredThisTurn >= RepliesPerTurn;
+                        if ((turnOver || (output.CanGetUnflushedBytes && output.UnflushedBytes >= FlushThreshold))
                             && !await FlushAsync(output, stall, progress.Token).ConfigureAwait(false))
                         {
                             return;
+                        }
+                        if (turnOver)
+                        {
+                            // A peer with many requests queued (pipelining, or a flood) gets its answers in turns, and
+                            // every other connection runs between them: its lookups never wait behind thousands.
+                            answeredThisTurn = 0;
+                            await Task.Yield();
                         }
                     }
 
@@ -141,6 +167,10 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
         }
         finally
         {
+            if (malformed > 1)
+            {
+                SocketmapLog.MalformedRequests(_log, id, malformed);
+            }
             SocketmapLog.ConnectionClosed(_log, id, requests, reason);
         }
     }
@@ -154,11 +184,18 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
         return !result.IsCompleted && !result.IsCanceled;
     }
 
-    private async ValueTask<SocketmapReply> AnswerAsync(string id, ReadOnlySequence<byte> frame, LookupScope scope)
+    private async ValueTask<SocketmapReply> AnswerAsync(string id, ReadOnlySequence<byte> frame, LookupScope scope, bool firstMalformed)
     {
         if (!SocketmapRequest.TryParse(frame, out var request, out var error))
         {
-            SocketmapLog.MalformedRequest(_log, id, error);
+            if (firstMalformed)
+            {
+                SocketmapLog.MalformedRequest(_log, id, error);
+            }
+            else
+            {
+                SocketmapLog.MalformedRequestAgain(_log, id, error);
+            }
             return s_malformed;
         }
 

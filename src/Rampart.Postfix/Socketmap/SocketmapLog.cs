@@ -41,6 +41,12 @@ internal static partial class SocketmapLog
     [LoggerMessage(EventId = 211, Level = LogLevel.Debug, Message = "Set socketmap socket {Path} to mode {Mode}")]
     public static partial void SocketModeSet(ILogger logger, string path, UnixFileMode mode);
 
+    [LoggerMessage(EventId = 213, Level = LogLevel.Debug, Message = "Socketmap connection {ConnectionId}: malformed request again, replying PERM: {Reason}")]
+    public static partial void MalformedRequestAgain(ILogger logger, string connectionId, string reason);
+
+    [LoggerMessage(EventId = 214, Level = LogLevel.Warning, Message = "Socketmap connection {ConnectionId} sent {Count} malformed requests, each answered PERM; only the first was logged")]
+    public static partial void MalformedRequests(ILogger logger, string connectionId, long count);
+
     [LoggerMessage(EventId = 212, Level = LogLevel.Trace, Message = "Socketmap connection {ConnectionId}: {MapName} '{Key}' -> \"{Reply}\"")]
     public static partial void Answered(ILogger logger, string connectionId, string mapName, string key, string reply);
 }

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -47,6 +48,14 @@ internal static class SocketmapServerExtensions
             // Read straight into a buffer instead of first waiting for data with a zero-byte read: one receive system
             // call per request instead of two. The cost is a pooled 4 KiB block held by each idle connection.
             o.WaitForDataBeforeAllocatingBuffer = false;
+            // Back-pressure on a peer that sends without reading (SocketmapConnectionBounds) instead of Kestrel's 1 MiB
+            // of input and 64 KiB of output per connection. The transport is shared with /metrics, which fits.
+            o.MaxWriteBufferSize = SocketmapConnectionBounds.OutputBytes;
+        }).ConfigureServices(services =>
+        {
+            services.AddOptions<SocketTransportOptions>().Configure<IOptions<SocketmapOptions>>((transport, socketmap) =>
+                transport.MaxReadBufferSize = SocketmapConnectionBounds.InputBytes(socketmap.Value));
+            // Memory goes back once a burst of connections has closed: ConnectionAdmission (the admitting transport).
         });
     }
 

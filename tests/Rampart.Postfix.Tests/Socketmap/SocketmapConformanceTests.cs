@@ -16,6 +16,7 @@ public sealed class SocketmapConformanceTests : IDisposable
     private const int OpenedEvent = 200;
     private const int BadFrameEvent = 202;
     private const int MalformedRequestEvent = 203;
+    private const int MalformedRequestAgainEvent = 213;
     private const int TimedOutEvent = 204;
     private const int ResponderFailedEvent = 205;
     private const int ReplyTooLongEvent = 206;
@@ -303,7 +304,9 @@ public sealed class SocketmapConformanceTests : IDisposable
         }
 
         Assert.Equal("OK postfix:example.com", await client.RequestAsync("postfix", "example.com"));
-        Assert.Equal(malformed.Length, server.LogsWithEventId(MalformedRequestEvent).Count());
+        // The first malformed request of a connection is a warning, the others debug lines (SocketmapBackPressureTests).
+        Assert.Single(server.LogsWithEventId(MalformedRequestEvent));
+        Assert.Equal(malformed.Length - 1, server.LogsWithEventId(MalformedRequestAgainEvent).Count());
         Assert.Equal([("postfix", "example.com")], _responder.Calls);
     }
 
