@@ -289,7 +289,7 @@ public sealed partial class HostStartupTests : IDisposable
     }
 
     /// <summary>Waits (bounded) until <paramref name="url"/> answers: the host has finished starting.</summary>
-    private static async Task WaitUntilServingAsync(string url)
+    internal static async Task WaitUntilServingAsync(string url)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
