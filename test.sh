@@ -11,6 +11,7 @@ declare -A needs=(
   [nsd]=nsd [unbound]=unbound [unbound-control]=unbound [dnssec-signzone]=bind9-utils [dig]=bind9-dnsutils
   [openssl]=openssl [ip]=iproute2 [curl]=curl [flock]=util-linux [posttls-finger]=postfix
   [redis-server]=redis-server [systemd-analyze]=systemd [pg_ctlcluster]=postgresql [afl-fuzz]=afl++
+  [cc]=gcc [objcopy]=binutils [postmap]=postfix [unshare]=util-linux
 )
 missing=()
 for cmd in "${!needs[@]}"; do
@@ -89,6 +90,18 @@ run_tests "fuzz targets (${fuzz_seconds} s each)" fuzz/run "$fuzz_seconds"
 trap 'lab/down >/dev/null 2>&1 || true' EXIT
 lab/up
 run_tests "lab tests" lab/run "$(bin Rampart.Lab.Tests)"
+
+# 6. The native binary (Native AOT, what a server without .NET runs): published once, then every verb is run from it
+#    inside the lab, each counted as a test. RAMPART_NATIVE=0 leaves it out (the publish takes minutes).
+if [ "${RAMPART_NATIVE:-1}" != 0 ]; then
+  echo "== native build (packaging/native/build)" >&2
+  if packaging/native/build; then
+    run_tests "native binary smoke" lab/run packaging/native/smoke .build/native/linux-x64/rampart
+  else
+    echo "test.sh: the native build failed (see above)" >&2
+    failed=$((failed + 1)); status=1
+  fi
+fi
 
 echo
 echo "Tests: $passed passed, $failed failed, $skips skipped (each skip says why above)"

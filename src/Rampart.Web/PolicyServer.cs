@@ -52,7 +52,7 @@ internal sealed partial class PolicyServer : IAsyncDisposable
             lineages[domain.PolicyHostName] = domain.CertName;
         }
         var certificates = PolicyCertificateStore.Load(config.Serve.Certificates, lineages, time, loggers.CreateLogger(LogComponents.Certificates));
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = RampartWebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));

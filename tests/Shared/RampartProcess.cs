@@ -28,10 +28,14 @@ internal sealed class RampartProcess : IAsyncDisposable
         }
     }
 
-    public static RampartProcess Start(IEnumerable<string> args, IReadOnlyList<string>? launcher = null)
+    public static RampartProcess Start(IEnumerable<string> args, IReadOnlyList<string>? launcher = null, string? workingDirectory = null)
     {
         launcher ??= ["dotnet", CliRunner.RampartDll];
         var info = new ProcessStartInfo(launcher[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workingDirectory is not null)
+        {
+            info.WorkingDirectory = workingDirectory;
+        }
         foreach (var arg in launcher.Skip(1).Concat(args))
         {
             info.ArgumentList.Add(arg);

@@ -280,7 +280,7 @@ internal static partial class CheckWatch
     /// <summary>Serves /metrics; an address that cannot be bound is a <see cref="StartupException"/> naming it, the cause and the fix.</summary>
     private static async Task<WebApplication> StartMetricsAsync(IPEndPoint endpoint, WatchMetrics metrics, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        var builder = RampartWebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(endpoint));
         AdmittingListenerFactory.Install(builder.Services);

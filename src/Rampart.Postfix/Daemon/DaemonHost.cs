@@ -74,7 +74,7 @@ internal static partial class DaemonHost
         ILogger decisionLog = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         var engine = new DaemonEngine(settings, store, metrics, counters, time, () => decisionLog);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        var builder = RampartWebApplication.CreateSlimBuilder();
         builder.Logging.AddHostConsole(settings.LogLevel);
         builder.Services.AddSingleton(time);
         builder.Services.AddSocketmap();
