@@ -420,7 +420,7 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
     }
 
     private RampartException Fault(string action, SqliteException ex) =>
-        new($"policy cache '{Path}': {action} failed: {StateFiles.OneLine(ex.Message)}; {Advice(ex, Path)}", ex);
+        StateFiles.Fault("policy cache", Path, action + " failed", ex, Advice(ex, Path));
 
     // Primary result codes, https://sqlite.org/rescode.html
     private const int SqlitePerm = 3, SqliteBusy = 5, SqliteLocked = 6, SqliteReadOnly = 8, SqliteIoErr = 10,

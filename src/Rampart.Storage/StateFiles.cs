@@ -10,6 +10,13 @@ internal static class StateFiles
     public static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim().TrimEnd('.');
 
     /// <summary>
+    /// A SQLite fault of a store as one line: <c>STORE 'PATH': WHAT: SQLITE MESSAGE; ADVICE</c> (the advice from the
+    /// store's own <see cref="Advice(SqliteException, string, string, string)"/> texts).
+    /// </summary>
+    public static RampartException Fault(string store, string path, string what, SqliteException ex, string advice) =>
+        new($"{store} '{path}': {what}: {OneLine(ex.Message)}; {advice}", ex);
+
+    /// <summary>
     /// Creates the directory of <paramref name="fullPath"/> when missing, owner-only on Unix (a policy cache reveals whom
     /// the host mails, a report store who mails it); a failure is a <see cref="RampartException"/> naming the directory
     /// and <paramref name="what"/> needed it.

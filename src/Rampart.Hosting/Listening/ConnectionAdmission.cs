@@ -30,6 +30,7 @@ internal sealed partial class ConnectionAdmission
     private int _peak;
     private ITimer? _collect;
     private long _lastCollect;
+    private int _collections;
 
     /// <summary>Connections closed since the most open at once that ask for a collection.</summary>
     public const int CollectAfterClosed = 64;
@@ -40,10 +41,8 @@ internal sealed partial class ConnectionAdmission
     /// <summary>At most one collection per this interval, whatever the traffic.</summary>
     public static readonly TimeSpan CollectInterval = TimeSpan.FromSeconds(10);
 
-    /// <summary>Collections run after a burst closed (for tests and curiosity).</summary>
+    /// <summary>Collections run after a burst closed.</summary>
     public int Collections => Volatile.Read(ref _collections);
-
-    private int _collections;
 
     /// <param name="configured">max_connections when set (lowered to <see cref="ConnectionLimit.Ceiling"/>); null = <see cref="ConnectionLimit.Default"/>, both from the open-files limit and the descriptors open now.</param>
     public ConnectionAdmission(int? configured, TimeProvider time, ILogger log)

@@ -80,7 +80,7 @@ public sealed class SqliteFindingHistory : IWatchHistory, IAsyncDisposable
         }
         catch (SqliteException ex)
         {
-            throw new RampartException($"check history '{Location}': cannot read domain {domain}: {StateFiles.OneLine(ex.Message)}; {Advice(ex, Location)}", ex);
+            throw Fault($"cannot read domain {domain}", ex);
         }
         finally
         {
@@ -138,7 +138,7 @@ public sealed class SqliteFindingHistory : IWatchHistory, IAsyncDisposable
         }
         catch (SqliteException ex)
         {
-            throw new RampartException($"check history '{Location}': cannot store domain {domain}: {StateFiles.OneLine(ex.Message)}; {Advice(ex, Location)}", ex);
+            throw Fault($"cannot store domain {domain}", ex);
         }
         finally
         {
@@ -162,6 +162,8 @@ public sealed class SqliteFindingHistory : IWatchHistory, IAsyncDisposable
                 PRIMARY KEY (domain, id, subject)
             );
             """, cancellationToken);
+
+    private RampartException Fault(string what, SqliteException ex) => StateFiles.Fault("check history", Location, what, ex, Advice(ex, Location));
 
     private static string Advice(SqliteException ex, string path) =>
         StateFiles.Advice(ex, path, "move it aside (first-seen times restart)", "is another check monitor using this state directory?");

@@ -164,7 +164,7 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
         }
         catch (SqliteException ex)
         {
-            throw new RampartException($"TLS-RPT store '{Location}': cannot store report {r.ReportId}: {StateFiles.OneLine(ex.Message)}; {Advice(ex, Location)}", ex);
+            throw Fault($"cannot store report {r.ReportId}", ex);
         }
         finally
         {
@@ -183,7 +183,7 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
         }
         catch (SqliteException ex)
         {
-            throw new RampartException($"TLS-RPT store '{Location}': cannot summarise: {StateFiles.OneLine(ex.Message)}; {Advice(ex, Location)}", ex);
+            throw Fault("cannot summarise", ex);
         }
         finally
         {
@@ -264,6 +264,8 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
             );
             CREATE INDEX IF NOT EXISTS tlsrpt_failure_policy ON tlsrpt_failure (policy);
             """, cancellationToken);
+
+    private RampartException Fault(string what, SqliteException ex) => StateFiles.Fault("TLS-RPT store", Location, what, ex, Advice(ex, Location));
 
     private static string Advice(SqliteException ex, string path) =>
         StateFiles.Advice(ex, path, "move it aside and import the reports again", "try again when it is done");

@@ -415,7 +415,7 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
         }
         catch (SqliteException ex)
         {
-            throw new RampartException($"TLS-RPT session store '{Location}': {what}: {StateFiles.OneLine(ex.Message)}; {Advice(ex, Location)}", ex);
+            throw StateFiles.Fault("TLS-RPT session store", Location, what, ex, Advice(ex, Location));
         }
         finally
         {
