@@ -114,10 +114,11 @@ internal sealed class SocketmapConnectionHandler : ConnectionHandler
                         }
                         if (turnOver)
                         {
-                            // A peer with many requests queued (pipelining, or a flood) gets its answers in turns, and
-                            // every other connection runs between them: its lookups never wait behind thousands.
+                            // A peer with many requests queued (pipelining, or a flood) gets its answers in turns, in
+                            // the one lane for such peers: every other connection runs beside it, and lookups made one
+                            // at a time (Postfix's) never wait behind thousands.
                             answeredThisTurn = 0;
-                            await Task.Yield();
+                            await PipelinedTurns.NextAsync();
                         }
                     }
 

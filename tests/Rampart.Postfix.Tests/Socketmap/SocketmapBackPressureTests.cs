@@ -39,6 +39,47 @@ public sealed class SocketmapBackPressureTests : IDisposable
         Assert.Equal("OK postfix:fresh.example", await fresh.RequestAsync("postfix", "fresh.example"));
     }
 
+    [Fact]
+    public async Task PipelinedPeers_PastTheirFirstTurn_AnswerOneTurnAtATime_WhileOneAtATimeLookupsRunBeside()
+    {
+        // Issue 13: during a flood of connections that pipeline, a lookup made the way Postfix makes them (one request,
+        // then its reply) waited for every flooding connection's turn. Now turns after the first run in one lane:
+        // while a turn holds it, no other pipelining peer's next turn starts, and a one-at-a-time lookup still runs.
+        await using var server = await SocketmapTestServer.StartAsync("tcp", _responder);
+        await using var holder = await server.ConnectAsync();
+        await using var waiter = await server.ConnectAsync();
+        await using var postfix = await server.ConnectAsync();
+        static byte[] Burst(string prefix, string fifth) => [.. Enumerable.Range(1, 6)
+            .SelectMany(i => SocketmapTestClient.Frame($"postfix {(i == 5 ? fifth : $"{prefix}{i}.example")}"))];
+
+        try
+        {
+            // The holder's fifth request starts its second turn, in the lane, and holds its thread there.
+            await holder.SendAsync(Burst("h", FakeSocketmapResponder.HoldsThread));
+            await _responder.WaitEnteredAsync(TestContext.Current.CancellationToken);
+            await waiter.SendAsync(Burst("w", "w5.example"));
+            for (int i = 1; i <= 4; i++)
+            {
+                Assert.Equal($"OK postfix:w{i}.example", await waiter.ReadReplyAsync(TimeSpan.FromSeconds(10)));
+            }
+
+            Assert.Equal("OK postfix:fresh.example", await postfix.RequestAsync("postfix", "fresh.example", TimeSpan.FromSeconds(10)));
+            Assert.DoesNotContain(("postfix", "w5.example"), _responder.Calls);
+        }
+        finally
+        {
+            _responder.OpenGate();
+        }
+
+        Assert.Equal("OK postfix:w5.example", await waiter.ReadReplyAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal("OK postfix:w6.example", await waiter.ReadReplyAsync(TimeSpan.FromSeconds(10)));
+        for (int i = 1; i <= 6; i++)
+        {
+            var key = i == 5 ? FakeSocketmapResponder.HoldsThread : $"h{i}.example";
+            Assert.Equal($"OK postfix:{key}", await holder.ReadReplyAsync(TimeSpan.FromSeconds(10)));
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Transports))]
     public async Task Connection_ManyMalformedRequests_OneWarningWhenItStartsAndOneWithTheCountAtClose(string transport)
