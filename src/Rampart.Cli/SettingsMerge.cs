@@ -29,7 +29,8 @@ internal sealed record DaemonCommandLine(
     int? MaxConnections = null);
 
 /// <summary>What <c>rampart serve</c>'s command line gave.</summary>
-internal sealed record ServeCommandLine(IReadOnlyList<System.Net.IPEndPoint> Listen, string? Certificates, string? StateDir, string? Store, int? MaxConnections = null);
+internal sealed record ServeCommandLine(IReadOnlyList<System.Net.IPEndPoint> Listen, string? Certificates, string? StateDir, string? Store, int? MaxConnections = null,
+    System.Net.IPEndPoint? Metrics = null);
 
 /// <summary><c>rampart serve</c>'s settings: the publish file with the command line applied, and where reports are kept.</summary>
 /// <param name="Store">A report store named by <c>--store</c>, or null.</param>
@@ -182,6 +183,7 @@ internal static class SettingsMerge
             Certificates = cli.Certificates ?? serve.Certificates,
             StateDir = cli.StateDir ?? serve.StateDir,
             MaxConnections = cli.MaxConnections ?? serve.MaxConnections,
+            Metrics = cli.Metrics ?? serve.Metrics,
         };
         return new ServeRun(file with { Serve = serve }, cli.Store, cli.Store is null ? serve.StateDir : cli.StateDir);
     }

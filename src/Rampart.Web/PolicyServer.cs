@@ -30,11 +30,16 @@ internal sealed partial class PolicyServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ILogger _log;
     private readonly string _serving;
+    private readonly IPEndPoint? _metrics;
 
-    private PolicyServer(WebApplication app, ILogger log, string serving) => (_app, _log, _serving) = (app, log, serving);
+    private PolicyServer(WebApplication app, ILogger log, string serving, IPEndPoint? metrics) =>
+        (_app, _log, _serving, _metrics) = (app, log, serving, metrics);
 
-    /// <summary>The addresses actually bound (port 0 resolved), once started.</summary>
+    /// <summary>The HTTPS addresses actually bound (port 0 resolved), once started.</summary>
     public IReadOnlyList<IPEndPoint> BoundEndPoints { get; private set; } = [];
+
+    /// <summary>The /metrics address actually bound, once started; null when not served.</summary>
+    public IPEndPoint? BoundMetricsEndPoint { get; private set; }
 
     /// <summary>
     /// Builds the host: loads every certificate (a <see cref="RampartException"/> names the file that fails) and the
@@ -62,6 +67,11 @@ internal sealed partial class PolicyServer : IAsyncDisposable
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = config.Serve.ReportMaxBytes;
             kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+            if (config.Serve.Metrics is { } metricsEndPoint)
+            {
+                // The one listener without TLS: requests on it are only ever /metrics (ServeMetrics).
+                kestrel.Listen(metricsEndPoint, listen => listen.Protocols = HttpProtocols.Http1);
+            }
             foreach (var endPoint in config.Serve.Listen)
             {
                 kestrel.Listen(endPoint, listen =>
@@ -84,10 +94,20 @@ internal sealed partial class PolicyServer : IAsyncDisposable
         var receiver = reports is null ? null : new TlsRptReceiver(reports, config.Serve.ReportMaxBytes, loggers.CreateLogger(LogComponents.TlsRptReceiver));
         var log = loggers.CreateLogger(LogComponents.Serve);
         var reportPath = config.Serve.ReportPath;
-        app.Run(context => HandleAsync(context, policies, receiver, reportPath, log));
+        var metrics = new ServeMetrics(app.Services.GetRequiredService<ConnectionAdmission>(), reportPath);
+        app.Run(async context =>
+        {
+            if (!context.Request.IsHttps)
+            {
+                await metrics.AnswerAsync(context).ConfigureAwait(false);
+                return;
+            }
+            await HandleAsync(context, policies, receiver, reportPath, log).ConfigureAwait(false);
+            metrics.Count(context);
+        });
         var serving = $"{config.Domains.Count} domain(s) ({string.Join(", ", config.Domains.Select(d => d.PolicyHostName))}); " +
                       (reports is null ? "TLS-RPT reports off" : $"TLS-RPT reports at {reportPath} into {reports.Location}");
-        return new PolicyServer(app, log, serving);
+        return new PolicyServer(app, log, serving, config.Serve.Metrics);
     }
 
     /// <summary>Each hosted policy host name and the policy file it serves, byte for byte what <c>rampart publish</c> wrote.</summary>
@@ -156,12 +176,17 @@ internal sealed partial class PolicyServer : IAsyncDisposable
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await ListenerStartup.StartAsync(_app,
-            _ => new ListenerRole("--listen", "another web server on this host?", HasUserOption: true), cancellationToken).ConfigureAwait(false);
-        var addresses = _app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
-            .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];
-        BoundEndPoints = addresses.Select(u => new Uri(u)).Select(u => new IPEndPoint(IPAddress.Parse(u.Host.Trim('[', ']')), u.Port)).ToList();
-        Log.Started(_log, string.Join(", ", BoundEndPoints.Select(e => $"https://{e}")), _serving, _app.Services.GetRequiredService<ConnectionAdmission>().Limit);
+        await ListenerStartup.StartAsync(_app, endPoint => Equals(endPoint, _metrics)
+            ? new ListenerRole("--metrics", "another exporter, or a second rampart serve?", HasUserOption: true)
+            : new ListenerRole("--listen", "another web server on this host?", HasUserOption: true), cancellationToken).ConfigureAwait(false);
+        var addresses = (_app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
+            .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? []).Select(u => new Uri(u)).ToList();
+        static IPEndPoint EndPointOf(Uri address) => new(IPAddress.Parse(address.Host.Trim('[', ']')), address.Port);
+        BoundEndPoints = addresses.Where(u => u.Scheme == Uri.UriSchemeHttps).Select(EndPointOf).ToList();
+        BoundMetricsEndPoint = addresses.Where(u => u.Scheme == Uri.UriSchemeHttp).Select(EndPointOf).FirstOrDefault();
+        Log.Started(_log, string.Join(", ", BoundEndPoints.Select(e => $"https://{e}"))
+            + (BoundMetricsEndPoint is { } metrics ? $"; metrics http://{metrics}/metrics" : ""),
+            _serving, _app.Services.GetRequiredService<ConnectionAdmission>().Limit);
     }
 
     /// <summary>

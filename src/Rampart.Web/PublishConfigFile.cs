@@ -17,6 +17,9 @@ internal sealed record ServeSettings(
     /// <summary><c>max_connections</c>: connections open at once; null = the default from the open-files limit.</summary>
     public int? MaxConnections { get; init; }
 
+    /// <summary><c>metrics</c>: where to serve Prometheus <c>/metrics</c> over plain HTTP; null = not served.</summary>
+    public IPEndPoint? Metrics { get; init; }
+
     public const long DefaultReportMaxBytes = 1 << 20;
 
     public const string DefaultCertificates = "/etc/letsencrypt/live";
@@ -72,7 +75,10 @@ internal static class PublishConfigFile
         .Key("state_dir", ConfigTypes.Text, "the CLI's default", "Directory of the TLS-RPT report store.", (s, v) => s with { StateDir = v })
         .Key("max_connections", ConfigTypes.Int(1, Hosting.Listening.ConnectionLimit.Most), Hosting.Listening.ConnectionLimit.DefaultDoc,
             "Connections open at once, all addresses together; more are closed at once (--max-connections; docs/security.md).",
-            (s, v) => s with { MaxConnections = v });
+            (s, v) => s with { MaxConnections = v })
+        .Key("metrics", ConfigTypes.Reference("IP:PORT", (r, n, p) => r.EndPoint(n, p, "e.g. 127.0.0.1:9462")), "off",
+            "Serve Prometheus metrics over plain HTTP at http://IP:PORT/metrics: connections admitted and refused, responses by kind and status (--metrics; keep it on loopback).",
+            (s, v) => s with { Metrics = v });
 
     /// <summary>The top level: <c>domains:</c>, <c>serve:</c>, or one domain's keys.</summary>
     private static readonly ConfigSection<PublishFile> s_root = new ConfigSection<PublishFile>()

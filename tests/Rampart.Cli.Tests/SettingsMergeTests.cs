@@ -142,16 +142,19 @@ public sealed class SettingsMergeTests
           certificates: /etc/from-file
           state_dir: /var/lib/from-file
           max_connections: 500
+          metrics: 127.0.0.1:9462
         """, "/etc/rampart/publish.yml");
 
     [Fact]
     public void Serve_CommandLineGiven_ReplacesTheFilesValues()
     {
-        var run = SettingsMerge.Serve(Publish(), new ServeCommandLine([IPEndPoint.Parse("127.0.0.1:9443"), IPEndPoint.Parse("[::1]:9443")], "/etc/from-cli", "/var/lib/from-cli", null, 2000));
+        var run = SettingsMerge.Serve(Publish(), new ServeCommandLine([IPEndPoint.Parse("127.0.0.1:9443"), IPEndPoint.Parse("[::1]:9443")], "/etc/from-cli", "/var/lib/from-cli", null, 2000,
+            IPEndPoint.Parse("127.0.0.1:9999")));
 
         Assert.Equal(["127.0.0.1:9443", "[::1]:9443"], run.Config.Serve.Listen.Select(e => e.ToString()));
         Assert.Equal("/etc/from-cli", run.Config.Serve.Certificates);
         Assert.Equal(2000, run.Config.Serve.MaxConnections);
+        Assert.Equal("127.0.0.1:9999", run.Config.Serve.Metrics?.ToString());
         Assert.Equal("/var/lib/from-cli", run.StoreStateDir);
         Assert.Null(run.Store);
     }
@@ -164,6 +167,7 @@ public sealed class SettingsMergeTests
         Assert.Equal("127.0.0.1:8443", Assert.Single(run.Config.Serve.Listen).ToString());
         Assert.Equal("/etc/from-file", run.Config.Serve.Certificates);
         Assert.Equal(500, run.Config.Serve.MaxConnections);
+        Assert.Equal("127.0.0.1:9462", run.Config.Serve.Metrics?.ToString());
         Assert.Equal("/var/lib/from-file", run.StoreStateDir);
     }
 

@@ -68,20 +68,22 @@ public sealed class PolicyServerTests : IAsyncLifetime
         new(new LoopbackDns(), new WebPkiValidator(TrustAnchors.Load(_pki.CaFile, ""), TimeProvider.System),
             new MtaStsFetchSettings { Port = Port, TotalTimeout = TimeSpan.FromSeconds(20), ConnectTimeout = TimeSpan.FromSeconds(10) }, TimeProvider.System);
 
-    private HttpClient Client(string sni)
+    private HttpClient Client(string sni) => Client(sni, Port);
+
+    private static HttpClient Client(string sni, int port)
     {
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (_, ct) =>
             {
                 var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                await socket.ConnectAsync(IPAddress.Loopback, Port, ct);
+                await socket.ConnectAsync(IPAddress.Loopback, port, ct);
                 return new NetworkStream(socket, ownsSocket: true);
             },
             SslOptions = new SslClientAuthenticationOptions { TargetHost = sni, RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null },
             UseProxy = false,
         };
-        return new HttpClient(handler) { BaseAddress = new Uri($"https://{sni}:{Port}/") };
+        return new HttpClient(handler) { BaseAddress = new Uri($"https://{sni}:{port}/") };
     }
 
     [Fact]
@@ -109,6 +111,37 @@ public sealed class PolicyServerTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/plain", response.Content.Headers.ContentType!.MediaType);
         Assert.Equal(PolicyDocument.For(_config.Domains[0]).Bytes.Length, response.Content.Headers.ContentLength);
+    }
+
+    [Fact]
+    public async Task Metrics_OnItsOwnPlainListener_CountConnectionsAndResponsesByKindAndStatus()
+    {
+        // Issue 13: serve's refusals at max_connections were only logged. Its /metrics listener (plain HTTP, loopback)
+        // shows the connection counts and every response by kind and status; the HTTPS listeners never serve /metrics.
+        var config = _config with { Serve = _config.Serve with { Metrics = new IPEndPoint(IPAddress.Loopback, 0), MaxConnections = 50 } };
+        await using var server = PolicyServer.Create(config, _store);
+        await server.StartAsync(TestContext.Current.CancellationToken);
+        var ct = TestContext.Current.CancellationToken;
+        var metricsEndPoint = Assert.IsType<IPEndPoint>(server.BoundMetricsEndPoint);
+        Assert.DoesNotContain(metricsEndPoint, server.BoundEndPoints);
+        using (var client = Client("mta-sts.example.test", server.BoundEndPoints[0].Port))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/.well-known/mta-sts.txt", ct)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/.well-known/mta-sts.txt", ct)).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/metrics", ct)).StatusCode);
+        }
+
+        using var plain = new HttpClient { BaseAddress = new Uri($"http://{metricsEndPoint}/") };
+        using var response = await plain.GetAsync("/metrics", ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("rampart_serve_responses_total{kind=\"policy\",status=\"200\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("rampart_serve_responses_total{kind=\"other\",status=\"404\"} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("rampart_connections_max 50\n", text, StringComparison.Ordinal);
+        Assert.Contains($"rampart_connections_refused_total{{listener=", text, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await plain.GetAsync("/.well-known/mta-sts.txt", ct)).StatusCode);
     }
 
     [Fact]

@@ -45,12 +45,15 @@ internal static class ServeCommand
         var group = new Option<string?>("--group") { Description = "Run with this group (default: the user's).", HelpName = "GROUP" };
         var logLevel = LogLevelOption.Create();
         var maxConnections = DaemonCommand.MaxConnectionsOption("all addresses together");
+        var metrics = OptionValues.Address("--metrics",
+            "Serve Prometheus metrics over plain HTTP at http://IP:PORT/metrics (keep it on loopback, e.g. 127.0.0.1:9462): connections " +
+            "admitted and refused, responses by kind and status; replaces serve.metrics. Default: off.", "127.0.0.1:9462");
         var command = new Command("serve",
             "HTTPS policy host for many domains at once: /.well-known/mta-sts.txt by Host and SNI (text/plain), certificates per host from " +
             "certbot's layout reloaded when they change, /healthz, and TLS-RPT reports by HTTPS POST (application/tlsrpt+gzip or +json, size-capped). " +
             $"--config FILE is the publish YAML (its domains and its serve: section; docs/publishing.md); --state-dir replaces serve.state_dir and holds the report store ({SqliteTlsReportStore.FileName}).")
         {
-            listen, certificates, store, noReports, check, user, group, logLevel, maxConnections,
+            listen, certificates, store, noReports, check, user, group, logLevel, maxConnections, metrics,
         };
         command.WithConfig().WithStateDir();
         command.SetAction((parse, ct) => Verb.RunServiceAsync(async () =>
@@ -61,7 +64,7 @@ internal static class ServeCommand
             }
             var run = SettingsMerge.Serve(PublishConfigFile.Load(path),
                 new ServeCommandLine(parse.GetValue(listen) ?? [], parse.GetValue(certificates), parse.GetValue(stateDir), parse.GetValue(store),
-                    parse.GetValue(maxConnections)));
+                    parse.GetValue(maxConnections), parse.GetValue(metrics)));
             var file = run.Config;
             var serve = file.Serve;
             UnixAccount? runAs = null;
