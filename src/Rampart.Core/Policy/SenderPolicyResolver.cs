@@ -25,7 +25,8 @@ public sealed record SenderPolicySettings
 /// <summary>
 /// The sender decision of DESIGN.md, one destination domain at a time:
 /// 1. MX lookup (lookup error → defer); 2. DANE per MX host (any lookup error → defer; where it applies it always wins,
-/// and MTA-STS is not consulted: RFC 8461 §2); 3. MTA-STS; 4. pinned policies; 5. no policy (the MTA's default applies).
+/// and MTA-STS's answer is not used: RFC 8461 §2); 3. MTA-STS; 4. pinned policies; 5. no policy (the MTA's default
+/// applies). The MTA-STS lookup runs beside steps 1–2, not after them (<see cref="DecideAsync"/>).
 /// </summary>
 public sealed class SenderPolicyResolver(
     IDnsResolver dns,
@@ -40,9 +41,16 @@ public sealed class SenderPolicyResolver(
     {
         var evidence = new List<Evidence>();
         var domain = destination.Value;
+        // The two discoveries run side by side (issue 18): MTA-STS's (the _mta-sts TXT record, then the policy host and
+        // the fetch when it announces a new policy) starts with the MX lookup, not after DANE's (MX, then each host's
+        // addresses, then its TLSA records), so a first lookup waits for the longer of the two, not their sum. The order
+        // of precedence is unchanged: the MTA-STS answer is used only when DANE does not apply and the MX lookup worked;
+        // otherwise it is left to finish on its own (a policy it fetched is cached, never used for this decision).
+        var stsLookup = mtaSts.LookupAsync(domain, cancellationToken);
         var (mx, mxSecure) = await LookupMxAsync(domain, evidence, cancellationToken).ConfigureAwait(false);
         if (mx is null)
         {
+            LeaveRunning(stsLookup);
             // DNS is failing. A cached MTA-STS policy still holds until max_age (RFC 8461 §5): enforce it rather than defer.
             if (await FromCachedPolicyAsync(domain, evidence, cancellationToken).ConfigureAwait(false) is { } cachedDecision)
             {
@@ -55,10 +63,11 @@ public sealed class SenderPolicyResolver(
         evidence.AddRange(daneHosts.Select(h => h.Evidence));
         if (DecideDane(domain, mx, mxSecure, daneHosts, evidence) is { } daneDecision)
         {
+            LeaveRunning(stsLookup);
             return daneDecision;
         }
 
-        var sts = await mtaSts.LookupAsync(domain, cancellationToken).ConfigureAwait(false);
+        var sts = await stsLookup.ConfigureAwait(false);
         evidence.AddRange(sts.Evidence);
         if (sts.Status == MtaStsLookupStatus.Policy && sts.Policy is { } policy)
         {
@@ -73,6 +82,11 @@ public sealed class SenderPolicyResolver(
         evidence.Add(new("decision", EvidenceOutcome.Info, "no DANE, MTA-STS or pinned policy: Postfix's default TLS level applies"));
         return new(domain, SenderPolicyKind.None, TlsRequirement.NoPolicy, mx, evidence, null, daneHosts);
     }
+
+    /// <summary>An MTA-STS lookup whose answer this decision does not use: it finishes on its own, its failure observed.</summary>
+    private static void LeaveRunning(Task<MtaStsLookupResult> lookup) =>
+        _ = lookup.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     /// <summary>Step 4: a local override or STARTTLS Policy List entry; an expired list is not enforced (with a warning).</summary>
     private SenderPolicyDecision? DecidePinned(string domain, List<string> mx, List<Evidence> evidence)
