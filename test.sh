@@ -32,6 +32,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   [ "$guard" = yes ] && rm -f /usr/sbin/policy-rc.d
 fi
+# The lab's second sender, a real Exim 4.96, is unpacked from Debian's .debs into its own directory (lab/exim/install):
+# installing the exim4 packages would remove Postfix (both provide mail-transport-agent).
+lab/exim/install >/dev/null
 # A system Postfix that was already running is the machine's own (the install above never starts one): it is left
 # alone, never stopped, since on a mail server that would be an outage. The lab runs its own Postfix instances in a
 # private network namespace, so the two do not meet.

@@ -26,7 +26,8 @@ internal sealed record DaemonCommandLine(
     string? SocketOwner,
     ServiceInputs Services,
     Microsoft.Extensions.Logging.LogLevel? LogLevel = null,
-    int? MaxConnections = null);
+    int? MaxConnections = null,
+    IReadOnlyList<SocketmapEndpoint>? EximListen = null);
 
 /// <summary>What <c>rampart serve</c>'s command line gave.</summary>
 internal sealed record ServeCommandLine(IReadOnlyList<System.Net.IPEndPoint> Listen, string? Certificates, string? StateDir, string? Store, int? MaxConnections = null,
@@ -63,19 +64,24 @@ internal static class SettingsMerge
         var file = loaded?.Configuration;
         DaemonReload Failed(string error) => new(null, warnings, [error]);
 
+        SocketmapEndpoint Owned(SocketmapEndpoint e) => cli.SocketOwner is { } owner && e.UnixSocketPath is not null ? e with { UnixSocketOwner = owner } : e;
         var endpoints = new List<SocketmapEndpoint>();
         if (cli.Listen.Count > 0 || file is null)
         {
             foreach (var endpoint in cli.Listen.Count > 0 ? cli.Listen : [SocketmapEndpoint.Parse(DaemonConfiguration.DefaultListen)])
             {
-                endpoints.Add(cli.SocketOwner is { } owner && endpoint.UnixSocketPath is not null ? endpoint with { UnixSocketOwner = owner } : endpoint);
+                endpoints.Add(Owned(endpoint));
             }
         }
         else
         {
             endpoints.AddRange(file.Listen);
         }
-        foreach (var owner in endpoints.Select(e => e.UnixSocketOwner).OfType<string>().Distinct())
+        // --exim-listen replaces exim_listen; --socket-owner gives its Unix sockets away as well (Exim's user must connect).
+        var exim = cli.EximListen is { Count: > 0 } eximCli
+            ? eximCli.Select(Owned).ToList()
+            : file?.EximListen ?? [];
+        foreach (var owner in endpoints.Concat(exim).Select(e => e.UnixSocketOwner).OfType<string>().Distinct())
         {
             if (!UnixAccount.TryResolve(owner, null, out _, out var ownerError))
             {
@@ -150,6 +156,7 @@ internal static class SettingsMerge
             services.Anchors,
             defaultZone)
         {
+            EximListen = exim,
             Metrics = metrics,
             MaxConnections = cli.MaxConnections ?? file?.MaxConnections,
             Pinned = services.Pinned,

@@ -60,6 +60,26 @@ public sealed class SettingsMergeTests
     }
 
     [Fact]
+    public void Daemon_EximListen_FromTheFile_ReplacedByTheCommandLine_SocketOwnerApplied_RestartOnly()
+    {
+        var file = File(DaemonFile + "\nexim_listen: 127.0.0.1:8462\n");
+        var fromFile = Assert.IsType<Rampart.Postfix.Daemon.DaemonSettings>(SettingsMerge.Daemon(file, s_nothingGiven).Settings);
+        var fromCli = Assert.IsType<Rampart.Postfix.Daemon.DaemonSettings>(SettingsMerge.Daemon(file, s_nothingGiven with
+        {
+            EximListen = [SocketmapEndpoint.Parse("unix:/run/rampart/exim.sock:0660")],
+            SocketOwner = "root",
+        }).Settings);
+        var none = Assert.IsType<Rampart.Postfix.Daemon.DaemonSettings>(SettingsMerge.Daemon(File(DaemonFile), s_nothingGiven).Settings);
+
+        Assert.Equal("127.0.0.1:8462", Assert.Single(fromFile.EximListen).ToString());
+        var unix = Assert.Single(fromCli.EximListen);
+        Assert.Equal(("unix:/run/rampart/exim.sock", "root"), (unix.ToString(), unix.UnixSocketOwner));
+        Assert.Empty(none.EximListen);
+        Assert.Contains("exim_listen", none.RestartOnlyChanges(fromFile));
+        Assert.DoesNotContain("exim_listen", fromFile.RestartOnlyChanges(fromFile with { }));
+    }
+
+    [Fact]
     public void Daemon_TlsRptReporting_IntakeFromTheFileAndRestartOnly()
     {
         var without = Assert.IsType<Rampart.Postfix.Daemon.DaemonSettings>(SettingsMerge.Daemon(File(DaemonFile), s_nothingGiven).Settings);

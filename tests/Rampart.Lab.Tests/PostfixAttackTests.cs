@@ -6,6 +6,8 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
+using static Rampart.Lab.Tests.LabAttacks;
+
 namespace Rampart.Lab.Tests;
 
 /// <summary>
@@ -14,26 +16,9 @@ namespace Rampart.Lab.Tests;
 /// (<c>Rampart.Lab mitm</c>) in front of mitm-sts.test's MX (= sts-enforce.test) and mitm-dane.test's MX
 /// (= dane.test). One Postfix and one daemon for the whole class (~3 s to start).
 /// </summary>
-public sealed class PostfixLab : IAsyncLifetime
+public sealed class PostfixLab() : LabSender("rampart-postfix")
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("rampart-postfix").FullName;
-    private readonly ConcurrentQueue<string> _daemonOutput = new();
-    private Process? _daemon;
-
-    public string Instance => Path.Combine(_root, "postfix");
-
-    /// <summary>The daemon's socketmap port on 127.0.0.1 (Postfix's smtp_tls_policy_maps); kept across restarts.</summary>
-    public int Port { get; private set; }
-
-    /// <summary>The class's own daemon state directory (its SQLite policy cache); tests that restart the daemon elsewhere restore it.</summary>
-    public string DefaultDaemonState => Path.Combine(_root, "daemon");
-
-    /// <summary>A fresh, empty daemon state directory under this fixture's root.</summary>
-    public string NewDaemonState() => Directory.CreateDirectory(Path.Combine(_root, "daemon-" + Guid.NewGuid().ToString("N")[..8])).FullName;
-
-    /// <summary>What the daemons printed (stderr and stdout), for failure messages.</summary>
-    public string DaemonOutput() => string.Join('\n', _daemonOutput.TakeLast(60));
-    public static string State => Environment.GetEnvironmentVariable("RAMPART_LAB_STATE") ?? "";
+    public string Instance => Path.Combine(Root, "postfix");
 
     public static string Script
     {
@@ -52,7 +37,7 @@ public sealed class PostfixLab : IAsyncLifetime
         }
     }
 
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
         if (Environment.GetEnvironmentVariable("RAMPART_LAB") != "1")
         {
@@ -60,24 +45,13 @@ public sealed class PostfixLab : IAsyncLifetime
         }
 
         // the postfix user must reach the queue: CreateTempSubdirectory makes a 0700 dir
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(_root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
-                                    UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        }
-
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            Port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
+        OpenRootToOthers();
         await StartDaemonAsync(DefaultDaemonState);
         await RunAsync("create", Port.ToString(CultureInfo.InvariantCulture));
         await RunAsync("start");
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         if (Directory.Exists(Instance))
         {
@@ -90,119 +64,7 @@ public sealed class PostfixLab : IAsyncLifetime
             }
         }
 
-        await StopDaemonAsync();
-        Directory.Delete(_root, recursive: true);
-    }
-
-    /// <summary>
-    /// (Re)starts <c>rampart daemon</c> on <see cref="Port"/> with STATEDIR (its SQLite policy cache) and EXTRA arguments:
-    /// the old process (if any) gets SIGTERM, so its decision memory is gone; what it stored on disk stays.
-    /// Postfix's smtp processes reconnect to the new one on their next lookup.
-    /// </summary>
-    public async Task StartDaemonAsync(string stateDir, params string[] extra)
-    {
-        await StopDaemonAsync();
-        Directory.CreateDirectory(stateDir);
-        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])[Rampart.Tests.Shared.CliRunner.RampartDll, "daemon", "--listen", $"127.0.0.1:{Port}", "--state-dir", stateDir, .. extra])
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        _daemonOutput.Enqueue($"--- daemon {string.Join(' ', info.ArgumentList.Skip(1))}");
-        _daemon = Process.Start(info)!;
-        _daemon.OutputDataReceived += (_, e) => _daemonOutput.Enqueue(e.Data ?? "");
-        _daemon.ErrorDataReceived += (_, e) => _daemonOutput.Enqueue(e.Data ?? "");
-        _daemon.BeginOutputReadLine();
-        _daemon.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, Port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !_daemon.HasExited)
-            {
-                await Task.Delay(50);
-            }
-            catch (SocketException e)
-            {
-                throw new InvalidOperationException($"rampart daemon did not listen on 127.0.0.1:{Port} within 20 s ({e.SocketErrorCode}):\n{DaemonOutput()}", e);
-            }
-        }
-    }
-
-    private async Task StopDaemonAsync()
-    {
-        if (_daemon is not { } daemon)
-        {
-            return;
-        }
-
-        _daemon = null;
-        if (!daemon.HasExited)
-        {
-            using var kill = Process.Start("kill", ["-TERM", daemon.Id.ToString(CultureInfo.InvariantCulture)])!;
-            await kill.WaitForExitAsync();
-        }
-
-        using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
-        {
-            try
-            {
-                await daemon.WaitForExitAsync(deadline.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                daemon.Kill();
-                await daemon.WaitForExitAsync();
-            }
-        }
-
-        daemon.Dispose();
-    }
-
-    /// <summary>
-    /// Asks the running daemon for KEY over a connection of its own, as Postfix does (netstring <c>postfix KEY</c>);
-    /// returns the reply and how long it took. Bounded by <paramref name="within"/>, so a stall fails instead of hanging.
-    /// </summary>
-    public async Task<(string Reply, TimeSpan Elapsed)> AskDaemonAsync(string key, TimeSpan within)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        deadline.CancelAfter(within);
-        using var client = new TcpClient { NoDelay = true };
-        await client.ConnectAsync(IPAddress.Loopback, Port, deadline.Token);
-        var stream = client.GetStream();
-        var payload = Encoding.UTF8.GetBytes("postfix " + key);
-        var clock = Stopwatch.StartNew();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(payload.Length.ToString(CultureInfo.InvariantCulture) + ":").Concat(payload).Append((byte)',').ToArray(), deadline.Token);
-        var received = new List<byte>();
-        var chunk = new byte[4096];
-        try
-        {
-            while (true)
-            {
-                var colon = received.IndexOf((byte)':');
-                if (colon > 0 && int.TryParse(Encoding.ASCII.GetString([.. received.Take(colon)]), NumberStyles.None, CultureInfo.InvariantCulture, out var length)
-                    && received.Count >= colon + 1 + length + 1)
-                {
-                    Assert.Equal((byte)',', received[colon + 1 + length]);
-                    return (Encoding.UTF8.GetString([.. received.Skip(colon + 1).Take(length)]), clock.Elapsed);
-                }
-
-                var n = await stream.ReadAsync(chunk, deadline.Token);
-                Assert.True(n > 0, $"the daemon closed the connection without answering {key}");
-                received.AddRange(chunk.AsSpan(0, n));
-            }
-        }
-        catch (OperationCanceledException) when (!TestContext.Current.CancellationToken.IsCancellationRequested)
-        {
-            Assert.Fail($"the daemon did not answer {key} within {within.TotalSeconds} s (stalled)\n{DaemonOutput()}");
-            throw;
-        }
+        await base.DisposeAsync();
     }
 
     public async Task<string> RunAsync(string command, params string[] args)
@@ -242,36 +104,10 @@ public sealed class PostfixLab : IAsyncLifetime
 }
 
 [Trait("Category", "integration")]
+[Collection(LabAttacks.Collection)]
 public sealed class PostfixAttackTests(PostfixLab postfix) : IClassFixture<PostfixLab>
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
-
-    private static string Token() => "tok" + Guid.NewGuid().ToString("N");
-
-    /// <summary>The .eml the MX receiver wrote for this token, polled every 100 ms.</summary>
-    private static async Task<string?> ReceivedAsync(string mxHost, string token, TimeSpan within)
-    {
-        var dir = Path.Combine(PostfixLab.State, "mail", mxHost);
-        var deadline = DateTime.UtcNow + within;
-        do
-        {
-            if (Directory.Exists(dir))
-            {
-                foreach (var file in Directory.GetFiles(dir, "*.eml"))
-                {
-                    var text = await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken);
-                    if (text.Contains(token, StringComparison.Ordinal))
-                    {
-                        return text;
-                    }
-                }
-            }
-
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
-        while (DateTime.UtcNow < deadline);
-        return null;
-    }
 
     /// <summary>Waits until the message to RCPT sits in the queue with a delay reason; returns it.</summary>
     private async Task<string> DeferredAsync(string rcpt)
@@ -507,9 +343,6 @@ public sealed class PostfixAttackTests(PostfixLab postfix) : IClassFixture<Postf
         }
     }
 
-    private const string AttackerAddress = "127.0.1.52";
-    private const string AttackerHost = "mx.mitm-attacker.test";
-
     /// <summary>
     /// The daemon (as it runs now) tells Postfix <c>secure match=mx.DOMAIN</c>; then with STARTTLS stripped by the MitM a
     /// message to DOMAIN is deferred ("TLS is required, but was not offered") and nothing reaches the MX or the MitM in clear.
@@ -533,54 +366,5 @@ public sealed class PostfixAttackTests(PostfixLab postfix) : IClassFixture<Postf
         });
 
         await AssertNothingInClearAsync(token, mitmLog, mxHost, "strip", mxHost);
-    }
-
-    private static string MitmLogPath => Path.Combine(PostfixLab.State, "log", "mitm.log");
-
-    private static long MitmLogLength() => File.Exists(MitmLogPath) ? new FileInfo(MitmLogPath).Length : 0;
-
-    /// <summary>
-    /// No receiver of RECEIVERS got the token, the MitM's captures of MITMHOST hold no token, and the MitM's log since
-    /// FROM shows it was contacted in MODE and never saw a DATA command.
-    /// </summary>
-    private static async Task AssertNothingInClearAsync(string token, long from, string mitmHost, string mode, params string[] receivers)
-    {
-        foreach (var receiver in receivers)
-        {
-            Assert.Null(await ReceivedAsync(receiver, token, TimeSpan.Zero));
-        }
-
-        var captures = Path.Combine(PostfixLab.State, "mitm", "capture", mitmHost);
-        foreach (var file in Directory.Exists(captures) ? Directory.GetFiles(captures) : [])
-        {
-            Assert.DoesNotContain(token, await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken), StringComparison.Ordinal);
-        }
-
-        string recent;
-        using (var stream = new FileStream(MitmLogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
-        {
-            stream.Seek(from, SeekOrigin.Begin);
-            using var reader = new StreamReader(stream);
-            recent = await reader.ReadToEndAsync(TestContext.Current.CancellationToken);
-        }
-
-        var ours = recent.Split('\n').Where(l => l.Contains($" close mode={mode} host={mitmHost} ", StringComparison.Ordinal)).ToList();
-        Assert.True(ours.Count > 0, $"the attacker ({mode}, {mitmHost}) was never contacted:\n{recent}");
-        Assert.DoesNotContain(ours, l => l.Contains(" data=yes ", StringComparison.Ordinal));
-    }
-
-    private static async Task WithMitmAsync(string mxAddress, string mode, Func<Task> body)
-    {
-        var file = Path.Combine(PostfixLab.State, "mitm", "mode", mxAddress);
-        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-        await File.WriteAllTextAsync(file, mode + "\n", TestContext.Current.CancellationToken);
-        try
-        {
-            await body();
-        }
-        finally
-        {
-            File.Delete(file);
-        }
     }
 }

@@ -17,7 +17,7 @@ internal static class DaemonCommand
     private sealed record Options(
         Option<SocketmapEndpoint[]> Listen, Option<string?> StateDir, Option<bool> StrictTesting, Option<bool> NoSni, Option<bool> TlsRpt,
         Option<double> Timeout, Option<System.Net.IPEndPoint?> Metrics, Option<string?> Config, Option<string?> User, Option<string?> Group,
-        Option<string?> SocketOwner, Option<string?> LogLevel, Option<int?> MaxConnections);
+        Option<string?> SocketOwner, Option<string?> LogLevel, Option<int?> MaxConnections, Option<SocketmapEndpoint[]> EximListen);
 
     public static Command Create()
     {
@@ -41,20 +41,25 @@ internal static class DaemonCommand
             new Option<string?>("--group") { Description = "Run with this group (default: the user's).", HelpName = "GROUP" },
             new Option<string?>("--socket-owner")
             {
-                Description = "Give the Unix sockets of --listen to USER[:GROUP] (e.g. rampart:postfix), with a mode such as unix:/path:0660.",
+                Description = "Give the Unix sockets of --listen and --exim-listen to USER[:GROUP] (e.g. rampart:postfix), with a mode such as unix:/path:0660.",
                 HelpName = "USER[:GROUP]",
             },
             LogLevelOption.Create(),
-            MaxConnectionsOption("socketmap and /metrics together"));
+            MaxConnectionsOption("socketmap, Exim line and /metrics together"),
+            OptionValues.List("--exim-listen",
+                "Also answer Exim: one line DOMAIN in, one line out (dane-only, dane, secure HOST:HOST…, none, tempfail REASON), " +
+                "then close; for Exim's ${readsocket} (docs/exim.md). IP:PORT, [IPv6]:PORT or unix:/path[:MODE]. Repeatable. Default: off.",
+                "ADDRESS", SocketmapEndpoint.Read));
         var checkConfig = new Option<bool>("--check-config") { Description = "Read and check the configuration, print what would run, and exit (0 ok, 2 errors)." };
         var command = new Command("daemon",
             "Run the Postfix TLS policy server (a drop-in for postfix-mta-sts-resolver that also does DANE). Point Postfix at it with\n" +
             $"  smtp_tls_policy_maps = socketmap:inet:{DefaultListen}:postfix\n" +
             "Answers OK dane-only / OK dane / OK secure match=… servername=hostname / NOTFOUND / TEMP, from a cache that survives " +
             "restarts (SQLite in the state directory), and refreshes cached policies before they expire. Logs one line per " +
-            "decision. SIGHUP reloads the configuration (zones, resolver, pinned policies); SIGTERM or Ctrl-C stops it.")
+            "decision. With --exim-listen it answers Exim too, from the same decisions (docs/exim.md). " +
+            "SIGHUP reloads the configuration (zones, resolver, pinned policies); SIGTERM or Ctrl-C stops it.")
         {
-            o.Listen, o.StrictTesting, o.NoSni, o.TlsRpt, o.Timeout, o.Metrics, o.User, o.Group, o.SocketOwner, o.LogLevel, o.MaxConnections, checkConfig,
+            o.Listen, o.EximListen, o.StrictTesting, o.NoSni, o.TlsRpt, o.Timeout, o.Metrics, o.User, o.Group, o.SocketOwner, o.LogLevel, o.MaxConnections, checkConfig,
         };
         command.WithNetwork(webPki: true).WithSenderPolicies().WithConfig().WithStateDir();
         command.SetAction((parse, ct) => Verb.RunServiceAsync(async () =>
@@ -74,7 +79,9 @@ internal static class DaemonCommand
             }
             if (parse.GetValue(checkConfig))
             {
-                Console.WriteLine($"configuration ok: listen {string.Join(", ", settings.Listen)}; state {settings.StateDirectory}; " +
+                Console.WriteLine($"configuration ok: listen {string.Join(", ", settings.Listen)}; " +
+                                  (settings.EximListen.Count > 0 ? $"exim listen {string.Join(", ", settings.EximListen)}; " : "") +
+                                  $"state {settings.StateDirectory}; " +
                                   $"resolver {settings.Dns.Endpoint} (DNSSEC {(settings.Dns.TrustAd ? "trusted" : "not trusted")}); " +
                                   $"zones: {string.Join(", ", settings.Zones.Values.Prepend(settings.DefaultZone).Select(z => DescribeZone(z, settings.DefaultZone)))}; " +
                                   $"fetch timeout {settings.DefaultZone.Timeout.TotalSeconds:0.#} s; pinned policies {settings.Pinned?.Count ?? 0}; " +
@@ -157,7 +164,8 @@ internal static class DaemonCommand
             parse.GetValue(o.SocketOwner),
             ServiceInputs.From(parse),
             parse.GetValue(o.LogLevel) is not null || parse.GetValue(GlobalOptions.Verbose) ? LogLevelOption.Read(parse, o.LogLevel) : null,
-            parse.GetValue(o.MaxConnections));
+            parse.GetValue(o.MaxConnections),
+            parse.GetValue(o.EximListen) ?? []);
         return SettingsMerge.Daemon(file, cli);
     }
 }

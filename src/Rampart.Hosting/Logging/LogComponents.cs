@@ -37,6 +37,7 @@ internal static class LogComponents
         (TlsRptCollector, "tlsrpt-collector"),
         ("Rampart.Postfix.Daemon", "policy"),           // the decisions (SocketmapResponder, DaemonEngine): one line per lookup
         ("Rampart.Postfix.Socketmap", "socketmap"),     // connections and framing (SocketmapConnectionHandler)
+        ("Rampart.Postfix.Exim", "exim"),               // the Exim line listener's connections (EximConnectionHandler)
         (Serve, "serve"),
         (Certificates, "certificates"),
         (TlsRptReceiver, "tlsrpt-receiver"),

@@ -6,7 +6,7 @@ namespace Rampart.Hosting.Logging;
 /// they were already unique (the daemon's 1–11, the decisions' 100–103, the socketmap server's 200–212).
 /// <code>
 ///   1– 99  daemon            Rampart.Postfix Daemon/DaemonHost.cs
-/// 100–199  policy            Rampart.Postfix Daemon/DaemonEngine.cs, Daemon/SocketmapResponder.cs
+/// 100–199  policy            Rampart.Postfix Daemon/DaemonEngine.cs, Daemon/SocketmapResponder.cs, Daemon/EximResponder.cs
 /// 200–299  socketmap         Rampart.Postfix Socketmap/SocketmapLog.cs
 /// 300–319  serve             Rampart.Web PolicyServer.cs
 /// 320–339  certificates      Rampart.Web PolicyCertificateStore.cs
@@ -14,6 +14,7 @@ namespace Rampart.Hosting.Logging;
 /// 360–379  tlsrpt-collector  Rampart.Postfix TlsRpt/TlsRptDatagramCollector.cs
 /// 400–449  watch             Rampart.Cli Commands/CheckWatch.cs
 /// 460–479  listener          Rampart.Hosting Listening/ConnectionAdmission.cs
+/// 480–499  exim              Rampart.Postfix Exim/EximLog.cs
 /// </code>
 /// A new <c>[LoggerMessage]</c> takes the next free id of its component's range; a new component adds a row here and in
 /// <see cref="Ranges"/>. A test reads every <c>[LoggerMessage]</c> of the program and checks both rules.
@@ -31,5 +32,6 @@ internal static class LogEventIds
         ("tlsrpt-collector", 360, 379),
         ("watch", 400, 449),
         ("listener", 460, 479),
+        ("exim", 480, 499),
     ];
 }

@@ -23,7 +23,7 @@ internal static class DaemonConfigReader
     /// <summary>Keys only Rampart's dialect has; any of them makes the file <see cref="DaemonConfigDialect.Rampart"/>.</summary>
     private static readonly HashSet<string> s_rampartKeys = new(StringComparer.Ordinal)
     {
-        "listen", "state_dir", "resolver", "ca_file", "overrides", "policy_list", "metrics", "user", "group", "log_level", "max_connections", "tlsrpt_reporting",
+        "listen", "exim_listen", "state_dir", "resolver", "ca_file", "overrides", "policy_list", "metrics", "user", "group", "log_level", "max_connections", "tlsrpt_reporting",
     };
 
     private static readonly string[] s_peerListenKeys = ["host", "port", "path", "mode"];
@@ -120,6 +120,8 @@ internal static class DaemonConfigReader
         .KeyReadWithOthers("mode", s_mode.Name, "umask", "File mode of the Unix socket (0666 is octal, 660 decimal as the peer reads it).")
         .KeyReadWithOthers("listen", "address or list", DaemonConfiguration.DefaultHost + ":" + DaemonConfiguration.DefaultPort,
             "IP:PORT, [IPv6]:PORT, localhost:PORT, unix:/path[:MODE] or {address, mode, owner}; not with host/port/path/mode.")
+        .KeyReadWithOthers("exim_listen", "address or list", "off",
+            "Where to answer Exim's one-line requests (docs/exim.md), in listen's forms (--exim-listen).")
         .Key("reuse_port", ConfigTypes.Bool.Name, "true", "Warned when true: Rampart binds its socket exclusively.", (r, e, c) =>
         {
             if (r.Bool(e.Value, e.Path) is not { } reuse)
@@ -183,6 +185,11 @@ internal static class DaemonConfigReader
             if (ReadListen(reader, keys) is { } listen)
             {
                 config = config with { Listen = listen };
+            }
+            if (keys.LastOrDefault(k => k.Name == "exim_listen" && !ConfigReader.IsNull(k.Value)) is { } exim
+                && ReadListenList(reader, exim) is { } eximListen)
+            {
+                config = config with { EximListen = eximListen };
             }
         }
         return new DaemonConfigLoadResult(config, reader.Warnings, reader.Errors);
@@ -355,7 +362,7 @@ internal static class DaemonConfigReader
         var ok = true;
         for (var i = 0; i < items.Count; i++)
         {
-            var path = listen.Value is YamlSequenceNode ? $"listen[{i}]" : "listen";
+            var path = listen.Value is YamlSequenceNode ? $"{listen.Name}[{i}]" : listen.Name;
             if (ReadListenItem(reader, items[i], path) is { } endpoint)
             {
                 endpoints.Add(endpoint);

@@ -174,6 +174,9 @@ internal sealed record DaemonConfiguration
     public IReadOnlyList<SocketmapEndpoint> Listen { get; init; } =
         [SocketmapEndpoint.Parse(DefaultListen)];
 
+    /// <summary><c>exim_listen</c>: where the Exim line listener answers (docs/exim.md); empty = not served.</summary>
+    public IReadOnlyList<SocketmapEndpoint> EximListen { get; init; } = [];
+
     /// <summary><c>reuse_port</c> (default true, as the peer's); Rampart does not set SO_REUSEPORT.</summary>
     public bool ReusePort { get; init; } = true;
 

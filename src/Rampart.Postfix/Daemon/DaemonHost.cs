@@ -11,6 +11,7 @@ using Rampart.Core.Policy;
 using Rampart.Hosting;
 using Rampart.Hosting.Listening;
 using Rampart.Hosting.Logging;
+using Rampart.Postfix.Exim;
 using Rampart.Postfix.Socketmap;
 using Rampart.Postfix.TlsRpt;
 using Rampart.Storage;
@@ -80,6 +81,12 @@ internal static partial class DaemonHost
         builder.Services.AddSocketmap();
         builder.Services.AddSingleton<ISocketmapResponder>(sp =>
             new SocketmapResponder(name => Volatile.Read(ref engine).Zone(name), metrics, time, sp.GetRequiredService<ILogger<SocketmapResponder>>()));
+        if (settings.EximListen.Count > 0)
+        {
+            builder.Services.AddEximLine();
+            builder.Services.AddSingleton<IEximResponder>(sp =>
+                new EximResponder(() => Volatile.Read(ref engine).Default, metrics, time, sp.GetRequiredService<ILogger<EximResponder>>()));
+        }
         builder.WebHost.UseSocketmapTransport();
         AdmittingListenerFactory.Install(builder.Services, settings.MaxConnections);
         // Sockets passed by systemd (rampart-daemon.socket) replace the configured addresses.
@@ -87,6 +94,7 @@ internal static partial class DaemonHost
         var listening = (activated.Count > 0
             ? string.Join(", ", activated.Select(fd => $"systemd socket (fd {fd})")) + $" instead of {string.Join(", ", settings.Listen)}"
             : string.Join(", ", settings.Listen)) + (settings.Metrics is { } served ? $"; metrics http://{served}/metrics" : "")
+            + (settings.EximListen.Count > 0 ? $"; Exim line {string.Join(", ", settings.EximListen)}" : "")
             + (settings.TlsRpt is { } intake ? $"; TLS-RPT datagrams unix:{intake.DatagramSocket}" : "");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -103,6 +111,10 @@ internal static partial class DaemonHost
                 {
                     kestrel.ListenSocketmap(endpoint);
                 }
+            }
+            foreach (var endpoint in settings.EximListen)
+            {
+                kestrel.ListenExim(endpoint);
             }
             if (settings.Metrics is { } metricsEndpoint)
             {
@@ -157,7 +169,9 @@ internal static partial class DaemonHost
         {
             await ListenerStartup.StartAsync(app, endpoint => Equals(endpoint, settings.Metrics)
                 ? new ListenerRole("--metrics", "another exporter, or a second rampart daemon?", HasUserOption: true)
-                : new ListenerRole("--listen", "another rampart daemon or postfix-mta-sts-resolver?", HasUserOption: true), cancellationToken).ConfigureAwait(false);
+                : settings.EximListen.Any(e => e.Serves(endpoint))
+                    ? new ListenerRole("--exim-listen", "another rampart daemon?", HasUserOption: true)
+                    : new ListenerRole("--listen", "another rampart daemon or postfix-mta-sts-resolver?", HasUserOption: true), cancellationToken).ConfigureAwait(false);
             cached = await store.CountAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || lifetime.ApplicationStopping.IsCancellationRequested)
@@ -252,6 +266,7 @@ internal static partial class DaemonHost
         var applied = settings with
         {
             Listen = current.Settings.Listen,
+            EximListen = current.Settings.EximListen,
             StateDirectory = current.Settings.StateDirectory,
             Metrics = current.Settings.Metrics,
             MaxConnections = current.Settings.MaxConnections,

@@ -38,7 +38,17 @@ internal sealed class DaemonMetrics
     /// <summary>One lookup answered with <paramref name="reply"/>, the reply sent.</summary>
     public void RecordLookup(SenderPolicyKind kind, SocketmapReply reply, TimeSpan elapsed)
     {
-        _lookups.AddOrUpdate((SenderPolicyDecision.KindName(kind), reply.StatusWord), 1, (_, n) => n + 1);
+        ArgumentNullException.ThrowIfNull(reply);
+        RecordLookup(kind, reply.StatusWord, elapsed);
+    }
+
+    /// <summary>
+    /// One lookup answered with <paramref name="answer"/>: a socketmap status word (<c>OK</c>, <c>NOTFOUND</c>, <c>TEMP</c>)
+    /// or the first word of an Exim line reply (<c>dane-only</c>, <c>dane</c>, <c>secure</c>, <c>none</c>, <c>tempfail</c>).
+    /// </summary>
+    public void RecordLookup(SenderPolicyKind kind, string answer, TimeSpan elapsed)
+    {
+        _lookups.AddOrUpdate((SenderPolicyDecision.KindName(kind), answer), 1, (_, n) => n + 1);
         var seconds = elapsed.TotalSeconds;
         for (var i = 0; i < s_buckets.Length; i++)
         {
@@ -57,7 +67,7 @@ internal sealed class DaemonMetrics
     public string Render(SenderPolicyCacheCounters cache, int cachedPolicies, long storeFaults = 0)
     {
         var text = new PrometheusText();
-        text.Family("rampart_lookups_total", "counter", "Socketmap lookups answered, by policy and Postfix answer.");
+        text.Family("rampart_lookups_total", "counter", "Lookups answered, by policy and answer (Postfix socketmap: OK, NOTFOUND, TEMP; Exim line: dane-only, dane, secure, none, tempfail).");
         foreach (var ((policy, answer), lookups) in _lookups.OrderBy(e => e.Key))
         {
             text.Sample("rampart_lookups_total", [("policy", policy), ("answer", answer)], lookups);

@@ -18,6 +18,9 @@ internal sealed record DaemonSettings(
     TrustAnchors Anchors,
     DaemonZone DefaultZone)
 {
+    /// <summary>Where the Exim line listener answers (<c>exim_listen</c>, <c>--exim-listen</c>); empty = not served.</summary>
+    public IReadOnlyList<SocketmapEndpoint> EximListen { get; init; } = [];
+
     /// <summary>Where to serve Prometheus <c>/metrics</c> over HTTP; null = not served.</summary>
     public IPEndPoint? Metrics { get; init; }
 
@@ -54,9 +57,15 @@ internal sealed record DaemonSettings(
     public IEnumerable<string> RestartOnlyChanges(DaemonSettings next)
     {
         ArgumentNullException.ThrowIfNull(next);
-        if (!Listen.Select(l => (l.ToString(), l.UnixSocketMode, l.UnixSocketOwner)).SequenceEqual(next.Listen.Select(l => (l.ToString(), l.UnixSocketMode, l.UnixSocketOwner))))
+        static bool Same(IReadOnlyList<SocketmapEndpoint> a, IReadOnlyList<SocketmapEndpoint> b) =>
+            a.Select(l => (l.ToString(), l.UnixSocketMode, l.UnixSocketOwner)).SequenceEqual(b.Select(l => (l.ToString(), l.UnixSocketMode, l.UnixSocketOwner)));
+        if (!Same(Listen, next.Listen))
         {
             yield return "listen";
+        }
+        if (!Same(EximListen, next.EximListen))
+        {
+            yield return "exim_listen";
         }
         if (StateDirectory != next.StateDirectory)
         {

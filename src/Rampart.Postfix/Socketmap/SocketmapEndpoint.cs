@@ -136,6 +136,15 @@ internal sealed partial record SocketmapEndpoint
         return true;
     }
 
+    /// <summary>Whether Kestrel's bound <paramref name="endpoint"/> is this address (to name the option of a listener that failed).</summary>
+    public bool Serves(EndPoint endpoint) => endpoint switch
+    {
+        UnixDomainSocketEndPoint unix => UnixSocketPath is not null && unix.ToString() == UnixSocketPath,
+        IPEndPoint ip when IsLocalhost => IPAddress.IsLoopback(ip.Address) && ip.Port == Port,
+        IPEndPoint ip => ip.Equals(IPEndPoint),
+        _ => false,
+    };
+
     public override string ToString() =>
         UnixSocketPath is { } path ? "unix:" + path
         : IsLocalhost ? string.Create(CultureInfo.InvariantCulture, $"localhost:{Port}")

@@ -35,7 +35,7 @@ internal static partial class SocketmapLog
     [LoggerMessage(EventId = 209, Level = LogLevel.Warning, Message = "Socketmap connection {ConnectionId}: transport error")]
     public static partial void TransportError(ILogger logger, string connectionId, Exception exception);
 
-    [LoggerMessage(EventId = 210, Level = LogLevel.Information, Message = "Removed stale socketmap socket file {Path}")]
+    [LoggerMessage(EventId = 210, Level = LogLevel.Information, Message = "Removed stale socket file {Path}")]
     public static partial void StaleSocketRemoved(ILogger logger, string path);
 
     [LoggerMessage(EventId = 211, Level = LogLevel.Debug, Message = "Set socketmap socket {Path} to mode {Mode}")]

@@ -28,22 +28,8 @@ internal sealed record SocketmapRequest(string MapName, string Key)
         [NotNullWhen(false)] out string? error)
     {
         request = null;
-        if (!System.Text.Unicode.Utf8.IsValid(payload))
+        if (!TryDecodeText(payload, out var text, out error))
         {
-            error = "request is not valid UTF-8";
-            return false;
-        }
-
-        var text = s_strictUtf8.GetString(payload);
-        int control = text.AsSpan().IndexOfAnyInRange('\0', '\x1f');
-        if (control < 0)
-        {
-            control = text.AsSpan().IndexOfAnyInRange('\x7f', '\x9f');
-        }
-
-        if (control >= 0)
-        {
-            error = $"request has a control character (U+{(int)text[control]:X4}) at offset {control}";
             return false;
         }
 
@@ -67,6 +53,37 @@ internal sealed record SocketmapRequest(string MapName, string Key)
         }
 
         request = new SocketmapRequest(text[..space], text[(space + 1)..]);
+        error = null;
+        return true;
+    }
+
+    /// <summary>
+    /// The request's text: valid UTF-8 with no control character (C0, DEL or C1). The one rule for what a request may
+    /// hold, shared by the socketmap payload and the Exim request line.
+    /// </summary>
+    internal static bool TryDecodeText(ReadOnlySpan<byte> payload, [NotNullWhen(true)] out string? text, [NotNullWhen(false)] out string? error)
+    {
+        text = null;
+        if (!System.Text.Unicode.Utf8.IsValid(payload))
+        {
+            error = "request is not valid UTF-8";
+            return false;
+        }
+
+        var decoded = s_strictUtf8.GetString(payload);
+        int control = decoded.AsSpan().IndexOfAnyInRange('\0', '\x1f');
+        if (control < 0)
+        {
+            control = decoded.AsSpan().IndexOfAnyInRange('\x7f', '\x9f');
+        }
+
+        if (control >= 0)
+        {
+            error = $"request has a control character (U+{(int)decoded[control]:X4}) at offset {control}";
+            return false;
+        }
+
+        text = decoded;
         error = null;
         return true;
     }

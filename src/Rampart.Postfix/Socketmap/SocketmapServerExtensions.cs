@@ -68,13 +68,23 @@ internal static class SocketmapServerExtensions
     /// <see cref="ApplyUnixSocketMode"/> yourself after the server has started.
     /// </summary>
     /// <param name="configure">Extra listen options; also a way to read the bound port after start.</param>
-    public static void ListenSocketmap(this KestrelServerOptions options, SocketmapEndpoint endpoint, Action<ListenOptions>? configure = null)
+    public static void ListenSocketmap(this KestrelServerOptions options, SocketmapEndpoint endpoint, Action<ListenOptions>? configure = null) =>
+        options.ListenWith<SocketmapConnectionHandler>(endpoint, configure);
+
+    /// <summary>
+    /// Listens on <paramref name="endpoint"/> (TCP, <c>localhost</c> or a Unix socket, as <see cref="ListenSocketmap"/>
+    /// does: stale socket files removed, mode and owner applied once the host has started) with the connection handler
+    /// <typeparamref name="THandler"/>, resolved from DI.
+    /// </summary>
+    internal static void ListenWith<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(
+        this KestrelServerOptions options, SocketmapEndpoint endpoint, Action<ListenOptions>? configure = null)
+        where THandler : ConnectionHandler
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(endpoint);
         void Setup(ListenOptions listen)
         {
-            listen.UseConnectionHandler<SocketmapConnectionHandler>();
+            listen.UseConnectionHandler<THandler>();
             configure?.Invoke(listen);
         }
 
@@ -138,11 +148,11 @@ internal static class SocketmapServerExtensions
         switch (UnixSocketFile.Inspect(path, SocketType.Stream))
         {
             case UnixSocketFileState.Directory:
-                throw new InvalidOperationException($"Socketmap socket path '{path}' is a directory.");
+                throw new InvalidOperationException($"Socket path '{path}' is a directory.");
             case UnixSocketFileState.File:
-                throw new InvalidOperationException($"Socketmap socket path '{path}' is a regular file, not a stale socket; refusing to delete it.");
+                throw new InvalidOperationException($"Socket path '{path}' is a regular file, not a stale socket; refusing to delete it.");
             case UnixSocketFileState.InUse:
-                throw new InvalidOperationException($"Another process is serving on socketmap socket '{path}'.");
+                throw new InvalidOperationException($"Another process is serving on socket '{path}'.");
             case UnixSocketFileState.Stale:
                 File.Delete(path);
                 SocketmapLog.StaleSocketRemoved(log, path);

@@ -162,4 +162,30 @@ public sealed class DaemonCommandTests : IDisposable
         Assert.Equal(2, result.ExitCode);
         Assert.StartsWith("rampart daemon: --listen: 'nowhere' is not a socketmap address: ", Assert.Single(result.Stderr.Trim().Split('\n')), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task CheckConfig_EximListen_CommandLineReplacesTheFile()
+    {
+        var path = Config("exim_listen: 127.0.0.1:8462\n");
+
+        var fromFile = await CliRunner.RunAsync("daemon", "--config", path, "--check-config", "--resolver", "127.0.0.1");
+        var fromCli = await CliRunner.RunAsync("daemon", "--config", path, "--exim-listen", "unix:/run/rampart/exim.sock:0666",
+            "--check-config", "--resolver", "127.0.0.1");
+
+        Assert.Equal(0, fromFile.ExitCode);
+        Assert.Contains("; exim listen 127.0.0.1:8462;", fromFile.Stdout, StringComparison.Ordinal);
+        Assert.Equal(0, fromCli.ExitCode);
+        Assert.Contains("; exim listen unix:/run/rampart/exim.sock;", fromCli.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("8462", fromCli.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Daemon_BadEximListenAddress_OneLineError()
+    {
+        var result = await CliRunner.RunAsync("daemon", "--exim-listen", "unix:relative.sock", "--check-config");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("rampart daemon: --exim-listen: 'unix:relative.sock' is not a socketmap address: ",
+            Assert.Single(result.Stderr.Trim().Split('\n')), StringComparison.Ordinal);
+    }
 }

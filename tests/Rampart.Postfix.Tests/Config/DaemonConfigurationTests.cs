@@ -282,6 +282,27 @@ public sealed class DaemonConfigurationTests
     }
 
     [Fact]
+    public void Parse_EximListen_EndpointsBesideTheSocketmapListener()
+    {
+        var config = Ok(Parse("exim_listen: [127.0.0.1:8462, {address: unix:/run/rampart/exim.sock, mode: '0666'}]\n"));
+
+        Assert.Equal(["127.0.0.1:8462", "unix:/run/rampart/exim.sock"], config.EximListen.Select(e => e.ToString()));
+        Assert.Equal((UnixFileMode)0b110_110_110, config.EximListen[1].UnixSocketMode);
+        Assert.Equal(DaemonConfiguration.DefaultListen, Assert.Single(config.Listen).ToString());
+        Assert.Equal(DaemonConfigDialect.Rampart, config.Dialect);
+        Assert.Empty(Ok(Parse("{}\n")).EximListen);
+    }
+
+    [Theory]
+    [InlineData("exim_listen: []", "exim_listen: is empty: give at least one address")]
+    [InlineData("exim_listen: nowhere", "exim_listen: 'nowhere' is not a socketmap address: give IP:PORT")]
+    [InlineData("exim_listen: [127.0.0.1:1, unix:x.sock]", "exim_listen[1]: 'unix:x.sock' is not a socketmap address: the Unix socket path must be absolute")]
+    public void Parse_BadEximListen_OneLineNamingTheKey(string yaml, string error)
+    {
+        Assert.StartsWith($"{Source}:1: {error}", Assert.Single(Parse(yaml + "\n").Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_ListenWithHost_ErrorPerPeerKey()
     {
         var result = Parse("listen: [127.0.0.1:1]\nhost: 127.0.0.1\nport: 2\n");

@@ -12,7 +12,10 @@ using Rampart.Postfix.Tests.Support;
 
 namespace Rampart.Postfix.Tests.Daemon;
 
-/// <summary>The daemon's responder: the one key rule, and one reply object counted, logged and sent.</summary>
+/// <summary>
+/// The daemon's responders (socketmap and Exim line): the one key rule, one decision cache for both, and one reply object
+/// counted, logged and sent.
+/// </summary>
 public sealed class SocketmapResponderTests : IDisposable
 {
     private readonly NxDomainDns _dns = new();
@@ -30,7 +33,10 @@ public sealed class SocketmapResponderTests : IDisposable
         _cache = new SenderPolicyCache(new SenderPolicyResolver(_dns, new DaneHostLookup(_dns), provider, new SenderPolicySettings()),
             new SenderPolicyCacheSettings(), _time);
         _responder = new SocketmapResponder(_ => _cache, _metrics, _time, _loggers.CreateLogger<SocketmapResponder>());
+        _exim = new EximResponder(() => _cache, _metrics, _time, _loggers.CreateLogger<EximResponder>());
     }
+
+    private readonly EximResponder _exim;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -69,6 +75,35 @@ public sealed class SocketmapResponderTests : IDisposable
         Assert.All(_logs.Entries.Where(e => e.EventId.Id == 103),
             e => Assert.EndsWith($"answered \"{first.Text}\"", e.Message, StringComparison.Ordinal));
         Assert.Equal(3, _logs.Entries.Count(e => e.EventId.Id == 103));
+    }
+
+    [Theory]
+    [InlineData("[192.0.2.1]")]
+    [InlineData("192.0.2.1")]
+    [InlineData(".example.com")]
+    public async Task Exim_NotADomain_NoneWithoutALookup(string key)
+    {
+        Assert.Same(Rampart.Postfix.Exim.EximReply.None, await _exim.RespondAsync(key, Ct));
+        Assert.Empty(_dns.Queries);
+    }
+
+    [Fact]
+    public async Task Exim_AfterPostfix_SameDecisionFromTheOneCache_CountedByItsOwnAnswer()
+    {
+        _dns.Failing.Add("down.example");
+
+        var postfix = await _responder.RespondAsync("postfix", "down.example", Ct);
+        var exim = await _exim.RespondAsync("DOWN.example.", Ct);
+        var again = await _exim.RespondAsync("down.example", Ct);
+
+        Assert.Equal("TEMP MX lookup for down.example failed", postfix.Text);
+        Assert.Equal("tempfail MX lookup for down.example failed", exim.Text);
+        Assert.Same(exim, again);
+        Assert.Single(_dns.Queries, "down.example");
+        var metrics = _metrics.Render(_cache.Counters, 0);
+        Assert.Contains("rampart_lookups_total{policy=\"tempfail\",answer=\"TEMP\"} 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("rampart_lookups_total{policy=\"tempfail\",answer=\"tempfail\"} 2\n", metrics, StringComparison.Ordinal);
+        Assert.Equal(2, _logs.Entries.Count(e => e.EventId.Id == 105 && e.Message.EndsWith($"answered \"{exim.Text}\"", StringComparison.Ordinal)));
     }
 
     /// <summary>NXDOMAIN for everything (no policy), except names in <see cref="Failing"/> (SERVFAIL); records each question.</summary>

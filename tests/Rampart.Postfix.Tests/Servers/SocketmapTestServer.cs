@@ -15,25 +15,9 @@ namespace Rampart.Postfix.Tests.Servers;
 /// Unix socket in the temp directory ("unix"), wired up exactly as the daemon does: DI, options, the transport
 /// (UseSocketmapTransport), ListenSocketmap.
 /// </summary>
-internal sealed class SocketmapTestServer : IAsyncDisposable
+internal sealed class SocketmapTestServer(WebApplication app, ListLoggerProvider logs, EndPoint endpoint, string? unixPath)
+    : InProcessServer(app, logs, endpoint, unixPath)
 {
-    private readonly WebApplication _app;
-    private readonly ListLoggerProvider _logs;
-
-    private SocketmapTestServer(WebApplication app, ListLoggerProvider logs, EndPoint endpoint, string? unixPath)
-    {
-        _app = app;
-        _logs = logs;
-        EndPoint = endpoint;
-        UnixPath = unixPath;
-    }
-
-    public EndPoint EndPoint { get; }
-
-    public string? UnixPath { get; }
-
-    public IReadOnlyCollection<LogEntry> Logs => _logs.Entries;
-
     public static string NewUnixSocketPath() => Path.Combine(Path.GetTempPath(), $"rampart-sm-{Guid.NewGuid():N}.sock");
 
     public static async Task<SocketmapTestServer> StartAsync(
@@ -72,18 +56,4 @@ internal sealed class SocketmapTestServer : IAsyncDisposable
     }
 
     public Task<SocketmapTestClient> ConnectAsync() => SocketmapTestClient.ConnectAsync(EndPoint);
-
-    public IEnumerable<LogEntry> LogsWithEventId(int id) => _logs.Entries.Where(e => e.EventId.Id == id);
-
-    public Task StopAsync() => _app.StopAsync(TestContext.Current.CancellationToken);
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync(CancellationToken.None);
-        await _app.DisposeAsync();
-        if (UnixPath is not null)
-        {
-            File.Delete(UnixPath);
-        }
-    }
 }
