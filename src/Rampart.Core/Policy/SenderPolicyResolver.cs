@@ -71,7 +71,10 @@ public sealed class SenderPolicyResolver(
         }
 
         evidence.Add(new("decision", EvidenceOutcome.Info, "no DANE, MTA-STS or pinned policy: Postfix's default TLS level applies"));
-        return new(domain, SenderPolicyKind.None, TlsRequirement.NoPolicy, mx, evidence, null, daneHosts);
+        return new(domain, SenderPolicyKind.None, TlsRequirement.NoPolicy, mx, evidence, null, daneHosts)
+        {
+            MtaStsFailure = Rampart.Core.TlsRpt.TlsPolicyAnswer.MtaStsFailureOf(sts),
+        };
     }
 
     /// <summary>Step 4: a local override or STARTTLS Policy List entry; an expired list is not enforced (with a warning).</summary>
