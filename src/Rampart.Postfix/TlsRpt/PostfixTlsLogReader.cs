@@ -87,13 +87,16 @@ internal sealed partial class PostfixTlsLogReader
     /// <summary>Connections held at most while their delivery line is awaited (Postfix runs 100 smtp processes by default).</summary>
     public const int MaxPending = 4096;
 
+    /// <summary>How far apart two delivery lines of one message to one MX may be and still be one connection's recipients.</summary>
+    public static readonly TimeSpan SameConnection = TimeSpan.FromSeconds(1);
+
     /// <summary>Queue ids of our own reports remembered at most.</summary>
     public const int MaxOwnQueueIds = 4096;
 
     private readonly Dictionary<string, Pending> _pending = new(StringComparer.Ordinal);
     private readonly Dictionary<int, string> _policyErrors = [];
     private readonly Dictionary<string, DateTimeOffset> _ownQueueIds = new(StringComparer.Ordinal);
-    private readonly Dictionary<int, (string QueueId, string Relay)> _lastDelivery = [];
+    private readonly Dictionary<int, (string QueueId, string Relay, DateTimeOffset At)> _lastDelivery = [];
     private readonly string? _excludedSender;
     private readonly TimeZoneInfo _zone;
     private long _sequence;
@@ -295,11 +298,14 @@ internal sealed partial class PostfixTlsLogReader
         }
 
         // Further recipients of the same message over the same connection: one session, counted on its first line.
-        if (pending is null && _lastDelivery.TryGetValue(log.Pid, out var last) && last.QueueId == queueId && last.Relay == relay)
+        // Postfix logs them together; a later attempt of the message (a retry) starts with qmgr's "queue active"
+        // line, which forgets the last delivery, and comes at least minimal_backoff_time later.
+        if (pending is null && _lastDelivery.TryGetValue(log.Pid, out var last) && last.QueueId == queueId && last.Relay == relay
+            && (log.At - last.At).Duration() <= SameConnection)
         {
             return null;
         }
-        _lastDelivery[log.Pid] = (queueId, relay);
+        _lastDelivery[log.Pid] = (queueId, relay, log.At);
         return new PostfixTlsSession(domain, queueId, mxHost, mxIp, pending?.Level, failure, policyLookup && failure is null, log.At, RecordKeyOf(line));
     }
 
@@ -322,9 +328,15 @@ internal sealed partial class PostfixTlsLogReader
     {
         if (QmgrFrom().Match(message) is { Success: true } from)
         {
+            // A new attempt of the message: its next delivery lines are a new connection.
+            var queueId = from.Groups["qid"].Value;
+            foreach (var pid in _lastDelivery.Where(e => e.Value.QueueId == queueId).Select(e => e.Key).ToList())
+            {
+                _lastDelivery.Remove(pid);
+            }
             if (_excludedSender is not null && string.Equals(from.Groups["from"].Value, _excludedSender, StringComparison.OrdinalIgnoreCase))
             {
-                RememberOwn(from.Groups["qid"].Value, at);
+                RememberOwn(queueId, at);
             }
         }
         else if (QmgrRemoved().Match(message) is { Success: true } removed)

@@ -389,4 +389,46 @@ public sealed class PostfixTlsLogReaderTests
         Assert.Equal(100, reader.Counts.UnjoinedTlsLines);
         Assert.Equal(101, reader.OldestPendingPosition); // the oldest were given up
     }
+
+    [Fact]
+    public void Read_RealLabPostfix37Log_EverySessionOnce()
+    {
+        // TestData/postfix37/lab-mitm.log: the lab's real Postfix 3.7.11 through the MitM (README there).
+        var reader = new PostfixTlsLogReader(null, TimeZoneInfo.Utc);
+        var sessions = new List<PostfixTlsSession>();
+        long position = 0;
+        foreach (var line in File.ReadLines(Path.Combine(AppContext.BaseDirectory, "TestData", "postfix37", "lab-mitm.log")))
+        {
+            reader.Read(line, position, s_reference, sessions);
+            position += line.Length + 1;
+        }
+
+        Assert.Equal(["dane.test", "nosts.test", "sts-enforce.test"], sessions.Where(s => s.Succeeded).Select(s => s.ReportDomain).Order().ToArray());
+        Assert.Equal(["Trusted", "Verified", "Verified"], sessions.Where(s => s.Succeeded).Select(s => s.TlsLevel!).Order().ToArray());
+        var stripped = sessions.Where(s => s.Failure?.ResultType == TlsRptResultTypes.StartTlsNotSupported).ToList();
+        Assert.Equal(5, stripped.Count); // every attempt, also two by the same smtp process with only qmgr's line between
+        Assert.All(stripped, s => Assert.Equal(("mitm-sts.test", "mx.mitm-sts.test", "127.0.1.50"), (s.ReportDomain, s.Failure!.ReceivingMxHostname, s.Failure.ReceivingIp)));
+        var forged = sessions.Where(s => s.Failure?.ResultType == TlsRptResultTypes.TlsaInvalid).ToList();
+        Assert.Equal(4, forged.Count);
+        Assert.All(forged, s => Assert.Equal("no_matching_DANE_TLSA_records", s.Failure!.FailureReasonCode));
+        Assert.Equal(12, sessions.Count);
+        Assert.Equal(12, sessions.Select(s => s.RecordKey).Distinct().Count());
+        Assert.Equal(0, reader.Counts.UnjoinedTlsLines);
+        Assert.Null(reader.OldestPendingPosition);
+    }
+
+    [Fact]
+    public void Read_SameMessageRetriedBySameProcess_TwoSessions()
+    {
+        // Lines from the real lab log: smtp[22346] tries B5221B1E6C5 twice, 4 s apart, with only qmgr's line between.
+        const string Why = "TLS is required, but was not offered by host mx.mitm-sts.test[127.0.1.50]";
+        var (sessions, _) = Read(
+            "Dec 07 19:02:35 sender postfix/smtp[22346]: B5221B1E6C5: to=<user@mitm-sts.test>, relay=mx.mitm-sts.test[127.0.1.50]:25, delay=3.7, delays=3.7/0/0.03/0, dsn=4.7.4, status=deferred (" + Why + ")",
+            "Dec 07 19:02:39 sender postfix/qmgr[22286]: B5221B1E6C5: from=<sender@sender.lab>, size=317, nrcpt=1 (queue active)",
+            "Dec 07 19:02:39 sender postfix/smtp[22346]: B5221B1E6C5: to=<user@mitm-sts.test>, relay=mx.mitm-sts.test[127.0.1.50]:25, delay=7.8, delays=7.8/0/0.02/0, dsn=4.7.4, status=deferred (" + Why + ")",
+            // without the qmgr line (a log read from its middle): 4 s apart is still another attempt
+            "Dec 07 19:02:43 sender postfix/smtp[22346]: B5221B1E6C5: to=<user@mitm-sts.test>, relay=mx.mitm-sts.test[127.0.1.50]:25, delay=12, delays=12/0/0.04/0, dsn=4.7.4, status=deferred (" + Why + ")");
+
+        Assert.Equal(3, sessions.Count);
+    }
 }
