@@ -135,6 +135,19 @@ public sealed class PostfixLab : IAsyncLifetime
         }
     }
 
+    /// <summary>SIGKILL to the running daemon: no shutdown at all (what a crash or the OOM killer does).</summary>
+    public async Task KillDaemonAsync()
+    {
+        if (_daemon is not { } daemon)
+        {
+            return;
+        }
+        _daemon = null;
+        daemon.Kill();
+        await daemon.WaitForExitAsync();
+        daemon.Dispose();
+    }
+
     private async Task StopDaemonAsync()
     {
         if (_daemon is not { } daemon)
