@@ -2,15 +2,19 @@
 # TLS-RPT Postfix 3.7 log source (docs/benchmarks.md §12): lines/s and CPU of `rampart tlsrpt ingest-log` and of the
 # daemon's follower (tlsrpt_reporting.postfix_log) on a synthetic log with DOMAINS distinct domains, and the daemon's
 # memory once a day of them is counted. No lab needed; loopback ports 19150-19151.
-#   DOMAINS=100000 PER=1 benchmarks/run-tlsrpt-log.sh
+#   DOMAINS=100000 PER=1 [RAMPART=src/Rampart.Cli/bin/Release/net10.0/rampart] benchmarks/run-tlsrpt-log.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DOMAINS=${DOMAINS:-100000}
 PER=${PER:-1}
 out=${OUT:-/tmp/rampart-bench-tlsrpt-log}
 rm -rf "$out" && mkdir -p "$out"
-dotnet build src/Rampart.Cli -c Release --nologo -v quiet -clp:ErrorsOnly --artifacts-path "$out/art" >/dev/null
-R="$out/art/bin/Rampart.Cli/release/rampart"
+# RAMPART=path/to/rampart uses a build at hand; otherwise an isolated build (others build the repository too).
+R=${RAMPART:-}
+if [ -z "$R" ]; then
+    dotnet build src/Rampart.Cli -c Release --nologo -v quiet -clp:ErrorsOnly --artifacts-path "$out/art" >/dev/null
+    R="$out/art/bin/Rampart.Cli/release/rampart"
+fi
 python3 benchmarks/tlsrpt_log_generate.py "$DOMAINS" "$PER" "$out/mail.log"
 lines=$(wc -l <"$out/mail.log")
 echo "log: $lines lines, $(du -m "$out/mail.log" | cut -f1) MiB, $DOMAINS domains x $PER; load $(cut -d' ' -f1-3 /proc/loadavg)"
