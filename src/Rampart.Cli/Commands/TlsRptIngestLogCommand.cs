@@ -15,7 +15,8 @@ namespace Rampart.Cli.Commands;
 /// </summary>
 internal static class TlsRptIngestLogCommand
 {
-    public static Command Create()
+    /// <param name="reportStore"><c>tlsrpt --store</c> (recursive): it names the report store, not this one, so it is refused here.</param>
+    public static Command Create(Option<string?> reportStore)
     {
         var files = new Argument<string[]>("file")
         {
@@ -44,6 +45,10 @@ internal static class TlsRptIngestLogCommand
         command.WithStateDir().WithConfig();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
+            if (parse.GetValue(reportStore) is not null)
+            {
+                throw new RampartException("ingest-log: --store names the store of received reports; the sessions of our own deliveries are counted in --state-dir (or the state_dir of --config)");
+            }
             var paths = parse.GetValue(files)!;
             foreach (var path in paths)
             {

@@ -111,6 +111,9 @@ internal sealed partial class PostfixTlsLogReader
 
     public PostfixTlsLogCounts Counts { get; } = new();
 
+    /// <summary>Per-process entries held (last deliveries and policy lookup errors): bounded by <see cref="MaxPending"/> each.</summary>
+    internal int TrackedProcesses => _lastDelivery.Count + _policyErrors.Count;
+
     /// <summary>The queue ids of the excluded sender's messages seen and not yet removed (kept in a follower's cursor).</summary>
     public IReadOnlyCollection<string> OwnQueueIds => _ownQueueIds.Keys;
 
@@ -167,6 +170,10 @@ internal sealed partial class PostfixTlsLogReader
         }
         else if (PolicyLookupError().Match(message) is { Success: true } policyError)
         {
+            if (_policyErrors.Count >= MaxPending)
+            {
+                _policyErrors.Clear(); // processes that never logged the deferral: smtp pids change all day
+            }
             _policyErrors[log.Pid] = policyError.Groups["dest"].Value;
         }
         else if (Delivery().Match(message) is { Success: true } delivery)
@@ -304,6 +311,10 @@ internal sealed partial class PostfixTlsLogReader
             && (log.At - last.At).Duration() <= SameConnection)
         {
             return null;
+        }
+        if (_lastDelivery.Count >= MaxPending && !_lastDelivery.ContainsKey(log.Pid))
+        {
+            _lastDelivery.Clear(); // a process's last delivery matters only for its next line: smtp pids change all day
         }
         _lastDelivery[log.Pid] = (queueId, relay, log.At);
         return new PostfixTlsSession(domain, queueId, mxHost, mxIp, pending?.Level, failure, policyLookup && failure is null, log.At, RecordKeyOf(line));

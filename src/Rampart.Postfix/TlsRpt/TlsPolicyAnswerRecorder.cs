@@ -30,6 +30,10 @@ internal sealed partial class TlsPolicyAnswerRecorder
     // Per domain, a 64-bit hash of its last answer: 100,000 domains cost a few MiB, not their policies.
     private readonly Dictionary<string, ulong> _last = new(StringComparer.Ordinal);
     private readonly Lock _lastLock = new();
+    /// <summary>How long a superseded answer is kept: long enough to replay a week of rotated logs with <c>ingest-log</c>.</summary>
+    public static readonly TimeSpan Keep = TimeSpan.FromDays(8);
+
+    private DateTimeOffset _purgedAt = DateTimeOffset.MinValue;
     private long _dropped;
     private bool _faultLogged;
 
@@ -102,6 +106,13 @@ internal sealed partial class TlsPolicyAnswerRecorder
             {
                 await _store.RecordAsync(batch, CancellationToken.None).ConfigureAwait(false);
                 _faultLogged = false;
+                var now = _time.GetUtcNow();
+                if (now - _purgedAt >= TimeSpan.FromHours(1))
+                {
+                    // Answers superseded more than Keep ago go (each domain's answer in force stays).
+                    _purgedAt = now;
+                    await _store.PurgeBeforeAsync(now - Keep, CancellationToken.None).ConfigureAwait(false);
+                }
             }
             catch (RampartException ex)
             {

@@ -84,4 +84,14 @@ public sealed class TlsRptIngestLogCommandTests : IDisposable
         Assert.False(CliRunner.HasStackTrace(result), result.ToString());
         Assert.Equal("rampart: " + message, result.Stderr.Trim());
     }
+
+    [Fact]
+    public async Task IngestLog_ReportStoreOption_RefusedInOneLine()
+    {
+        var result = await CliRunner.RunAsync("tlsrpt", "ingest-log", "--store", Path.Combine(_dir, "reports.sqlite"), WriteLog());
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.False(CliRunner.HasStackTrace(result), result.ToString());
+        Assert.StartsWith("rampart: ingest-log: --store names the store of received reports;", result.Stderr.Trim(), StringComparison.Ordinal);
+    }
 }

@@ -431,4 +431,21 @@ public sealed class PostfixTlsLogReaderTests
 
         Assert.Equal(3, sessions.Count);
     }
+
+    [Fact]
+    public void Read_ADayOfShortLivedProcesses_StateStaysBounded()
+    {
+        // smtp processes come and go (max_idle): 50,000 pids each with a delivery and a policy lookup error.
+        var reader = new PostfixTlsLogReader(null, TimeZoneInfo.Utc);
+        var sessions = new List<PostfixTlsSession>();
+        for (var pid = 1; pid <= 50_000; pid++)
+        {
+            reader.Read(Smtp("Verified TLS connection established to mx.a.test[192.0.2.1]:25: TLSv1.3", pid), pid, s_reference, sessions);
+            reader.Read(Smtp($"Q{pid:X8}: to=<u@a.test>, relay=mx.a.test[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)", pid), pid, s_reference, sessions);
+            reader.Read(Smtp("warning: smtp_tls_policy_maps, next-hop destination \"b.test\": policy table lookup error", pid), pid, s_reference, sessions);
+        }
+
+        Assert.Equal(50_000, sessions.Count);
+        Assert.True(reader.TrackedProcesses <= 2 * PostfixTlsLogReader.MaxPending, $"{reader.TrackedProcesses} processes tracked");
+    }
 }
