@@ -165,6 +165,7 @@ internal static class SettingsMerge
             Refresh = file?.ProactiveFetching ?? new MtaStsRefreshSettings(),
             Redis = file?.Cache.RedisOptions,
             TlsRpt = file?.TlsRptReporting?.Intake,
+            TlsRptLog = file?.TlsRptReporting?.LogSource,
             RunAs = runAs,
             LogLevel = cli.LogLevel ?? file?.LogLevel ?? Microsoft.Extensions.Logging.LogLevel.Information,
         };

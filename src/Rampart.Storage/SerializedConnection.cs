@@ -39,6 +39,27 @@ internal sealed class SerializedConnection : IAsyncDisposable
     /// <summary>Lets the next caller in.</summary>
     public void Exit() => _gate.Release();
 
+    /// <summary>
+    /// Runs <paramref name="body"/> holding the gate; a SQLite fault becomes <paramref name="fault"/>'s one-line
+    /// exception (<see cref="StateFiles.Fault"/>, naming the file and what failed).
+    /// </summary>
+    public async Task<T> UseAsync<T>(Func<Task<T>> body, Func<SqliteException, Exception> fault, CancellationToken cancellationToken)
+    {
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (SqliteException ex)
+        {
+            throw fault(ex);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
     /// <summary>A command on <see cref="Connection"/> (use it between <see cref="EnterAsync"/> and <see cref="Exit"/>), in <paramref name="transaction"/> when given.</summary>
     public SqliteCommand Command(string sql, SqliteTransaction? transaction = null)
     {

@@ -104,6 +104,19 @@ public abstract class LabSender(string prefix) : IAsyncLifetime
         }
     }
 
+    /// <summary>SIGKILL to the running daemon: no shutdown at all (what a crash or the OOM killer does).</summary>
+    public async Task KillDaemonAsync()
+    {
+        if (_daemon is not { } daemon)
+        {
+            return;
+        }
+        _daemon = null;
+        daemon.Kill();
+        await daemon.WaitForExitAsync();
+        daemon.Dispose();
+    }
+
     /// <summary>Stops the daemon (SIGTERM; killed after 15 s); a later <see cref="StartDaemonAsync"/> starts one again.</summary>
     public async Task StopDaemonAsync()
     {

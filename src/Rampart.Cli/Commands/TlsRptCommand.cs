@@ -32,7 +32,7 @@ internal static class TlsRptCommand
             "TLS-RPT (RFC 8460) aggregate reports: import what reporters (Google, Microsoft, Mail.ru, …) send, and summarise them per domain. " +
             $"The report store is {SqliteTlsReportStore.FileName} in --state-dir unless --store names another.")
         {
-            store, Import(where), Summary(where),
+            store, Import(where), Summary(where), TlsRptIngestLogCommand.Create(store),
         };
     }
 

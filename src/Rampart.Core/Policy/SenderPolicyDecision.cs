@@ -38,6 +38,13 @@ public sealed record SenderPolicyDecision(
     IReadOnlyList<DaneHostResult>? Dane = null,
     TlsRptPolicy? TlsRpt = null)
 {
+    /// <summary>
+    /// When the domain announced an MTA-STS policy that could not be used and none was cached (the decision is then no
+    /// policy, RFC 8461 §5): the RFC 8460 §4.3.2.2 result type a TLS-RPT report gives its sessions
+    /// (<c>sts-policy-fetch-error</c>, <c>sts-policy-invalid</c>, <c>sts-webpki-invalid</c>); null otherwise.
+    /// </summary>
+    public string? MtaStsFailure { get; init; }
+
     public static string KindName(SenderPolicyKind kind) => kind switch
     {
         SenderPolicyKind.DaneOnly => "dane-only",

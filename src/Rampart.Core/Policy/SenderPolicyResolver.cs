@@ -80,7 +80,10 @@ public sealed class SenderPolicyResolver(
         }
 
         evidence.Add(new("decision", EvidenceOutcome.Info, "no DANE, MTA-STS or pinned policy: Postfix's default TLS level applies"));
-        return new(domain, SenderPolicyKind.None, TlsRequirement.NoPolicy, mx, evidence, null, daneHosts);
+        return new(domain, SenderPolicyKind.None, TlsRequirement.NoPolicy, mx, evidence, null, daneHosts)
+        {
+            MtaStsFailure = Rampart.Core.TlsRpt.TlsPolicyAnswer.MtaStsFailureOf(sts),
+        };
     }
 
     /// <summary>An MTA-STS lookup whose answer this decision does not use: it finishes on its own, its failure observed.</summary>

@@ -60,7 +60,13 @@ internal static class DaemonConfigReader
         .Key("datagram_socket_mode", s_mode, "0666", "File mode of the datagram socket (Postfix's smtp processes need write).",
             (t, v) => t with { DatagramSocketMode = v })
         .Key("datagram_socket_owner", ConfigTypes.Text, "", "USER[:GROUP] the datagram socket is given to (needs root).",
-            (t, v) => t with { DatagramSocketOwner = v });
+            (t, v) => t with { DatagramSocketOwner = v })
+        .Key("postfix_log", ConfigTypes.Parsed<string>("absolute path or journal", Rampart.Postfix.TlsRpt.TlsRptLogSettings.TryParseSource), "off",
+            "Postfix < 3.10: the mail log to follow (smtp_tls_loglevel = 1), a file path or 'journal' (journalctl).",
+            (t, v) => t with { PostfixLog = v })
+        .Key("sender_address", ConfigTypes.Text, "",
+            "Envelope sender of our own reports: sessions that deliver them are never counted (case-insensitive).",
+            (t, v) => t with { SenderAddress = v });
 
     /// <summary><c>cache</c>: its type; the options are read by the type's own table (<see cref="CacheOptions"/>).</summary>
     public static readonly ConfigSection<DaemonCacheSettings> Cache = new ConfigSection<DaemonCacheSettings>()

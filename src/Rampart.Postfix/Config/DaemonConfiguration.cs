@@ -35,6 +35,8 @@ namespace Rampart.Postfix.Config;
  *      log_level: info                        # trace, debug, info, warning or error (--log-level)
  *      tlsrpt_reporting:                      # TLS-RPT for the mail we send (docs/tlsrpt-sending.md)
  *        datagram_socket: /var/spool/postfix/run/tlsrpt/tlsrpt.sock   # libtlsrpt's socket (Postfix 3.10+)
+ *        postfix_log: /var/log/mail.log         # or journal: Postfix < 3.10's log, followed (smtp_tls_loglevel = 1)
+ *        sender_address: tlsrpt-noreply@example.net   # our reports' envelope sender: their sessions are not counted
  *        datagram_socket_mode: "0666"         # who may send to it
  *        datagram_socket_owner: postfix       # USER[:GROUP] it is given to (needs root)
  *    and in a listen entry: {address: unix:/run/rampart/socketmap.sock, mode: "0660", owner: "rampart:postfix"}
@@ -116,6 +118,15 @@ internal sealed record TlsRptReportingConfig
 
     /// <summary><c>datagram_socket_owner</c>: USER[:GROUP]; null = the daemon's user.</summary>
     public string? DatagramSocketOwner { get; init; }
+
+    /// <summary><c>postfix_log</c>: the Postfix log to follow (an absolute path, or <c>journal</c>); null = none.</summary>
+    public string? PostfixLog { get; init; }
+
+    /// <summary><c>sender_address</c>: the envelope sender of our own reports; null = none.</summary>
+    public string? SenderAddress { get; init; }
+
+    /// <summary>The log source's settings, or null when no log is configured.</summary>
+    public Rampart.Postfix.TlsRpt.TlsRptLogSettings? LogSource => PostfixLog is { } log ? new(log, SenderAddress) : null;
 
     /// <summary>The intake's settings, or null when no datagram socket is configured.</summary>
     public Rampart.Postfix.TlsRpt.TlsRptIntakeSettings? Intake => DatagramSocket is { } path

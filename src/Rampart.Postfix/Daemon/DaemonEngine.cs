@@ -20,12 +20,14 @@ internal sealed partial class DaemonEngine
 
     /// <param name="decisionLog">Where each decision is logged when it is made, with its zone; read on every decision, so
     /// it may be set after the engine is built (the daemon's logger exists only once its host does).</param>
+    /// <param name="decided">Also told each decision (the TLS-RPT answer record); handed on by a reload.</param>
     public DaemonEngine(DaemonSettings settings, IMtaStsPolicyStore store, DaemonMetrics metrics, SenderPolicyCacheCounters counters, TimeProvider time,
-        Func<ILogger>? decisionLog = null)
+        Func<ILogger>? decisionLog = null, Action<SenderPolicyDecided>? decided = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         Settings = settings;
         DecisionLog = decisionLog ?? (static () => NullLogger.Instance);
+        Decided = decided;
         var dns = new DnsClientResolver(settings.Dns);
         var validator = new WebPkiValidator(settings.Anchors, time);
         var providers = new Dictionary<MtaStsFetchSettings, MtaStsPolicyProvider>();
@@ -40,7 +42,11 @@ internal sealed partial class DaemonEngine
         }
         SenderPolicyCache CacheFor(string name, DaemonZone zone) =>
             new(SenderPolicyStack.Resolver(dns, ProviderFor(zone), zone.Settings, settings.Pinned, time), settings.Cache, time, counters,
-                decided => Log(DecisionLog(), name, decided));
+                d =>
+                {
+                    Log(DecisionLog(), name, d);
+                    Decided?.Invoke(d);
+                });
 
         Default = CacheFor("default", settings.DefaultZone);
         _zones = settings.Zones.ToDictionary(z => z.Key, z => CacheFor(z.Key, z.Value), StringComparer.Ordinal);
@@ -51,6 +57,9 @@ internal sealed partial class DaemonEngine
 
     /// <summary>The decision log this engine writes to (a reload hands it on).</summary>
     public Func<ILogger> DecisionLog { get; }
+
+    /// <summary>Who else is told each decision; null = nobody.</summary>
+    public Action<SenderPolicyDecided>? Decided { get; }
 
     public SenderPolicyCache Default { get; }
 

@@ -59,21 +59,34 @@ internal static partial class DaemonHost
             owner.OwnDirectoryAndFiles(settings.StateDirectory, SqlitePolicyStoreOptions.FileName); // after opening: the database and its journal files exist now
         }
         // TLS-RPT for the mail we send: libtlsrpt's datagrams counted in the state directory.
+        // Postfix 3.7: its log, joined with the daemon's record of what it answered per domain (tlsrpt-answers.sqlite).
         SqliteTlsSessionStore? sessions = null;
-        if (settings.TlsRpt is not null)
+        SqliteTlsPolicyAnswerStore? answers = null;
+        if (settings.TlsRpt is not null || settings.TlsRptLog is not null)
         {
             StateDirectory.RequireWritable(settings.StateDirectory);
             sessions = await SqliteTlsSessionStore.OpenAsync(SqliteTlsSessionStore.PathIn(settings.StateDirectory), time, cancellationToken).ConfigureAwait(false);
+            if (settings.TlsRptLog is not null)
+            {
+                answers = await SqliteTlsPolicyAnswerStore.OpenAsync(SqliteTlsPolicyAnswerStore.PathIn(settings.StateDirectory), cancellationToken).ConfigureAwait(false);
+            }
             if (settings.RunAs is { } sessionsOwner && UnixAccount.IsRoot)
             {
                 sessionsOwner.OwnDirectoryAndFiles(settings.StateDirectory, SqliteTlsSessionStore.FileName);
+                if (answers is not null)
+                {
+                    sessionsOwner.OwnDirectoryAndFiles(settings.StateDirectory, SqliteTlsPolicyAnswerStore.FileName);
+                }
             }
         }
         await using var sessionsScope = ((IAsyncDisposable?)sessions ?? NothingToDispose.Instance).ConfigureAwait(false);
+        await using var answersScope = ((IAsyncDisposable?)answers ?? NothingToDispose.Instance).ConfigureAwait(false);
+        ILogger tlsRptLog = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        var recorder = answers is null ? null : new TlsPolicyAnswerRecorder(answers, time, () => tlsRptLog);
         var metrics = new DaemonMetrics();
         var counters = new SenderPolicyCacheCounters();
         ILogger decisionLog = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-        var engine = new DaemonEngine(settings, store, metrics, counters, time, () => decisionLog);
+        var engine = new DaemonEngine(settings, store, metrics, counters, time, () => decisionLog, recorder is null ? null : recorder.Decided);
 
         var builder = RampartWebApplication.CreateSlimBuilder();
         builder.Logging.AddHostConsole(settings.LogLevel);
@@ -95,7 +108,8 @@ internal static partial class DaemonHost
             ? string.Join(", ", activated.Select(fd => $"systemd socket (fd {fd})")) + $" instead of {string.Join(", ", settings.Listen)}"
             : string.Join(", ", settings.Listen)) + (settings.Metrics is { } served ? $"; metrics http://{served}/metrics" : "")
             + (settings.EximListen.Count > 0 ? $"; Exim line {string.Join(", ", settings.EximListen)}" : "")
-            + (settings.TlsRpt is { } intake ? $"; TLS-RPT datagrams unix:{intake.DatagramSocket}" : "");
+            + (settings.TlsRpt is { } intake ? $"; TLS-RPT datagrams unix:{intake.DatagramSocket}" : "")
+            + (settings.TlsRptLog is { } logSource ? $"; TLS-RPT Postfix log {logSource.Source}" : "");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             if (activated.Count > 0)
@@ -146,6 +160,10 @@ internal static partial class DaemonHost
             : null;
         decisionLog = app.Services.GetRequiredService<ILogger<SocketmapResponder>>();
         storeLog = log;
+        tlsRptLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogComponents.TlsRptCollector);
+        var follower = settings.TlsRptLog is { } logSettings
+            ? new PostfixLogFollower(logSettings, sessions!, answers, metrics.TlsRpt, time, tlsRptLog)
+            : null;
 
         // SIGTERM/SIGINT stop the host and the process exits 0 after the last log line is flushed. Registered before the
         // listeners open: a signal left to the runtime's default re-raises SIGTERM after shutdown (exit 143) and loses
@@ -204,7 +222,9 @@ internal static partial class DaemonHost
             PurgePeriodicallyAsync(store, time, log, linked.Token),
             SweepPeriodicallyAsync(() => Volatile.Read(ref engine), store, metrics, time, log, linked.Token),
             ReloadOnSignalAsync(reloads.Reader, linked.Token),
-            collector?.RunAsync(linked.Token) ?? Task.CompletedTask);
+            collector?.RunAsync(linked.Token) ?? Task.CompletedTask,
+            recorder?.RunAsync(linked.Token) ?? Task.CompletedTask,
+            follower?.RunAsync(linked.Token) ?? Task.CompletedTask);
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         await linked.CancelAsync().ConfigureAwait(false);
         await background.ConfigureAwait(false);
@@ -272,11 +292,12 @@ internal static partial class DaemonHost
             MaxConnections = current.Settings.MaxConnections,
             RunAs = current.Settings.RunAs,
             TlsRpt = current.Settings.TlsRpt,
+            TlsRptLog = current.Settings.TlsRptLog,
         };
         metrics.RecordReload(true);
         LogReloaded(log, applied.Zones.Count, applied.Pinned?.Count ?? 0, applied.Dns.Endpoint.ToString(),
             applied.Refresh.Enabled ? $"every {applied.Refresh.SweepPeriod.TotalHours:0.##} h" : "off");
-        return new DaemonEngine(applied, store, metrics, counters, time, current.DecisionLog);
+        return new DaemonEngine(applied, store, metrics, counters, time, current.DecisionLog, current.Decided);
     }
 
     /// <summary>Deletes expired cached policies every hour; a store fault is logged and the purge tried again next hour.</summary>

@@ -44,6 +44,9 @@ internal sealed record DaemonSettings(
     /// <summary>The TLS-RPT intake (<c>tlsrpt_reporting.datagram_socket</c>); null = not collected.</summary>
     public Rampart.Postfix.TlsRpt.TlsRptIntakeSettings? TlsRpt { get; init; }
 
+    /// <summary>The Postfix log source (<c>tlsrpt_reporting.postfix_log</c>, Postfix before 3.10); null = not followed.</summary>
+    public Rampart.Postfix.TlsRpt.TlsRptLogSettings? TlsRptLog { get; init; }
+
     /// <summary>The user to run as once the sockets are bound (<c>--user</c>/<c>--group</c>); null = stay as started.</summary>
     public UnixAccount? RunAs { get; init; }
 
@@ -83,7 +86,7 @@ internal sealed record DaemonSettings(
         {
             yield return "max_connections";
         }
-        if (TlsRpt != next.TlsRpt)
+        if (TlsRpt != next.TlsRpt || TlsRptLog != next.TlsRptLog)
         {
             yield return "tlsrpt_reporting";
         }

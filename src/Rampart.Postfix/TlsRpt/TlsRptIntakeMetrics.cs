@@ -16,17 +16,20 @@ internal sealed class TlsRptIntakeMetrics
 
     private readonly ConcurrentDictionary<(string Source, string Result), long> _sessions = new();
     private readonly ConcurrentDictionary<string, long> _problems = new(StringComparer.Ordinal);
-    private long _accepted, _rejected, _dropped, _pauses;
+    private long _accepted, _rejected, _dropped, _pauses, _logLines;
 
     /// <summary>Session results committed to the store (call after the commit).</summary>
     public void RecordStored(string source, IEnumerable<TlsSessionResult> results)
     {
         foreach (var result in results)
         {
-            var label = result.Succeeded ? "success" : result.Failures.Count > 0 ? result.Failures[0].ResultType : UnspecifiedFailure;
-            _sessions.AddOrUpdate((source, label), 1, (_, n) => n + 1);
+            _sessions.AddOrUpdate((source, ResultLabel(result)), 1, (_, n) => n + 1);
         }
     }
+
+    /// <summary>A result's label: <c>success</c>, the first failure's result type, or <see cref="UnspecifiedFailure"/>.</summary>
+    public static string ResultLabel(TlsSessionResult result) =>
+        result.Succeeded ? "success" : result.Failures.Count > 0 ? result.Failures[0].ResultType : UnspecifiedFailure;
 
     /// <summary>A datagram read: accepted when it held at least one countable result.</summary>
     public void RecordDatagram(DatagramReading reading)
@@ -40,6 +43,12 @@ internal sealed class TlsRptIntakeMetrics
 
     /// <summary>Datagrams received but not counted: the store failed at shutdown.</summary>
     public void RecordDropped(long datagrams) => Interlocked.Add(ref _dropped, datagrams);
+
+    /// <summary>Lines read from the Postfix log (the log source).</summary>
+    public void RecordLogLines(long lines) => Interlocked.Add(ref _logLines, lines);
+
+    /// <summary>Lines read from the Postfix log so far.</summary>
+    public long LogLines => Interlocked.Read(ref _logLines);
 
     /// <summary>Receiving paused because the queue to the store was full.</summary>
     public void RecordPause() => Interlocked.Increment(ref _pauses);
@@ -79,6 +88,9 @@ internal sealed class TlsRptIntakeMetrics
         text.Family("rampart_tlsrpt_receive_pauses_total", "counter",
             "Times receiving datagrams paused because the store fell behind (the socket's queue then fills, and Postfix loses what does not fit).");
         text.Sample("rampart_tlsrpt_receive_pauses_total", Interlocked.Read(ref _pauses));
+        text.Family("rampart_tlsrpt_log_lines_total", "counter",
+            "Lines read from the Postfix log followed for TLS-RPT (tlsrpt_reporting.postfix_log).");
+        text.Sample("rampart_tlsrpt_log_lines_total", Interlocked.Read(ref _logLines));
         text.Family("rampart_tlsrpt_datagram_problems_total", "counter",
             "What was wrong or odd in libtlsrpt datagrams, by kind (the first of each kind is logged).");
         foreach (var kind in LibTlsRptDatagram.Kinds)

@@ -364,7 +364,7 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
         }
     }
 
-    private static string JsonList(IReadOnlyList<string> values)
+    internal static string JsonList(IReadOnlyList<string> values)
     {
         var buffer = new ArrayBufferWriter<byte>(64);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -379,7 +379,7 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static List<string> ReadJsonList(string json)
+    internal static List<string> ReadJsonList(string json)
     {
         var values = new List<string>();
         var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(json));
@@ -395,7 +395,7 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
 
     private static string DayText(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
-    private static string? Text(SqliteDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
+    internal static string? Text(SqliteDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
 
     private static void Filter(SqliteCommand command, DateOnly day, string? reportDomain)
     {
@@ -406,22 +406,8 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
     private SqliteCommand Command(string sql, SqliteTransaction? transaction = null) => _db.Command(sql, transaction);
 
     /// <summary>Runs <paramref name="body"/> holding the connection; a SQLite fault becomes one line saying <paramref name="what"/> failed.</summary>
-    private async Task<T> UseAsync<T>(string what, Func<Task<T>> body, CancellationToken cancellationToken)
-    {
-        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await body().ConfigureAwait(false);
-        }
-        catch (SqliteException ex)
-        {
-            throw StateFiles.Fault("TLS-RPT session store", Location, what, ex, Advice(ex, Location));
-        }
-        finally
-        {
-            _db.Exit();
-        }
-    }
+    private Task<T> UseAsync<T>(string what, Func<Task<T>> body, CancellationToken cancellationToken) =>
+        _db.UseAsync(body, ex => StateFiles.Fault("TLS-RPT session store", Location, what, ex, Advice(ex, Location)), cancellationToken);
 
     private static Task InitializeAsync(SqliteConnection connection, string path, CancellationToken cancellationToken) =>
         StateFiles.CreateSchemaAsync(connection, "TLS-RPT session store", path, "tlsrpt_session_schema_version", SchemaVersion, [], """

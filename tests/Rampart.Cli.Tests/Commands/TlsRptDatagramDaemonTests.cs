@@ -101,17 +101,7 @@ public sealed partial class TlsRptDatagramDaemonTests : IDisposable
         }
     }
 
-    private async Task<(long Successful, long Failed, Dictionary<string, long> ByType)> StoredAsync()
-    {
-        await using var store = await SqliteTlsSessionStore.OpenAsync(SqliteTlsSessionStore.PathIn(State), TimeProvider.System, TestContext.Current.CancellationToken);
-        var policies = new List<TlsSessionDayPolicy>();
-        foreach (var day in await store.DaysAsync(TestContext.Current.CancellationToken))
-        {
-            policies.AddRange(await store.ReadDayAsync(day, null, TestContext.Current.CancellationToken));
-        }
-        var byType = policies.SelectMany(p => p.Failures).GroupBy(f => f.Failure.ResultType).ToDictionary(g => g.Key, g => g.Sum(f => f.Sessions));
-        return (policies.Sum(p => p.Successful), policies.Sum(p => p.Failed), byType);
-    }
+    private Task<(long Successful, long Failed, Dictionary<string, long> ByType)> StoredAsync() => Support.SessionStoreTotals.ReadAsync(State);
 
     [Fact]
     public async Task Daemon_LibTlsRptDatagrams_CountedByResultTypeAndKeptAcrossSigkillAndRestart()
