@@ -35,21 +35,30 @@ public sealed class PostfixLab : IAsyncLifetime
     public string DaemonOutput() => string.Join('\n', _daemonOutput.TakeLast(60));
     public static string State => Environment.GetEnvironmentVariable("RAMPART_LAB_STATE") ?? "";
 
-    public static string Script
-    {
-        get
-        {
-            foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'))
-            {
-                var candidate = Path.GetFullPath(Path.Combine(dir, "..", "postfix", "instance"));
-                if (File.Exists(Path.Combine(dir, "lab-bump")) && File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
+    public static string Script => BesideLabBin("..", "postfix", "instance");
 
-            throw new InvalidOperationException("lab/postfix/instance not found next to lab/bin on PATH (run the tests with lab/run)");
+    /// <summary>
+    /// <c>RAMPART_LAB_DAEMON_UNIT</c>: a systemd unit file (packaging/deb/check sets the installed
+    /// /lib/systemd/system/rampart-daemon.service). The daemon is then the installed one, started as that unit starts it
+    /// (packaging/deb/unit-exec: its ExecStart=, User=, StateDirectory=, Type=notify, read here as READY=1), listening
+    /// where its configuration says (127.0.0.1:8461, inside the lab's network namespace). Only the default daemon exists
+    /// then: tests that restart it with other settings do not apply.
+    /// </summary>
+    public static string? Unit => Environment.GetEnvironmentVariable("RAMPART_LAB_DAEMON_UNIT") is { Length: > 0 } unit ? unit : null;
+
+    /// <summary>A file of the repository found from lab/bin on PATH (lab/run puts it there).</summary>
+    private static string BesideLabBin(params string[] relative)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'))
+        {
+            var candidate = Path.GetFullPath(Path.Combine([dir, .. relative]));
+            if (File.Exists(Path.Combine(dir, "lab-bump")) && File.Exists(candidate))
+            {
+                return candidate;
+            }
         }
+
+        throw new InvalidOperationException($"{string.Join('/', relative)} not found from lab/bin on PATH (run the tests with lab/run)");
     }
 
     public async ValueTask InitializeAsync()
@@ -66,8 +75,13 @@ public sealed class PostfixLab : IAsyncLifetime
                                     UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         }
 
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        if (Unit is not null)
         {
+            Port = 8461; // the installed configuration's address (rampart.yml: every key at its default)
+        }
+        else
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
             listener.Start();
             Port = ((IPEndPoint)listener.LocalEndpoint).Port;
         }
@@ -102,6 +116,12 @@ public sealed class PostfixLab : IAsyncLifetime
     public async Task StartDaemonAsync(string stateDir, params string[] extra)
     {
         await StopDaemonAsync();
+        if (Unit is { } unit)
+        {
+            await StartUnitAsync(unit, stateDir, extra);
+            return;
+        }
+
         Directory.CreateDirectory(stateDir);
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in (string[])[Rampart.Tests.Shared.CliRunner.RampartDll, "daemon", "--listen", $"127.0.0.1:{Port}", "--state-dir", stateDir, .. extra])
@@ -109,12 +129,68 @@ public sealed class PostfixLab : IAsyncLifetime
             info.ArgumentList.Add(arg);
         }
 
-        _daemonOutput.Enqueue($"--- daemon {string.Join(' ', info.ArgumentList.Skip(1))}");
+        Launch(info);
+        await ListeningAsync();
+    }
+
+    private void Launch(ProcessStartInfo info)
+    {
+        _daemonOutput.Enqueue($"--- daemon {info.FileName} {string.Join(' ', info.ArgumentList)}");
         _daemon = Process.Start(info)!;
         _daemon.OutputDataReceived += (_, e) => _daemonOutput.Enqueue(e.Data ?? "");
         _daemon.ErrorDataReceived += (_, e) => _daemonOutput.Enqueue(e.Data ?? "");
         _daemon.BeginOutputReadLine();
         _daemon.BeginErrorReadLine();
+    }
+
+    /// <summary>
+    /// The installed daemon as its unit starts it, the way systemd waits for a Type=notify service: READY=1 on
+    /// $NOTIFY_SOCKET (a datagram socket of this fixture), within the unit's 60 s start timeout.
+    /// </summary>
+    private async Task StartUnitAsync(string unit, string stateDir, string[] extra)
+    {
+        if (extra.Length > 0 || stateDir != DefaultDaemonState)
+        {
+            throw new InvalidOperationException($"RAMPART_LAB_DAEMON_UNIT={unit}: the daemon runs as its unit says; this test restarts it with other settings");
+        }
+
+        var notifyPath = Path.Combine(_root, "notify-" + Guid.NewGuid().ToString("N")[..8]);
+        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(notifyPath, (UnixFileMode)0b110_110_110); // the unit's user sends to it, as to systemd's
+        }
+        var info = new ProcessStartInfo(BesideLabBin("..", "..", "packaging", "deb", "unit-exec"))
+        {
+            UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        // the lab's CA for MTA-STS fetches, as a drop-in's Environment=SSL_CERT_FILE=… would give it
+        foreach (var arg in (string[])["--pass", "SSL_CERT_FILE", unit])
+        {
+            info.ArgumentList.Add(arg);
+        }
+        info.Environment["NOTIFY_SOCKET"] = notifyPath;
+        Launch(info);
+        var buffer = new byte[4096];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            while (!Encoding.UTF8.GetString(buffer, 0, await notify.ReceiveAsync(buffer, SocketFlags.None, deadline.Token)).StartsWith("READY=1", StringComparison.Ordinal))
+            {
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            throw new InvalidOperationException($"{unit}: no READY=1 within 60 s (Type=notify):\n{DaemonOutput()}");
+        }
+
+        await ListeningAsync();
+    }
+
+    private async Task ListeningAsync()
+    {
+        var daemon = _daemon!;
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
         {
@@ -124,7 +200,7 @@ public sealed class PostfixLab : IAsyncLifetime
                 await probe.ConnectAsync(IPAddress.Loopback, Port);
                 return;
             }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !_daemon.HasExited)
+            catch (SocketException) when (DateTime.UtcNow < deadline && !daemon.HasExited)
             {
                 await Task.Delay(50);
             }
@@ -135,7 +211,8 @@ public sealed class PostfixLab : IAsyncLifetime
         }
     }
 
-    private async Task StopDaemonAsync()
+    /// <summary>SIGTERM to the running daemon (if any), waited for: Postfix's lookups then find nothing listening.</summary>
+    public async Task StopDaemonAsync()
     {
         if (_daemon is not { } daemon)
         {
@@ -205,6 +282,49 @@ public sealed class PostfixLab : IAsyncLifetime
         }
     }
 
+    /// <summary>The .eml the MX receiver wrote for this token, polled every 100 ms.</summary>
+    public static async Task<string?> ReceivedAsync(string mxHost, string token, TimeSpan within)
+    {
+        var dir = Path.Combine(PostfixLab.State, "mail", mxHost);
+        var deadline = DateTime.UtcNow + within;
+        do
+        {
+            if (Directory.Exists(dir))
+            {
+                foreach (var file in Directory.GetFiles(dir, "*.eml"))
+                {
+                    var text = await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken);
+                    if (text.Contains(token, StringComparison.Ordinal))
+                    {
+                        return text;
+                    }
+                }
+            }
+
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+        while (DateTime.UtcNow < deadline);
+        return null;
+    }
+
+    /// <summary>Waits until the message to RCPT sits in the queue with a delay reason; returns it.</summary>
+    public async Task<string> DeferredAsync(string rcpt, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (DateTime.UtcNow < deadline)
+        {
+            if ((await QueueAsync()).TryGetValue(rcpt, out var why) && why.Length > 0)
+            {
+                return why;
+            }
+
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Fail($"{rcpt} was not deferred within {within.TotalSeconds} s; queue: {string.Join("; ", await QueueAsync())}\n{Log()}");
+        return "";
+    }
+
     public async Task<string> RunAsync(string command, params string[] args)
     {
         // generous: `postfix check` + start forks dozens of processes, slow on a loaded 2-core machine (30 s was seen to pass)
@@ -248,48 +368,9 @@ public sealed class PostfixAttackTests(PostfixLab postfix) : IClassFixture<Postf
 
     private static string Token() => "tok" + Guid.NewGuid().ToString("N");
 
-    /// <summary>The .eml the MX receiver wrote for this token, polled every 100 ms.</summary>
-    private static async Task<string?> ReceivedAsync(string mxHost, string token, TimeSpan within)
-    {
-        var dir = Path.Combine(PostfixLab.State, "mail", mxHost);
-        var deadline = DateTime.UtcNow + within;
-        do
-        {
-            if (Directory.Exists(dir))
-            {
-                foreach (var file in Directory.GetFiles(dir, "*.eml"))
-                {
-                    var text = await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken);
-                    if (text.Contains(token, StringComparison.Ordinal))
-                    {
-                        return text;
-                    }
-                }
-            }
+    private static Task<string?> ReceivedAsync(string mxHost, string token, TimeSpan within) => PostfixLab.ReceivedAsync(mxHost, token, within);
 
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
-        while (DateTime.UtcNow < deadline);
-        return null;
-    }
-
-    /// <summary>Waits until the message to RCPT sits in the queue with a delay reason; returns it.</summary>
-    private async Task<string> DeferredAsync(string rcpt)
-    {
-        var deadline = DateTime.UtcNow + Bound;
-        while (DateTime.UtcNow < deadline)
-        {
-            if ((await postfix.QueueAsync()).TryGetValue(rcpt, out var why) && why.Length > 0)
-            {
-                return why;
-            }
-
-            await Task.Delay(200, TestContext.Current.CancellationToken);
-        }
-
-        Assert.Fail($"{rcpt} was not deferred within {Bound.TotalSeconds} s; queue: {string.Join("; ", await postfix.QueueAsync())}\n{postfix.Log()}");
-        return "";
-    }
+    private Task<string> DeferredAsync(string rcpt) => postfix.DeferredAsync(rcpt, Bound);
 
     private async Task DeliverAsync(string rcpt, string mxHost, string logLine)
     {
