@@ -12,7 +12,7 @@ declare -A needs=(
   [openssl]=openssl [ip]=iproute2 [curl]=curl [flock]=util-linux [posttls-finger]=postfix
   [redis-server]=redis-server [systemd-analyze]=systemd [pg_ctlcluster]=postgresql [afl-fuzz]=afl++
   [cc]=gcc [objcopy]=binutils [postmap]=postfix [unshare]=util-linux
-  [lintian]=lintian [man]=man-db [setpriv]=util-linux [dpkg-deb]=dpkg
+  [lintian]=lintian [man]=man-db [setpriv]=util-linux [dpkg-deb]=dpkg [strace]=strace
 )
 missing=()
 for cmd in "${!needs[@]}"; do
