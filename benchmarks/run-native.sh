@@ -54,15 +54,7 @@ for build in jit native; do
   fi
 done
 
-# A socketmap lookup as Postfix sends it, over loopback TCP (bash's /dev/tcp); prints the reply or nothing.
-lookup() { # lookup PORT
-  local request='postfix [127.0.0.1]' reply=
-  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
-  printf '%d:%s,' "${#request}" "$request" >&3
-  IFS= read -r -t 2 -d , reply <&3 || true
-  exec 3<&-
-  echo "$reply"
-}
+source "$(dirname "$0")/socketmap-probe.sh"
 free_port() { local port; for ((port = 20000 + RANDOM % 20000; ; port++)); do ss -Hltn "sport = :$port" | grep -q . || { echo "$port"; return; }; done; }
 echo "## daemon: exec to first socketmap answer, idle RSS (median of 5 starts from /)"
 # The third row is the native binary with two GC settings given through the environment (no rebuild): no background

@@ -53,9 +53,11 @@ internal static class SettingsMerge
     /// The daemon's settings from its file (read just now: at start and on SIGHUP; null without <c>--config</c>) and its
     /// command line. The file's warnings are passed on; any error leaves the settings null. Nothing throws.
     /// </summary>
-    public static DaemonReload Daemon(DaemonConfigLoadResult? loaded, DaemonCommandLine cli)
+    /// <param name="environment">The process environment (<c>$STATE_DIRECTORY</c>); tests pass their own.</param>
+    public static DaemonReload Daemon(DaemonConfigLoadResult? loaded, DaemonCommandLine cli, Func<string, string?>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(cli);
+        environment ??= Environment.GetEnvironmentVariable;
         var warnings = new List<string>(loaded?.Warnings ?? []);
         if (loaded is { Succeeded: false })
         {
@@ -141,9 +143,18 @@ internal static class SettingsMerge
             },
             TimeSpan.FromSeconds(seconds));
         string stateDirectory;
+        var notes = new List<string>
+        {
+            file is null ? $"no configuration file ({DaemonConfiguration.DefaultPath} not found): every setting at its default" : $"configuration {file.SourceName}",
+        };
         try
         {
-            stateDirectory = StateDirectory.Choose(cli.StateDir ?? file?.EffectiveStateDirectory);
+            stateDirectory = StateDirectory.Choose(cli.StateDir, file?.EffectiveStateDirectory,
+                file?.StateDirectory is not null ? "state_dir" : $"cache.options.filename ({file?.CacheFile})", environment, out var stateNote);
+            if (stateNote is not null)
+            {
+                notes.Add(stateNote);
+            }
         }
         catch (StartupException ex)
         {
@@ -168,6 +179,7 @@ internal static class SettingsMerge
             TlsRptLog = file?.TlsRptReporting?.LogSource,
             RunAs = runAs,
             LogLevel = cli.LogLevel ?? file?.LogLevel ?? Microsoft.Extensions.Logging.LogLevel.Information,
+            StartNotes = notes,
         };
         return new(settings, warnings, []);
     }

@@ -56,6 +56,29 @@ public static partial class StateDirectory
     }
 
     /// <summary>
+    /// The state directory of a service (the daemon): <paramref name="given"/> (<c>--state-dir</c>), else systemd's
+    /// <c>$STATE_DIRECTORY</c>, else <paramref name="configured"/> (what its configuration file says), else the default.
+    /// Under a unit <c>$STATE_DIRECTORY</c> is the one directory the service may write (<c>ProtectSystem=strict</c>) and
+    /// owns, so it wins over a file migrated from elsewhere (postfix-mta-sts-resolver's
+    /// <c>cache.options.filename: /var/lib/mta-sts/cache.db</c>); <paramref name="note"/> then says so, for the start log.
+    /// </summary>
+    /// <param name="configuredBy">The file's key that named <paramref name="configured"/>, for the note.</param>
+    public static string Choose(string? given, string? configured, string configuredBy, Func<string, string?> environment, out string? note)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        note = null;
+        if (string.IsNullOrWhiteSpace(given) && Absolute(environment("STATE_DIRECTORY")?.Split(':')[0]) is { } systemd)
+        {
+            if (!string.IsNullOrWhiteSpace(configured) && Path.GetFullPath(configured).TrimEnd('/') != systemd.TrimEnd('/'))
+            {
+                note = $"state directory {systemd} ($STATE_DIRECTORY, the unit's StateDirectory=), not {configured} from the configuration's {configuredBy}";
+            }
+            return systemd;
+        }
+        return Choose(string.IsNullOrWhiteSpace(given) ? configured : given);
+    }
+
+    /// <summary>
     /// Checks that this process can create files in <paramref name="directory"/>, or can create it: else a
     /// <see cref="StartupException"/> naming the directory, the cause and the fix. Run before opening a store, so the
     /// operator reads about the directory and not about a SQLite file in it.

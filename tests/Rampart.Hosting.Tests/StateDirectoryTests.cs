@@ -76,4 +76,28 @@ public sealed class StateDirectoryTests
             File.Delete(file);
         }
     }
+
+    /// <summary>Under a unit, $STATE_DIRECTORY wins over a migrated file's cache directory, and the start log says so.</summary>
+    [Fact]
+    public void ChooseForService_StateDirectorySet_WinsOverTheFileWithANote()
+    {
+        var chosen = StateDirectory.Choose(null, "/var/lib/mta-sts", "cache.options.filename (/var/lib/mta-sts/cache.db)",
+            Environment(("STATE_DIRECTORY", "/var/lib/rampart")), out var note);
+
+        Assert.Equal("/var/lib/rampart", chosen);
+        Assert.Equal("state directory /var/lib/rampart ($STATE_DIRECTORY, the unit's StateDirectory=), not /var/lib/mta-sts from the " +
+                     "configuration's cache.options.filename (/var/lib/mta-sts/cache.db)", note);
+    }
+
+    [Fact]
+    public void ChooseForService_CommandLineWins_ThenTheFile_NoNote()
+    {
+        Assert.Equal("/srv/state", StateDirectory.Choose("/srv/state", "/var/lib/mta-sts", "state_dir", Environment(("STATE_DIRECTORY", "/var/lib/rampart")), out var given));
+        Assert.Equal("/var/lib/mta-sts", StateDirectory.Choose(null, "/var/lib/mta-sts", "state_dir", Environment(("HOME", "/root")), out var file));
+        Assert.Equal("/var/lib/rampart", StateDirectory.Choose(null, "/var/lib/rampart/", "state_dir", Environment(("STATE_DIRECTORY", "/var/lib/rampart")), out var same));
+
+        Assert.Null(given);
+        Assert.Null(file);
+        Assert.Null(same); // the file names the unit's own directory: nothing to say
+    }
 }

@@ -20,7 +20,7 @@ public sealed class EximLab() : LabSender("rampart-exim")
 
     protected override string[] DaemonListenArgs => ["--exim-listen", $"unix:{Socket}:0666"];
 
-    public static string Script => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(PostfixLab.Script)!, "..", "exim", "instance"));
+    public static string Script => BesideLabBin("..", "exim", "instance");
 
     public override async ValueTask InitializeAsync()
     {

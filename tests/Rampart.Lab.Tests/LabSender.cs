@@ -20,8 +20,20 @@ public abstract class LabSender(string prefix) : IAsyncLifetime
     /// <summary>The fixture's temporary directory (deleted on dispose).</summary>
     protected string Root { get; } = Directory.CreateTempSubdirectory(prefix).FullName;
 
-    /// <summary>The daemon's socketmap port on 127.0.0.1 (Postfix's smtp_tls_policy_maps); kept across restarts.</summary>
-    public int Port { get; } = FreePort();
+    /// <summary>
+    /// The daemon's socketmap port on 127.0.0.1 (Postfix's smtp_tls_policy_maps); kept across restarts. With
+    /// <see cref="Unit"/>, the installed configuration's address: 8461.
+    /// </summary>
+    public int Port { get; } = Unit is null ? FreePort() : 8461;
+
+    /// <summary>
+    /// <c>RAMPART_LAB_DAEMON_UNIT</c>: a systemd unit file (packaging/deb/check sets the installed
+    /// /lib/systemd/system/rampart-daemon.service). The daemon is then the installed one, started as that unit starts it
+    /// (packaging/deb/unit-exec: its ExecStart=, User=, StateDirectory=, Type=notify, read here as READY=1), listening
+    /// where its configuration says (127.0.0.1:8461, inside the lab's network namespace). Only the default daemon exists
+    /// then: tests that restart it with other settings do not apply.
+    /// </summary>
+    public static string? Unit => Environment.GetEnvironmentVariable("RAMPART_LAB_DAEMON_UNIT") is { Length: > 0 } unit ? unit : null;
 
     /// <summary>The class's own daemon state directory (its SQLite policy cache); tests that restart the daemon elsewhere restore it.</summary>
     public string DefaultDaemonState => Path.Combine(Root, "daemon");
@@ -71,6 +83,12 @@ public abstract class LabSender(string prefix) : IAsyncLifetime
     public async Task StartDaemonAsync(string stateDir, params string[] extra)
     {
         await StopDaemonAsync();
+        if (Unit is { } unit)
+        {
+            await StartUnitAsync(unit, stateDir, extra);
+            return;
+        }
+
         Directory.CreateDirectory(stateDir);
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in (string[])[Rampart.Tests.Shared.CliRunner.RampartDll, "daemon", "--listen", $"127.0.0.1:{Port}", .. DaemonListenArgs, "--state-dir", stateDir, .. extra])
@@ -78,12 +96,83 @@ public abstract class LabSender(string prefix) : IAsyncLifetime
             info.ArgumentList.Add(arg);
         }
 
-        _daemonOutput.Enqueue($"--- daemon {string.Join(' ', info.ArgumentList.Skip(1))}");
+        Launch(info);
+        await ListeningAsync();
+    }
+
+    /// <summary>A file of the repository found from lab/bin on PATH (lab/run puts it there).</summary>
+    protected static string BesideLabBin(params string[] relative)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'))
+        {
+            var candidate = Path.GetFullPath(Path.Combine([dir, .. relative]));
+            if (File.Exists(Path.Combine(dir, "lab-bump")) && File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException($"{string.Join('/', relative)} not found from lab/bin on PATH (run the tests with lab/run)");
+    }
+
+    private void Launch(ProcessStartInfo info)
+    {
+        _daemonOutput.Enqueue($"--- daemon {info.FileName} {string.Join(' ', info.ArgumentList)}");
         _daemon = Process.Start(info)!;
         _daemon.OutputDataReceived += (_, e) => _daemonOutput.Enqueue(e.Data ?? "");
         _daemon.ErrorDataReceived += (_, e) => _daemonOutput.Enqueue(e.Data ?? "");
         _daemon.BeginOutputReadLine();
         _daemon.BeginErrorReadLine();
+    }
+
+    /// <summary>
+    /// The installed daemon as its unit starts it, the way systemd waits for a Type=notify service: READY=1 on
+    /// $NOTIFY_SOCKET (a datagram socket of this fixture), within the unit's 60 s start timeout.
+    /// </summary>
+    private async Task StartUnitAsync(string unit, string stateDir, string[] extra)
+    {
+        if (extra.Length > 0 || DaemonListenArgs.Length > 0 || stateDir != DefaultDaemonState)
+        {
+            throw new InvalidOperationException($"RAMPART_LAB_DAEMON_UNIT={unit}: the daemon runs as its unit says; this test restarts it with other settings");
+        }
+
+        var notifyPath = Path.Combine(Root, "notify-" + Guid.NewGuid().ToString("N")[..8]);
+        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(notifyPath, (UnixFileMode)0b110_110_110); // the unit's user sends to it, as to systemd's
+        }
+        var info = new ProcessStartInfo(BesideLabBin("..", "..", "packaging", "deb", "unit-exec"))
+        {
+            UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        // the lab's CA for MTA-STS fetches, as a drop-in's Environment=SSL_CERT_FILE=… would give it
+        foreach (var arg in (string[])["--pass", "SSL_CERT_FILE", unit])
+        {
+            info.ArgumentList.Add(arg);
+        }
+        info.Environment["NOTIFY_SOCKET"] = notifyPath;
+        Launch(info);
+        var buffer = new byte[4096];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            while (!Encoding.UTF8.GetString(buffer, 0, await notify.ReceiveAsync(buffer, SocketFlags.None, deadline.Token)).StartsWith("READY=1", StringComparison.Ordinal))
+            {
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            throw new InvalidOperationException($"{unit}: no READY=1 within 60 s (Type=notify):\n{DaemonOutput()}");
+        }
+
+        await ListeningAsync();
+    }
+
+    private async Task ListeningAsync()
+    {
+        var daemon = _daemon!;
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
         {
@@ -93,7 +182,7 @@ public abstract class LabSender(string prefix) : IAsyncLifetime
                 await probe.ConnectAsync(IPAddress.Loopback, Port);
                 return;
             }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !_daemon.HasExited)
+            catch (SocketException) when (DateTime.UtcNow < deadline && !daemon.HasExited)
             {
                 await Task.Delay(50);
             }

@@ -20,22 +20,7 @@ public sealed class PostfixLab() : LabSender("rampart-postfix")
 {
     public string Instance => Path.Combine(Root, "postfix");
 
-    public static string Script
-    {
-        get
-        {
-            foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'))
-            {
-                var candidate = Path.GetFullPath(Path.Combine(dir, "..", "postfix", "instance"));
-                if (File.Exists(Path.Combine(dir, "lab-bump")) && File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-
-            throw new InvalidOperationException("lab/postfix/instance not found next to lab/bin on PATH (run the tests with lab/run)");
-        }
-    }
+    public static string Script => BesideLabBin("..", "postfix", "instance");
 
     public override async ValueTask InitializeAsync()
     {
@@ -81,6 +66,24 @@ public sealed class PostfixLab() : LabSender("rampart-postfix")
 
     public string Log() => File.Exists(Path.Combine(Instance, "log", "postfix.log")) ? File.ReadAllText(Path.Combine(Instance, "log", "postfix.log")) : "";
 
+    /// <summary>Waits until the message to RCPT sits in the queue with a delay reason; returns it.</summary>
+    public async Task<string> DeferredAsync(string rcpt, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (DateTime.UtcNow < deadline)
+        {
+            if ((await QueueAsync()).TryGetValue(rcpt, out var why) && why.Length > 0)
+            {
+                return why;
+            }
+
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Fail($"{rcpt} was not deferred within {within.TotalSeconds} s; queue: {string.Join("; ", await QueueAsync())}\n{Log()}");
+        return "";
+    }
+
     /// <summary>Queued messages: recipient → delay reason.</summary>
     public async Task<Dictionary<string, string>> QueueAsync()
     {
@@ -110,22 +113,7 @@ public sealed class PostfixAttackTests(PostfixLab postfix) : IClassFixture<Postf
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
     /// <summary>Waits until the message to RCPT sits in the queue with a delay reason; returns it.</summary>
-    private async Task<string> DeferredAsync(string rcpt)
-    {
-        var deadline = DateTime.UtcNow + Bound;
-        while (DateTime.UtcNow < deadline)
-        {
-            if ((await postfix.QueueAsync()).TryGetValue(rcpt, out var why) && why.Length > 0)
-            {
-                return why;
-            }
-
-            await Task.Delay(200, TestContext.Current.CancellationToken);
-        }
-
-        Assert.Fail($"{rcpt} was not deferred within {Bound.TotalSeconds} s; queue: {string.Join("; ", await postfix.QueueAsync())}\n{postfix.Log()}");
-        return "";
-    }
+    private Task<string> DeferredAsync(string rcpt) => postfix.DeferredAsync(rcpt, Bound);
 
     private async Task DeliverAsync(string rcpt, string mxHost, string logLine)
     {

@@ -28,7 +28,9 @@ internal sealed class RampartProcess : IAsyncDisposable
         }
     }
 
-    public static RampartProcess Start(IEnumerable<string> args, IReadOnlyList<string>? launcher = null, string? workingDirectory = null)
+    /// <param name="environment">Variables set (a null value removes one) on top of this process's environment.</param>
+    public static RampartProcess Start(IEnumerable<string> args, IReadOnlyList<string>? launcher = null, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         launcher ??= ["dotnet", CliRunner.RampartDll];
         var info = new ProcessStartInfo(launcher[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -41,6 +43,10 @@ internal sealed class RampartProcess : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
         info.Environment["NO_COLOR"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            info.Environment[name] = value;
+        }
         var process = new Process { StartInfo = info };
         var started = new RampartProcess(process);
         process.OutputDataReceived += (_, e) => started.Add(e.Data);

@@ -149,7 +149,9 @@ internal static class DaemonCommand
     /// </summary>
     private static DaemonReload Read(ParseResult parse, Options o)
     {
-        var file = parse.GetValue(o.Config) is { } configPath ? DaemonConfiguration.Load(configPath) : null;
+        // Without --config, the installed file when there is one (every key has a default, so none is needed).
+        var file = parse.GetValue(o.Config) is { } configPath ? DaemonConfiguration.Load(configPath)
+            : File.Exists(DaemonConfiguration.DefaultPath) ? DaemonConfiguration.Load(DaemonConfiguration.DefaultPath) : null;
         var cli = new DaemonCommandLine(
             parse.GetValue(o.Listen) ?? [],
             parse.GetValue(o.StateDir),

@@ -176,6 +176,9 @@ internal sealed record DaemonConfiguration
     public const int DefaultPort = 8461;
     public const string DefaultListen = "127.0.0.1:8461";
 
+    /// <summary>The file <c>rampart daemon</c> reads without <c>--config</c>, when it exists (the Debian package's conffile).</summary>
+    public const string DefaultPath = "/etc/rampart/rampart.yml";
+
     /// <summary>The file name messages start with.</summary>
     public required string SourceName { get; init; }
 

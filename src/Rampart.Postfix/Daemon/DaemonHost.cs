@@ -169,6 +169,9 @@ internal static partial class DaemonHost
         // listeners open: a signal left to the runtime's default re-raises SIGTERM after shutdown (exit 143) and loses
         // the console logger's queue. SIGHUP asks for a reload, handled on its own loop.
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        // Type=notify (rampart-daemon.service): READY once listening, RELOADING around a SIGHUP, STOPPING at shutdown.
+        using var systemd = SystemdNotify.FromEnvironment();
+        using var stoppingNotice = lifetime.ApplicationStopping.Register(systemd.Stopping);
         var reloads = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
         void Stop(PosixSignalContext context)
         {
@@ -215,6 +218,11 @@ internal static partial class DaemonHost
         {
             LogWarning(log, warning);
         }
+        foreach (var note in settings.StartNotes)
+        {
+            LogNote(log, note);
+        }
+        systemd.Ready($"listening on {listening}; {cached} cached policies");
 
         var stopping = lifetime.ApplicationStopping;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, cancellationToken);
@@ -222,6 +230,7 @@ internal static partial class DaemonHost
             PurgePeriodicallyAsync(store, time, log, linked.Token),
             SweepPeriodicallyAsync(() => Volatile.Read(ref engine), store, metrics, time, log, linked.Token),
             ReloadOnSignalAsync(reloads.Reader, linked.Token),
+            systemd.PingWatchdogAsync(time, linked.Token),
             collector?.RunAsync(linked.Token) ?? Task.CompletedTask,
             recorder?.RunAsync(linked.Token) ?? Task.CompletedTask,
             follower?.RunAsync(linked.Token) ?? Task.CompletedTask);
@@ -237,7 +246,9 @@ internal static partial class DaemonHost
                 while (await requests.WaitToReadAsync(stop).ConfigureAwait(false))
                 {
                     requests.TryRead(out _);
+                    systemd.Reloading();
                     Volatile.Write(ref engine, Reload(Volatile.Read(ref engine), reload, store, metrics, counters, time, log));
+                    systemd.Ready($"listening on {listening}; configuration reloaded");
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -397,6 +408,9 @@ internal static partial class DaemonHost
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "reload: a changed {Setting} takes effect only after a restart")]
     private static partial void LogRestartNeeded(ILogger logger, string setting);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "{Note}")]
+    private static partial void LogNote(ILogger logger, string note);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "policy cache: {Message}")]
     private static partial void LogStoreFault(ILogger logger, string message);

@@ -56,6 +56,12 @@ internal sealed record DaemonSettings(
     /// </summary>
     public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Information;
 
+    /// <summary>
+    /// Lines for the start log about where the settings came from: which configuration file was read (or that none was),
+    /// and a state directory that differs from the file's (<see cref="StateDirectory"/>).
+    /// </summary>
+    public IReadOnlyList<string> StartNotes { get; init; } = [];
+
     /// <summary>Settings a reload cannot apply (the sockets are bound, the cache is open, privileges are dropped).</summary>
     public IEnumerable<string> RestartOnlyChanges(DaemonSettings next)
     {

@@ -3,7 +3,7 @@ using Rampart.Postfix.Daemon;
 
 namespace Rampart.Postfix.Tests.Daemon;
 
-/// <summary>The shipped systemd unit (packaging/systemd/rampart-daemon.service), checked by systemd itself.</summary>
+/// <summary>The shipped systemd units (packaging/systemd/), checked by systemd itself.</summary>
 public class SystemdUnitTests
 {
     /// <summary>Found above the test binaries, or above this source file (an --artifacts-path build puts bin/ elsewhere).</summary>
@@ -49,16 +49,20 @@ public class SystemdUnitTests
             {
                 File.SetUnixFileMode(binary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             }
-            var unit = Path.Combine(dir, "rampart-daemon.service");
-            var text = await File.ReadAllTextAsync(UnitPath(), TestContext.Current.CancellationToken);
-            Assert.Contains("ExecStart=/opt/rampart/rampart daemon", text, StringComparison.Ordinal);
-            await File.WriteAllTextAsync(unit, text.Replace("/opt/rampart/rampart", binary, StringComparison.Ordinal), TestContext.Current.CancellationToken);
+            // Every shipped unit, verified together (a socket or timer needs the service it activates beside it).
+            var units = new List<string>();
+            foreach (var shipped in Directory.GetFiles(Path.GetDirectoryName(UnitPath())!).Order(StringComparer.Ordinal))
+            {
+                var text = await File.ReadAllTextAsync(shipped, TestContext.Current.CancellationToken);
+                var unit = Path.Combine(dir, Path.GetFileName(shipped));
+                await File.WriteAllTextAsync(unit, text.Replace("ExecStart=/usr/bin/rampart ", $"ExecStart={binary} ", StringComparison.Ordinal), TestContext.Current.CancellationToken);
+                units.Add(unit);
+            }
+            Assert.Equal(6, units.Count); // daemon (+ socket), serve, check --watch, tlsrpt send (+ timer)
+            Assert.Contains("ExecStart=/usr/bin/rampart daemon", await File.ReadAllTextAsync(UnitPath(), TestContext.Current.CancellationToken), StringComparison.Ordinal);
 
-            // The socket unit is verified with its service beside it (verify needs the unit it activates).
-            var socket = Path.Combine(dir, "rampart-daemon.socket");
-            File.Copy(UnitPath("rampart-daemon.socket"), socket);
-
-            var info = new ProcessStartInfo(analyze, ["verify", unit, socket]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            // the man pages of Documentation= are checked installed (packaging/deb/check)
+            var info = new ProcessStartInfo(analyze, ["verify", "--man=no", .. units]) { RedirectStandardOutput = true, RedirectStandardError = true };
             using var process = Process.Start(info)!;
             var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
             var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
@@ -80,7 +84,7 @@ public class SystemdUnitTests
         var lines = await File.ReadAllLinesAsync(UnitPath(), TestContext.Current.CancellationToken);
         Assert.Contains("ExecReload=/bin/kill -HUP $MAINPID", lines);
         Assert.Contains("StateDirectory=rampart", lines);
-        Assert.DoesNotContain(lines, l => l.StartsWith("MemoryDenyWriteExecute=", StringComparison.Ordinal)); // the JIT needs W+X
+        Assert.Contains("MemoryDenyWriteExecute=yes", lines); // the installed binary is native (no JIT needing W+X pages)
     }
 
     [Fact]
