@@ -16,7 +16,7 @@ internal static class GlobalOptions
     private const string StateVerbs = "daemon, serve, tlsrpt and check --watch";
 
     /// <summary>The verbs that read a configuration file, named in the error of one that does not.</summary>
-    private const string ConfigVerbs = "daemon, publish and serve";
+    private const string ConfigVerbs = "daemon, publish, serve, tlsrpt report and tlsrpt send";
 
     public static readonly Option<string?> StateDir = new("--state-dir")
     {

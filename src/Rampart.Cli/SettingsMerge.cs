@@ -157,6 +157,7 @@ internal static class SettingsMerge
             Refresh = file?.ProactiveFetching ?? new MtaStsRefreshSettings(),
             Redis = file?.Cache.RedisOptions,
             TlsRpt = file?.TlsRptReporting?.Intake,
+            TlsRptSending = file?.TlsRptReporting is { SenderAddress: not null } sending ? sending : null,
             RunAs = runAs,
             LogLevel = cli.LogLevel ?? file?.LogLevel ?? Microsoft.Extensions.Logging.LogLevel.Information,
         };

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
 using Rampart.Hosting;
@@ -69,6 +70,16 @@ internal static partial class DaemonHost
             }
         }
         await using var sessionsScope = ((IAsyncDisposable?)sessions ?? NothingToDispose.Instance).ConfigureAwait(false);
+        // Our own TLS-RPT reports, built from those counts and sent on schedule (tlsrpt_reporting.sender_address).
+        var sending = settings.TlsRptSending is { } sendingConfig
+            ? await TlsRptReportSending.OpenAsync(sendingConfig, settings.StateDirectory, sessions, new DnsClientResolver(settings.Dns), settings.Anchors, time, cancellationToken).ConfigureAwait(false)
+            : null;
+        await using var sendingScope = ((IAsyncDisposable?)sending ?? NothingToDispose.Instance).ConfigureAwait(false);
+        if (sending is not null && settings.RunAs is { } outboxOwner && UnixAccount.IsRoot)
+        {
+            outboxOwner.OwnDirectoryAndFiles(settings.StateDirectory, SqliteTlsRptOutbox.FileName);
+            outboxOwner.OwnDirectoryAndFiles(settings.StateDirectory, SqliteTlsSessionStore.FileName);
+        }
         var metrics = new DaemonMetrics();
         var counters = new SenderPolicyCacheCounters();
         ILogger decisionLog = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
@@ -87,7 +98,8 @@ internal static partial class DaemonHost
         var listening = (activated.Count > 0
             ? string.Join(", ", activated.Select(fd => $"systemd socket (fd {fd})")) + $" instead of {string.Join(", ", settings.Listen)}"
             : string.Join(", ", settings.Listen)) + (settings.Metrics is { } served ? $"; metrics http://{served}/metrics" : "")
-            + (settings.TlsRpt is { } intake ? $"; TLS-RPT datagrams unix:{intake.DatagramSocket}" : "");
+            + (settings.TlsRpt is { } intake ? $"; TLS-RPT datagrams unix:{intake.DatagramSocket}" : "")
+            + (settings.TlsRptSending is { } reporting ? "; " + reporting.DescribeSending() : "");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             if (activated.Count > 0)
@@ -190,7 +202,8 @@ internal static partial class DaemonHost
             PurgePeriodicallyAsync(store, time, log, linked.Token),
             SweepPeriodicallyAsync(() => Volatile.Read(ref engine), store, metrics, time, log, linked.Token),
             ReloadOnSignalAsync(reloads.Reader, linked.Token),
-            collector?.RunAsync(linked.Token) ?? Task.CompletedTask);
+            collector?.RunAsync(linked.Token) ?? Task.CompletedTask,
+            sending?.RunPeriodicallyAsync(metrics.TlsRptSend, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogComponents.TlsRptSender), time, linked.Token) ?? Task.CompletedTask);
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         await linked.CancelAsync().ConfigureAwait(false);
         await background.ConfigureAwait(false);
@@ -257,6 +270,7 @@ internal static partial class DaemonHost
             MaxConnections = current.Settings.MaxConnections,
             RunAs = current.Settings.RunAs,
             TlsRpt = current.Settings.TlsRpt,
+            TlsRptSending = current.Settings.TlsRptSending,
         };
         metrics.RecordReload(true);
         LogReloaded(log, applied.Zones.Count, applied.Pinned?.Count ?? 0, applied.Dns.Endpoint.ToString(),

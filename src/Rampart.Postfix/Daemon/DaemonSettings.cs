@@ -41,6 +41,9 @@ internal sealed record DaemonSettings(
     /// <summary>The TLS-RPT intake (<c>tlsrpt_reporting.datagram_socket</c>); null = not collected.</summary>
     public Rampart.Postfix.TlsRpt.TlsRptIntakeSettings? TlsRpt { get; init; }
 
+    /// <summary>Sending our TLS-RPT reports (<c>tlsrpt_reporting</c> with <c>sender_address</c>); null = not sent by the daemon.</summary>
+    public TlsRptReportingConfig? TlsRptSending { get; init; }
+
     /// <summary>The user to run as once the sockets are bound (<c>--user</c>/<c>--group</c>); null = stay as started.</summary>
     public UnixAccount? RunAs { get; init; }
 
@@ -74,7 +77,7 @@ internal sealed record DaemonSettings(
         {
             yield return "max_connections";
         }
-        if (TlsRpt != next.TlsRpt)
+        if (TlsRpt != next.TlsRpt || TlsRptSending != next.TlsRptSending)
         {
             yield return "tlsrpt_reporting";
         }
