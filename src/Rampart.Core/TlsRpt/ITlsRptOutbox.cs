@@ -62,6 +62,14 @@ public interface ITlsRptOutbox : IAsyncDisposable
     /// <summary>Every report of <paramref name="day"/> (or of every day), oldest first.</summary>
     Task<IReadOnlyList<TlsRptOutboxEntry>> ListAsync(DateOnly? day, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Claims a due report for one try: moves its next try from <paramref name="expectedNextTry"/> to
+    /// <paramref name="leaseUntil"/> and returns true, or returns false when another sender (the daemon, a
+    /// <c>rampart tlsrpt send</c> beside it) claimed or finished it first. A sender killed during its try leaves the
+    /// report due again when the lease ends.
+    /// </summary>
+    Task<bool> ClaimAsync(long id, DateTimeOffset expectedNextTry, DateTimeOffset leaseUntil, CancellationToken cancellationToken);
+
     /// <summary>Records a try's outcome.</summary>
     Task UpdateAsync(long id, TlsRptOutboxState state, DateTimeOffset nextTry, int attempts, string? detail, string? sentTo, CancellationToken cancellationToken);
 

@@ -36,6 +36,9 @@ public sealed record TlsRptSendOutcome(OutgoingTlsRptReport Report, TlsRptOutbox
 /// </summary>
 public sealed class TlsRptSender
 {
+    /// <summary>How long a claimed report is held by the sender trying it (longer than a try's timeouts).</summary>
+    public static readonly TimeSpan ClaimLease = TimeSpan.FromMinutes(10);
+
     private readonly ITlsSessionStore _sessions;
     private readonly ITlsRptOutbox _outbox;
     private readonly TlsRptRuaLookup _lookup;
@@ -96,7 +99,11 @@ public sealed class TlsRptSender
         var outcomes = new List<TlsRptSendOutcome>();
         foreach (var entry in await _outbox.DueAsync(_time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
         {
-            outcomes.Add(await SendAsync(entry, cancellationToken).ConfigureAwait(false));
+            // Another sender beside this one (the daemon and 'rampart tlsrpt send') may have taken it meanwhile.
+            if (await _outbox.ClaimAsync(entry.Id, entry.NextTry, _time.GetUtcNow() + ClaimLease, cancellationToken).ConfigureAwait(false))
+            {
+                outcomes.Add(await SendAsync(entry, cancellationToken).ConfigureAwait(false));
+            }
         }
         return outcomes;
     }

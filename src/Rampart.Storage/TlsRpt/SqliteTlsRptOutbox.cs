@@ -100,6 +100,16 @@ public sealed class SqliteTlsRptOutbox : ITlsRptOutbox
         ReadAsync("WHERE $day IS NULL OR day = $day ORDER BY day, report_domain, id",
             c => c.Parameters.AddWithValue("$day", day is { } d ? DayText(d) : DBNull.Value), cancellationToken);
 
+    public Task<bool> ClaimAsync(long id, DateTimeOffset expectedNextTry, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
+        UseAsync("cannot claim a report", async () =>
+        {
+            using var command = _db.Command("UPDATE tlsrpt_outbox SET next_ms = $lease WHERE id = $id AND state = 'pending' AND next_ms = $expected");
+            command.Parameters.AddWithValue("$lease", leaseUntil.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$expected", expectedNextTry.ToUnixTimeMilliseconds());
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }, cancellationToken);
+
     public Task UpdateAsync(long id, TlsRptOutboxState state, DateTimeOffset nextTry, int attempts, string? detail, string? sentTo, CancellationToken cancellationToken) =>
         UseAsync("cannot record a delivery", async () =>
         {

@@ -56,6 +56,16 @@ internal sealed class InMemoryTlsRptOutbox : ITlsRptOutbox
     public Task<IReadOnlyList<TlsRptOutboxEntry>> ListAsync(DateOnly? day, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<TlsRptOutboxEntry>>([.. Entries.Where(e => day is null || e.Report.Day == day)]);
 
+    public Task<bool> ClaimAsync(long id, DateTimeOffset expectedNextTry, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        var i = Entries.FindIndex(e => e.Id == id && e.State == TlsRptOutboxState.Pending && e.NextTry == expectedNextTry);
+        if (i >= 0)
+        {
+            Entries[i] = Entries[i] with { NextTry = leaseUntil };
+        }
+        return Task.FromResult(i >= 0);
+    }
+
     public Task UpdateAsync(long id, TlsRptOutboxState state, DateTimeOffset nextTry, int attempts, string? detail, string? sentTo, CancellationToken cancellationToken)
     {
         var i = Entries.FindIndex(e => e.Id == id);

@@ -73,6 +73,21 @@ public sealed class SqliteTlsRptOutboxTests : IDisposable
     }
 
     [Fact]
+    public async Task Claim_TwoSendersOnOneFile_OnlyOneGetsTheReport_AndItIsDueAgainWhenTheLeaseEnds()
+    {
+        await using var daemon = await OpenAsync();
+        await using var cli = await OpenAsync(); // 'rampart tlsrpt send' beside the daemon: a second connection
+        await daemon.QueueDayAsync(s_day, [(Reports()[0], s_due)], _ct);
+        var seenByDaemon = Assert.Single(await daemon.DueAsync(s_due, _ct));
+        var seenByCli = Assert.Single(await cli.DueAsync(s_due, _ct));
+
+        Assert.True(await daemon.ClaimAsync(seenByDaemon.Id, seenByDaemon.NextTry, s_due.AddMinutes(10), _ct));
+        Assert.False(await cli.ClaimAsync(seenByCli.Id, seenByCli.NextTry, s_due.AddMinutes(10), _ct));
+        Assert.Empty(await cli.DueAsync(s_due.AddMinutes(9), _ct));
+        Assert.Single(await cli.DueAsync(s_due.AddMinutes(10), _ct)); // the claimer died: due again after the lease
+    }
+
+    [Fact]
     public async Task Suppression_HoldsUntilItsTime_AndSurvivesReopen()
     {
         await using (var outbox = await OpenAsync())
