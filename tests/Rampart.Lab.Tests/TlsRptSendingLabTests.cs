@@ -24,6 +24,7 @@ public sealed class TlsRptSendingLabTests : IAsyncDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("rampart-lab-tlsrpt-send-").FullName;
     private RampartProcess? _serve;
     private RampartProcess? _daemon;
+    private readonly DateTime _started = DateTime.UtcNow.AddSeconds(-1);
 
     public async ValueTask DisposeAsync()
     {
@@ -36,6 +37,13 @@ public sealed class TlsRptSendingLabTests : IAsyncDisposable
         }
         Directory.Delete(_dir, recursive: true);
     }
+
+    /// <summary>
+    /// The emails the lab MX stored since <paramref name="since"/>: a report-id is the same each time a day is built, so
+    /// earlier runs of these tests left emails with the same id in the lab's mail folder.
+    /// </summary>
+    private static IEnumerable<string> EmailsSince(string dir, DateTime since) =>
+        Directory.GetFiles(dir, "*.eml").Where(f => File.GetLastWriteTimeUtc(f) >= since);
 
     private static string CaBundle => Path.Combine(LabLeafCertificate.State, "pki", "ca-bundle.pem");
 
@@ -71,7 +79,7 @@ public sealed class TlsRptSendingLabTests : IAsyncDisposable
 
     private string Socket => Path.Combine(_dir, "spool", "tlsrpt.sock");
 
-    private string SenderConfig()
+    private string SenderConfig(string extra = "")
     {
         var path = Path.Combine(_dir, "rampart.yml");
         var dkim = "{domain: tlsrpt-https.test, selector: tlsrpt, key_file: " + RepoFile("lab/scenarios/tlsrpt-https.test/dkim-lab-only.pem") + "}";
@@ -86,6 +94,7 @@ public sealed class TlsRptSendingLabTests : IAsyncDisposable
               organization_name: Rampart Lab Sender
               submit: 127.0.1.33:25
               dkim: {dkim}
+            {extra}
             """);
         return path;
     }
@@ -141,7 +150,7 @@ public sealed class TlsRptSendingLabTests : IAsyncDisposable
 
         // The mailto: side: the email the lab MX stored, imported by the receiving side's own reader, DKIM checked in DNS.
         var mailDir = Path.Combine(LabLeafCertificate.State, "mail", "mx.tlsrpt.test");
-        var email = Directory.GetFiles(mailDir, "*.eml").Single(f => File.ReadAllText(f).Contains(mailedId, StringComparison.Ordinal));
+        var email = Assert.Single(EmailsSince(mailDir, _started), f => File.ReadAllText(f).Contains(mailedId, StringComparison.Ordinal));
         var import = await CliRunner.RunAsync(["tlsrpt", "import", email, "--state-dir", Path.Combine(_dir, "mailed"), "--resolver", "127.0.0.1:53", "--json"],
             null, TimeSpan.FromSeconds(60));
         Assert.True(import.ExitCode == 0, import.ToString());
@@ -160,6 +169,43 @@ public sealed class TlsRptSendingLabTests : IAsyncDisposable
         Assert.True(again.ExitCode == 0, again.ToString());
         using var nothing = JsonDocument.Parse(again.Stdout);
         Assert.Equal(0, nothing.RootElement.GetProperty("reports").GetArrayLength());
+    }
+
+    /// <summary>
+    /// The daemon's own schedule: yesterday's counts (written to its store as the collector writes them) are built into
+    /// reports and sent by the running daemon, with no command, once its pass sees the finished day (spread 0: at once);
+    /// its log and /metrics say so, and the lab MX holds the DKIM-signed report.
+    /// </summary>
+    [Fact]
+    public async Task Daemon_SendsAFinishedDayOnSchedule()
+    {
+        Lab.RequireLab();
+        var yesterday = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1);
+        var at = new DateTimeOffset(yesterday.ToDateTime(new TimeOnly(23, 30)), TimeSpan.Zero);
+        var policy = new Rampart.Core.TlsRpt.TlsSessionPolicy(Rampart.Core.TlsRpt.TlsRptPolicyTypes.NoPolicyFound, null, [], []);
+        await using (var store = await Rampart.Storage.TlsRpt.SqliteTlsSessionStore.OpenAsync(
+            Rampart.Storage.TlsRpt.SqliteTlsSessionStore.PathIn(Path.Combine(_dir, "state")), TimeProvider.System, TestContext.Current.CancellationToken))
+        {
+            await store.AddAsync(Rampart.Core.TlsRpt.TlsSessionSources.Datagram,
+                [.. Enumerable.Range(0, 4).Select(_ => new Rampart.Core.TlsRpt.TlsSessionEntry(new("tlsrpt.test", MailRecord, policy, true, [], at)))],
+                null, TestContext.Current.CancellationToken);
+        }
+        var metricsPort = LoopbackPort.Free();
+        var config = SenderConfig($"  spread: 0\nmetrics: 127.0.0.1:{metricsPort}");
+
+        _daemon = RampartProcess.Start(["daemon", "--config", config]);
+
+        var started = await _daemon.WaitForLineAsync(l => l.Contains("rampart daemon listening on", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        Assert.Contains("TLS-RPT reports from tlsrpt@tlsrpt-https.test via 127.0.1.33:25, DKIM d=tlsrpt-https.test s=tlsrpt", started, StringComparison.Ordinal);
+        var sent = await _daemon.WaitForLineAsync(l => l.Contains("sent to mailto:tlsrpt@tlsrpt.test", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
+        var reportId = System.Text.RegularExpressions.Regex.Match(sent, @"report (\S+) for tlsrpt\.test").Groups[1].Value;
+        Assert.StartsWith(yesterday.ToString("yyyyMMdd", CultureInfo.InvariantCulture) + ".", reportId, StringComparison.Ordinal);
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"), TestContext.Current.CancellationToken);
+        Assert.Contains("rampart_tlsrpt_reports_built_total 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("rampart_tlsrpt_report_deliveries_total{scheme=\"mailto\",result=\"sent\"} 1", metrics, StringComparison.Ordinal);
+        var mailDir = Path.Combine(LabLeafCertificate.State, "mail", "mx.tlsrpt.test");
+        Assert.Single(EmailsSince(mailDir, _started), f => File.ReadAllText(f).Contains(reportId, StringComparison.Ordinal));
     }
 
     private static async Task AssertSummaryAsync(string stateDir, string domain, int ok, int failed, string type)
