@@ -78,8 +78,8 @@ public sealed class TlsRptHttpsDelivery : ITlsRptDelivery, IDisposable
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or SocketException)
         {
-            var message = ex.InnerException is { } inner && ex is HttpRequestException ? $"{ex.Message} ({inner.Message})" : ex.Message;
-            return TlsRptDeliveryResult.Temporary($"{rua}: {TlsRptReportParser.OneLine(message)}");
+            // The innermost cause says it best: "cannot connect to … (ConnectionRefused)", "The remote certificate is invalid …".
+            return TlsRptDeliveryResult.Temporary($"{rua}: {TlsRptReportParser.OneLine(ex.GetBaseException().Message)}");
         }
     }
 
