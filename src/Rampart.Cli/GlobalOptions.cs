@@ -27,7 +27,7 @@ internal static class GlobalOptions
     public static readonly Option<string?> Config = new("--config")
     {
         Description = "Configuration file: for daemon, Rampart's YAML or postfix-mta-sts-resolver's /etc/mta-sts-daemon.yml as it is " +
-                      "(command-line options win; read again on SIGHUP); for publish and serve, the publish YAML (docs/publishing.md).",
+                      "(command-line options win; read again on SIGHUP); for tlsrpt report and send, the daemon's file (its tlsrpt_reporting, state_dir, resolver, ca_file); for publish and serve, the publish YAML (docs/publishing.md).",
         HelpName = "FILE",
     };
 
