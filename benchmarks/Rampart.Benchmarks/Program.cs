@@ -39,6 +39,11 @@ public static class Program
             return await DatagramLoad.RunAsync(datagramArgs).ConfigureAwait(false);
         }
 
+        if (args is ["tlsrpt-report", .. var reportArgs])
+        {
+            return await ReportBuildLoad.RunAsync(reportArgs).ConfigureAwait(false);
+        }
+
         if (args is ["socketmap-echo", .. var echoArgs])
         {
             return SocketmapEcho.Run(echoArgs);

@@ -16,7 +16,7 @@ internal static class GlobalOptions
     private const string StateVerbs = "daemon, serve, tlsrpt and check --watch";
 
     /// <summary>The verbs that read a configuration file, named in the error of one that does not.</summary>
-    private const string ConfigVerbs = "daemon, publish and serve";
+    private const string ConfigVerbs = "daemon, publish, serve, tlsrpt report and tlsrpt send";
 
     public static readonly Option<string?> StateDir = new("--state-dir")
     {
@@ -27,7 +27,7 @@ internal static class GlobalOptions
     public static readonly Option<string?> Config = new("--config")
     {
         Description = "Configuration file: for daemon, Rampart's YAML or postfix-mta-sts-resolver's /etc/mta-sts-daemon.yml as it is " +
-                      "(default /etc/rampart/rampart.yml when it exists; command-line options win; read again on SIGHUP); for publish and serve, the publish YAML (docs/publishing.md).",
+                      "(default /etc/rampart/rampart.yml when it exists; command-line options win; read again on SIGHUP); for tlsrpt report and send, the daemon's file (its tlsrpt_reporting, state_dir, resolver, ca_file); for publish and serve, the publish YAML (docs/publishing.md).",
         HelpName = "FILE",
     };
 

@@ -163,8 +163,8 @@ public sealed class CommandLineTests : IDisposable
 
     [Theory]
     [InlineData("--state-dir", "resolve", "rampart resolve: --state-dir: this verb keeps no state (it is for daemon, serve, tlsrpt and check --watch)")]
-    [InlineData("--config", "resolve", "rampart resolve: --config: this verb reads no configuration file (it is for daemon, publish and serve)")]
-    [InlineData("--config", "check", "rampart check: --config: this verb reads no configuration file (it is for daemon, publish and serve)")]
+    [InlineData("--config", "resolve", "rampart resolve: --config: this verb reads no configuration file (it is for daemon, publish, serve, tlsrpt report and tlsrpt send)")]
+    [InlineData("--config", "check", "rampart check: --config: this verb reads no configuration file (it is for daemon, publish, serve, tlsrpt report and tlsrpt send)")]
     public void RootOptionAVerbDoesNotUse_BeforeTheVerb_IsAnErrorNotIgnored(string option, string verb, string expected)
     {
         Assert.Equal([expected], Errors(option, "/x", verb, "example.org"));
@@ -173,7 +173,7 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public void RootOptionAVerbDoesNotUse_AfterTheVerb_NamesTheVerbsItBelongsTo()
     {
-        Assert.Equal(["rampart mta-sts parse: unknown option '--config': it is an option of daemon, publish and serve, not of mta-sts parse"],
+        Assert.Equal(["rampart mta-sts parse: unknown option '--config': it is an option of daemon, tlsrpt report, tlsrpt send, publish and serve, not of mta-sts parse"],
             Errors("mta-sts", "parse", "-", "--config", "/x"));
     }
 

@@ -37,31 +37,7 @@ public sealed class PublishLabTests : IAsyncLifetime
                                    ?? throw new InvalidOperationException("RAMPART_LAB_STATE is not set (run through lab/run)");
 
     /// <summary>certbot's layout for mta-sts.publish.test, issued by the lab intermediate (what the lab's senders trust).</summary>
-    private string IssuePolicyHostCertificate()
-    {
-        var pki = Path.Combine(State, "pki");
-        using var caKey = ECDsa.Create();
-        caKey.ImportFromPem(File.ReadAllText(Path.Combine(pki, "intermediate.key")));
-        var intermediatePem = File.ReadAllText(Path.Combine(pki, "intermediate.crt"));
-        using var intermediate = X509Certificate2.CreateFromPem(intermediatePem);
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=mta-sts.publish.test", key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName("mta-sts.publish.test");
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(intermediate, true, false));
-        var serial = RandomNumberGenerator.GetBytes(16);
-        serial[0] &= 0x7f;
-        using var leaf = request.Create(intermediate.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey),
-            DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(30), serial);
-        var live = Path.Combine(_dir, "live");
-        Directory.CreateDirectory(Path.Combine(live, "mta-sts.publish.test"));
-        File.WriteAllText(Path.Combine(live, "mta-sts.publish.test", "fullchain.pem"), leaf.ExportCertificatePem() + "\n" + intermediatePem);
-        File.WriteAllText(Path.Combine(live, "mta-sts.publish.test", "privkey.pem"), key.ExportPkcs8PrivateKeyPem());
-        return live;
-    }
+    private string IssuePolicyHostCertificate() => LabLeafCertificate.IssueInto(Path.Combine(_dir, "live"), "mta-sts.publish.test");
 
     private async Task StartServeAsync(string config)
     {

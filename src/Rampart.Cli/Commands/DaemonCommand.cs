@@ -90,6 +90,7 @@ internal static class DaemonCommand
                                   (settings.Metrics is { } metrics ? $"; metrics http://{metrics}/metrics" : "") +
                                   $"; max connections {settings.MaxConnections?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ConnectionLimit.DefaultDoc}" +
                                   (settings.TlsRpt is { } intake ? $"; TLS-RPT datagrams unix:{intake.DatagramSocket}" : "") +
+                                  (settings.TlsRptSending is { } reporting ? "; " + reporting.DescribeSending() : "") +
                                   (settings.RunAs is { } user ? $"; run as {user}" : ""));
                 return ExitCodes.Ok;
             }

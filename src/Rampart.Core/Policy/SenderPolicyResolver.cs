@@ -44,14 +44,21 @@ public sealed class SenderPolicyResolver(
         // The two discoveries run side by side (issue 18): MTA-STS's (the _mta-sts TXT record, then the policy host and
         // the fetch when it announces a new policy) starts with the MX lookup, not after DANE's (MX, then each host's
         // addresses, then its TLSA records), so a first lookup waits for the longer of the two, not their sum. The order
-        // of precedence is unchanged: the MTA-STS answer is used only when DANE does not apply and the MX lookup worked;
-        // otherwise it is left to finish on its own (a policy it fetched is cached, never used for this decision).
+        // of precedence is unchanged: where DANE applies, the MTA-STS answer is left to finish on its own (a policy it
+        // fetched is cached, never used for this decision).
         var stsLookup = mtaSts.LookupAsync(domain, cancellationToken);
         var (mx, mxSecure) = await LookupMxAsync(domain, evidence, cancellationToken).ConfigureAwait(false);
         if (mx is null)
         {
-            LeaveRunning(stsLookup);
-            // DNS is failing. A cached MTA-STS policy still holds until max_age (RFC 8461 §5): enforce it rather than defer.
+            // DNS is failing. An MTA-STS policy still holds until max_age (RFC 8461 §5): the one the lookup beside this one
+            // found (fetched now, or cached and kept while the TXT lookup fails too), else the cached one; enforce it
+            // rather than defer. Waiting for that lookup makes the answer the same however the two lookups interleave.
+            var during = await stsLookup.ConfigureAwait(false);
+            if (during.Status == MtaStsLookupStatus.Policy && during.Policy is { } found)
+            {
+                evidence.AddRange(during.Evidence);
+                return DecideMtaSts(domain, found, null, evidence);
+            }
             if (await FromCachedPolicyAsync(domain, evidence, cancellationToken).ConfigureAwait(false) is { } cachedDecision)
             {
                 return cachedDecision;

@@ -13,6 +13,9 @@ internal static class LogComponents
     /// <summary>Category of the daemon's TLS-RPT collector (libtlsrpt datagrams from Postfix 3.10+).</summary>
     public const string TlsRptCollector = "Rampart.Daemon.TlsRpt";
 
+    /// <summary>Category of the TLS-RPT report sender (the daemon's schedule and <c>rampart tlsrpt send</c>).</summary>
+    public const string TlsRptSender = "Rampart.Daemon.TlsRptSender";
+
     /// <summary>Category of serve's request handling and start-up.</summary>
     public const string Serve = "Rampart.Serve";
 
@@ -35,6 +38,7 @@ internal static class LogComponents
     [
         (Daemon, "daemon"),
         (TlsRptCollector, "tlsrpt-collector"),
+        (TlsRptSender, "tlsrpt-sender"),
         ("Rampart.Postfix.Daemon", "policy"),           // the decisions (SocketmapResponder, DaemonEngine): one line per lookup
         ("Rampart.Postfix.Socketmap", "socketmap"),     // connections and framing (SocketmapConnectionHandler)
         ("Rampart.Postfix.Exim", "exim"),               // the Exim line listener's connections (EximConnectionHandler)

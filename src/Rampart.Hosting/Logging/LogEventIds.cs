@@ -30,6 +30,7 @@ internal static class LogEventIds
         ("certificates", 320, 339),
         ("tlsrpt-receiver", 340, 359),
         ("tlsrpt-collector", 360, 379),
+        ("tlsrpt-sender", 380, 399),
         ("watch", 400, 449),
         ("listener", 460, 479),
         ("exim", 480, 499),

@@ -52,6 +52,12 @@ internal static class DaemonConfigReader
         .Key("grace_ratio", ConfigTypes.PositiveNumber, "2.0", "interval / grace_ratio is the sweep period.",
             (s, v) => s with { GraceRatio = v });
 
+    /// <summary><c>tlsrpt_reporting.dkim</c>.</summary>
+    public static readonly ConfigSection<TlsRptDkimConfig> TlsRptDkim = new ConfigSection<TlsRptDkimConfig>()
+        .Key("domain", ConfigTypes.Text, "required", "d=: the signing domain.", (d, v) => d with { Domain = v })
+        .Key("selector", ConfigTypes.Text, "required", "s=: the key is published at SELECTOR._domainkey.DOMAIN.", (d, v) => d with { Selector = v })
+        .Key("key_file", ConfigTypes.AbsolutePath, "required", "The RSA private key, PEM.", (d, v) => d with { KeyFile = v });
+
     /// <summary><c>tlsrpt_reporting</c>: TLS-RPT for the mail we send (docs/tlsrpt-sending.md).</summary>
     public static readonly ConfigSection<TlsRptReportingConfig> TlsRptReporting = new ConfigSection<TlsRptReportingConfig>()
         .Key("datagram_socket", ConfigTypes.AbsolutePath, "off",
@@ -64,9 +70,22 @@ internal static class DaemonConfigReader
         .Key("postfix_log", ConfigTypes.Parsed<string>("absolute path or journal", Rampart.Postfix.TlsRpt.TlsRptLogSettings.TryParseSource), "off",
             "Postfix < 3.10: the mail log to follow (smtp_tls_loglevel = 1), a file path or 'journal' (journalctl).",
             (t, v) => t with { PostfixLog = v })
-        .Key("sender_address", ConfigTypes.Text, "",
-            "Envelope sender of our own reports: sessions that deliver them are never counted (case-insensitive).",
-            (t, v) => t with { SenderAddress = v });
+        .Key("sender_address", ConfigTypes.Parsed<string>("email address", TlsRptReportingConfig.TryParseAddress), "off",
+            "Envelope sender and From of our reports; setting it turns sending on (the daemon sends on schedule).",
+            (t, v) => t with { SenderAddress = v })
+        .Key("organization_name", ConfigTypes.Text, "the sender address's domain", "organization-name of our reports (RFC 8460 §4.4).",
+            (t, v) => t with { OrganizationName = v })
+        .Key("contact_info", ConfigTypes.Text, "the sender address", "contact-info of our reports: an address or URI people can write to.",
+            (t, v) => t with { ContactInfo = v })
+        .Key("submit", ConfigTypes.Parsed<System.Net.DnsEndPoint>("HOST[:PORT]", TlsRptReportingConfig.TryParseSubmit), "127.0.0.1:25",
+            "SMTP server mailed reports are submitted to (the local MTA; no TLS, no authentication).",
+            (t, v) => t with { Submit = v })
+        .Key("spread", ConfigTypes.Seconds(allowZero: true, max: 86400), "14400",
+            "Seconds after UTC midnight within which each report is sent at a random moment.",
+            (t, v) => t with { Spread = v })
+        .Section("dkim", TlsRptDkim, "The key that signs mailed reports (all three keys).",
+            t => t.Dkim ?? new TlsRptDkimConfig(), (t, v) => t with { Dkim = v });
+
 
     /// <summary><c>cache</c>: its type; the options are read by the type's own table (<see cref="CacheOptions"/>).</summary>
     public static readonly ConfigSection<DaemonCacheSettings> Cache = new ConfigSection<DaemonCacheSettings>()
@@ -183,6 +202,10 @@ internal static class DaemonConfigReader
         if (reader.Parse(yaml, Shape) is { } root)
         {
             config = Root.Read(reader, root, "", config);
+            if (config.TlsRptReporting?.Dkim is { Key: null })
+            {
+                reader.Error(root, "tlsrpt_reporting.dkim", "needs domain, selector and key_file together");
+            }
             var keys = reader.Entries(root, "");
             if (keys.Any(k => s_rampartKeys.Contains(k.Name)))
             {

@@ -36,9 +36,15 @@ namespace Rampart.Postfix.Config;
  *      tlsrpt_reporting:                      # TLS-RPT for the mail we send (docs/tlsrpt-sending.md)
  *        datagram_socket: /var/spool/postfix/run/tlsrpt/tlsrpt.sock   # libtlsrpt's socket (Postfix 3.10+)
  *        postfix_log: /var/log/mail.log         # or journal: Postfix < 3.10's log, followed (smtp_tls_loglevel = 1)
- *        sender_address: tlsrpt-noreply@example.net   # our reports' envelope sender: their sessions are not counted
  *        datagram_socket_mode: "0666"         # who may send to it
  *        datagram_socket_owner: postfix       # USER[:GROUP] it is given to (needs root)
+ *        sender_address: tlsrpt@example.net   # envelope sender and From of our reports: turns sending on; the
+ *                                             # sessions that deliver them are never counted
+ *        organization_name: Example Net       # organization-name (default: the sender's domain)
+ *        contact_info: mailto:postmaster@example.net  # contact-info (default: the sender address)
+ *        submit: 127.0.0.1:25                 # SMTP server mailed reports are submitted to
+ *        spread: 14400                        # seconds after midnight within which reports go out
+ *        dkim: {domain: example.net, selector: tlsrpt, key_file: /etc/rampart/dkim.pem}
  *    and in a listen entry: {address: unix:/run/rampart/socketmap.sock, mode: "0660", owner: "rampart:postfix"}
  *
  * Defaults are postfix-mta-sts-resolver's (defaults.py), so an empty file listens on 127.0.0.1:8461 with
@@ -122,16 +128,102 @@ internal sealed record TlsRptReportingConfig
     /// <summary><c>postfix_log</c>: the Postfix log to follow (an absolute path, or <c>journal</c>); null = none.</summary>
     public string? PostfixLog { get; init; }
 
-    /// <summary><c>sender_address</c>: the envelope sender of our own reports; null = none.</summary>
-    public string? SenderAddress { get; init; }
-
     /// <summary>The log source's settings, or null when no log is configured.</summary>
     public Rampart.Postfix.TlsRpt.TlsRptLogSettings? LogSource => PostfixLog is { } log ? new(log, SenderAddress) : null;
+
+    /// <summary><c>sender_address</c>: envelope sender and From of our reports; null = reports are not sent.</summary>
+    public string? SenderAddress { get; init; }
+
+    /// <summary><c>organization_name</c>; null = the sender address's domain.</summary>
+    public string? OrganizationName { get; init; }
+
+    /// <summary><c>contact_info</c>; null = the sender address.</summary>
+    public string? ContactInfo { get; init; }
+
+    /// <summary><c>submit</c>: the SMTP server mailed reports go to.</summary>
+    public System.Net.DnsEndPoint Submit { get; init; } = Rampart.Core.TlsRpt.TlsRptMailSettings.DefaultSubmit;
+
+    /// <summary><c>spread</c>.</summary>
+    public TimeSpan Spread { get; init; } = new Rampart.Core.TlsRpt.TlsRptSendSettings().Spread;
+
+    /// <summary><c>dkim</c>; null = unsigned.</summary>
+    public TlsRptDkimConfig? Dkim { get; init; }
+
+    /// <summary>The reporter named in our reports: organization_name and contact_info, the sender address's domain as submitter.</summary>
+    public Rampart.Core.TlsRpt.TlsRptReporter Reporter(string fallbackDomain)
+    {
+        var domain = SenderAddress is { } address ? address[(address.LastIndexOf('@') + 1)..].ToLowerInvariant() : fallbackDomain;
+        return new(OrganizationName ?? domain, ContactInfo ?? (SenderAddress is { } a ? "mailto:" + a : "postmaster@" + domain), domain);
+    }
+
+    /// <summary>One line for the start-up log and <c>--check-config</c>: who sends, through what, signed or not.</summary>
+    public string DescribeSending() =>
+        $"TLS-RPT reports from {SenderAddress} via {Submit.Host}:{Submit.Port}, {(Dkim?.Key is { } key ? $"DKIM d={key.Domain} s={key.Selector}" : "UNSIGNED")}";
+
+    /// <summary>How reports are mailed, or null when <c>sender_address</c> is not set.</summary>
+    public Rampart.Core.TlsRpt.TlsRptMailSettings? Mail => SenderAddress is { } sender
+        ? new() { Sender = MimeKit.MailboxAddress.Parse(sender), Submit = Submit, Dkim = Dkim?.Key }
+        : null;
+
+    internal static bool TryParseAddress(string text, out string? value, out string error)
+    {
+        value = null;
+        error = $"'{text}' is not an email address (local@domain)";
+        if (!MimeKit.MailboxAddress.TryParse(MimeKit.ParserOptions.Default, text, out var parsed) || !string.IsNullOrEmpty(parsed.Name) ||
+            parsed.Address.IndexOf('@', StringComparison.Ordinal) is var at && (at <= 0 || at == parsed.Address.Length - 1))
+        {
+            return false;
+        }
+        value = parsed.Address;
+        return true;
+    }
+
+    internal static bool TryParseSubmit(string text, out System.Net.DnsEndPoint? value, out string error)
+    {
+        value = null;
+        error = $"'{text}' is not HOST[:PORT] (e.g. 127.0.0.1:25, [::1]:25, localhost)";
+        var host = text.Trim();
+        var port = 25;
+        var colon = host.LastIndexOf(':');
+        if (host.StartsWith('['))
+        {
+            var close = host.IndexOf(']', StringComparison.Ordinal);
+            if (close < 0 || (close + 1 < host.Length && (host[close + 1] != ':' || !int.TryParse(host[(close + 2)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port))))
+            {
+                return false;
+            }
+            host = host[1..close];
+        }
+        else if (colon >= 0)
+        {
+            if (!int.TryParse(host[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port))
+            {
+                return false;
+            }
+            host = host[..colon];
+        }
+        if (host.Length == 0 || port is < 1 or > 65535 || host.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            return false;
+        }
+        value = new System.Net.DnsEndPoint(host, port);
+        return true;
+    }
 
     /// <summary>The intake's settings, or null when no datagram socket is configured.</summary>
     public Rampart.Postfix.TlsRpt.TlsRptIntakeSettings? Intake => DatagramSocket is { } path
         ? new(path) { Mode = DatagramSocketMode, Owner = DatagramSocketOwner }
         : null;
+}
+
+/// <summary><c>tlsrpt_reporting.dkim</c> as read; <see cref="Key"/> is null until all three keys are given.</summary>
+internal sealed record TlsRptDkimConfig
+{
+    public string? Domain { get; init; }
+    public string? Selector { get; init; }
+    public string? KeyFile { get; init; }
+
+    public Rampart.Core.TlsRpt.TlsRptDkimKey? Key => Domain is { } d && Selector is { } s && KeyFile is { } k ? new(d.ToLowerInvariant(), s, k) : null;
 }
 
 /// <summary>A zone (<c>default_zone</c> or <c>zones.NAME</c>): its socketmap settings and its network timeout.</summary>

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
 using Rampart.Hosting;
@@ -83,6 +84,16 @@ internal static partial class DaemonHost
         await using var answersScope = ((IAsyncDisposable?)answers ?? NothingToDispose.Instance).ConfigureAwait(false);
         ILogger tlsRptLog = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         var recorder = answers is null ? null : new TlsPolicyAnswerRecorder(answers, time, () => tlsRptLog);
+        // Our own TLS-RPT reports, built from those counts and sent on schedule (tlsrpt_reporting.sender_address).
+        var sending = settings.TlsRptSending is { } sendingConfig
+            ? await TlsRptReportSending.OpenAsync(sendingConfig, settings.StateDirectory, sessions, new DnsClientResolver(settings.Dns), settings.Anchors, time, cancellationToken).ConfigureAwait(false)
+            : null;
+        await using var sendingScope = ((IAsyncDisposable?)sending ?? NothingToDispose.Instance).ConfigureAwait(false);
+        if (sending is not null && settings.RunAs is { } outboxOwner && UnixAccount.IsRoot)
+        {
+            outboxOwner.OwnDirectoryAndFiles(settings.StateDirectory, SqliteTlsRptOutbox.FileName);
+            outboxOwner.OwnDirectoryAndFiles(settings.StateDirectory, SqliteTlsSessionStore.FileName);
+        }
         var metrics = new DaemonMetrics();
         var counters = new SenderPolicyCacheCounters();
         ILogger decisionLog = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
@@ -109,7 +120,8 @@ internal static partial class DaemonHost
             : string.Join(", ", settings.Listen)) + (settings.Metrics is { } served ? $"; metrics http://{served}/metrics" : "")
             + (settings.EximListen.Count > 0 ? $"; Exim line {string.Join(", ", settings.EximListen)}" : "")
             + (settings.TlsRpt is { } intake ? $"; TLS-RPT datagrams unix:{intake.DatagramSocket}" : "")
-            + (settings.TlsRptLog is { } logSource ? $"; TLS-RPT Postfix log {logSource.Source}" : "");
+            + (settings.TlsRptLog is { } logSource ? $"; TLS-RPT Postfix log {logSource.Source}" : "")
+            + (settings.TlsRptSending is { } reporting ? "; " + reporting.DescribeSending() : "");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             if (activated.Count > 0)
@@ -233,7 +245,9 @@ internal static partial class DaemonHost
             systemd.PingWatchdogAsync(time, linked.Token),
             collector?.RunAsync(linked.Token) ?? Task.CompletedTask,
             recorder?.RunAsync(linked.Token) ?? Task.CompletedTask,
-            follower?.RunAsync(linked.Token) ?? Task.CompletedTask);
+            follower?.RunAsync(linked.Token) ?? Task.CompletedTask,
+
+            sending?.RunPeriodicallyAsync(metrics.TlsRptSend, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogComponents.TlsRptSender), time, linked.Token) ?? Task.CompletedTask);
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         await linked.CancelAsync().ConfigureAwait(false);
         await background.ConfigureAwait(false);
@@ -304,6 +318,7 @@ internal static partial class DaemonHost
             RunAs = current.Settings.RunAs,
             TlsRpt = current.Settings.TlsRpt,
             TlsRptLog = current.Settings.TlsRptLog,
+            TlsRptSending = current.Settings.TlsRptSending,
         };
         metrics.RecordReload(true);
         LogReloaded(log, applied.Zones.Count, applied.Pinned?.Count ?? 0, applied.Dns.Endpoint.ToString(),

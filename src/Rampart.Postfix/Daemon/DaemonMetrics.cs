@@ -25,6 +25,8 @@ internal sealed class DaemonMetrics
     /// <summary>The TLS-RPT collector's counts (rendered with the rest; all zero when it is not configured).</summary>
     public TlsRpt.TlsRptIntakeMetrics TlsRpt { get; } = new();
 
+    public TlsRpt.TlsRptSendMetrics TlsRptSend { get; } = new();
+
     public void RecordSweep(MtaStsRefreshSummary summary)
     {
         Interlocked.Increment(ref _sweeps);
@@ -104,6 +106,7 @@ internal sealed class DaemonMetrics
         text.Family("rampart_policy_store_faults_total", "counter", "Policy cache operations that failed (a full disk, Redis down); the answers were kept in memory.");
         text.Sample("rampart_policy_store_faults_total", storeFaults);
         TlsRpt.Render(text);
+        TlsRptSend.Render(text);
         return text.ToString();
     }
 }

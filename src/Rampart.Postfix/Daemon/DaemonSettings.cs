@@ -47,6 +47,9 @@ internal sealed record DaemonSettings(
     /// <summary>The Postfix log source (<c>tlsrpt_reporting.postfix_log</c>, Postfix before 3.10); null = not followed.</summary>
     public Rampart.Postfix.TlsRpt.TlsRptLogSettings? TlsRptLog { get; init; }
 
+    /// <summary>Sending our TLS-RPT reports (<c>tlsrpt_reporting</c> with <c>sender_address</c>); null = not sent by the daemon.</summary>
+    public TlsRptReportingConfig? TlsRptSending { get; init; }
+
     /// <summary>The user to run as once the sockets are bound (<c>--user</c>/<c>--group</c>); null = stay as started.</summary>
     public UnixAccount? RunAs { get; init; }
 
@@ -92,7 +95,7 @@ internal sealed record DaemonSettings(
         {
             yield return "max_connections";
         }
-        if (TlsRpt != next.TlsRpt || TlsRptLog != next.TlsRptLog)
+        if (TlsRpt != next.TlsRpt || TlsRptLog != next.TlsRptLog || TlsRptSending != next.TlsRptSending)
         {
             yield return "tlsrpt_reporting";
         }

@@ -160,6 +160,20 @@ internal sealed class SmtpScript
         }
     });
 
+    /// <summary>Reads a DATA body up to its lone "." line; <paramref name="received"/> gets the lines (dot-stuffing undone).</summary>
+    public SmtpScript ReadData(List<string>? received = null) => Add(async (s, ct) =>
+    {
+        while (await s.ReadLineAsync(ct) is { } line)
+        {
+            if (line == ".")
+            {
+                return;
+            }
+            received?.Add(line.StartsWith("..", StringComparison.Ordinal) ? line[1..] : line);
+        }
+        throw new InvalidOperationException("the connection closed inside DATA");
+    });
+
     public SmtpScript Wait(TimeSpan delay) => Add((_, ct) => Task.Delay(delay, ct));
 
     /// <summary>Sends nothing until the test ends.</summary>

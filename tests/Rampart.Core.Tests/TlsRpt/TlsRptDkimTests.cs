@@ -3,6 +3,7 @@ using MimeKit;
 using MimeKit.Cryptography;
 using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.OpenSsl;
+using Rampart.Core.Tests.Fakes;
 using Rampart.Core.TlsRpt;
 using static Rampart.Core.Tests.TlsRpt.TlsRptTestData;
 
@@ -14,14 +15,7 @@ public sealed class TlsRptDkimTests
     private static readonly RSA s_key = RSA.Create(2048);
 
     /// <summary>Answers every key lookup with the test key, or with a fault.</summary>
-    private sealed class FixedKeyLocator(Exception? fault = null) : DkimPublicKeyLocatorBase
-    {
-        public override AsymmetricKeyParameter LocatePublicKey(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
-            fault is not null ? throw fault : GetPublicKey("v=DKIM1; k=rsa; p=" + Convert.ToBase64String(s_key.ExportSubjectPublicKeyInfo()));
-
-        public override Task<AsymmetricKeyParameter> LocatePublicKeyAsync(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
-            Task.FromResult(LocatePublicKey(methods, domain, selector, cancellationToken));
-    }
+    private static FixedDkimKeyLocator FixedKeyLocator(Exception? fault = null) => new(s_key, fault);
 
     private static byte[] SignedEmail(Action<MimeMessage>? tamper = null)
     {
@@ -48,7 +42,7 @@ public sealed class TlsRptDkimTests
     [Fact]
     public async Task Read_SignedEmail_DkimPassRecorded()
     {
-        var input = Assert.Single(await ReadAsync(SignedEmail(), dkim: new TlsRptDkimVerifier(new FixedKeyLocator())));
+        var input = Assert.Single(await ReadAsync(SignedEmail(), dkim: new TlsRptDkimVerifier(FixedKeyLocator())));
 
         Assert.NotNull(input.Report);
         Assert.Equal(TlsRptDkimStatus.Pass, input.Dkim.Status);
@@ -58,7 +52,7 @@ public sealed class TlsRptDkimTests
     [Fact]
     public async Task Read_TamperedSignedEmail_DkimFailButReportKept()
     {
-        var input = Assert.Single(await ReadAsync(SignedEmail(m => m.Subject = "changed in transit"), dkim: new TlsRptDkimVerifier(new FixedKeyLocator())));
+        var input = Assert.Single(await ReadAsync(SignedEmail(m => m.Subject = "changed in transit"), dkim: new TlsRptDkimVerifier(FixedKeyLocator())));
 
         Assert.Equal(TlsRptDkimStatus.Fail, input.Dkim.Status);
         Assert.Equal(2, input.Report?.TotalFailed);
@@ -67,7 +61,7 @@ public sealed class TlsRptDkimTests
     [Fact]
     public async Task Read_KeyLookupTransientError_TempErrorReportKept()
     {
-        var verifier = new TlsRptDkimVerifier(new FixedKeyLocator(new DkimKeyException("DKIM key sel._domainkey.reporter.example: lookup error: SERVFAIL", transient: true)));
+        var verifier = new TlsRptDkimVerifier(FixedKeyLocator(new DkimKeyException("DKIM key sel._domainkey.reporter.example: lookup error: SERVFAIL", transient: true)));
 
         var input = Assert.Single(await ReadAsync(SignedEmail(), dkim: verifier));
 
@@ -79,7 +73,7 @@ public sealed class TlsRptDkimTests
     [Fact]
     public async Task Read_NoKeyPublished_FailReportKept()
     {
-        var verifier = new TlsRptDkimVerifier(new FixedKeyLocator(new DkimKeyException("no key published", transient: false)));
+        var verifier = new TlsRptDkimVerifier(FixedKeyLocator(new DkimKeyException("no key published", transient: false)));
 
         var input = Assert.Single(await ReadAsync(SignedEmail(), dkim: verifier));
 
@@ -90,7 +84,7 @@ public sealed class TlsRptDkimTests
     [Fact]
     public async Task Read_UnsignedEmail_Unsigned()
     {
-        var input = Assert.Single(await ReadAsync(Bytes(Email(Gzip(Utf8(Report())))), dkim: new TlsRptDkimVerifier(new FixedKeyLocator())));
+        var input = Assert.Single(await ReadAsync(Bytes(Email(Gzip(Utf8(Report())))), dkim: new TlsRptDkimVerifier(FixedKeyLocator())));
 
         Assert.Equal(TlsRptDkimStatus.Unsigned, input.Dkim.Status);
     }
@@ -98,8 +92,8 @@ public sealed class TlsRptDkimTests
     [Fact]
     public async Task Read_PlainJsonOrVerificationOff_NotChecked()
     {
-        var plain = Assert.Single(await ReadAsync(Utf8(Report()), dkim: new TlsRptDkimVerifier(new FixedKeyLocator())));
-        var off = Assert.Single(await ReadAsync(SignedEmail(), settings: new TlsRptReadSettings { VerifyDkim = false }, dkim: new TlsRptDkimVerifier(new FixedKeyLocator())));
+        var plain = Assert.Single(await ReadAsync(Utf8(Report()), dkim: new TlsRptDkimVerifier(FixedKeyLocator())));
+        var off = Assert.Single(await ReadAsync(SignedEmail(), settings: new TlsRptReadSettings { VerifyDkim = false }, dkim: new TlsRptDkimVerifier(FixedKeyLocator())));
 
         Assert.Equal(TlsRptDkimStatus.NotChecked, plain.Dkim.Status);
         Assert.Equal(TlsRptDkimStatus.NotChecked, off.Dkim.Status);

@@ -487,6 +487,54 @@ public sealed class DaemonConfigurationTests
     }
 
     [Fact]
+    public void Parse_TlsRptSending_AllKeys_Mapped()
+    {
+        var config = Ok(Parse("""
+            tlsrpt_reporting:
+              sender_address: TLSRPT@Example.NET
+              organization_name: Example Net
+              contact_info: https://example.net/tls-reports
+              submit: "[::1]:2525"
+              spread: 600
+              dkim: {domain: Example.NET, selector: tlsrpt, key_file: /etc/rampart/dkim.pem}
+            """)).TlsRptReporting!;
+
+        Assert.Equal("TLSRPT@Example.NET", config.SenderAddress);
+        Assert.Equal(("::1", 2525), (config.Submit.Host, config.Submit.Port));
+        Assert.Equal(TimeSpan.FromMinutes(10), config.Spread);
+        Assert.Equal(new Rampart.Core.TlsRpt.TlsRptDkimKey("example.net", "tlsrpt", "/etc/rampart/dkim.pem"), config.Mail!.Dkim);
+        Assert.Equal(new Rampart.Core.TlsRpt.TlsRptReporter("Example Net", "https://example.net/tls-reports", "example.net"), config.Reporter("host.local"));
+    }
+
+    [Fact]
+    public void Parse_TlsRptSending_Defaults_FromTheSenderAddress()
+    {
+        var config = Ok(Parse("tlsrpt_reporting: {sender_address: tlsrpt@example.net}")).TlsRptReporting!;
+
+        Assert.Equal(("127.0.0.1", 25), (config.Submit.Host, config.Submit.Port));
+        Assert.Equal(TimeSpan.FromHours(4), config.Spread);
+        Assert.Null(config.Mail!.Dkim);
+        Assert.Equal(new Rampart.Core.TlsRpt.TlsRptReporter("example.net", "mailto:tlsrpt@example.net", "example.net"), config.Reporter("host.local"));
+        Assert.Null(new TlsRptReportingConfig().Mail); // no sender address: nothing is sent
+    }
+
+    [Theory]
+    [InlineData("sender_address: not-an-address", "tlsrpt_reporting.sender_address: 'not-an-address' is not an email address")]
+    [InlineData("sender_address: \"Name <a@b.example>\"", "is not an email address")]
+    [InlineData("submit: \"host:99999\"", "tlsrpt_reporting.submit: 'host:99999' is not HOST[:PORT]")]
+    [InlineData("submit: \"[::1\"", "is not HOST[:PORT]")]
+    [InlineData("dkim: {domain: example.net, selector: s1}", "tlsrpt_reporting.dkim: needs domain, selector and key_file together")]
+    [InlineData("dkim: {domain: example.net, selector: s1, key_file: relative.pem}", "tlsrpt_reporting.dkim.key_file")]
+    [InlineData("spread: 90000", "tlsrpt_reporting.spread")]
+    public void Parse_TlsRptSending_BadValue_OneError(string line, string expected)
+    {
+        var result = Parse("tlsrpt_reporting:\n  " + line + "\n");
+
+        Assert.False(result.Succeeded);
+        Assert.Contains(result.Errors, e => e.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Parse_UnixListenOwnerAndModeSuffix_Mapped()
     {
         var result = Parse("""
