@@ -20,6 +20,7 @@ internal static class RampartCommandLine
         root.Subcommands.Add(TlsRptCommand.Create());
         root.Subcommands.Add(PublishCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(DashboardCommand.Create());
         GlobalOptions.RejectWhereUnused(root);
         OptionValues.Guard(root);
         return root;
@@ -28,7 +29,7 @@ internal static class RampartCommandLine
     /// <summary>The verbs that run until told to stop: <c>daemon</c>, <c>serve</c>, <c>check --watch</c>.</summary>
     private static bool IsService(ParseResult parse) => parse.CommandResult.Command.Name switch
     {
-        "daemon" or "serve" => true,
+        "daemon" or "serve" or "dashboard" => true,
         "check" => parse.CommandResult.Children.Any(c => c is System.CommandLine.Parsing.OptionResult { Option.Name: "--watch" }),
         _ => false,
     };
