@@ -48,7 +48,16 @@ internal static class RampartCommandLine
             {
                 Console.Error.WriteLine(error);
             }
-            return ExitCodes.Usage;
+            // check is a monitoring plugin: a command line it cannot use is UNKNOWN (3), never a domain's failure (2).
+            if (parse.CommandResult.Command.Name != "check")
+            {
+                return ExitCodes.Usage;
+            }
+            if (args.Contains("--nagios"))
+            {
+                Console.WriteLine("UNKNOWN - " + errors[0].Replace('|', '/'));
+            }
+            return ExitCodes.Unknown;
         }
         // A service handles its own stop (the host drains its connections and flushes its log, however long that takes);
         // System.CommandLine's forced exit after 2 s would cut that short with exit 143. One-shot verbs keep it.
