@@ -65,7 +65,7 @@ public static class TlsRptFindings
                 var first = type.Min(t => t.Day);
                 if (first > cutoff && first > firstDay)
                 {
-                    var (meaning, fix) = TlsRptAdvisor.Explain(type.Key);
+                    var (meaning, fix) = TlsRptAdvisor.Explain(type.Key, domain.PolicyDomain);
                     found.Add(new TlsRptAdvice($"new-failure-type:{type.Key}", "warning",
                         $"{type.Key} first reported on {first:yyyy-MM-dd} ({type.Sum(t => t.Sessions)} session(s) since): {meaning}", fix));
                 }

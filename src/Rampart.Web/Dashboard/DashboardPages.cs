@@ -195,7 +195,7 @@ internal sealed class DashboardPages(DashboardSources sources, DashboardAccess a
         html.Raw("<h2>Findings</h2>");
         Findings(html, (await FindingsAsync(d, daily, since, ct).ConfigureAwait(false)).Select(a => (d.PolicyDomain, a)).ToList());
         html.Table("Failures by result type", "by-type", ["Result type", "Sessions", "What it means"], d.FailureTypes,
-            kv => [new Cell(kv.Key, Field: "type"), Cell.Of(kv.Value, "sessions"), TlsRptAdvisor.Explain(kv.Key).Meaning], "no failure details");
+            kv => [new Cell(kv.Key, Field: "type"), Cell.Of(kv.Value, "sessions"), TlsRptAdvisor.Explain(kv.Key, d.PolicyDomain).Meaning], "no failure details");
         html.Table("By reporter", "by-reporter", ["Reporter", "Reports", "Successful", "Failed", "Failure rate", "Severity", "First", "Last"], d.Reporters,
             r => [new Cell(r.Organization, Field: "organization"), Cell.Of(r.Reports), Cell.Of(r.Successful), Cell.Of(r.Failed), Cell.Rate(r.FailureRate),
                   new Cell(null, Severity(TlsRptFindings.Severity(r.FailureRate, new TlsRptAdviceSettings()) ?? (r.Failed > 0 ? "info" : "ok"))),
