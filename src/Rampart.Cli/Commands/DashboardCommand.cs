@@ -6,6 +6,7 @@ using Rampart.Core.TlsRpt;
 using Rampart.Hosting;
 using Rampart.Hosting.Logging;
 using Rampart.Storage.Check;
+using Rampart.Storage.TlsRpt;
 using Rampart.Web.Dashboard;
 
 namespace Rampart.Cli.Commands;
@@ -46,7 +47,8 @@ internal static class DashboardCommand
         var command = new Command("dashboard",
             "Read-only web UI over the same stores as 'tlsrpt summary' and 'check --watch': TLS-RPT reports received per policy domain " +
             "(sessions and failure rate per day, failures by result type, reporter, receiving MX and sending IP, each report, findings), " +
-            "and the monitored domains (verdict, findings with first-seen times, appeared/cleared timeline). Server-rendered HTML and SVG, " +
+            "the monitored domains (verdict, findings with first-seen times, appeared/cleared timeline), and our own deliveries per destination " +
+            "(sessions ok and failed per day and why, from TLS-RPT sending's session store). Server-rendered HTML and SVG, " +
             "no script. Listens on 127.0.0.1:8460 by default; any other address is refused unless it has TLS and a credential. docs/dashboard.md.")
         {
             listen, store, certificate, key, tokenFile, basicUser, passwordHash, hashPassword, logLevel,
@@ -75,10 +77,12 @@ internal static class DashboardCommand
             await using var reportsScope = reports.ConfigureAwait(false);
             var historyFile = Path.Combine(StateDirectory.Choose(stateDirectory), SqliteFindingHistory.FileName);
             SqliteFindingHistory? watch = File.Exists(historyFile) ? await SqliteFindingHistory.OpenAsync(historyFile, ct).ConfigureAwait(false) : null;
+            var sessionsFile = SqliteTlsSessionStore.PathIn(StateDirectory.Choose(stateDirectory));
+            SqliteTlsSessionStore? sent = File.Exists(sessionsFile) ? await SqliteTlsSessionStore.OpenAsync(sessionsFile, TimeProvider.System, ct).ConfigureAwait(false) : null;
             try
             {
                 using var loggers = HostLogging.CreateFactory(LogLevelOption.Read(parse, logLevel));
-                var sources = new DashboardSources(reports, (ITlsReportHistory)reports, watch, TimeProvider.System);
+                var sources = new DashboardSources(reports, (ITlsReportHistory)reports, watch, TimeProvider.System, sent);
                 var server = DashboardServer.Create(settings, sources, loggers);
                 await using var serverScope = server.ConfigureAwait(false);
                 await server.StartAsync(ct).ConfigureAwait(false);
@@ -93,6 +97,10 @@ internal static class DashboardCommand
                 if (watch is not null)
                 {
                     await watch.DisposeAsync().ConfigureAwait(false);
+                }
+                if (sent is not null)
+                {
+                    await sent.DisposeAsync().ConfigureAwait(false);
                 }
             }
         }, ct));

@@ -7,8 +7,12 @@ using Rampart.Core.TlsRpt;
 
 namespace Rampart.Web.Dashboard;
 
-/// <summary>Where the dashboard reads from: the report store (both of its interfaces) and, when there is one, the check --watch history.</summary>
-internal sealed record DashboardSources(ITlsReportStore Reports, ITlsReportHistory History, IWatchHistoryView? Watch, TimeProvider Time);
+/// <summary>
+/// Where the dashboard reads from: the report store (both of its interfaces) and, when there are any, the check --watch
+/// history and the sessions of our own deliveries (TLS-RPT sending).
+/// </summary>
+internal sealed record DashboardSources(ITlsReportStore Reports, ITlsReportHistory History, IWatchHistoryView? Watch, TimeProvider Time,
+    ITlsSessionStore? Sent = null);
 
 /// <summary>
 /// The dashboard's pages, server-rendered, read-only: <c>/</c> (every policy domain of the received TLS-RPT reports,
@@ -24,6 +28,7 @@ internal sealed class DashboardPages(DashboardSources sources, DashboardAccess a
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
     private const int ReportsListed = 200;
+    private const int SentDays = 30;
     private const int FindingsDomains = 200;
     private static readonly byte[] s_css = Encoding.UTF8.GetBytes(DashboardStyle.Css);
 
@@ -89,6 +94,9 @@ internal sealed class DashboardPages(DashboardSources sources, DashboardAccess a
                     break;
                 case "/monitored":
                     page = await MonitoredAsync(context.RequestAborted).ConfigureAwait(false);
+                    break;
+                case "/sent":
+                    page = await SentAsync(days ?? SentDays, context.RequestAborted).ConfigureAwait(false);
                     break;
                 default:
                     response.StatusCode = StatusCodes.Status404NotFound;
@@ -282,6 +290,50 @@ internal sealed class DashboardPages(DashboardSources sources, DashboardAccess a
         return End(html);
     }
 
+    /// <summary>
+    /// Our own deliveries (the sessions TLS-RPT sending counts, per destination and UTC day): per destination domain the
+    /// sessions ok and failed with a line of failures per day, then every failure of the period, newest first: what
+    /// was deferred or failed, where, and why.
+    /// </summary>
+    private async Task<string> SentAsync(int days, CancellationToken ct)
+    {
+        var html = Start("Our deliveries", days);
+        html.Raw("<h1>Our deliveries (sent side)</h1>");
+        Filter(html, "/sent", days, null);
+        if (sources.Sent is null)
+        {
+            html.Raw("<p class=\"empty\">No session store yet: the daemon records the sessions of our own deliveries when TLS-RPT sending is on (docs/tlsrpt-sending.md).</p>");
+            return End(html);
+        }
+        var today = DateOnly.FromDateTime(sources.Time.GetUtcNow().UtcDateTime);
+        var rows = new List<TlsSessionDayPolicy>();
+        foreach (var day in (await sources.Sent.DaysAsync(ct).ConfigureAwait(false)).Where(d => d > today.AddDays(-days)).Order())
+        {
+            rows.AddRange(await sources.Sent.ReadDayAsync(day, null, ct).ConfigureAwait(false));
+        }
+        if (rows.Count == 0)
+        {
+            html.Raw("<p class=\"empty\">").Text($"No session recorded in the last {days} day(s).").Raw("</p>");
+            return End(html);
+        }
+        var destinations = rows.GroupBy(r => r.ReportDomain, StringComparer.Ordinal)
+            .Select(g => (Domain: g.Key, Successful: g.Sum(r => r.Successful), Failed: g.Sum(r => r.Failed),
+                Days: g.GroupBy(r => r.Day).Select(d => new TlsRptDayRow(g.Key, d.Key, 0, d.Sum(r => r.Successful), d.Sum(r => r.Failed))).OrderBy(d => d.Day).ToList()))
+            .OrderByDescending(d => d.Failed).ThenBy(d => d.Domain, StringComparer.Ordinal).ToList();
+        Kpis(html, null, destinations.Sum(d => d.Successful), destinations.Sum(d => d.Failed), destinations.Count, "destination domains");
+        html.Table("Destination domains, most failures first", "sent-domains", ["Destination", "Successful", "Failed", "Failure rate", "Failed per day"], destinations,
+            d => [new Cell(d.Domain, Field: "domain"), Cell.Of(d.Successful, "successful"), Cell.Of(d.Failed, "failed"),
+                  Cell.Rate(TlsRptSummaryBuilder.Rate(d.Successful, d.Failed)), new Cell(null, SvgCharts.Sparkline(SvgCharts.Continuous(d.Domain, d.Days)))]);
+        var failures = rows.SelectMany(r => r.Failures.Select(f => (r.Day, r.ReportDomain, r.Policy.PolicyType, f.Failure, f.Sessions)))
+            .OrderByDescending(f => f.Day).ThenByDescending(f => f.Sessions).Take(ReportsListed).ToList();
+        html.Table("What failed and why (newest first)", "sent-failures",
+            ["Day (UTC)", "Destination", "Policy", "Result type", "Sessions", "Receiving MX", "Receiving IP", "Reason code", "Additional information"], failures,
+            f => [f.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), f.ReportDomain, f.PolicyType, new Cell(f.Failure.ResultType, Field: "type"), Cell.Of(f.Sessions, "sessions"),
+                  f.Failure.ReceivingMxHostname, f.Failure.ReceivingIp, new Cell(f.Failure.FailureReasonCode, Field: "reason"), f.Failure.AdditionalInformation],
+            "no failed session");
+        return End(html);
+    }
+
     private async Task<IReadOnlyList<TlsRptAdvice>> FindingsAsync(TlsRptDomainSummary d, TlsRptDaily daily, DateTimeOffset? since, CancellationToken ct)
     {
         var newest = await sources.History.ListAsync(new TlsRptSummaryQuery(d.PolicyDomain, since), 1, ct).ConfigureAwait(false);
@@ -305,16 +357,19 @@ internal sealed class DashboardPages(DashboardSources sources, DashboardAccess a
         html.Raw("</ul>");
     }
 
-    private static void Kpis(Html html, long reports, long successful, long failed, int? domains)
+    private static void Kpis(Html html, long? reports, long successful, long failed, int? domains, string domainsLabel = "policy domains")
     {
         html.Raw("<div class=\"kpis\">");
-        Kpi("reports", "reports", reports);
+        if (reports is { } r)
+        {
+            Kpi("reports", "reports", r);
+        }
         Kpi("successful", "successful sessions", successful);
         Kpi("failed", "failed sessions", failed);
         html.Raw("<div class=\"kpi\"><b data-field=\"failure-rate\">").Raw(Html.Percent(TlsRptSummaryBuilder.Rate(successful, failed))).Raw("</b><span>failure rate</span></div>");
         if (domains is { } n)
         {
-            Kpi("domains", "policy domains", n);
+            Kpi("domains", domainsLabel, n);
         }
         html.Raw("</div>");
 
@@ -345,7 +400,8 @@ internal sealed class DashboardPages(DashboardSources sources, DashboardAccess a
         html.Raw("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
             .Raw("<title>").Text(title).Raw(" · Rampart</title><link rel=\"stylesheet\" href=\"").Raw(Href("/style.css")).Raw("\"></head><body><header><strong>Rampart</strong>")
             .Raw("<a href=\"").Raw(Href("/" + DaysQuery(days, "?"))).Raw("\">TLS reports received</a>")
-            .Raw("<a href=\"").Raw(Href("/monitored")).Raw("\">Monitored domains</a></header><main>");
+            .Raw("<a href=\"").Raw(Href("/monitored")).Raw("\">Monitored domains</a>")
+            .Raw("<a href=\"").Raw(Href("/sent")).Raw("\">Our deliveries</a></header><main>");
         return html;
     }
 

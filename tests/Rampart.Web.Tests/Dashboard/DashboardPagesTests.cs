@@ -130,6 +130,31 @@ public sealed class DashboardPagesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sent_PerDestinationCountsAndWhy_FromTheSessionStore_Escaped()
+    {
+        await using var sent = await SqliteTlsSessionStore.OpenAsync(SqliteTlsSessionStore.PathIn(_dir), TimeProvider.System, Ct);
+        var sts = new TlsSessionPolicy("sts", "b.example", ["version: STSv1", "mode: enforce"], ["mx.b.example"]);
+        var failure = new TlsSessionFailure("certificate-expired", "192.0.2.1", "mx.b.example", null, "198.51.100.1", null, Hostile);
+        TlsSessionResult Session(string domain, bool ok, int day) => new(domain, null, sts, ok, ok ? [] : [failure], Day.AddDays(day).AddHours(3));
+        await sent.AddAsync(TlsSessionSources.Log,
+            [.. new[] { Session("b.example", true, 0), Session("b.example", false, 0), Session("b.example", false, 2), Session("c.example", true, 1) }.Select(r => new TlsSessionEntry(r))],
+            null, Ct);
+        var pages = new DashboardPages(new DashboardSources(_store, _store, null, new FakeTimeProvider(Day.AddDays(5)), sent), DashboardAccess.Open);
+
+        var (status, body, _) = await GetAsync(pages, "/sent");
+        var (_, none, _) = await GetAsync(Pages(), "/sent");
+
+        Assert.Equal(200, status);
+        Assert.Contains("<td data-field=\"domain\">b.example</td><td class=\"num\" data-field=\"successful\" data-value=\"1\">1</td><td class=\"num\" data-field=\"failed\" data-value=\"2\">2</td>",
+            body, StringComparison.Ordinal);
+        Assert.Contains("data-field=\"failed\" data-value=\"0\">0</td>", body, StringComparison.Ordinal);
+        Assert.Equal(2, body.Split("<td data-field=\"type\">certificate-expired</td>").Length - 1);
+        Assert.Contains(WebUtility.HtmlEncode(Hostile), body, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script", body, StringComparison.Ordinal);
+        Assert.Contains("No session store yet", none, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void PasswordHash_VerifiesOnlyThePassword_AndRejectsOtherText()
     {
         var hash = PasswordHash.Parse(PasswordHash.Create("correct horse", 10_000));
