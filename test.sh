@@ -11,7 +11,7 @@ declare -A needs=(
   [nsd]=nsd [unbound]=unbound [unbound-control]=unbound [dnssec-signzone]=bind9-utils [dig]=bind9-dnsutils
   [openssl]=openssl [ip]=iproute2 [curl]=curl [flock]=util-linux [posttls-finger]=postfix
   [redis-server]=redis-server [systemd-analyze]=systemd [pg_ctlcluster]=postgresql [afl-fuzz]=afl++
-  [cc]=gcc [objcopy]=binutils [postmap]=postfix [unshare]=util-linux
+  [cc]=gcc [objcopy]=binutils [postmap]=postfix [unshare]=util-linux [chromium]=chromium
   [lintian]=lintian [man]=man-db [setpriv]=util-linux [dpkg-deb]=dpkg [strace]=strace
 )
 missing=()

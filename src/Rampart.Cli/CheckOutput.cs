@@ -1,11 +1,21 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
+using Rampart.Core;
 using Rampart.Core.Check;
 
 namespace Rampart.Cli;
 
-/// <summary>How <c>rampart check</c> shows its reports: human lines grouped per check family, or the DESIGN.md JSON.</summary>
+/// <summary>
+/// How <c>rampart check</c> shows its reports: the monitoring view (problems first, ok and info hidden unless -v, one
+/// summary line), the DESIGN.md JSON (always <c>{status, domains: [...]}</c>), or a Nagios/Icinga plugin line
+/// (<c>STATUS - text | perfdata</c>).
+/// </summary>
 internal static class CheckOutput
 {
+    /// <summary>A fix shown on a human line is cut here (the whole text is in --json and under -v).</summary>
+    private const int FixLength = 160;
+
     /// <summary>Nagios-style: 0 when every domain is ok, 1 when the worst is a warning, 2 when any has a failure.</summary>
     public static int ExitCode(IReadOnlyList<DomainCheckReport> reports) =>
         reports.Count == 0 ? ExitCodes.Ok : reports.Max(r => r.Status) switch
@@ -15,21 +25,31 @@ internal static class CheckOutput
             _ => ExitCodes.Ok,
         };
 
-    public static void WriteJson(IReadOnlyList<DomainCheckReport> reports)
+    /// <summary>The worst verdict as the JSON and Nagios name it; <c>unknown</c> when the run could not judge (<paramref name="unknown"/>).</summary>
+    public static string StatusName(IReadOnlyList<DomainCheckReport> reports, string? unknown) =>
+        unknown is not null ? "unknown" : DomainCheckReport.StatusName(reports.Count == 0 ? CheckStatus.Ok : reports.Max(r => r.Status));
+
+    /// <summary>
+    /// <c>{"status", "domains": [{"domain", "status", "findings": [...]}]}</c> for one domain or many; with
+    /// <paramref name="unknown"/> (the local resolver is down) the status is <c>unknown</c> and <c>unknown</c> says why.
+    /// </summary>
+    public static void WriteJson(IReadOnlyList<DomainCheckReport> reports, string? unknown = null)
     {
         JsonShapes.WriteStdout(w =>
         {
-            if (reports.Count == 1)
+            w.WriteStartObject();
+            w.WriteString("status", StatusName(reports, unknown));
+            if (unknown is not null)
             {
-                WriteReport(w, reports[0]);
-                return;
+                w.WriteString("unknown", unknown);
             }
-            w.WriteStartArray();
+            w.WriteStartArray("domains");
             foreach (var report in reports)
             {
                 WriteReport(w, report);
             }
             w.WriteEndArray();
+            w.WriteEndObject();
         });
     }
 
@@ -49,24 +69,121 @@ internal static class CheckOutput
         w.WriteEndObject();
     }
 
-    /// <summary>Per domain: findings grouped by family (the id's first part), one line each, then the verdict. Fixes are shown for warnings and failures.</summary>
-    public static void WriteHuman(IReadOnlyList<DomainCheckReport> reports, bool verbose)
+    /// <summary>
+    /// The monitoring view: domains with failures first, then warnings, then ok; per domain its verdict line and, unless
+    /// <paramref name="verbose"/>, only its failure and warning lines (each with a short fix and the docs anchor); then
+    /// one summary line across domains. <paramref name="verbose"/> shows every finding with its whole fix.
+    /// </summary>
+    public static void WriteHuman(IReadOnlyList<DomainCheckReport> reports, bool verbose, string? unknown = null)
     {
-        foreach (var report in reports)
+        var hidden = 0;
+        foreach (var report in reports.OrderByDescending(r => r.Status))
         {
-            Console.WriteLine($"Domain {report.Domain}");
-            foreach (var group in report.Findings.GroupBy(f => f.Id.Split('.')[0]))
-            {
-                Console.WriteLine($"  {group.Key}");
-                foreach (var f in group)
-                {
-                    var fix = f.Severity >= CheckSeverity.Warning || (verbose && f.Fix.Length > 0) ? $" Fix: {f.Fix}" : "";
-                    Console.WriteLine($"    {ConsoleReport.Label(f.Severity)} {f.Id} [{f.Subject}] {f.Message}.{fix}" + ConsoleReport.Note($" ({f.Reference})"));
-                }
-            }
             var failures = report.Findings.Count(f => f.Severity == CheckSeverity.Failure);
             var warnings = report.Findings.Count(f => f.Severity == CheckSeverity.Warning);
             Console.WriteLine($"Verdict for {report.Domain}: {ConsoleReport.Verdict(report.Status)} ({failures} failure(s), {warnings} warning(s), {report.Findings.Count} finding(s))");
+            foreach (var f in report.Findings.OrderByDescending(f => f.Severity))
+            {
+                if (!verbose && f.Severity < CheckSeverity.Warning)
+                {
+                    hidden++;
+                    continue;
+                }
+                var fix = f.Fix.Length == 0 || (f.Severity < CheckSeverity.Warning && !verbose) ? "" : $" Fix: {(verbose ? f.Fix : Short(f.Fix))}";
+                Console.WriteLine($"  {ConsoleReport.Label(f.Severity)} {f.Id} [{f.Subject}] {f.Message.TrimEnd('.')}.{fix}" + ConsoleReport.Note($" ({CheckDocs.Anchor(f.Id)}; {f.Reference})"));
+            }
         }
+        if (unknown is not null)
+        {
+            Console.WriteLine($"UNKNOWN: {unknown}");
+        }
+        Console.WriteLine(Summary(reports) + (hidden > 0 ? $"; {hidden} ok/info line(s) hidden (-v shows them)" : ""));
     }
+
+    /// <summary>One line across domains: <c>40 domain(s): 2 failure, 3 warning, 35 ok</c>.</summary>
+    public static string Summary(IReadOnlyList<DomainCheckReport> reports) =>
+        $"{reports.Count} domain(s): {reports.Count(r => r.Status == CheckStatus.Failure)} failure, " +
+        $"{reports.Count(r => r.Status == CheckStatus.Warning)} warning, {reports.Count(r => r.Status == CheckStatus.Ok)} ok";
+
+    /// <summary>
+    /// The Nagios/Icinga plugin line: <c>CRITICAL - 2 of 40 domain(s) failing: a.example (mx.lookup-error), … | domains=40;;;0 …</c>,
+    /// and its exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). <paramref name="unknown"/> makes it UNKNOWN.
+    /// </summary>
+    public static int WriteNagios(IReadOnlyList<DomainCheckReport> reports, string? unknown)
+    {
+        var (line, code) = Nagios(reports, unknown);
+        Console.WriteLine(line);
+        return code;
+    }
+
+    /// <summary>The plugin line and exit code of <see cref="WriteNagios"/>.</summary>
+    public static (string Line, int ExitCode) Nagios(IReadOnlyList<DomainCheckReport> reports, string? unknown)
+    {
+        var failing = reports.Where(r => r.Status == CheckStatus.Failure).ToList();
+        var warning = reports.Where(r => r.Status == CheckStatus.Warning).ToList();
+        var (status, code) = unknown is not null ? ("UNKNOWN", ExitCodes.Unknown)
+            : failing.Count > 0 ? ("CRITICAL", ExitCodes.InputError)
+            : warning.Count > 0 ? ("WARNING", ExitCodes.Invalid)
+            : ("OK", ExitCodes.Ok);
+        var text = new StringBuilder();
+        if (unknown is not null)
+        {
+            text.Append(unknown);
+        }
+        else if (failing.Count + warning.Count == 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{reports.Count} domain(s) ok");
+        }
+        else
+        {
+            if (failing.Count > 0)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{failing.Count} of {reports.Count} domain(s) failing: {Worst(failing, CheckSeverity.Failure)}");
+            }
+            if (warning.Count > 0)
+            {
+                text.Append(failing.Count > 0 ? "; " : "").Append(CultureInfo.InvariantCulture, $"{warning.Count} of {reports.Count} with warnings: {Worst(warning, CheckSeverity.Warning)}");
+            }
+        }
+        var perfdata = string.Create(CultureInfo.InvariantCulture,
+            $"domains={reports.Count};;;0 ok={reports.Count(r => r.Status == CheckStatus.Ok)};;;0 warning={warning.Count};;;0 failure={failing.Count};;;0 " +
+            $"findings_failure={reports.Sum(r => r.Findings.Count(f => f.Severity == CheckSeverity.Failure))};;;0 " +
+            $"findings_warning={reports.Sum(r => r.Findings.Count(f => f.Severity == CheckSeverity.Warning))};;;0");
+        // '|' separates perfdata in the plugin protocol: none may appear in the text.
+        return ($"{status} - {DisplayText.Sanitize(text.ToString(), 900).Replace('|', '/')} | {perfdata}", code);
+
+        static string Worst(List<DomainCheckReport> domains, CheckSeverity severity) =>
+            string.Join(", ", domains.Take(5).Select(d => $"{d.Domain} ({string.Join(" ", d.Findings.Where(f => f.Severity == severity).Select(f => f.Id).Distinct().Take(3))})"))
+            + (domains.Count > 5 ? $", +{domains.Count - 5} more" : "");
+    }
+
+    /// <summary>The fix's first sentence, or its first <see cref="FixLength"/> characters.</summary>
+    internal static string Short(string fix)
+    {
+        var end = fix.IndexOf(". ", StringComparison.Ordinal);
+        var cut = end > 0 && end < FixLength ? fix[..(end + 1)] : fix.Length <= FixLength ? fix : fix[..FixLength].TrimEnd() + "…";
+        return cut;
+    }
+}
+
+/// <summary>Where docs/checks.md explains a finding: the section of its family (the id's first part).</summary>
+internal static class CheckDocs
+{
+    public const string Page = "docs/checks.md";
+
+    /// <summary><c>docs/checks.md#section</c> for a finding id; every section named here is a heading of that page (tested).</summary>
+    public static string Anchor(string id) => $"{Page}#{Section(id)}";
+
+    public static string Section(string id) => id.Split('.')[0] switch
+    {
+        "mx" => "mx",
+        "dnssec" => "dnssec",
+        "smtp" => "smtp-and-tls-per-mx-address",
+        "tls" => "certificates-per-mx-address",
+        "dane" => "dane",
+        "mta-sts" => "mta-sts",
+        "tls-rpt" => "tls-rpt",
+        "consistency" => "dane-and-mta-sts-together",
+        _ => "the-run",
+    };
 }

@@ -22,6 +22,12 @@ internal static class ExitCodes
     /// </summary>
     public const int Usage = 2;
 
+    /// <summary>
+    /// <c>check</c> could not judge (Nagios UNKNOWN): the command line or the domains given are unusable, or the local
+    /// resolver does not answer, so a domain's DNS failing cannot be told from our own.
+    /// </summary>
+    public const int Unknown = 3;
+
     /// <summary>A temporary failure (sysexits EX_TEMPFAIL): the decision is to defer.</summary>
     public const int TempFail = 75;
 

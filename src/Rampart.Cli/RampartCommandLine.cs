@@ -20,6 +20,7 @@ internal static class RampartCommandLine
         root.Subcommands.Add(TlsRptCommand.Create());
         root.Subcommands.Add(PublishCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(DashboardCommand.Create());
         GlobalOptions.RejectWhereUnused(root);
         OptionValues.Guard(root);
         return root;
@@ -28,7 +29,7 @@ internal static class RampartCommandLine
     /// <summary>The verbs that run until told to stop: <c>daemon</c>, <c>serve</c>, <c>check --watch</c>.</summary>
     private static bool IsService(ParseResult parse) => parse.CommandResult.Command.Name switch
     {
-        "daemon" or "serve" => true,
+        "daemon" or "serve" or "dashboard" => true,
         "check" => parse.CommandResult.Children.Any(c => c is System.CommandLine.Parsing.OptionResult { Option.Name: "--watch" }),
         _ => false,
     };
@@ -47,7 +48,16 @@ internal static class RampartCommandLine
             {
                 Console.Error.WriteLine(error);
             }
-            return ExitCodes.Usage;
+            // check is a monitoring plugin: a command line it cannot use is UNKNOWN (3), never a domain's failure (2).
+            if (parse.CommandResult.Command.Name != "check")
+            {
+                return ExitCodes.Usage;
+            }
+            if (args.Contains("--nagios"))
+            {
+                Console.WriteLine("UNKNOWN - " + errors[0].Replace('|', '/'));
+            }
+            return ExitCodes.Unknown;
         }
         // A service handles its own stop (the host drains its connections and flushes its log, however long that takes);
         // System.CommandLine's forced exit after 2 s would cut that short with exit 143. One-shot verbs keep it.

@@ -140,6 +140,20 @@ internal static class Verb
     public static Task<int> RunServiceAsync(Func<Task<int>> body, CancellationToken stop) =>
         RunAsync(body, ExitCodes.Ok, stop);
 
+    /// <summary>A started server: waits for the stop signal, then gives <paramref name="stopServer"/> 5 s to let requests in flight finish.</summary>
+    public static async Task WaitForStopAsync(Func<CancellationToken, Task> stopServer, CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await stopServer(grace.Token).ConfigureAwait(false);
+    }
+
     private static async Task<int> RunAsync(Func<Task<int>> body, int stoppedExitCode, CancellationToken stop)
     {
         try

@@ -109,7 +109,7 @@ public sealed class CommandLineTests : IDisposable
     {
         var result = await CliRunner.RunAsync("check", "--overrides", Path.Combine(_dir, "BAD"), "example.org");
 
-        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Equal(ExitCodes.Unknown, result.ExitCode); // check: unusable input is UNKNOWN
         Assert.Equal("rampart check: unknown option '--overrides': it is an option of resolve and daemon, not of check", result.Stderr.Trim());
     }
 
@@ -173,7 +173,7 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public void RootOptionAVerbDoesNotUse_AfterTheVerb_NamesTheVerbsItBelongsTo()
     {
-        Assert.Equal(["rampart mta-sts parse: unknown option '--config': it is an option of daemon, tlsrpt report, tlsrpt send, publish and serve, not of mta-sts parse"],
+        Assert.Equal(["rampart mta-sts parse: unknown option '--config': it is an option of daemon, tlsrpt ingest-log, tlsrpt report, tlsrpt send, publish and serve, not of mta-sts parse"],
             Errors("mta-sts", "parse", "-", "--config", "/x"));
     }
 
@@ -184,7 +184,7 @@ public sealed class CommandLineTests : IDisposable
     {
         var result = await CliRunner.RunAsync("check", "--jsno", "example.org");
 
-        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Equal(ExitCodes.Unknown, result.ExitCode); // check: unusable input is UNKNOWN
         Assert.Equal("rampart check: unknown option '--jsno' (did you mean '--json'?)", result.Stderr.Trim());
         Assert.Empty(result.Stdout);
     }
@@ -222,7 +222,7 @@ public sealed class CommandLineTests : IDisposable
     {
         var result = await CliRunner.RunAsync("check", "example.org", "--timeout", "abc");
 
-        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Equal(ExitCodes.Unknown, result.ExitCode); // check: unusable input is UNKNOWN
         Assert.Equal("rampart check: --timeout: 'abc' is not a number of seconds", result.Stderr.Trim());
     }
 

@@ -252,9 +252,13 @@ public sealed partial class HostStartupTests : IDisposable
             null, TimeSpan.FromSeconds(60));
 
         var lines = result.Stdout.Trim().Split('\n');
-        Assert.All(lines, l => Assert.Matches(LogLine(), l));
+        var verdict = Array.FindIndex(lines, l => l.StartsWith("Verdict for ", StringComparison.Ordinal));
+        Assert.True(verdict > 0, result.ToString());
+        Assert.All(lines[..verdict], l => Assert.Matches(LogLine(), l));
         Assert.Contains($" info watch: rampart check --watch: 1 domains from {domains}; ", lines[0], StringComparison.Ordinal);
         Assert.Contains(lines, l => l.Contains(" info watch: round 1: 1 domains", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(" warn watch: example.org: appeared failure mx.lookup-error", StringComparison.Ordinal));
+        Assert.StartsWith("1 domain(s): 1 failure, 0 warning, 0 ok", lines[^1], StringComparison.Ordinal); // --once ends with the verdict
     }
 
     [Fact]

@@ -91,7 +91,8 @@ public class CheckScenarioTests
         Assert.False(CliRunner.HasStackTrace(result), result.ToString());
         using var doc = JsonDocument.Parse(result.Stdout);
 
-        Assert.Equal(["dane.test", "nostarttls.test", "sts-enforce.test"], doc.RootElement.EnumerateArray().Select(r => r.GetProperty("domain").GetString()!));
+        Assert.Equal("failure", doc.RootElement.GetProperty("status").GetString());
+        Assert.Equal(["dane.test", "nostarttls.test", "sts-enforce.test"], doc.RootElement.GetProperty("domains").EnumerateArray().Select(r => r.GetProperty("domain").GetString()!));
         Assert.Equal(2, result.ExitCode);
     }
 
@@ -120,7 +121,7 @@ public class CheckScenarioTests
             Assert.Contains("mta-sts.txt.lookup-error", ids);
             Assert.Contains("tls-rpt.lookup-error", ids);
             Assert.Contains("timeout", Finding(json, "mx.lookup-error").GetProperty("message").GetString(), StringComparison.Ordinal);
-            Assert.Equal(2, result.ExitCode);
+            Assert.Equal(3, result.ExitCode); // the resolver itself is down: UNKNOWN, not the domain's failure
             Assert.True(result.Elapsed < TimeSpan.FromSeconds(20), result.ToString());
         }
     }
@@ -188,15 +189,55 @@ public class CheckScenarioTests
     }
 
     [Fact]
-    public async Task Check_BadDomain_OneLineErrorExit2()
+    public async Task Check_BadDomain_OneLineErrorExit3Unknown()
     {
         Lab.RequireLab();
         var result = await CliRunner.RunAsync(["check", "not a domain!", "--json"]);
 
-        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(3, result.ExitCode);
         Assert.False(CliRunner.HasStackTrace(result), result.ToString());
         Assert.StartsWith("rampart check: domain 'not a domain!'", result.Stderr, StringComparison.Ordinal);
         Assert.Single(result.Stderr.Trim().Split('\n'));
+    }
+
+    [Theory]
+    [InlineData("dane.test", 0, "OK - 1 domain(s) ok | domains=1;;;0 ok=1;;;0 warning=0;;;0 failure=0;;;0")]
+    [InlineData("rrsig-expiring.test", 1, "WARNING - 1 of 1 with warnings: rrsig-expiring.test (dnssec.rrsig-expiring) | ")]
+    [InlineData("bogus.test", 2, "CRITICAL - 1 of 1 domain(s) failing: bogus.test (dane.tlsa.lookup-error) | ")] // its zone fails, the resolver answers: not UNKNOWN
+    public async Task Check_Nagios_StatusLineAndExitCode(string domain, int exitCode, string start)
+    {
+        Lab.RequireLab();
+        var result = await CliRunner.RunAsync(["check", domain, "--nagios", "--timeout", "3"], null, TimeSpan.FromSeconds(90));
+
+        Assert.True(exitCode == result.ExitCode, result.ToString());
+        Assert.StartsWith(start, Assert.Single(result.Stdout.Trim().Split('\n')), StringComparison.Ordinal);
+    }
+
+    /// <summary>Forty lab domains in the default view: under 120 lines, every failure of the JSON visible, one summary line last.</summary>
+    [Fact]
+    public async Task Check_FortyDomains_Under120Lines_EveryFailureVisible()
+    {
+        Lab.RequireLab();
+        string[] extra = ["dane-rsa.test", "dane-p384.test", "dane-ed25519.test", "dane-nsec3.test", "dane-target.test", "publish.test", "mitm-insecure.test", "mitm-dane.test", "mitm-sts.test"];
+        var domains = Scenarios.Select(row => row.Data.Item1).Concat(extra).Distinct().Take(40).ToArray();
+        Assert.Equal(40, domains.Length);
+        string[] args = ["check", .. domains, "--timeout", "3", "--concurrency", "8"];
+
+        var text = await CliRunner.RunAsync(args, null, TimeSpan.FromSeconds(300));
+        var json = await CliRunner.RunAsync([.. args, "--json"], null, TimeSpan.FromSeconds(300));
+
+        var lines = text.Stdout.TrimEnd().Split('\n');
+        Assert.True(lines.Length < 120, $"{lines.Length} lines:\n{text.Stdout}");
+        Assert.StartsWith("40 domain(s): ", lines[^1], StringComparison.Ordinal);
+        using var doc = JsonDocument.Parse(json.Stdout);
+        foreach (var domain in doc.RootElement.GetProperty("domains").EnumerateArray())
+        {
+            foreach (var f in domain.GetProperty("findings").EnumerateArray().Where(f => f.GetProperty("severity").GetString() == "failure"))
+            {
+                Assert.Contains($"FAILURE {f.GetProperty("id").GetString()} [{f.GetProperty("subject").GetString()}]", text.Stdout, StringComparison.Ordinal);
+            }
+        }
+        Assert.DoesNotContain(lines, l => l.Contains(" ok      mx.ok ", StringComparison.Ordinal));
     }
 
     /// <summary>
@@ -207,7 +248,7 @@ public class CheckScenarioTests
     {
         var domains = Scenarios.Select(row => row.Data.Item1).ToArray();
         var (_, json) = await Check([.. domains, "--timeout", "3", "--concurrency", "8"]);
-        return json.EnumerateArray().ToDictionary(r => r.GetProperty("domain").GetString()!);
+        return json.GetProperty("domains").EnumerateArray().ToDictionary(r => r.GetProperty("domain").GetString()!);
     });
 
     private static async Task<(int ExitCode, JsonElement Json)> ScenarioReport(string domain)
@@ -237,7 +278,9 @@ public class CheckScenarioTests
         var result = await CliRunner.RunAsync(["check", .. args, "--json"], null, TimeSpan.FromSeconds(90));
         Assert.False(CliRunner.HasStackTrace(result), result.ToString());
         using var doc = JsonDocument.Parse(result.Stdout);
-        return (result, doc.RootElement.Clone());
+        var domains = doc.RootElement.GetProperty("domains");
+        // One shape for one domain or many (DESIGN.md): a single domain is the only element.
+        return (result, domains.GetArrayLength() == 1 ? domains[0].Clone() : doc.RootElement.Clone());
     }
 
     private static List<string> Ids(JsonElement json) =>

@@ -15,7 +15,7 @@ namespace Rampart.Cli.Commands;
 /// <summary>
 /// <c>rampart check DOMAIN... [--json]</c>: the receiving-domain audit (MX, DNSSEC, STARTTLS and certificates, DANE,
 /// MTA-STS, TLS-RPT and their consistency), one finding per line, a verdict per domain. Exit 0 ok, 1 warnings,
-/// 2 failures (Nagios-style); 2 also for unusable input.
+/// 2 failures (Nagios-style), 3 unknown (unusable input, or the local resolver down; see <see cref="CheckOutput.WriteNagios"/>).
 /// </summary>
 internal static class CheckCommand
 {
@@ -24,7 +24,12 @@ internal static class CheckCommand
         var domains = DomainArgument.MailDomains("domain", "Receiving domains to audit (the part after @).");
         var json = new Option<bool>("--json")
         {
-            Description = "Write the reports as JSON: {domain, status, findings: [{id, severity, subject, message, fix, reference}]}; an array for several domains.",
+            Description = "Write the reports as JSON, one shape for one domain or many: {status, domains: [{domain, status, findings: [{id, severity, subject, message, fix, reference}]}]}.",
+        };
+        var nagios = new Option<bool>("--nagios")
+        {
+            Description = "Run as a Nagios/Icinga plugin: print one line 'STATUS - text | perfdata' and exit 0 OK, 1 WARNING, 2 CRITICAL, " +
+                          "3 UNKNOWN (unusable input, or the local resolver does not answer, so no domain is blamed for it).",
         };
         var timeout = OptionValues.Seconds("--timeout", "Limit of each network step (one DNS question, one SMTP conversation, one policy fetch), in seconds.", 10);
         var concurrency = OptionValues.Count("--concurrency", "Domains checked at once (each MX address still gets one connection at a time).", 4, 1, 256, "domains", "N");
@@ -65,12 +70,40 @@ internal static class CheckCommand
             "Audit receiving domains as a sender sees them: MX, DNSSEC (and RRSIG expiry), STARTTLS, TLS version and certificates on " +
             "every MX address, DANE TLSA (present, usable, matching, rollover-ready), MTA-STS (record, fetch, policy, MX coverage, " +
             "enforce readiness), TLS-RPT and DANE/MTA-STS consistency; with --next-cert, whether TLSA already covers the next certificate and whether MTA-STS senders would accept it. Finding ids are listed in docs/checks.md. " +
-            "Exit 0 ok, 1 warnings, 2 failures or unusable input.")
+            "Shows failures and warnings (with a short fix and the docs/checks.md section), hides ok and info lines unless -v, and ends with " +
+            "one line across domains. Exit 0 ok, 1 warnings, 2 failures, 3 unknown (unusable input, or the local resolver does not answer).")
         {
-            domains, json, timeout, concurrency, rrsigDays, certDays, port, nextCert, watch, interval, metrics, webhook, testingLimit, once, logLevel,
+            domains, json, nagios, timeout, concurrency, rrsigDays, certDays, port, nextCert, watch, interval, metrics, webhook, testingLimit, once, logLevel,
         };
         command.WithNetwork(webPki: true).WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
+        {
+            var plugin = parse.GetValue(nagios);
+            // Input check cannot use is UNKNOWN (3): the plugin line on stdout, the reason on stderr.
+            int Unknown(string message)
+            {
+                if (plugin)
+                {
+                    Console.WriteLine("UNKNOWN - " + DisplayText.Sanitize(message, 500).Replace('|', '/'));
+                }
+                return Terminal.Error(message, ExitCodes.Unknown);
+            }
+            try
+            {
+                return await RunAsync(parse, Unknown, ct).ConfigureAwait(false);
+            }
+            catch (RampartException ex)
+            {
+                return Unknown(ex.Message);
+            }
+            catch (FormatException ex)
+            {
+                return Unknown(ex.Message);
+            }
+        }, ct));
+        return command;
+
+        async Task<int> RunAsync(ParseResult parse, Func<string, int> unusable, CancellationToken ct)
         {
             var seconds = parse.GetValue(timeout);
             var next = new List<NextCertificate>();
@@ -78,7 +111,7 @@ internal static class CheckCommand
             {
                 if (!NextCertificate.TryLoad(path, out var certificate, out var certificateError))
                 {
-                    return Terminal.Error("--next-cert " + certificateError);
+                    return unusable("--next-cert " + certificateError);
                 }
                 next.Add(certificate);
             }
@@ -106,13 +139,13 @@ internal static class CheckCommand
             List<string>? watched = null;
             if (parse.GetValue(watch) is { } watchFile)
             {
-                if (names.Count > 0 || parse.GetValue(json))
+                if (names.Count > 0 || parse.GetValue(json) || parse.GetValue(nagios))
                 {
-                    return Terminal.Error("check --watch FILE: the domains come from FILE; give no domain arguments and no --json");
+                    return unusable("check --watch FILE: the domains come from FILE; give no domain arguments and no --json or --nagios");
                 }
                 if (!CheckWatch.TryReadDomains(watchFile, out watched, out var fileError))
                 {
-                    return Terminal.Error(fileError);
+                    return unusable(fileError);
                 }
                 watching = new CheckWatchOptions(watchFile, parse.GetValue(interval) ?? TimeSpan.FromHours(1), parse.GetValue(metrics), parse.GetValue(webhook),
                     StateDirectory.Choose(parse.GetValue(stateDir)),
@@ -121,11 +154,11 @@ internal static class CheckCommand
             else if (parse.GetValue(interval) is not null || parse.GetValue(metrics) is not null || parse.GetValue(webhook) is not null ||
                      parse.GetValue(stateDir) is not null || parse.GetValue(once) || limitDays is not null || parse.GetValue(logLevel) is not null)
             {
-                return Terminal.Error("check: --interval, --metrics, --webhook, --state-dir, --testing-limit, --once and --log-level need --watch FILE");
+                return unusable("check: --interval, --metrics, --webhook, --state-dir, --testing-limit, --once and --log-level need --watch FILE");
             }
             else if (names.Count == 0)
             {
-                return Terminal.Error("check: give at least one domain, or --watch FILE");
+                return unusable("check: give at least one domain, or --watch FILE");
             }
             var services = Services.Create(parse);
             services.WriteWarnings();
@@ -134,31 +167,60 @@ internal static class CheckCommand
             {
                 return await CheckWatch.RunAsync(watching, watched!, checker, services.Time, ct).ConfigureAwait(false);
             }
+            if (parse.GetValue(json) && parse.GetValue(nagios))
+            {
+                return unusable("check: --json and --nagios are two outputs; give one");
+            }
             var reports = await checker.CheckAsync(names, ct).ConfigureAwait(false);
+            var unknown = await ResolverDownAsync(services, settings.Timeout, reports, ct).ConfigureAwait(false);
+            if (parse.GetValue(nagios))
+            {
+                return CheckOutput.WriteNagios(reports, unknown);
+            }
             if (parse.GetValue(json))
             {
-                CheckOutput.WriteJson(reports);
+                CheckOutput.WriteJson(reports, unknown);
             }
             else
             {
-                CheckOutput.WriteHuman(reports, parse.GetValue(GlobalOptions.Verbose));
+                CheckOutput.WriteHuman(reports, parse.GetValue(GlobalOptions.Verbose), unknown);
             }
-            return CheckOutput.ExitCode(reports);
-        }, ct));
-        return command;
+            return unknown is not null ? ExitCodes.Unknown : CheckOutput.ExitCode(reports);
+        }
+    }
+
+    /// <summary>
+    /// When some domain's DNS failed, asks the same resolver about a name it must be able to answer: that domain's
+    /// top-level domain (<c>org</c> for <c>mx.example.org</c>; an answer, even NXDOMAIN, shows the resolver works). If
+    /// that fails too, the resolver itself is down and the verdicts blame no domain. Returns the reason, or null when
+    /// the resolver answers (the failures are the domains' own) or nothing failed in DNS.
+    /// </summary>
+    internal static async Task<string?> ResolverDownAsync(Services services, TimeSpan limit, IReadOnlyList<DomainCheckReport> reports, CancellationToken ct)
+    {
+        if (reports.FirstOrDefault(r => r.Findings.Any(f => f.Id.EndsWith("lookup-error", StringComparison.Ordinal))) is not { } failed)
+        {
+            return null;
+        }
+        var known = failed.Domain.TrimEnd('.').Split('.')[^1];
+        var probe = await Resolver(services, limit).QueryMxAsync(known, ct).ConfigureAwait(false);
+        return probe.IsLookupError
+            ? $"the local resolver {services.DnsSettings.Endpoint} does not answer for '{known}' either ({probe.ErrorMessage ?? probe.Error.ToString()}): no domain is judged"
+            : null;
     }
 
     /// <summary>Composes the checker: DNS questions, the SMTP probe and the policy fetch all bounded by <see cref="CheckSettings.Timeout"/>.</summary>
     internal static DomainChecker CreateChecker(Services services, CheckSettings settings)
     {
         var limit = settings.Timeout;
-        // Two tries of half the limit each, so one DNS question (retry included) ends within the limit.
-        var perTry = TimeSpan.FromTicks(Math.Min(limit.Ticks / 2, DnsResolverSettings.MaxTimeout.Ticks));
-        var dns = new DnsClientResolver(services.DnsSettings with { Timeout = perTry, Retries = 1 });
+        var dns = Resolver(services, limit);
         var webPki = new WebPkiValidator(services.Anchors, services.Time);
         var fetch = new MtaStsFetchSettings { TotalTimeout = limit, ConnectTimeout = limit < TimeSpan.FromSeconds(5) ? limit : TimeSpan.FromSeconds(5) };
         var fetcher = new MtaStsPolicyFetcher(dns, webPki, fetch, services.Time);
         var probe = new SmtpTlsProbe(new SmtpProbeSettings { ConnectTimeout = limit, CommandTimeout = limit, TotalTimeout = limit }, services.Time);
         return new DomainChecker(dns, fetcher, probe, webPki, settings, services.Time);
     }
+
+    /// <summary>Two tries of half the limit each, so one DNS question (retry included) ends within <paramref name="limit"/>.</summary>
+    private static DnsClientResolver Resolver(Services services, TimeSpan limit) =>
+        new(services.DnsSettings with { Timeout = TimeSpan.FromTicks(Math.Min(limit.Ticks / 2, DnsResolverSettings.MaxTimeout.Ticks)), Retries = 1 });
 }

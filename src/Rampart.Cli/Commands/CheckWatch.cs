@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
@@ -164,7 +165,9 @@ internal static partial class CheckWatch
                 }
                 if (options.Once)
                 {
-                    return CheckOutput.ExitCode([.. results.Select(r => r.Report)]);
+                    var reports = results.Select(r => r.Report).ToList();
+                    CheckOutput.WriteHuman(reports, verbose: false);
+                    return CheckOutput.ExitCode(reports);
                 }
                 var wait = options.Interval - time.GetElapsedTime(started);
                 try
@@ -207,7 +210,16 @@ internal static partial class CheckWatch
         {
             foreach (var a in result.Appeared)
             {
-                LogAppeared(log, result.Domain, CheckFinding.SeverityName(a.Finding.Severity), a.Finding.Id, a.Finding.Subject, a.Finding.Message);
+                // Round 1 states the problems only (a fresh history would list every ok and info finding as appeared);
+                // from round 2 every change is logged. A failure is logged at warning level, so it reaches a quiet log.
+                if (a.Finding.Severity == CheckSeverity.Failure)
+                {
+                    LogAppearedFailure(log, result.Domain, CheckFinding.SeverityName(a.Finding.Severity), a.Finding.Id, a.Finding.Subject, a.Finding.Message);
+                }
+                else if (number > 1 || a.Finding.Severity == CheckSeverity.Warning)
+                {
+                    LogAppeared(log, result.Domain, CheckFinding.SeverityName(a.Finding.Severity), a.Finding.Id, a.Finding.Subject, a.Finding.Message);
+                }
             }
             foreach (var p in result.Persists)
             {
@@ -229,7 +241,7 @@ internal static partial class CheckWatch
     internal static byte[] WebhookBody(DomainWatchResult result)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteString("domain", result.Domain);
@@ -307,6 +319,9 @@ internal static partial class CheckWatch
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "{Domain}: appeared {Severity} {Id} [{Subject}] {Message}")]
     private static partial void LogAppeared(ILogger logger, string domain, string severity, string id, string subject, string message);
+
+    [LoggerMessage(EventId = 409, Level = LogLevel.Warning, Message = "{Domain}: appeared {Severity} {Id} [{Subject}] {Message}")]
+    private static partial void LogAppearedFailure(ILogger logger, string domain, string severity, string id, string subject, string message);
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Debug, Message = "{Domain}: persists {Severity} {Id} [{Subject}] since {FirstSeen}")]
     private static partial void LogPersists(ILogger logger, string domain, string severity, string id, string subject, string firstSeen);

@@ -113,15 +113,7 @@ internal static class ServeCommand
                     }
                     server.RunAs(runAs);
                 }
-                try
-                {
-                    await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (ct.IsCancellationRequested)
-                {
-                }
-                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await server.StopAsync(grace.Token).ConfigureAwait(false);
+                await Verb.WaitForStopAsync(server.StopAsync, ct).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
             finally

@@ -245,10 +245,11 @@ internal static class TlsRptCommand
     {
         var domain = new Option<string?>("--domain") { Description = "Only this policy domain.", HelpName = "DOMAIN" };
         var days = OptionValues.OptionalCount("--days", "Only reports whose date range ends within the last N days.", 1, 36500, "days", "N");
-        var json = new Option<bool>("--json") { Description = "Write the summary as JSON (keys: domains[].policy_domain, successful, failed, failure_types, reporters, …)." };
+        var json = new Option<bool>("--json") { Description = "Write the summary as JSON (keys: domains[].policy_domain, successful, failed, failure_types, reporters[].severity, days[], advice, …)." };
         var command = new Command("summary",
-            "Per policy domain and reporter: sessions ok and failed, the failure rate, failures by result type, MX host and sending IP, " +
-            "first and last report, and advice when the failure rate crosses 1 % (warning) or 5 % (failure).")
+            "Per policy domain and reporter: sessions ok and failed, the failure rate, a line of failed sessions per day, failures by result type, " +
+            "MX host and sending IP, first and last report, and advice when the failure rate of the domain or of one reporter crosses 1 % (warning) " +
+            "or 5 % (failure), a reporter goes silent or a failure type is new. Says whether an empty answer is an empty store or a filter that matches nothing.")
         {
             domain, days, json,
         };
@@ -263,15 +264,33 @@ internal static class TlsRptCommand
             var store = await where.OpenAsync(parse, ct).ConfigureAwait(false);
             await using (store.ConfigureAwait(false))
             {
-                var aggregates = await store.AggregateAsync(new TlsRptSummaryQuery(parse.GetValue(domain), since), ct).ConfigureAwait(false);
-                var domains = TlsRptSummaryBuilder.Build(aggregates);
+                var query = new TlsRptSummaryQuery(parse.GetValue(domain), since);
+                var domains = TlsRptSummaryBuilder.Build(await store.AggregateAsync(query, ct).ConfigureAwait(false));
+                var daily = await ((ITlsReportHistory)store).DailyAsync(query, ct).ConfigureAwait(false);
                 if (parse.GetValue(json))
                 {
-                    WriteSummaryJson(domains);
+                    WriteSummaryJson(domains, daily);
+                }
+                else if (domains.Count > 0)
+                {
+                    WriteSummaryHuman(domains, daily);
+                }
+                else if (query.PolicyDomain is null && since is null)
+                {
+                    Console.WriteLine($"the report store {store.Location} is empty: import reports with 'rampart tlsrpt import PATH'");
                 }
                 else
                 {
-                    WriteSummaryHuman(store.Location, domains);
+                    var stored = TlsRptSummaryBuilder.Build(await store.AggregateAsync(new TlsRptSummaryQuery(), ct).ConfigureAwait(false));
+                    var filter = string.Join(" and ", new[]
+                    {
+                        query.PolicyDomain is { } d ? $"--domain {Shown(d)}" : null,
+                        parse.GetValue(days) is { } recent ? $"--days {recent}" : null,
+                    }.OfType<string>());
+                    Console.WriteLine(stored.Count == 0
+                        ? $"the report store {store.Location} is empty: import reports with 'rampart tlsrpt import PATH'"
+                        : $"no reports match {filter}; the store holds {stored.Sum(x => x.Reports)} report(s) for {stored.Count} domain(s) " +
+                          $"({string.Join(", ", stored.Take(5).Select(x => Shown(x.PolicyDomain)))}{(stored.Count > 5 ? ", …" : "")}), the newest ending {stored.Max(x => x.LastSeen):yyyy-MM-dd}");
                 }
                 return ExitCodes.Ok;
             }
@@ -279,25 +298,28 @@ internal static class TlsRptCommand
         return command;
     }
 
-    private static void WriteSummaryHuman(string location, IReadOnlyList<TlsRptDomainSummary> domains)
+    private static void WriteSummaryHuman(IReadOnlyList<TlsRptDomainSummary> domains, TlsRptDaily daily)
     {
-        if (domains.Count == 0)
-        {
-            Console.WriteLine($"no reports in {location} (import some with 'rampart tlsrpt import PATH')");
-            return;
-        }
         foreach (var d in domains)
         {
             var name = d.PolicyDomain.Length > 0 ? Shown(d.PolicyDomain) : "(no policy-domain)";
             Console.WriteLine($"{name}: {d.Successful} ok, {d.Failed} failed ({Rate(d.FailureRate)}) in {d.Reports} report(s), {d.FirstSeen:yyyy-MM-dd} .. {d.LastSeen:yyyy-MM-dd}");
+            var days = daily.Days.Where(r => r.PolicyDomain == d.PolicyDomain).ToList();
+            if (days.Count > 1)
+            {
+                Console.WriteLine($"  failed per day {days[0].Day:yyyy-MM-dd}..{days[^1].Day:yyyy-MM-dd}: {TlsRptTrend.Sparkline(days)}  " +
+                                  $"(most: {days.Max(r => r.Failed)} on {days.MaxBy(r => r.Failed)!.Day:yyyy-MM-dd}; · = no report)");
+            }
             foreach (var r in d.Reporters)
             {
-                Console.WriteLine($"  {Shown(r.Organization)}: {r.Reports} report(s), {r.Successful} ok, {r.Failed} failed ({Rate(r.FailureRate)}), {r.FirstSeen:yyyy-MM-dd} .. {r.LastSeen:yyyy-MM-dd}");
+                var severity = TlsRptFindings.Severity(r.FailureRate, new TlsRptAdviceSettings());
+                Console.WriteLine($"  {Shown(r.Organization)}: {r.Reports} report(s), {r.Successful} ok, {r.Failed} failed ({Rate(r.FailureRate)}), {r.FirstSeen:yyyy-MM-dd} .. {r.LastSeen:yyyy-MM-dd}" +
+                                  (severity is null ? "" : " " + ConsoleReport.AdviceLabel(severity)));
             }
             Line("failures by type", d.FailureTypes);
             Line("failures by MX", d.FailuresByMx);
             Line("failures by sending IP", d.FailuresBySendingIp);
-            foreach (var advice in TlsRptAdvisor.Advise(d))
+            foreach (var advice in Advice(d, daily))
             {
                 Console.WriteLine($"  {ConsoleReport.AdviceLabel(advice.Severity)} {Shown(advice.Message, 500)}");
                 Console.WriteLine($"       fix: {Shown(advice.Fix, 500)}");
@@ -313,7 +335,11 @@ internal static class TlsRptCommand
         }
     }
 
-    private static void WriteSummaryJson(IReadOnlyList<TlsRptDomainSummary> domains)
+    /// <summary>The advice on a domain's totals, then the findings only reporters and days show (a reporter above the threshold, gone silent, a new failure type).</summary>
+    private static IEnumerable<TlsRptAdvice> Advice(TlsRptDomainSummary d, TlsRptDaily daily) =>
+        TlsRptAdvisor.Advise(d).Concat(TlsRptFindings.Find(d, daily.FailureTypes, null));
+
+    private static void WriteSummaryJson(IReadOnlyList<TlsRptDomainSummary> domains, TlsRptDaily daily)
     {
         JsonShapes.WriteStdout(w =>
         {
@@ -334,13 +360,25 @@ internal static class TlsRptCommand
                     w.WriteStartObject();
                     w.WriteString("organization", r.Organization);
                     Totals(w, r.Reports, r.Successful, r.Failed, r.FailureRate);
+                    w.WriteString("severity", TlsRptFindings.Severity(r.FailureRate, new TlsRptAdviceSettings()) ?? (r.Failed > 0 ? "info" : "ok"));
                     ConsoleReport.WriteCounts(w, "failure_types", r.FailureTypes);
                     Range(w, r.FirstSeen, r.LastSeen);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
+                w.WriteStartArray("days");
+                foreach (var day in daily.Days.Where(r => r.PolicyDomain == d.PolicyDomain))
+                {
+                    w.WriteStartObject();
+                    w.WriteString("day", day.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+                    w.WriteNumber("reports", day.Reports);
+                    w.WriteNumber("successful", day.Successful);
+                    w.WriteNumber("failed", day.Failed);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
                 w.WriteStartArray("advice");
-                foreach (var advice in TlsRptAdvisor.Advise(d))
+                foreach (var advice in Advice(d, daily))
                 {
                     ConsoleReport.WriteAdvice(w, advice.Id, advice.Severity, advice.Message, advice.Fix);
                 }

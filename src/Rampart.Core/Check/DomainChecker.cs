@@ -73,7 +73,10 @@ public sealed class DomainChecker
     public static DomainCheckReport Evaluate(DomainObservation observation, CheckSettings settings)
     {
         ArgumentNullException.ThrowIfNull(observation);
-        var findings = Checks.SelectMany(c => c.Evaluate(observation, settings)).ToList();
+        // A fix names the domain where the catalogue writes <domain>: the operator copies it as it is.
+        var findings = Checks.SelectMany(c => c.Evaluate(observation, settings))
+            .Select(f => f.Fix.Contains("<domain>", StringComparison.Ordinal) ? f with { Fix = f.Fix.Replace("<domain>", observation.Domain, StringComparison.Ordinal) } : f)
+            .ToList();
         return new DomainCheckReport(observation.Domain, findings);
     }
 }

@@ -12,6 +12,31 @@ public interface IWatchHistory
     Task SaveAsync(string domain, IReadOnlyList<RememberedFinding> current, CancellationToken cancellationToken);
 }
 
+/// <summary>One change in a monitored domain's findings: one appeared (at its first-seen time) or cleared (when a round no longer saw it).</summary>
+/// <param name="Change"><see cref="Appeared"/> or <see cref="Cleared"/>.</param>
+public sealed record WatchTimelineEvent(DateTimeOffset At, string Change, string Id, string Subject, CheckSeverity Severity, string Message)
+{
+    public const string Appeared = "appeared";
+    public const string Cleared = "cleared";
+}
+
+/// <summary>
+/// A monitored domain as the history remembers it: when it was last checked (null for a history written before that
+/// was kept), its current findings with first-seen times, and its timeline of changes, newest first.
+/// </summary>
+public sealed record WatchedDomain(string Domain, DateTimeOffset? LastChecked, IReadOnlyList<RememberedFinding> Findings, IReadOnlyList<WatchTimelineEvent> Timeline)
+{
+    /// <summary>The verdict of the current findings, as <c>check</c> gives it.</summary>
+    public CheckStatus Status => new DomainCheckReport(Domain, Findings.Select(f => f.Finding).ToList()).Status;
+}
+
+/// <summary>Reads every monitored domain at once (the dashboard).</summary>
+public interface IWatchHistoryView
+{
+    /// <summary>Every domain the history knows, by name.</summary>
+    Task<IReadOnlyList<WatchedDomain>> ReadAllAsync(CancellationToken cancellationToken);
+}
+
 /// <summary>
 /// One round of the monitor: checks every domain (through <c>check</c>), adds the findings only a history can date
 /// (<see cref="TestingTooLongCheck"/>), compares each report with the history and saves the new state, one domain at a

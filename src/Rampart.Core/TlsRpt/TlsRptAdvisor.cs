@@ -44,11 +44,18 @@ public static class TlsRptAdvisor
         }
         foreach (var (type, sessions) in domain.FailureTypes)
         {
-            var (message, fix) = Explain(type);
+            var (message, fix) = Explain(type, domain.PolicyDomain);
             advice.Add(new TlsRptAdvice($"result-type:{type}", sessions > 0 && rate >= settings.WarningRate ? "warning" : "info",
                 $"{sessions} session(s) failed with {type}: {message}", fix));
         }
         return advice;
+    }
+
+    /// <summary>What a result type means for <paramref name="policyDomain"/> and the usual fix, with the domain named where the text says &lt;domain&gt;.</summary>
+    public static (string Meaning, string Fix) Explain(string resultType, string policyDomain)
+    {
+        var (meaning, fix) = Explain(resultType);
+        return policyDomain.Length == 0 ? (meaning, fix) : (meaning.Replace("<domain>", policyDomain, StringComparison.Ordinal), fix.Replace("<domain>", policyDomain, StringComparison.Ordinal));
     }
 
     /// <summary>What a result type means for the receiving domain and the usual fix (RFC 8460 §4.3).</summary>
@@ -62,7 +69,7 @@ public static class TlsRptAdvisor
             "Give each MX a certificate whose SAN lists its MX host name (the name in your MX records and MTA-STS mx: lines)."),
         TlsRptResultTypes.CertificateExpired => (
             "an MX host presented an expired certificate.",
-            "Renew the certificate and reload the MTA; automate renewal, and roll TLSA records before the key changes (docs/rotation)."),
+            "Renew the certificate and reload the MTA; automate renewal, and roll TLSA records before the key changes (docs/publishing.md#tlsa-rotation-runbook-certificate-or-key-change-on-an-mx)."),
         TlsRptResultTypes.CertificateNotTrusted => (
             "the MX certificate does not chain to a CA the sender trusts.",
             "Use a WebPKI certificate for MTA-STS and send the full chain (smtpd_tls_chain_files); self-signed works only with DANE-EE."),

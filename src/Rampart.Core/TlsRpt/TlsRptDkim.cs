@@ -30,6 +30,16 @@ public sealed record TlsRptDkimResult(TlsRptDkimStatus Status, string? Domain = 
     /// <summary>The status as stored and printed: not-checked, unsigned, pass, fail, temperror.</summary>
     public string StatusName => StatusNameOf(Status);
 
+    /// <summary>The status a stored name stands for (<see cref="StatusName"/> read back); an unknown name is not-checked.</summary>
+    public static TlsRptDkimStatus StatusOf(string name) => name switch
+    {
+        "unsigned" => TlsRptDkimStatus.Unsigned,
+        "pass" => TlsRptDkimStatus.Pass,
+        "fail" => TlsRptDkimStatus.Fail,
+        "temperror" => TlsRptDkimStatus.TempError,
+        _ => TlsRptDkimStatus.NotChecked,
+    };
+
     public static string StatusNameOf(TlsRptDkimStatus status) => status switch
     {
         TlsRptDkimStatus.Unsigned => "unsigned",

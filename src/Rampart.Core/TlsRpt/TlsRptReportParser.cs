@@ -111,7 +111,19 @@ public static partial class TlsRptReportParser
         {
             return $"not a TLS-RPT report: {ex.Path} has the wrong JSON type";
         }
-        return "not valid JSON: " + message;
+        return "not valid JSON" + Position(ex) + ": " + PlainJsonMessage(message);
+    }
+
+    /// <summary>Where the reader stopped, counted from 1 as an editor shows it: <c> at line 3, byte 17</c>; empty when unknown.</summary>
+    private static string Position(JsonException ex) =>
+        ex.LineNumber is { } line && ex.BytePositionInLine is { } column ? $" at line {line + 1}, byte {column + 1}" : "";
+
+    /// <summary>The reader's own sentence without its trailer of "Path: $ | LineNumber: 0 | BytePositionInLine: 1." (said in plain words by <see cref="Position"/>).</summary>
+    internal static string PlainJsonMessage(string message)
+    {
+        var cut = message.IndexOf(" Path: ", StringComparison.Ordinal) is var path and >= 0 ? path : message.IndexOf(" LineNumber: ", StringComparison.Ordinal);
+        var sentence = (cut >= 0 ? message[..cut] : message).Trim().TrimEnd('.');
+        return sentence.Length == 0 ? "the text ends or breaks where JSON cannot" : sentence;
     }
 
     internal static string OneLine(string text) => DisplayText.Sanitize(string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim(), 500);

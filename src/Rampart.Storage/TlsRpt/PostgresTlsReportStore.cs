@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net.Sockets;
@@ -33,7 +34,7 @@ namespace Rampart.Storage.TlsRpt;
 /// as U+FFFD. The store is safe for concurrent use (a connection pool).
 /// </para>
 /// </remarks>
-public sealed class PostgresTlsReportStore : ITlsReportStore
+public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
 {
     internal const int SchemaVersion = 1;
 
@@ -49,7 +50,9 @@ public sealed class PostgresTlsReportStore : ITlsReportStore
         StartColumn: "start_time",
         EndColumn: "end_time",
         FailureJoin: "p.report = f.report AND p.ordinal = f.policy",
-        ReadTime: (reader, column) => reader.GetFieldValue<DateTimeOffset>(column));
+        ReadTime: (reader, column) => reader.GetFieldValue<DateTimeOffset>(column),
+        StartDay: "to_char(r.start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+        PolicyDomains: "string_agg(DISTINCT p.policy_domain, ',')");
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgresStoreAddress _address;
@@ -151,7 +154,25 @@ public sealed class PostgresTlsReportStore : ITlsReportStore
     }
 
     /// <inheritdoc/>
-    public async Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken)
+    public Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
+        ReadAsync("cannot summarise", query, (filtered, ct) => TlsRptAggregateQueries.ReadAsync(Dialect, filtered, ct), cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<TlsRptDaily> DailyAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
+        ReadAsync("cannot read the days", query, (filtered, ct) => TlsRptHistoryQueries.DailyAsync(Dialect, filtered, ct), cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<TlsRptReportListing>> ListAsync(TlsRptSummaryQuery query, int limit, CancellationToken cancellationToken) =>
+        ReadAsync("cannot list reports", query, (filtered, ct) => TlsRptHistoryQueries.ListAsync(Dialect, filtered, limit, ct), cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<TlsRptStoredReport?> ReadAsync(long key, CancellationToken cancellationToken) =>
+        ReadAsync($"cannot read report {key}", new TlsRptSummaryQuery(),
+            (filtered, ct) => TlsRptHistoryQueries.ReadAsync(Dialect, filtered, key, ct), cancellationToken);
+
+    /// <summary>Runs <paramref name="read"/> on a connection of its own, with commands filtered by <paramref name="query"/>.</summary>
+    private async Task<T> ReadAsync<T>(string what, TlsRptSummaryQuery query, Func<Func<string, DbCommand>, CancellationToken, Task<T>> read,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -160,12 +181,12 @@ public sealed class PostgresTlsReportStore : ITlsReportStore
             var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                return await TlsRptAggregateQueries.ReadAsync(Dialect, sql => Filtered(connection, sql, query), cancellationToken).ConfigureAwait(false);
+                return await read(sql => Filtered(connection, sql, query), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
-            throw Fault("cannot summarise", ex);
+            throw Fault(what, ex);
         }
     }
 

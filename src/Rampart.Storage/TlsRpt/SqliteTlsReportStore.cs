@@ -21,7 +21,7 @@ namespace Rampart.Storage.TlsRpt;
 /// </para>
 /// <para>One connection used by one caller at a time; other processes may read the file while it is written.</para>
 /// </remarks>
-public sealed class SqliteTlsReportStore : ITlsReportStore
+public sealed class SqliteTlsReportStore : ITlsReportStore, ITlsReportHistory
 {
     /// <summary>The file name inside the state directory.</summary>
     public const string FileName = "tlsrpt.sqlite";
@@ -34,7 +34,9 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
         StartColumn: "start_ms",
         EndColumn: "end_ms",
         FailureJoin: "p.id = f.policy",
-        ReadTime: (reader, column) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(column)));
+        ReadTime: (reader, column) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(column)),
+        StartDay: "date(r.start_ms / 1000, 'unixepoch')",
+        PolicyDomains: "group_concat(DISTINCT p.policy_domain)");
 
     private readonly SerializedConnection _db;
     private readonly TimeProvider _time;
@@ -173,17 +175,33 @@ public sealed class SqliteTlsReportStore : ITlsReportStore
     }
 
     /// <inheritdoc/>
-    public async Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken)
+    public Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
+        ReadAsync("cannot summarise", query, (q, ct) => TlsRptAggregateQueries.ReadAsync(Dialect, sql => Filtered(sql, q), ct), cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<TlsRptDaily> DailyAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
+        ReadAsync("cannot read the days", query, (q, ct) => TlsRptHistoryQueries.DailyAsync(Dialect, sql => Filtered(sql, q), ct), cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<TlsRptReportListing>> ListAsync(TlsRptSummaryQuery query, int limit, CancellationToken cancellationToken) =>
+        ReadAsync("cannot list reports", query, (q, ct) => TlsRptHistoryQueries.ListAsync(Dialect, sql => Filtered(sql, q), limit, ct), cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<TlsRptStoredReport?> ReadAsync(long key, CancellationToken cancellationToken) =>
+        ReadAsync($"cannot read report {key}", new TlsRptSummaryQuery(),
+            (q, ct) => TlsRptHistoryQueries.ReadAsync(Dialect, sql => Filtered(sql, q), key, ct), cancellationToken);
+
+    private async Task<T> ReadAsync<T>(string what, TlsRptSummaryQuery query, Func<TlsRptSummaryQuery, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await TlsRptAggregateQueries.ReadAsync(Dialect, sql => Filtered(sql, query), cancellationToken).ConfigureAwait(false);
+            return await read(query, cancellationToken).ConfigureAwait(false);
         }
         catch (SqliteException ex)
         {
-            throw Fault("cannot summarise", ex);
+            throw Fault(what, ex);
         }
         finally
         {

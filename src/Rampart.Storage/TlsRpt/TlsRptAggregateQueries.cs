@@ -11,8 +11,11 @@ namespace Rampart.Storage.TlsRpt;
 /// <param name="EndColumn">The report's range end column.</param>
 /// <param name="FailureJoin">The condition joining <c>f</c> (failure details) to <c>p</c> (its policy).</param>
 /// <param name="ReadTime">Reads a time column (<see cref="StartColumn"/>, <see cref="EndColumn"/>) of a result row.</param>
+/// <param name="StartDay">The UTC day the range of <c>r</c> starts on, as <c>YYYY-MM-DD</c> text.</param>
+/// <param name="PolicyDomains">An aggregate of the distinct <c>p.policy_domain</c> values of a group, joined with commas.</param>
 internal sealed record TlsRptSqlDialect(
-    string Where, string StartColumn, string EndColumn, string FailureJoin, Func<DbDataReader, int, DateTimeOffset> ReadTime);
+    string Where, string StartColumn, string EndColumn, string FailureJoin, Func<DbDataReader, int, DateTimeOffset> ReadTime,
+    string StartDay, string PolicyDomains);
 
 /// <summary>
 /// The aggregates of a summary, the same for both report stores: one query per (policy domain, reporter) for the

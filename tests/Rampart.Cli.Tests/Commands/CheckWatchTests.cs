@@ -37,17 +37,35 @@ public sealed class CheckWatchTests : IDisposable
         return path;
     }
 
+    [Fact]
+    public void WebhookBody_IsUnescapedUtf8_StillValidJson()
+    {
+        var finding = new Rampart.Core.Check.CheckFinding("mta-sts.fetch.failed", Rampart.Core.Check.CheckSeverity.Failure, "mta-sts.example.org",
+            "the host's <title> said 'moved' § 4", "Serve the policy at https://mta-sts.example.org/ — no redirect", "RFC 8461 §3.3");
+        var at = new DateTimeOffset(2026, 12, 7, 8, 0, 0, TimeSpan.Zero);
+        var result = new Rampart.Core.Check.DomainWatchResult(new Rampart.Core.Check.DomainCheckReport("example.org", [finding]),
+            [new Rampart.Core.Check.RememberedFinding(finding, at)], [], []);
+
+        var body = System.Text.Encoding.UTF8.GetString(Rampart.Cli.Commands.CheckWatch.WebhookBody(result));
+
+        Assert.Contains("the host's <title> said 'moved' § 4", body, StringComparison.Ordinal);
+        Assert.Contains("RFC 8461 §3.3", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u", body, StringComparison.Ordinal);
+        using var doc = System.Text.Json.JsonDocument.Parse(body);
+        Assert.Equal(finding.Message, doc.RootElement.GetProperty("appeared")[0].GetProperty("message").GetString());
+    }
+
     [Theory]
     [InlineData("example.org\nbad domain!\n", ":2: 'bad domain!': one domain per line")]
     [InlineData("# only a comment\n\n   \n", ": no domains")]
     [InlineData("example.org\n\n# c\nexa_mple..org  # trailing comment\n", ":4: 'exa_mple..org'")]
-    public async Task Watch_BadFile_OneLineNamingFileAndLineExit2(string content, string rule)
+    public async Task Watch_BadFile_OneLineNamingFileAndLineExit3(string content, string rule)
     {
         var file = DomainsFile(content);
 
         var result = await CliRunner.RunAsync("check", "--watch", file, "--once", "--state-dir", State);
 
-        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(3, result.ExitCode);
         Assert.False(CliRunner.HasStackTrace(result), result.ToString());
         var line = Assert.Single(result.Stderr.Trim().Split('\n'));
         Assert.StartsWith($"rampart: --watch {file}", line, StringComparison.Ordinal);
@@ -65,38 +83,38 @@ public sealed class CheckWatchTests : IDisposable
     [InlineData("--webhook=/relative", "rampart check: --webhook: '/relative' is not an http:// or https:// URL")]
     [InlineData("--json", "give no domain arguments and no --json")]
     [InlineData("example.net", "give no domain arguments and no --json")]
-    public async Task Watch_BadOption_OneLineExit2(string bad, string named)
+    public async Task Watch_BadOption_OneLineExit3(string bad, string named)
     {
         var file = DomainsFile("example.org\n");
 
         var result = await CliRunner.RunAsync("check", "--watch", file, "--once", "--state-dir", State, bad);
 
-        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(3, result.ExitCode);
         Assert.False(CliRunner.HasStackTrace(result), result.ToString());
         Assert.Contains(named, Assert.Single(result.Stderr.Trim().Split('\n')), StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Watch_MissingFile_OneLineExit2()
+    public async Task Watch_MissingFile_OneLineExit3()
     {
         var missing = Path.Combine(_dir, "nope.txt");
 
         var result = await CliRunner.RunAsync("check", "--watch", missing);
 
-        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(3, result.ExitCode);
         Assert.StartsWith($"rampart: --watch {missing}: no such file", Assert.Single(result.Stderr.Trim().Split('\n')), StringComparison.Ordinal);
     }
 
     /// <summary>A domains file whose read gives more than its size said (and more than the bound) is refused at the bound, not read whole.</summary>
     [Fact]
-    public async Task Watch_FileReadsMoreThanTheBound_OneLineExit2()
+    public async Task Watch_FileReadsMoreThanTheBound_OneLineExit3()
     {
         const string Grows = "/proc/kpageflags"; // stat says 0 bytes; reading gives 8 bytes per page of memory
         ProcFile.SkipUnlessItReadsMoreThan(Grows, 16 << 20);
 
         var result = await CliRunner.RunAsync(["check", "--watch", Grows, "--once", "--state-dir", State], null, TimeSpan.FromSeconds(60));
 
-        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(3, result.ExitCode);
         Assert.Equal($"rampart: --watch {Grows}: larger than 16 MiB, the most Rampart reads for it", result.Stderr.Trim());
     }
 
@@ -105,22 +123,22 @@ public sealed class CheckWatchTests : IDisposable
     [InlineData("--interval=1h")]
     [InlineData("--webhook=http://127.0.0.1:1/")]
     [InlineData("--testing-limit=30")]
-    public async Task WatchOptionsWithoutWatch_OneLineExit2(string option)
+    public async Task WatchOptionsWithoutWatch_OneLineExit3(string option)
     {
         var result = await CliRunner.RunAsync("check", "example.org", option);
 
-        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(3, result.ExitCode);
         Assert.Contains("need --watch FILE", Assert.Single(result.Stderr.Trim().Split('\n')), StringComparison.Ordinal);
     }
 
     [Theory]
     [InlineData("0")]
     [InlineData("3651")]
-    public async Task TestingLimitOutOfRange_OneLineExit2(string days)
+    public async Task TestingLimitOutOfRange_OneLineExit3(string days)
     {
         var result = await CliRunner.RunAsync("check", "--watch", DomainsFile("example.org\n"), "--testing-limit", days);
 
-        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(3, result.ExitCode);
         Assert.Equal($"rampart check: --testing-limit: '{days}' must be from 1 to 3650 days", result.Stderr.Trim());
     }
 

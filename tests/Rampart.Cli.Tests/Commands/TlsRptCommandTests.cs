@@ -132,6 +132,46 @@ public sealed class TlsRptCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Summary_EmptyStoreAndNoMatch_AreToldApart()
+    {
+        var empty = await Run("tlsrpt", "summary");
+        WriteReports();
+        await Run("tlsrpt", "import", Reports, "--no-dkim");
+
+        var noDomain = await Run("tlsrpt", "summary", "--domain", "nosuch.test");
+        var tooRecent = await Run("tlsrpt", "summary", "--days", "7");
+
+        Assert.StartsWith("the report store ", empty.Stdout, StringComparison.Ordinal);
+        Assert.Contains(" is empty: import reports with 'rampart tlsrpt import PATH'", empty.Stdout, StringComparison.Ordinal);
+        Assert.Equal("no reports match --domain nosuch.test; the store holds 5 report(s) for 2 domain(s) (a.example, b.example), the newest ending 2025-03-01",
+            noDomain.Stdout.Trim());
+        Assert.StartsWith("no reports match --days 7; the store holds 5 report(s)", tooRecent.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Summary_ReporterAboveThreshold_IsAWarning_AlthoughTheDomainRateIsLow_AndDaysInJson()
+    {
+        Directory.CreateDirectory(Reports);
+        File.WriteAllText(Path.Combine(Reports, "big.json"), Report("big", "c.example", 100_000, 0).Replace("Reporter Inc.", "Big Sender", StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(Reports, "small.json"), Report("small", "c.example", 700, 280, "starttls-not-supported").Replace("Reporter Inc.", "Mail.ru", StringComparison.Ordinal));
+        await Run("tlsrpt", "import", Reports, "--no-dkim");
+
+        var json = await Run("tlsrpt", "summary", "--json");
+        var human = await Run("tlsrpt", "summary");
+
+        using var doc = JsonDocument.Parse(json.Stdout);
+        var c = Assert.Single(doc.RootElement.GetProperty("domains").EnumerateArray());
+        Assert.Equal("info", c.GetProperty("advice").EnumerateArray().First(a => a.GetProperty("id").GetString() == "failure-rate").GetProperty("severity").GetString());
+        var reporter = c.GetProperty("advice").EnumerateArray().First(a => a.GetProperty("id").GetString() == "reporter-failure-rate:Mail.ru");
+        Assert.Equal("failure", reporter.GetProperty("severity").GetString());
+        Assert.Equal("failure", c.GetProperty("reporters").EnumerateArray().First(r => r.GetProperty("organization").GetString() == "Mail.ru").GetProperty("severity").GetString());
+        var day = Assert.Single(c.GetProperty("days").EnumerateArray());
+        Assert.Equal(("2025-03-01", 2, 100_700L, 280L), (day.GetProperty("day").GetString(), day.GetProperty("reports").GetInt32(), day.GetProperty("successful").GetInt64(), day.GetProperty("failed").GetInt64()));
+        Assert.Contains("Mail.ru: 1 report(s), 700 ok, 280 failed (28.6 %)", human.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Mail.ru reports 280 of 980 sessions failed (28.6 %", human.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Summary_And_ImportVerbose_HostileReportText_NeverReachesTheTerminalRaw()
     {
         // organization-name, report-id, policy-domain and result-type arrive by mail or POST: an attacker chooses them.

@@ -218,6 +218,33 @@ public sealed class TlsRptReportParserTests
     }
 
     [Theory]
+    [InlineData("<html>not json</html>", "not valid JSON at line 1, byte 1: '<' is an invalid start of a value")]
+    [InlineData("{\n  \"report-id\": \"x\",\n  oops\n}", "not valid JSON at line 3, byte 3:")]
+    public void Parse_BrokenJson_ReasonInPlainWords_NoReaderTrailer(string json, string reason)
+    {
+        var result = TlsRptReportParser.Parse(json);
+
+        Assert.StartsWith(reason, result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("LineNumber", result.Error!, StringComparison.Ordinal);
+        Assert.DoesNotContain("BytePositionInLine", result.Error!, StringComparison.Ordinal);
+        Assert.DoesNotContain("Path: $", result.Error!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Advise_EveryResultType_FixLinksExistingDocsAndNamesTheDomain()
+    {
+        foreach (var type in TlsRptResultTypes.All)
+        {
+            var (meaning, fix) = TlsRptAdvisor.Explain(type, "a.example");
+
+            Assert.DoesNotContain("<domain>", meaning + fix, StringComparison.Ordinal);
+            Assert.DoesNotContain("docs/rotation", fix, StringComparison.Ordinal);
+        }
+        Assert.Contains("https://mta-sts.a.example/.well-known/mta-sts.txt", TlsRptAdvisor.Explain(TlsRptResultTypes.StsPolicyFetchError, "a.example").Fix, StringComparison.Ordinal);
+        Assert.Contains("docs/publishing.md#tlsa-rotation-runbook-certificate-or-key-change-on-an-mx", TlsRptAdvisor.Explain(TlsRptResultTypes.CertificateExpired).Fix, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("{\"organization-name\":\"x\",\"date-range\":{\"start-datetime\":\"2025-01-01T00:00:00Z\",\"end-datetime\":\"2025-01-02T00:00:00Z\"},\"policies\":[]}", "report-id is missing")]
     [InlineData("{\"report-id\":\"x\",\"organization-name\":\"x\",\"policies\":[]}", "date-range is missing")]
     [InlineData("{\"report-id\":\"x\",\"organization-name\":\"x\",\"date-range\":{\"start-datetime\":\"yesterday\",\"end-datetime\":\"2025-01-02T00:00:00Z\"},\"policies\":[]}", "start-datetime 'yesterday' is not an RFC 3339 date-time")]

@@ -48,6 +48,35 @@ public sealed class FindingHistoryTests
     }
 
     [Fact]
+    public async Task ReadAll_VerdictFindingsAndTimeline_AppearedAtFirstSeen_ClearedWhenGone()
+    {
+        using var dir = new TempDirectory();
+        var ct = TestContext.Current.CancellationToken;
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(T0);
+        await using var history = await SqliteFindingHistory.OpenInDirectoryAsync(dir.Path, ct);
+        history.Clock = clock;
+        await history.SaveAsync("a.example", [R("dane.mismatch", T0, CheckSeverity.Failure), R("tls.weak", T0)], ct);
+        await history.SaveAsync("b.example", [], ct);
+        clock.Advance(TimeSpan.FromHours(1));
+        await history.SaveAsync("a.example", [R("dane.mismatch", T0, CheckSeverity.Failure), R("tls.weak", T0)], ct); // nothing changed
+        clock.Advance(TimeSpan.FromHours(1));
+        await history.SaveAsync("a.example", [R("dane.mismatch", T0, CheckSeverity.Failure), R("mx.new", clock.GetUtcNow())], ct);
+
+        var all = await history.ReadAllAsync(ct);
+
+        Assert.Equal(["a.example", "b.example"], all.Select(d => d.Domain));
+        var a = all[0];
+        Assert.Equal(CheckStatus.Failure, a.Status);
+        Assert.Equal(T0.AddHours(2), a.LastChecked);
+        Assert.Equal(["dane.mismatch", "mx.new"], a.Findings.Select(f => f.Finding.Id));
+        Assert.Equal(
+            [(T0.AddHours(2), "appeared", "mx.new"), (T0.AddHours(2), "cleared", "tls.weak"), (T0, "appeared", "tls.weak"), (T0, "appeared", "dane.mismatch")],
+            a.Timeline.Select(e => (e.At, e.Change, e.Id)).OrderByDescending(e => e.At).ThenBy(e => e.Change, StringComparer.Ordinal).ThenByDescending(e => e.Id, StringComparer.Ordinal));
+        Assert.Equal(CheckSeverity.Warning, a.Timeline.Single(e => e.Change == "cleared").Severity);
+        Assert.Equal((CheckStatus.Ok, T0, 0, 0), (all[1].Status, all[1].LastChecked!.Value, all[1].Findings.Count, all[1].Timeline.Count));
+    }
+
+    [Fact]
     public async Task Save_ReplacesOnlyThatDomain()
     {
         using var dir = new TempDirectory();

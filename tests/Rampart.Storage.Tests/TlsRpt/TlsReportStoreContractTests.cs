@@ -124,6 +124,74 @@ public abstract class TlsReportStoreContractTests
     }
 
     [Fact]
+    public async Task Daily_PerDomainAndStartDay_ExactSums_AndTypesPerDay()
+    {
+        await using var store = await OpenNewAsync();
+        await store.AddAsync(Stored("Google", "g1", ok: 100, failed: 5), Ct);
+        await store.AddAsync(Stored("Microsoft", "m1", ok: 10, failed: 2), Ct);
+        await store.AddAsync(Stored("Google", "g2", ok: 50, failed: 4, start: Day.AddDays(2).AddHours(23.99)), Ct);
+        await store.AddAsync(Stored("Google", "b1", domain: "b.example", ok: 7, failed: 0), Ct);
+
+        var daily = await ((ITlsReportHistory)store).DailyAsync(new TlsRptSummaryQuery(), Ct);
+
+        var day0 = DateOnly.FromDateTime(Day.UtcDateTime);
+        Assert.Equal(
+            [new TlsRptDayRow("a.example", day0, 2, 110, 7), new TlsRptDayRow("b.example", day0, 1, 7, 0), new TlsRptDayRow("a.example", day0.AddDays(2), 1, 50, 4)],
+            daily.Days);
+        Assert.Equal(
+            [new TlsRptDayFailureRow("a.example", day0, "certificate-expired", 7), new TlsRptDayFailureRow("b.example", day0, "certificate-expired", 0),
+             new TlsRptDayFailureRow("a.example", day0.AddDays(2), "certificate-expired", 4)],
+            daily.FailureTypes);
+        var onlyB = await ((ITlsReportHistory)store).DailyAsync(new TlsRptSummaryQuery("b.example"), Ct);
+        Assert.Equal([new TlsRptDayRow("b.example", day0, 1, 7, 0)], onlyB.Days);
+    }
+
+    [Fact]
+    public async Task ListAndRead_NewestFirst_ReportComesBackWhole()
+    {
+        await using var store = await OpenNewAsync();
+        var twoPolicies = TwoPolicies();
+        var detailed = Stored("Mail.ru", "full", ok: 3, failed: 2, start: Day.AddDays(1), details:
+        [
+            new TlsRptFailureDetail("validation-failure", "2001:db8::25", "mx.a.example", "helo.example", "198.51.100.9", 2, "https://info.example/x", "<img src=x onerror=alert(1)>"),
+        ]);
+        detailed = detailed with
+        {
+            Report = detailed.Report with { ContactInfo = "mailto:tlsrpt@mail.ru", Warnings = ["datetime without a zone"] },
+            Source = "mbox:/var/mail/tlsrpt#3",
+            Dkim = new TlsRptDkimResult(TlsRptDkimStatus.Pass, "mail.ru", "d=mail.ru s=x"),
+        };
+        await store.AddAsync(twoPolicies, Ct);
+        await store.AddAsync(detailed, Ct);
+        var history = (ITlsReportHistory)store;
+
+        var listed = await history.ListAsync(new TlsRptSummaryQuery(), 10, Ct);
+
+        Assert.Equal(["full", "r1"], listed.Select(r => r.ReportId));
+        Assert.Equal(["a.example", "b.example"], listed[1].PolicyDomains);
+        Assert.Equal((180L, 20L, "not-checked"), (listed[1].Successful, listed[1].Failed, listed[1].Dkim));
+        Assert.Equal(["full"], (await history.ListAsync(new TlsRptSummaryQuery(), 1, Ct)).Select(r => r.ReportId));
+        Assert.Equal(["r1"], (await history.ListAsync(new TlsRptSummaryQuery("b.example"), 10, Ct)).Select(r => r.ReportId));
+        var read = await history.ReadAsync(listed[0].Key, Ct);
+        Assert.NotNull(read);
+        Assert.Equal((detailed.Source, detailed.Dkim), (read.Source, read.Dkim));
+        Assert.Equal((detailed.Report.OrganizationName, detailed.Report.ReportId, detailed.Report.StartDatetime, detailed.Report.EndDatetime, detailed.Report.ContactInfo),
+            (read.Report.OrganizationName, read.Report.ReportId, read.Report.StartDatetime, read.Report.EndDatetime, read.Report.ContactInfo));
+        Assert.Equal(detailed.Report.Warnings, read.Report.Warnings);
+        var policy = Assert.Single(read.Report.Policies);
+        var expected = detailed.Report.Policies[0];
+        Assert.Equal((expected.PolicyType, expected.PolicyDomain, expected.TotalSuccessfulSessionCount, expected.TotalFailureSessionCount),
+            (policy.PolicyType, policy.PolicyDomain, policy.TotalSuccessfulSessionCount, policy.TotalFailureSessionCount));
+        Assert.Equal(expected.PolicyString, policy.PolicyString);
+        Assert.Equal(expected.MxHosts, policy.MxHosts);
+        Assert.Equal(expected.FailureDetails, policy.FailureDetails);
+        var two = await history.ReadAsync(listed[1].Key, Ct);
+        Assert.Equal(["a.example", "b.example"], two!.Report.Policies.Select(p => p.PolicyDomain));
+        Assert.All(two.Report.Policies, p => Assert.Single(p.FailureDetails));
+        Assert.Null(await history.ReadAsync(listed.Max(r => r.Key) + 1000, Ct));
+    }
+
+    [Fact]
     public async Task Aggregate_DomainAndSinceFilters()
     {
         await using var store = await OpenNewAsync();

@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Text.Json;
+using Rampart.Cli.Tests.Support;
+using Rampart.Tests.Shared;
+
+namespace Rampart.Cli.Tests.Commands;
+
+/// <summary>
+/// A month of reports imported with the real CLI, <c>rampart dashboard</c> started as a process, and the pages read in
+/// a real headless Chromium: the DOM's numbers against <c>tlsrpt summary --json</c>, one chart point per day, a page
+/// that fits a phone, screenshots, and a hostile report that renders as text and runs nothing.
+/// </summary>
+public sealed class DashboardBrowserTests(DashboardBrowserTests.Dashboard site) : IClassFixture<DashboardBrowserTests.Dashboard>
+{
+    /// <summary>Where the screenshots go: $RAMPART_TEST_ARTIFACTS/dashboard, else artifacts/dashboard beside the test binary.</summary>
+    public static string Artifacts { get; } = Path.Combine(
+        Environment.GetEnvironmentVariable("RAMPART_TEST_ARTIFACTS") is { Length: > 0 } root ? root : Path.Combine(AppContext.BaseDirectory, "artifacts"), "dashboard");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Overview_EveryDomainsNumbers_EqualSummaryJson()
+    {
+        await site.Browser.SetViewportAsync(1280, 800, mobile: false, Ct);
+        await site.Browser.NavigateAsync(site.Url + "/", Ct);
+
+        var rows = await site.Browser.EvaluateAsync<Dictionary<string, long[]>>("""
+            Object.fromEntries([...document.querySelectorAll('#domains tbody tr')].map(tr => [
+                tr.querySelector('[data-field=domain]').textContent,
+                ['reports', 'successful', 'failed'].map(f => Number(tr.querySelector(`[data-field=${f}]`).dataset.value))]))
+            """, Ct);
+        Assert.Equal(site.Summary.Keys.Order(), rows.Keys.Order());
+        foreach (var (domain, expected) in site.Summary)
+        {
+            Assert.Equal(new long[] { expected.Reports, expected.Successful, expected.Failed }, rows[domain]);
+        }
+        var total = await site.Browser.EvaluateAsync<long[]>(
+            "['successful', 'failed'].map(f => Number(document.querySelector(`.kpis [data-field=${f}]`).dataset.value))", Ct);
+        Assert.Equal(new long[] { site.Summary.Values.Sum(s => s.Successful), site.Summary.Values.Sum(s => s.Failed) }, total);
+        await site.Browser.ScreenshotAsync(Path.Combine(Artifacts, "overview-1280x800.png"), Ct);
+    }
+
+    [Fact]
+    public async Task Domain_ChartHasOnePointPerDay_AndNumbersEqualSummaryJson()
+    {
+        await site.Browser.SetViewportAsync(1280, 800, mobile: false, Ct);
+        await site.Browser.NavigateAsync(site.Url + "/domain?name=alpha.example", Ct);
+
+        var days = await site.Browser.EvaluateAsync<string[]>("[...document.querySelectorAll('#sessions-per-day circle.day')].map(c => c.dataset.day)", Ct);
+        Assert.Equal(Enumerable.Range(0, MonthOfReports.Days).Select(i => MonthOfReports.First.AddDays(i).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)), days);
+        var expected = site.Summary["alpha.example"];
+        var pointSums = await site.Browser.EvaluateAsync<long[]>("""
+            ['successful', 'failed'].map(f => [...document.querySelectorAll('#sessions-per-day circle.day')].reduce((s, c) => s + Number(c.dataset[f]), 0))
+            """, Ct);
+        Assert.Equal(new long[] { expected.Successful, expected.Failed }, pointSums);
+        var kpis = await site.Browser.EvaluateAsync<long[]>(
+            "['reports', 'successful', 'failed'].map(f => Number(document.querySelector(`.kpis [data-field=${f}]`).dataset.value))", Ct);
+        Assert.Equal(new long[] { expected.Reports, expected.Successful, expected.Failed }, kpis);
+        var types = await site.Browser.EvaluateAsync<Dictionary<string, long>>("""
+            Object.fromEntries([...document.querySelectorAll('#by-type tbody tr')].map(tr =>
+                [tr.querySelector('[data-field=type]').textContent, Number(tr.querySelector('[data-field=sessions]').dataset.value)]))
+            """, Ct);
+        Assert.Equal(expected.FailureTypes, types);
+        var findings = await site.Browser.EvaluateAsync<string[]>("[...document.querySelectorAll('#findings li')].map(li => li.dataset.id)", Ct);
+        Assert.Contains("new-failure-type:certificate-expired", findings);
+        Assert.Contains("reporter-failure-rate:Google LLC", findings);
+        await site.Browser.ScreenshotAsync(Path.Combine(Artifacts, "domain-1280x800.png"), Ct);
+    }
+
+    [Fact]
+    public async Task Phone_PagesFitTheWidth_AndAreCaptured()
+    {
+        await site.Browser.SetViewportAsync(390, 844, mobile: true, Ct);
+        foreach (var (page, file) in new[] { ("/", "overview-390x844.png"), ("/domain?name=alpha.example", "domain-390x844.png") })
+        {
+            await site.Browser.NavigateAsync(site.Url + page, Ct);
+
+            var width = await site.Browser.EvaluateAsync<int>("document.documentElement.scrollWidth", Ct);
+            Assert.True(width <= 390, $"{page} is {width} px wide on a 390 px phone");
+            await site.Browser.ScreenshotAsync(Path.Combine(Artifacts, file), Ct);
+        }
+        Assert.True(new FileInfo(Path.Combine(Artifacts, "domain-390x844.png")).Length > 1000);
+    }
+
+    [Fact]
+    public async Task HostileReport_RendersAsText_AndRunsNoScript()
+    {
+        await site.Browser.SetViewportAsync(1280, 800, mobile: false, Ct);
+        await site.Browser.NavigateAsync(site.Url + "/domain?name=" + MonthOfReports.HostileDomain, Ct);
+        Assert.Equal(MonthOfReports.HostileOrganization,
+            await site.Browser.EvaluateAsync<string>("document.querySelector('#by-reporter [data-field=organization]').textContent", Ct));
+        var report = await site.Browser.EvaluateAsync<string>("document.querySelector('#reports a').href", Ct);
+
+        await site.Browser.NavigateAsync(report, Ct);
+
+        Assert.Equal(MonthOfReports.HostileOrganization, await site.Browser.EvaluateAsync<string>("document.querySelector('#organization').textContent", Ct));
+        Assert.Equal(MonthOfReports.HostileReason, await site.Browser.EvaluateAsync<string>("document.querySelector('#failures-1 [data-field=reason]').textContent", Ct));
+        Assert.Equal(0, await site.Browser.EvaluateAsync<int>("document.querySelectorAll('script, img, b, [onerror]').length", Ct));
+        Assert.Equal("undefined", await site.Browser.EvaluateAsync<string>("typeof window.__pwned", Ct));
+        Assert.DoesNotContain(site.Browser.Events, e => e["method"]?.GetValue<string>() == "Page.javascriptDialogOpening");
+        await site.Browser.ScreenshotAsync(Path.Combine(Artifacts, "hostile-report-1280x800.png"), Ct);
+    }
+
+    [Fact]
+    public async Task Monitored_WithoutHistory_SaysHowToStart()
+    {
+        await site.Browser.NavigateAsync(site.Url + "/monitored", Ct);
+
+        Assert.Contains("check --watch", await site.Browser.EvaluateAsync<string>("document.querySelector('main').textContent", Ct), StringComparison.Ordinal);
+    }
+
+    /// <summary>One domain's numbers from <c>tlsrpt summary --json</c>.</summary>
+    public sealed record SummaryNumbers(long Reports, long Successful, long Failed, Dictionary<string, long> FailureTypes);
+
+    /// <summary>The store, the summary, the running dashboard and the browser, shared by the tests of the class.</summary>
+    public sealed class Dashboard : IAsyncLifetime
+    {
+        private readonly string _dir = Directory.CreateTempSubdirectory("rampart-dashboard-").FullName;
+        private RampartProcess? _server;
+
+        public string Url { get; private set; } = "";
+
+        public Dictionary<string, SummaryNumbers> Summary { get; } = new(StringComparer.Ordinal);
+
+        internal HeadlessChromium Browser { get; private set; } = null!;
+
+        public async ValueTask InitializeAsync()
+        {
+            var state = Path.Combine(_dir, "state");
+            var reports = Path.Combine(_dir, "reports");
+            var files = MonthOfReports.Write(reports);
+            var import = await CliRunner.RunAsync(["tlsrpt", "import", reports, "--state-dir", state, "--no-dkim", "--json"], null, TimeSpan.FromSeconds(120));
+            Assert.True(import.ExitCode == 0, import.ToString());
+            using (var imported = JsonDocument.Parse(import.Stdout))
+            {
+                Assert.Equal(files, imported.RootElement.GetProperty("imported").GetInt32());
+            }
+            var summary = await CliRunner.RunAsync(["tlsrpt", "summary", "--json", "--state-dir", state], null, TimeSpan.FromSeconds(60));
+            Assert.True(summary.ExitCode == 0, summary.ToString());
+            using (var json = JsonDocument.Parse(summary.Stdout))
+            {
+                foreach (var d in json.RootElement.GetProperty("domains").EnumerateArray())
+                {
+                    Summary[d.GetProperty("policy_domain").GetString()!] = new SummaryNumbers(
+                        d.GetProperty("reports").GetInt64(), d.GetProperty("successful").GetInt64(), d.GetProperty("failed").GetInt64(),
+                        d.GetProperty("failure_types").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64()));
+                }
+            }
+            Assert.Equal(3, Summary.Count);
+            var port = LoopbackPort.Free();
+            _server = RampartProcess.Start(["dashboard", "--state-dir", state, "--listen", $"127.0.0.1:{port}"]);
+            await _server.WaitForLineAsync(l => l.StartsWith("rampart dashboard on", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+            Url = $"http://127.0.0.1:{port}";
+            Browser = await HeadlessChromium.StartAsync(TestContext.Current.CancellationToken);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Browser is not null)
+            {
+                await Browser.DisposeAsync();
+            }
+            if (_server is not null)
+            {
+                await _server.DisposeAsync();
+            }
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+}
