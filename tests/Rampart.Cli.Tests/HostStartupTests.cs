@@ -210,10 +210,27 @@ public sealed partial class HostStartupTests : IDisposable
             ? ["daemon", "--listen", $"127.0.0.1:{port}", "--state-dir", State, "--resolver", "127.0.0.1:9"]
             : ["serve", "--config", await ServeConfigAsync(_dir, $"127.0.0.1:{port}"), "--no-reports"];
         await using var service = RampartProcess.Start(args);
+        await MainHasStartedAsync(service.Id);
         await Task.Delay(afterMilliseconds, TestContext.Current.CancellationToken); // a point in start-up, not a wait for something
 
         Assert.Equal(0, await service.StopAsync());
         Assert.False(service.Lines.Any(l => l.Contains("Exception", StringComparison.Ordinal)), string.Join('\n', service.Lines));
+    }
+
+    /// <summary>
+    /// Waits (at most 10 s) until the process runs Main: its first line registers the stop signal, which maps
+    /// System.Runtime.InteropServices.dll (PosixSignalRegistration). Before that, the runtime is still starting and a
+    /// SIGTERM ends it with 143 by design; counting the test's delay from there made it depend on the machine's load
+    /// (60 ms after the process started was sometimes before Main).
+    /// </summary>
+    private static async Task MainHasStartedAsync(int pid)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!File.ReadAllText($"/proc/{pid}/maps").Contains("System.Runtime.InteropServices.dll", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the process did not reach Main within 10 s");
+            await Task.Delay(2, TestContext.Current.CancellationToken);
+        }
     }
 
     /// <summary>A one-shot verb stopped by a signal while it waits (here for a resolver that never answers) exits 130, at once.</summary>

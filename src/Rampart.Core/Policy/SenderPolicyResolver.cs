@@ -25,8 +25,7 @@ public sealed record SenderPolicySettings
 /// <summary>
 /// The sender decision of DESIGN.md, one destination domain at a time:
 /// 1. MX lookup (lookup error → defer); 2. DANE per MX host (any lookup error → defer; where it applies it always wins,
-/// and MTA-STS's answer is not used: RFC 8461 §2); 3. MTA-STS; 4. pinned policies; 5. no policy (the MTA's default
-/// applies). The MTA-STS lookup runs beside steps 1–2, not after them (<see cref="DecideAsync"/>).
+/// and MTA-STS is not consulted: RFC 8461 §2); 3. MTA-STS; 4. pinned policies; 5. no policy (the MTA's default applies).
 /// </summary>
 public sealed class SenderPolicyResolver(
     IDnsResolver dns,
@@ -41,24 +40,10 @@ public sealed class SenderPolicyResolver(
     {
         var evidence = new List<Evidence>();
         var domain = destination.Value;
-        // The two discoveries run side by side (issue 18): MTA-STS's (the _mta-sts TXT record, then the policy host and
-        // the fetch when it announces a new policy) starts with the MX lookup, not after DANE's (MX, then each host's
-        // addresses, then its TLSA records), so a first lookup waits for the longer of the two, not their sum. The order
-        // of precedence is unchanged: where DANE applies, the MTA-STS answer is left to finish on its own (a policy it
-        // fetched is cached, never used for this decision).
-        var stsLookup = mtaSts.LookupAsync(domain, cancellationToken);
         var (mx, mxSecure) = await LookupMxAsync(domain, evidence, cancellationToken).ConfigureAwait(false);
         if (mx is null)
         {
-            // DNS is failing. An MTA-STS policy still holds until max_age (RFC 8461 §5): the one the lookup beside this one
-            // found (fetched now, or cached and kept while the TXT lookup fails too), else the cached one; enforce it
-            // rather than defer. Waiting for that lookup makes the answer the same however the two lookups interleave.
-            var during = await stsLookup.ConfigureAwait(false);
-            if (during.Status == MtaStsLookupStatus.Policy && during.Policy is { } found)
-            {
-                evidence.AddRange(during.Evidence);
-                return DecideMtaSts(domain, found, null, evidence);
-            }
+            // DNS is failing. A cached MTA-STS policy still holds until max_age (RFC 8461 §5): enforce it rather than defer.
             if (await FromCachedPolicyAsync(domain, evidence, cancellationToken).ConfigureAwait(false) is { } cachedDecision)
             {
                 return cachedDecision;
@@ -70,11 +55,10 @@ public sealed class SenderPolicyResolver(
         evidence.AddRange(daneHosts.Select(h => h.Evidence));
         if (DecideDane(domain, mx, mxSecure, daneHosts, evidence) is { } daneDecision)
         {
-            LeaveRunning(stsLookup);
             return daneDecision;
         }
 
-        var sts = await stsLookup.ConfigureAwait(false);
+        var sts = await mtaSts.LookupAsync(domain, cancellationToken).ConfigureAwait(false);
         evidence.AddRange(sts.Evidence);
         if (sts.Status == MtaStsLookupStatus.Policy && sts.Policy is { } policy)
         {
@@ -92,11 +76,6 @@ public sealed class SenderPolicyResolver(
             MtaStsFailure = Rampart.Core.TlsRpt.TlsPolicyAnswer.MtaStsFailureOf(sts),
         };
     }
-
-    /// <summary>An MTA-STS lookup whose answer this decision does not use: it finishes on its own, its failure observed.</summary>
-    private static void LeaveRunning(Task<MtaStsLookupResult> lookup) =>
-        _ = lookup.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
-            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     /// <summary>Step 4: a local override or STARTTLS Policy List entry; an expired list is not enforced (with a warning).</summary>
     private SenderPolicyDecision? DecidePinned(string domain, List<string> mx, List<Evidence> evidence)
