@@ -71,7 +71,7 @@ internal sealed partial class PostfixLogFollower
     private readonly ILogger _log;
     private readonly TimeSpan _poll;
     private readonly PostfixTlsLogReader _reader;
-    private bool _faultLogged;
+    private StoreFaultLatch _fault;
     private bool _missingLogged;
 
     public PostfixLogFollower(TlsRptLogSettings settings, ITlsSessionStore store, ITlsPolicyAnswerStore? answers, TlsRptIntakeMetrics metrics,
@@ -269,18 +269,16 @@ internal sealed partial class PostfixLogFollower
                 await _store.AddAsync(TlsSessionSources.Log, entries, cursor, CancellationToken.None).ConfigureAwait(false);
                 _metrics.RecordStored(TlsSessionSources.Log, entries.Select(e => e.Result));
                 entries.Clear();
-                if (_faultLogged)
+                if (_fault.Clear())
                 {
-                    _faultLogged = false;
                     LogStoreRecovered(_log, _store.Location);
                 }
                 return cursor;
             }
             catch (RampartException ex)
             {
-                if (!_faultLogged)
+                if (_fault.Fail())
                 {
-                    _faultLogged = true;
                     LogStoreFault(_log, ex.Message);
                 }
                 // Not counted, not lost: the cursor stays where it was, so a restart reads these lines again.

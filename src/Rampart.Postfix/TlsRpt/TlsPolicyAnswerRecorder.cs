@@ -35,7 +35,7 @@ internal sealed partial class TlsPolicyAnswerRecorder
 
     private DateTimeOffset _purgedAt = DateTimeOffset.MinValue;
     private long _dropped;
-    private bool _faultLogged;
+    private StoreFaultLatch _fault;
 
     /// <param name="log">The logger, read when something is logged (the daemon's exists only once its host does).</param>
     public TlsPolicyAnswerRecorder(ITlsPolicyAnswerStore store, TimeProvider time, Func<ILogger> log)
@@ -105,7 +105,7 @@ internal sealed partial class TlsPolicyAnswerRecorder
             try
             {
                 await _store.RecordAsync(batch, CancellationToken.None).ConfigureAwait(false);
-                _faultLogged = false;
+                _fault.Clear();
                 var now = _time.GetUtcNow();
                 if (now - _purgedAt >= TimeSpan.FromHours(1))
                 {
@@ -121,9 +121,8 @@ internal sealed partial class TlsPolicyAnswerRecorder
                 {
                     batch.ForEach(a => _last.Remove(a.Domain));
                 }
-                if (!_faultLogged)
+                if (_fault.Fail())
                 {
-                    _faultLogged = true;
                     LogFault(_log(), ex.Message);
                 }
                 if (!stop.IsCancellationRequested)

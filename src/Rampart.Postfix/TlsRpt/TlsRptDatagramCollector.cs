@@ -67,7 +67,7 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _kindsLogged = new(StringComparer.Ordinal);
     private int _fullLogged;
     private readonly TimeSpan _linger;
-    private bool _faultLogged;
+    private StoreFaultLatch _fault;
 
     private TlsRptDatagramCollector(Socket socket, string path, ITlsSessionStore store, TlsRptIntakeMetrics metrics, TimeProvider time, ILogger log, TimeSpan linger)
     {
@@ -334,18 +334,16 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
             {
                 await _store.AddAsync(TlsSessionSources.Datagram, entries, cursor: null, CancellationToken.None).ConfigureAwait(false);
                 _metrics.RecordStored(TlsSessionSources.Datagram, entries.Select(e => e.Result));
-                if (_faultLogged)
+                if (_fault.Clear())
                 {
-                    _faultLogged = false;
                     LogStoreRecovered(_log, _store.Location);
                 }
                 return true;
             }
             catch (RampartException ex)
             {
-                if (!_faultLogged)
+                if (_fault.Fail())
                 {
-                    _faultLogged = true;
                     LogStoreFault(_log, ex.Message);
                 }
                 if (stop.IsCancellationRequested)
