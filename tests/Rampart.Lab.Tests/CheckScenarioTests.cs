@@ -213,12 +213,16 @@ public class CheckScenarioTests
         Assert.StartsWith(start, Assert.Single(result.Stdout.Trim().Split('\n')), StringComparison.Ordinal);
     }
 
-    /// <summary>Forty lab domains in the default view: under 120 lines, every failure of the JSON visible, one summary line last.</summary>
+    /// <summary>
+    /// Forty lab domains in the default view: under 120 lines, every failure of the JSON visible, one summary line last.
+    /// The text and the JSON come from two runs, so every domain here must answer the same both times: none of the
+    /// mitm-* domains, whose MitM mode and forged DNS the attack tests (another collection, run beside this one) switch.
+    /// </summary>
     [Fact]
     public async Task Check_FortyDomains_Under120Lines_EveryFailureVisible()
     {
         Lab.RequireLab();
-        string[] extra = ["dane-rsa.test", "dane-p384.test", "dane-ed25519.test", "dane-nsec3.test", "dane-target.test", "publish.test", "mitm-insecure.test", "mitm-dane.test", "mitm-sts.test"];
+        string[] extra = ["dane-rsa.test", "dane-p384.test", "dane-ed25519.test", "dane-nsec3.test", "dane-target.test", "publish.test", "bench.test", "tlsrpt-https.test"];
         var domains = Scenarios.Select(row => row.Data.Item1).Concat(extra).Distinct().Take(40).ToArray();
         Assert.Equal(40, domains.Length);
         string[] args = ["check", .. domains, "--timeout", "3", "--concurrency", "8"];
