@@ -26,7 +26,11 @@ public sealed record MtaStsLookupResult(
     string? PolicyId,
     bool FromCache,
     IReadOnlyList<Evidence> Evidence,
-    MtaStsFetchError FetchError = MtaStsFetchError.None);
+    MtaStsFetchError FetchError = MtaStsFetchError.None)
+{
+    /// <summary>The policy's stored <see cref="CachedMtaStsPolicy.DecidedWithoutDane"/> (false when it is not stored).</summary>
+    public bool DecidedWithoutDane { get; init; }
+}
 
 /// <summary>Tuning of the RFC 8461 §5 cache behaviour.</summary>
 public sealed record MtaStsPolicySettings
@@ -74,6 +78,19 @@ public sealed class MtaStsPolicyProvider(
             : null;
     }
 
+    /// <summary>
+    /// Records on the domain's cached policy, if any, whether DANE applied to the domain's full sender decision just
+    /// made (<see cref="CachedMtaStsPolicy.DecidedWithoutDane"/>): written only when it changes.
+    /// </summary>
+    public async Task RecordDaneVerdictAsync(string domain, bool daneApplies, CancellationToken cancellationToken)
+    {
+        var cached = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
+        if (cached is not null && cached.DecidedWithoutDane == daneApplies)
+        {
+            await store.SetAsync(cached with { DecidedWithoutDane = !daneApplies }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public async Task<MtaStsLookupResult> LookupAsync(string domain, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -112,6 +129,7 @@ public sealed class MtaStsPolicyProvider(
         var evidence = new List<Evidence>();
         var now = time.GetUtcNow();
         var cached = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
+        var decidedWithoutDane = cached?.DecidedWithoutDane ?? false; // the domain's DANE verdict outlives its policy's id
         if (cached is not null && !cached.IsValidAt(now))
         {
             evidence.Add(new("mta-sts.cache", EvidenceOutcome.Info, $"cached policy id {cached.Id} expired at {cached.ExpiresAt:u}", "RFC 8461 §5"));
@@ -216,12 +234,12 @@ public sealed class MtaStsPolicyProvider(
         var policy = parsed.Policy!;
         evidence.Add(new("mta-sts.policy", EvidenceOutcome.Pass,
             $"mode {MtaStsPolicy.ModeName(policy.Mode)}, max_age {policy.MaxAge} s, mx [{string.Join(", ", policy.Mx)}]", "RFC 8461 §3.2"));
-        var entry = new CachedMtaStsPolicy(domain, id, policy, now, now.AddSeconds(policy.MaxAge), now);
+        var entry = new CachedMtaStsPolicy(domain, id, policy, now, now.AddSeconds(policy.MaxAge), now) { DecidedWithoutDane = decidedWithoutDane };
         if (policy.MaxAge > 0)
         {
             await store.SetAsync(entry, cancellationToken).ConfigureAwait(false);
         }
-        return new(MtaStsLookupStatus.Policy, policy, id, false, evidence);
+        return new(MtaStsLookupStatus.Policy, policy, id, false, evidence) { DecidedWithoutDane = policy.MaxAge > 0 && decidedWithoutDane };
     }
 
     private MtaStsLookupResult RememberFailure(string domain, string id, DateTimeOffset now, MtaStsLookupResult result)
@@ -247,7 +265,7 @@ public sealed class MtaStsPolicyProvider(
     }
 
     private static MtaStsLookupResult FromCached(CachedMtaStsPolicy cached, List<Evidence> evidence) =>
-        new(MtaStsLookupStatus.Policy, cached.Policy, cached.Id, true, evidence);
+        new(MtaStsLookupStatus.Policy, cached.Policy, cached.Id, true, evidence) { DecidedWithoutDane = cached.DecidedWithoutDane };
 
     private static Evidence CachedEvidence(CachedMtaStsPolicy cached, string what) =>
         new("mta-sts.cache", EvidenceOutcome.Pass,
