@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Rampart.Core.Dns;
 using Rampart.Core.Policy;
 
@@ -137,10 +138,11 @@ public sealed class MtaStsPolicyProvider(
         }
 
         var txtName = TxtName(domain);
+        var txtStarted = Stopwatch.GetTimestamp();
         var txt = await dns.QueryTxtAsync(txtName, cancellationToken).ConfigureAwait(false);
         if (txt.IsLookupError)
         {
-            evidence.Add(new("mta-sts.txt", EvidenceOutcome.Fail, $"{txtName} TXT lookup failed: {txt.ErrorMessage}", "RFC 8461 §3.1"));
+            evidence.Add(new Evidence("mta-sts.txt", EvidenceOutcome.Fail, $"{txtName} TXT lookup failed: {txt.ErrorMessage}", "RFC 8461 §3.1").Timed(txtStarted));
             if (cached is not null)
             {
                 evidence.Add(CachedEvidence(cached, "kept: a failed TXT lookup never removes a cached policy"));
@@ -158,7 +160,7 @@ public sealed class MtaStsPolicyProvider(
                 MtaStsTxtStatus.Multiple => $"{txtName}: {txt.Records.Count(r => r.StartsWith("v=STSv1", StringComparison.Ordinal))} v=STSv1 TXT records; exactly one is required, so no policy",
                 _ => $"{txtName}: invalid TXT record: {selection.Error}",
             };
-            evidence.Add(new("mta-sts.txt", selection.Status == MtaStsTxtStatus.NoRecord ? EvidenceOutcome.Info : EvidenceOutcome.Warning, message, "RFC 8461 §3.1"));
+            evidence.Add(new Evidence("mta-sts.txt", selection.Status == MtaStsTxtStatus.NoRecord ? EvidenceOutcome.Info : EvidenceOutcome.Warning, message, "RFC 8461 §3.1").Timed(txtStarted));
             if (cached is not null)
             {
                 evidence.Add(CachedEvidence(cached, "kept: removing the TXT record does not remove a policy (use mode none)"));
@@ -168,7 +170,7 @@ public sealed class MtaStsPolicyProvider(
         }
 
         var id = selection.Record!.Id;
-        evidence.Add(new("mta-sts.txt", EvidenceOutcome.Pass, $"{txtName}: v=STSv1 id={id} ({(txt.IsSecure ? "DNSSEC-signed" : "unsigned")})", "RFC 8461 §3.1"));
+        evidence.Add(new Evidence("mta-sts.txt", EvidenceOutcome.Pass, $"{txtName}: v=STSv1 id={id} ({(txt.IsSecure ? "DNSSEC-signed" : "unsigned")})", "RFC 8461 §3.1").Timed(txtStarted));
         if (cached is not null && cached.Id == id && cached.ExpiresAt - now <= refetchWithin)
         {
             evidence.Add(CachedEvidence(cached, "expires soon: refetching to extend its lifetime (proactive refresh)"));
@@ -193,13 +195,14 @@ public sealed class MtaStsPolicyProvider(
                 evidence.Add(CachedEvidence(cached, "kept: a failed refresh keeps the cached policy"));
                 return FromCached(cached, evidence);
             }
-            return failure.Result with { Evidence = [.. evidence, .. failure.Result.Evidence.Where(e => e.Step is "mta-sts.fetch" or "mta-sts.policy")] };
+            return failure.Result with { Evidence = [.. evidence, .. failure.Result.Evidence.Where(e => e.Step is "mta-sts.fetch" or "mta-sts.policy").Select(e => e with { Timing = null })] };
         }
 
+        var fetchStarted = Stopwatch.GetTimestamp(); // the policy host's address lookup, the connection and the GET
         var fetch = await fetcher.FetchAsync(domain, cancellationToken).ConfigureAwait(false);
         if (!fetch.IsSuccess)
         {
-            evidence.Add(new("mta-sts.fetch", EvidenceOutcome.Fail, $"{MtaStsFetchResult.ErrorName(fetch.Error)}: {fetch.Message}", "RFC 8461 §3.3"));
+            evidence.Add(new Evidence("mta-sts.fetch", EvidenceOutcome.Fail, $"{MtaStsFetchResult.ErrorName(fetch.Error)}: {fetch.Message}", "RFC 8461 §3.3").Timed(fetchStarted));
             var failed = RememberFailure(domain, id, now, new(MtaStsLookupStatus.FetchError, null, id, false, evidence, fetch.Error));
             if (cached is not null)
             {
@@ -208,7 +211,7 @@ public sealed class MtaStsPolicyProvider(
             }
             return failed;
         }
-        evidence.Add(new("mta-sts.fetch", EvidenceOutcome.Pass, $"{fetch.Message} in {fetch.Elapsed.TotalMilliseconds:0} ms", "RFC 8461 §3.3"));
+        evidence.Add(new Evidence("mta-sts.fetch", EvidenceOutcome.Pass, $"{fetch.Message} in {fetch.Elapsed.TotalMilliseconds:0} ms", "RFC 8461 §3.3").Timed(fetchStarted));
 
         var parsed = MtaStsPolicyParser.Parse(fetch.Body!);
         foreach (var warning in parsed.Warnings)

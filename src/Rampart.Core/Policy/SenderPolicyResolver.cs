@@ -48,6 +48,12 @@ public sealed class SenderPolicyResolver(
     /// <param name="destination">The destination domain, parsed where it entered (a socketmap key, a CLI argument).</param>
     public async Task<SenderPolicyDecision> DecideAsync(DomainName destination, CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        return await DecideCoreAsync(destination, cancellationToken).ConfigureAwait(false) with { StartedAt = started };
+    }
+
+    private async Task<SenderPolicyDecision> DecideCoreAsync(DomainName destination, CancellationToken cancellationToken)
+    {
         var evidence = new List<Evidence>();
         var domain = destination.Value;
         var stsLookup = mtaSts.LookupAsync(domain, cancellationToken);
@@ -165,29 +171,30 @@ public sealed class SenderPolicyResolver(
 
     private async Task<(List<string>? Hosts, bool Secure)> LookupMxAsync(string domain, List<Evidence> evidence, CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var answer = await dns.QueryMxAsync(domain, cancellationToken).ConfigureAwait(false);
         switch (answer.Outcome)
         {
             case DnsOutcome.LookupError:
-                evidence.Add(new("mx", EvidenceOutcome.Fail, $"MX lookup for {domain} failed: {answer.ErrorMessage}; deferring rather than guessing", "RFC 7672 §2.2.1"));
+                evidence.Add(new Evidence("mx", EvidenceOutcome.Fail, $"MX lookup for {domain} failed: {answer.ErrorMessage}; deferring rather than guessing", "RFC 7672 §2.2.1").Timed(started));
                 return (null, false);
             case DnsOutcome.NxDomain:
-                evidence.Add(new("mx", EvidenceOutcome.Info, $"{domain} does not exist (NXDOMAIN)", "RFC 5321 §5.1"));
+                evidence.Add(new Evidence("mx", EvidenceOutcome.Info, $"{domain} does not exist (NXDOMAIN)", "RFC 5321 §5.1").Timed(started));
                 return ([], answer.IsSecure);
             case DnsOutcome.NoData:
-                evidence.Add(new("mx", EvidenceOutcome.Info, $"{domain} has no MX record: the domain itself is the implicit MX ({answer.Describe()})", "RFC 5321 §5.1"));
+                evidence.Add(new Evidence("mx", EvidenceOutcome.Info, $"{domain} has no MX record: the domain itself is the implicit MX ({answer.Describe()})", "RFC 5321 §5.1").Timed(started));
                 return ([domain], answer.IsSecure);
         }
         var hosts = answer.Records.OrderBy(r => r.Preference).Select(r => r.Exchange).Distinct().ToList();
         if (hosts is [""])
         {
-            evidence.Add(new("mx", EvidenceOutcome.Info, $"{domain} publishes a null MX: it accepts no mail", "RFC 7505"));
+            evidence.Add(new Evidence("mx", EvidenceOutcome.Info, $"{domain} publishes a null MX: it accepts no mail", "RFC 7505").Timed(started));
             return ([], answer.IsSecure);
         }
         hosts.RemoveAll(h => h.Length == 0);
-        evidence.Add(new("mx", EvidenceOutcome.Pass,
+        evidence.Add(new Evidence("mx", EvidenceOutcome.Pass,
             $"MX {string.Join(", ", answer.Records.OrderBy(r => r.Preference).Select(r => $"{r.Preference} {r.Exchange}"))} ({(answer.IsSecure ? "DNSSEC-signed" : "unsigned")})",
-            "RFC 5321 §5.1"));
+            "RFC 5321 §5.1").Timed(started));
         return (hosts, answer.IsSecure);
     }
 
