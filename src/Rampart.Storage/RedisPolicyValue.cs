@@ -10,8 +10,13 @@ namespace Rampart.Storage;
 /// </summary>
 /// <remarks>
 /// <code>
-/// 1 &lt;fetched_ms&gt; &lt;expires_ms&gt; &lt;checked_ms&gt; &lt;id_bytes&gt;\n&lt;id&gt;&lt;policy text&gt;
+/// 1 &lt;fetched_ms&gt; &lt;expires_ms&gt; &lt;checked_ms&gt; &lt;id_bytes&gt;[ not-without-dane]\n&lt;id&gt;&lt;policy text&gt;
 /// </code>
+/// <para>
+/// The optional sixth field, written when <see cref="CachedMtaStsPolicy.DecidedWithoutDane"/> is false, came later
+/// within version 1: a value without it is a policy the domain's decision used (what every Rampart before it wrote), and
+/// an older Rampart drops a value with it as unreadable, so it never answers with a policy DANE made irrelevant.
+/// </para>
 /// <para>
 /// The first field is the format version; times are Unix milliseconds in decimal (what the server-side scripts can
 /// read with <c>string.match</c>); <c>id_bytes</c> is the UTF-8 length of the id, so id and text need no escaping.
@@ -26,6 +31,9 @@ internal static class RedisPolicyValue
 
     private const int MaxHeaderBytes = 128;
 
+    /// <summary>The sixth header field: the domain's DANE verdict is not "does not apply".</summary>
+    private const string NotWithoutDane = "not-without-dane";
+
     private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private static readonly long s_minUnixMs = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
     private static readonly long s_maxUnixMs = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
@@ -36,7 +44,7 @@ internal static class RedisPolicyValue
         byte[] id = s_strictUtf8.GetBytes(entry.Id);
         byte[] text = s_strictUtf8.GetBytes(entry.Policy.Text);
         string header = string.Create(CultureInfo.InvariantCulture,
-            $"{Version} {entry.FetchedAt.ToUnixTimeMilliseconds()} {entry.ExpiresAt.ToUnixTimeMilliseconds()} {entry.CheckedAt.ToUnixTimeMilliseconds()} {id.Length}\n");
+            $"{Version} {entry.FetchedAt.ToUnixTimeMilliseconds()} {entry.ExpiresAt.ToUnixTimeMilliseconds()} {entry.CheckedAt.ToUnixTimeMilliseconds()} {id.Length}{(entry.DecidedWithoutDane ? "" : " " + NotWithoutDane)}\n");
         byte[] value = new byte[header.Length + id.Length + text.Length];
         int written = Encoding.ASCII.GetBytes(header, value);
         id.CopyTo(value, written);
@@ -58,7 +66,7 @@ internal static class RedisPolicyValue
         }
 
         string[] fields = Encoding.ASCII.GetString(value[..newline]).Split(' '); // non-ASCII bytes become '?' and fail below
-        if (fields.Length != 5
+        if (fields.Length is not (5 or 6) || (fields.Length == 6 && fields[5] != NotWithoutDane)
             || !TryNumber(fields[0], out long version) || version != Version
             || !TryTime(fields[1], out var fetched)
             || !TryTime(fields[2], out var expires)
@@ -81,7 +89,7 @@ internal static class RedisPolicyValue
         }
 
         return MtaStsPolicyParser.Parse(text).Policy is { } policy
-            ? new CachedMtaStsPolicy(domain, id, policy, fetched, expires, checkedAt)
+            ? new CachedMtaStsPolicy(domain, id, policy, fetched, expires, checkedAt) { DecidedWithoutDane = fields.Length == 5 }
             : null;
     }
 

@@ -30,7 +30,8 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
     internal const int SchemaVersion = 1;
 
     private const string Columns = "rowid, domain, policy_id, policy_text, fetched_ms, expires_ms, checked_ms, " +
-        "typeof(domain) || typeof(policy_id) || typeof(policy_text) || typeof(fetched_ms) || typeof(expires_ms) || typeof(checked_ms)";
+        "typeof(domain) || typeof(policy_id) || typeof(policy_text) || typeof(fetched_ms) || typeof(expires_ms) || typeof(checked_ms), " +
+        "decided_without_dane";
 
     private const string WellTyped = "texttexttextintegerintegerinteger";
 
@@ -163,11 +164,11 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
             }
 
             using (var upsert = Command("""
-                INSERT INTO mta_sts_policy (domain, policy_id, policy_text, fetched_ms, expires_ms, checked_ms)
-                VALUES ($domain, $id, $text, $fetched, $expires, $checked)
+                INSERT INTO mta_sts_policy (domain, policy_id, policy_text, fetched_ms, expires_ms, checked_ms, decided_without_dane)
+                VALUES ($domain, $id, $text, $fetched, $expires, $checked, $withoutDane)
                 ON CONFLICT (domain) DO UPDATE SET
                     policy_id = excluded.policy_id, policy_text = excluded.policy_text, fetched_ms = excluded.fetched_ms,
-                    expires_ms = excluded.expires_ms, checked_ms = excluded.checked_ms
+                    expires_ms = excluded.expires_ms, checked_ms = excluded.checked_ms, decided_without_dane = excluded.decided_without_dane
                 """))
             {
                 upsert.Parameters.AddWithValue("$domain", key);
@@ -176,6 +177,7 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
                 upsert.Parameters.AddWithValue("$fetched", entry.FetchedAt.ToUnixTimeMilliseconds());
                 upsert.Parameters.AddWithValue("$expires", entry.ExpiresAt.ToUnixTimeMilliseconds());
                 upsert.Parameters.AddWithValue("$checked", entry.CheckedAt.ToUnixTimeMilliseconds());
+                upsert.Parameters.AddWithValue("$withoutDane", entry.DecidedWithoutDane ? 1L : 0L);
                 await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -321,13 +323,32 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
                 policy_text TEXT    NOT NULL,
                 fetched_ms  INTEGER NOT NULL,
                 expires_ms  INTEGER NOT NULL,
-                checked_ms  INTEGER NOT NULL
+                checked_ms  INTEGER NOT NULL,
+                decided_without_dane INTEGER NOT NULL DEFAULT 1
             );
             CREATE INDEX IF NOT EXISTS mta_sts_policy_expires ON mta_sts_policy (expires_ms);
             CREATE INDEX IF NOT EXISTS mta_sts_policy_fetched ON mta_sts_policy (fetched_ms);
             INSERT INTO schema_version (version) SELECT {SchemaVersion} WHERE NOT EXISTS (SELECT 1 FROM schema_version);
             """, cancellationToken).ConfigureAwait(false);
+        await AddDaneVerdictColumnAsync(connection, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// decided_without_dane (<see cref="CachedMtaStsPolicy.DecidedWithoutDane"/>) came after schema version 1 and needs
+    /// no new version: a file written before it gains the column with 1 for its rows (a Rampart that fetched a policy
+    /// only once DANE had not applied wrote them), and an older Rampart reading or writing this file ignores the column
+    /// (its new rows get the same default, for the same reason).
+    /// </summary>
+    private static async Task AddDaneVerdictColumnAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        using var has = connection.CreateCommand();
+        has.CommandText = "SELECT count(*) FROM pragma_table_info('mta_sts_policy') WHERE name = 'decided_without_dane'";
+        if (await has.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is 0L)
+        {
+            await StateFiles.ExecuteAsync(connection,
+                "ALTER TABLE mta_sts_policy ADD COLUMN decided_without_dane INTEGER NOT NULL DEFAULT 1", cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Before a new domain goes in: at the bound, drop expired entries, then the oldest fetched.</summary>
@@ -405,7 +426,10 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
         return new CachedMtaStsPolicy(domain, id, policy,
             DateTimeOffset.FromUnixTimeMilliseconds(fetched),
             DateTimeOffset.FromUnixTimeMilliseconds(expires),
-            DateTimeOffset.FromUnixTimeMilliseconds(checkedAt));
+            DateTimeOffset.FromUnixTimeMilliseconds(checkedAt))
+        {
+            DecidedWithoutDane = reader.GetValue(8) is long withoutDane && withoutDane != 0, // mistyped: unknown, so not served first
+        };
     }
 
     private static bool InRange(long unixMs) => unixMs >= s_minUnixMs && unixMs <= s_maxUnixMs;

@@ -75,34 +75,16 @@ internal sealed class UnresponsiveResolver : IAsyncDisposable
         }
     }
 
-    private async Task HoldTcpAsync()
+    private Task HoldTcpAsync() => Servers.TcpAcceptLoop.RunAsync(_tcp, client =>
     {
-        while (!_stop.IsCancellationRequested)
+        Swallowed();
+        lock (_held)
         {
-            TcpClient client;
-            try
-            {
-                client = await _tcp.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                if (_stop.IsCancellationRequested)
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            Swallowed();
-            lock (_held)
-            {
-                _held.Add(client);
-            }
-
-            _ = DrainAsync(client);
+            _held.Add(client);
         }
-    }
+
+        _ = DrainAsync(client);
+    }, _stop.Token);
 
     /// <summary>Reads what the client sends and never writes a byte back.</summary>
     private async Task DrainAsync(TcpClient client)

@@ -69,6 +69,23 @@ public abstract class MtaStsPolicyStoreContractTests : IAsyncDisposable
     public async Task SetAsync_ThenGetAsync_ReturnsEveryFieldAndTheExactCrlfText() => await AssertRoundTripAsync(await OpenAsync());
 
     [Fact]
+    public async Task SetAsync_TheDomainsDaneVerdict_KeptBothWaysAndReplaced()
+    {
+        var store = await OpenAsync();
+        var withoutDane = Entry("sts.example") with { DecidedWithoutDane = true };
+        var besideDane = Entry("dane.example") with { DecidedWithoutDane = false };
+
+        await store.SetAsync(withoutDane, Ct);
+        await store.SetAsync(besideDane, Ct);
+
+        AssertSameEntry(withoutDane, await store.GetAsync("sts.example", Ct));
+        AssertSameEntry(besideDane, await store.GetAsync("dane.example", Ct));
+        await store.SetAsync(withoutDane with { DecidedWithoutDane = false }, Ct); // the domain turned to DANE
+        Assert.False((await store.GetAsync("sts.example", Ct))!.DecidedWithoutDane);
+        Assert.Equal([false, false], (await store.LoadAllValidAsync(Ct)).Select(e => e.DecidedWithoutDane));
+    }
+
+    [Fact]
     public async Task SetAsync_AwkwardTextsAndIds_KeepsEachExactly()
     {
         var store = await OpenAsync();

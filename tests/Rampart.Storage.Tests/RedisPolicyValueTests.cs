@@ -12,11 +12,26 @@ public sealed class RedisPolicyValueTests
     [Fact]
     public void Encode_StartsWithTheVersionAndFetchedAt_WhatTheWriteScriptReads()
     {
-        var entry = new CachedMtaStsPolicy("example.com", "id1", Parse(Enforce), T0, T0.AddDays(7), T0.AddHours(1));
+        var entry = new CachedMtaStsPolicy("example.com", "id1", Parse(Enforce), T0, T0.AddDays(7), T0.AddHours(1)) { DecidedWithoutDane = true };
 
         string header = Encoding.ASCII.GetString(RedisPolicyValue.Encode(entry)).Split('\n')[0];
 
         Assert.Equal($"1 {T0.ToUnixTimeMilliseconds()} {T0.AddDays(7).ToUnixTimeMilliseconds()} {T0.AddHours(1).ToUnixTimeMilliseconds()} 3", header);
+    }
+
+    [Fact]
+    public void Encode_APolicyDaneMadeIrrelevant_ASixthFieldAnOlderReaderDrops_AndAFiveFieldValueIsOneUsedWithoutDane()
+    {
+        var beside = new CachedMtaStsPolicy("example.com", "id1", Parse(Enforce), T0, T0.AddDays(7), T0.AddHours(1));
+        var used = beside with { DecidedWithoutDane = true };
+
+        string header = Encoding.ASCII.GetString(RedisPolicyValue.Encode(beside)).Split('\n')[0];
+
+        Assert.EndsWith(" 3 not-without-dane", header, StringComparison.Ordinal);
+        Assert.False(RedisPolicyValue.TryDecode("example.com", RedisPolicyValue.Encode(beside))!.DecidedWithoutDane);
+        Assert.True(RedisPolicyValue.TryDecode("example.com", RedisPolicyValue.Encode(used))!.DecidedWithoutDane);
+        var unknownField = Encoding.ASCII.GetBytes(Encoding.ASCII.GetString(RedisPolicyValue.Encode(beside)).Replace("not-without-dane", "something-else", StringComparison.Ordinal));
+        Assert.Null(RedisPolicyValue.TryDecode("example.com", unknownField));
     }
 
     [Fact]
@@ -31,7 +46,7 @@ public sealed class RedisPolicyValueTests
                 return;
             }
 
-            var entry = new CachedMtaStsPolicy("example.com", id, Parse(Texts[text]), fetched, expires, checkedAt);
+            var entry = new CachedMtaStsPolicy("example.com", id, Parse(Texts[text]), fetched, expires, checkedAt) { DecidedWithoutDane = fetched.Millisecond % 2 == 0 };
 
             AssertSameEntry(entry, RedisPolicyValue.TryDecode("example.com", RedisPolicyValue.Encode(entry)));
         }, iter: 2000);

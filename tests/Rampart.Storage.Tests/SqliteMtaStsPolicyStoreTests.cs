@@ -161,6 +161,36 @@ public sealed class SqliteMtaStsPolicyStoreTests : MtaStsPolicyStoreContractTest
     }
 
     [Fact]
+    public async Task OpenAsync_FileFromBeforeTheDaneVerdictColumn_ItsRowsAnswerFirstAndAnOlderWriterStillWorks()
+    {
+        // A file written before decided_without_dane: its policies were fetched only once DANE had not applied.
+        Execute(DbPath, """
+            CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);
+            CREATE TABLE mta_sts_policy (domain TEXT NOT NULL PRIMARY KEY, policy_id TEXT NOT NULL, policy_text TEXT NOT NULL,
+                fetched_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, checked_ms INTEGER NOT NULL);
+            """);
+        InsertAsAnOlderRampart("old.example");
+
+        await using (var store = await OpenAsync())
+        {
+            Assert.True((await store.GetAsync("old.example", Ct))!.DecidedWithoutDane);
+            await store.SetAsync(Entry("dane.example") with { DecidedWithoutDane = false }, Ct);
+        }
+        InsertAsAnOlderRampart("older-writer.example"); // a rollback: the older code's insert does not name the column
+        await using var reopened = await OpenAsync();
+
+        Assert.True((await reopened.GetAsync("older-writer.example", Ct))!.DecidedWithoutDane);
+        Assert.False((await reopened.GetAsync("dane.example", Ct))!.DecidedWithoutDane);
+    }
+
+    private void InsertAsAnOlderRampart(string domain)
+    {
+        long now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+        Execute(DbPath, $"INSERT INTO mta_sts_policy (domain, policy_id, policy_text, fetched_ms, expires_ms, checked_ms) " +
+            $"VALUES ('{domain}', 'id1', 'version: STSv1\nmode: enforce\nmx: mx.{domain}\nmax_age: 86400\n', {now}, {now + 86_400_000}, {now})");
+    }
+
+    [Fact]
     public async Task OpenAsync_ExistingFile_UsesWalAndRecordsTheSchemaVersion()
     {
         await (await OpenAsync()).DisposeAsync();
@@ -300,9 +330,9 @@ public sealed class SqliteMtaStsPolicyStoreTests : MtaStsPolicyStoreContractTest
         await using var store = await OpenAsync();
         await store.SetAsync(Entry("good.example"), Ct);
         Execute(DbPath, """
-            INSERT INTO mta_sts_policy VALUES ('unparsable.example', 'x', 'mode: enforce', 0, 9999999999999, 0);
-            INSERT INTO mta_sts_policy VALUES ('mistyped.example', 'x', 'version: STSv1', 0, 'never', 0);
-            INSERT INTO mta_sts_policy VALUES ('UPPER.example', 'x', 'version: STSv1' || char(10) || 'mode: none' || char(10) || 'max_age: 1', 0, 9999999999999, 0);
+            INSERT INTO mta_sts_policy (domain, policy_id, policy_text, fetched_ms, expires_ms, checked_ms) VALUES ('unparsable.example', 'x', 'mode: enforce', 0, 9999999999999, 0);
+            INSERT INTO mta_sts_policy (domain, policy_id, policy_text, fetched_ms, expires_ms, checked_ms) VALUES ('mistyped.example', 'x', 'version: STSv1', 0, 'never', 0);
+            INSERT INTO mta_sts_policy (domain, policy_id, policy_text, fetched_ms, expires_ms, checked_ms) VALUES ('UPPER.example', 'x', 'version: STSv1' || char(10) || 'mode: none' || char(10) || 'max_age: 1', 0, 9999999999999, 0);
             """);
 
         var valid = await store.LoadAllValidAsync(Ct);
@@ -316,7 +346,7 @@ public sealed class SqliteMtaStsPolicyStoreTests : MtaStsPolicyStoreContractTest
     public async Task PurgeExpiredAsync_RowWithMistypedExpiry_RemovesIt()
     {
         await using var store = await OpenAsync();
-        Execute(DbPath, "INSERT INTO mta_sts_policy VALUES ('odd.example', 'x', 'y', 0, 'soon', 0)");
+        Execute(DbPath, "INSERT INTO mta_sts_policy (domain, policy_id, policy_text, fetched_ms, expires_ms, checked_ms) VALUES ('odd.example', 'x', 'y', 0, 'soon', 0)");
 
         Assert.Equal(1, await store.PurgeExpiredAsync(Ct));
         Assert.Equal(0, await store.CountAsync(Ct));

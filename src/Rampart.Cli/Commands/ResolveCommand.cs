@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 using Rampart.Core.Dane;
 using Rampart.Core.MtaSts;
@@ -13,7 +14,7 @@ internal static class ResolveCommand
     public static Command Create()
     {
         var domain = DomainArgument.MailDomain("domain", "Destination domain (the part after @).");
-        var json = new Option<bool>("--json") { Description = "Write the decision as JSON (keys: domain, policy, postfix, mx, evidence)." };
+        var json = new Option<bool>("--json") { Description = "Write the decision as JSON (keys: domain, policy, postfix, mx, evidence; a step that waited on the network has start_ms and end_ms, from the decision's start)." };
         var strictTesting = new Option<bool>("--strict-testing") { Description = "Enforce MTA-STS policies in testing mode too." };
         var timeout = OptionValues.Seconds("--timeout", "Total timeout of the MTA-STS policy fetch, in seconds.", 10);
         var command = new Command("resolve",
@@ -50,11 +51,15 @@ internal static class ResolveCommand
         Console.WriteLine($"Destination {decision.Domain}");
         foreach (var e in decision.Evidence)
         {
-            Console.WriteLine($"  {Terminal.Outcome(e.Outcome)}  {e.Step,-17} {e.Message}" + (e.Reference is null ? "" : Terminal.Paint($"  [{e.Reference}]", ConsoleColor.Gray)));
+            Console.WriteLine($"  {Terminal.Outcome(e.Outcome)}  {e.Step,-17} {Timing(decision, e),11} {e.Message}" + (e.Reference is null ? "" : Terminal.Paint($"  [{e.Reference}]", ConsoleColor.Gray)));
         }
         Console.WriteLine($"Policy:  {Terminal.Paint(SenderPolicyDecision.KindName(decision.Kind), ConsoleColor.Cyan)}");
         Console.WriteLine($"Postfix: {SocketmapPolicyReply.For(decision).Text}");
     }
+
+    /// <summary>"12-63 ms": when the step's lookup ran, in ms from the decision's start; blank for a step that did not wait.</summary>
+    private static string Timing(SenderPolicyDecision decision, Evidence e) =>
+        e.Timing?.From(decision.StartedAt) is (var start, var end) ? string.Create(CultureInfo.InvariantCulture, $"{start:0}-{end:0} ms") : "";
 
     private static void WriteJson(SenderPolicyDecision decision)
     {
@@ -96,6 +101,11 @@ internal static class ResolveCommand
                 if (e.Reference is not null)
                 {
                     w.WriteString("reference", e.Reference);
+                }
+                if (e.Timing?.From(decision.StartedAt) is (var startMs, var endMs))
+                {
+                    w.WriteNumber("start_ms", Math.Round(startMs, 1));
+                    w.WriteNumber("end_ms", Math.Round(endMs, 1));
                 }
                 w.WriteEndObject();
             }

@@ -56,6 +56,7 @@ public sealed class DaneHostLookup(IDnsResolver dns, int port = 25)
 
     public async Task<DaneHostResult> LookupAsync(string host, CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp(); // the evidence is timed from the address lookup to the last TLSA answer
         var addresses = await dns.QueryAddressesAsync(host, cancellationToken).ConfigureAwait(false);
         switch (addresses.Outcome)
         {
@@ -104,7 +105,7 @@ public sealed class DaneHostLookup(IDnsResolver dns, int port = 25)
         return Result(DaneHostStatus.NoTlsa, null, [], EvidenceOutcome.Info, $"{host}: no secure TLSA records ({string.Join("; ", notes)})", "RFC 7672 §2.2");
 
         DaneHostResult Result(DaneHostStatus status, string? baseDomain, IReadOnlyList<TlsaRecord> records, EvidenceOutcome outcome, string message, string reference) =>
-            new(host, status, baseDomain, records, new Evidence("dane", outcome, message, reference)) { Addresses = addresses.Records };
+            new(host, status, baseDomain, records, new Evidence("dane", outcome, message, reference).Timed(started)) { Addresses = addresses.Records };
     }
 
     private static string Short(TlsaRecord r)

@@ -15,6 +15,15 @@ public sealed record CachedMtaStsPolicy(
     DateTimeOffset CheckedAt)
 {
     public bool IsValidAt(DateTimeOffset now) => now < ExpiresAt;
+
+    /// <summary>
+    /// The domain's last full sender decision found that DANE does not apply, so this policy was its answer and may
+    /// answer first: before the next full decision (the daemon's cache-first answer after a restart) and while the MX
+    /// lookup fails. False for a policy fetched beside a decision DANE made (RFC 8461 §2: it is cached, never used for
+    /// that domain), and while the domain's DANE verdict is unknown. A policy fetched anew keeps the flag of the
+    /// domain's previous entry; <see cref="MtaStsPolicyProvider.RecordDaneVerdictAsync"/> sets it.
+    /// </summary>
+    public bool DecidedWithoutDane { get; init; }
 }
 
 /// <summary>Where cached policies live: in memory for tests and one-shot commands; SQLite and Redis in Rampart.Storage.</summary>

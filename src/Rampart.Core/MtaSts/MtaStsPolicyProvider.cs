@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Rampart.Core.Dns;
 using Rampart.Core.Policy;
 
@@ -26,7 +27,11 @@ public sealed record MtaStsLookupResult(
     string? PolicyId,
     bool FromCache,
     IReadOnlyList<Evidence> Evidence,
-    MtaStsFetchError FetchError = MtaStsFetchError.None);
+    MtaStsFetchError FetchError = MtaStsFetchError.None)
+{
+    /// <summary>The policy's stored <see cref="CachedMtaStsPolicy.DecidedWithoutDane"/> (false when it is not stored).</summary>
+    public bool DecidedWithoutDane { get; init; }
+}
 
 /// <summary>Tuning of the RFC 8461 §5 cache behaviour.</summary>
 public sealed record MtaStsPolicySettings
@@ -74,6 +79,19 @@ public sealed class MtaStsPolicyProvider(
             : null;
     }
 
+    /// <summary>
+    /// Records on the domain's cached policy, if any, whether DANE applied to the domain's full sender decision just
+    /// made (<see cref="CachedMtaStsPolicy.DecidedWithoutDane"/>): written only when it changes.
+    /// </summary>
+    public async Task RecordDaneVerdictAsync(string domain, bool daneApplies, CancellationToken cancellationToken)
+    {
+        var cached = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
+        if (cached is not null && cached.DecidedWithoutDane == daneApplies)
+        {
+            await store.SetAsync(cached with { DecidedWithoutDane = !daneApplies }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public async Task<MtaStsLookupResult> LookupAsync(string domain, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -112,6 +130,7 @@ public sealed class MtaStsPolicyProvider(
         var evidence = new List<Evidence>();
         var now = time.GetUtcNow();
         var cached = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
+        var decidedWithoutDane = cached?.DecidedWithoutDane ?? false; // the domain's DANE verdict outlives its policy's id
         if (cached is not null && !cached.IsValidAt(now))
         {
             evidence.Add(new("mta-sts.cache", EvidenceOutcome.Info, $"cached policy id {cached.Id} expired at {cached.ExpiresAt:u}", "RFC 8461 §5"));
@@ -119,10 +138,11 @@ public sealed class MtaStsPolicyProvider(
         }
 
         var txtName = TxtName(domain);
+        var txtStarted = Stopwatch.GetTimestamp();
         var txt = await dns.QueryTxtAsync(txtName, cancellationToken).ConfigureAwait(false);
         if (txt.IsLookupError)
         {
-            evidence.Add(new("mta-sts.txt", EvidenceOutcome.Fail, $"{txtName} TXT lookup failed: {txt.ErrorMessage}", "RFC 8461 §3.1"));
+            evidence.Add(new Evidence("mta-sts.txt", EvidenceOutcome.Fail, $"{txtName} TXT lookup failed: {txt.ErrorMessage}", "RFC 8461 §3.1").Timed(txtStarted));
             if (cached is not null)
             {
                 evidence.Add(CachedEvidence(cached, "kept: a failed TXT lookup never removes a cached policy"));
@@ -140,7 +160,7 @@ public sealed class MtaStsPolicyProvider(
                 MtaStsTxtStatus.Multiple => $"{txtName}: {txt.Records.Count(r => r.StartsWith("v=STSv1", StringComparison.Ordinal))} v=STSv1 TXT records; exactly one is required, so no policy",
                 _ => $"{txtName}: invalid TXT record: {selection.Error}",
             };
-            evidence.Add(new("mta-sts.txt", selection.Status == MtaStsTxtStatus.NoRecord ? EvidenceOutcome.Info : EvidenceOutcome.Warning, message, "RFC 8461 §3.1"));
+            evidence.Add(new Evidence("mta-sts.txt", selection.Status == MtaStsTxtStatus.NoRecord ? EvidenceOutcome.Info : EvidenceOutcome.Warning, message, "RFC 8461 §3.1").Timed(txtStarted));
             if (cached is not null)
             {
                 evidence.Add(CachedEvidence(cached, "kept: removing the TXT record does not remove a policy (use mode none)"));
@@ -150,7 +170,7 @@ public sealed class MtaStsPolicyProvider(
         }
 
         var id = selection.Record!.Id;
-        evidence.Add(new("mta-sts.txt", EvidenceOutcome.Pass, $"{txtName}: v=STSv1 id={id} ({(txt.IsSecure ? "DNSSEC-signed" : "unsigned")})", "RFC 8461 §3.1"));
+        evidence.Add(new Evidence("mta-sts.txt", EvidenceOutcome.Pass, $"{txtName}: v=STSv1 id={id} ({(txt.IsSecure ? "DNSSEC-signed" : "unsigned")})", "RFC 8461 §3.1").Timed(txtStarted));
         if (cached is not null && cached.Id == id && cached.ExpiresAt - now <= refetchWithin)
         {
             evidence.Add(CachedEvidence(cached, "expires soon: refetching to extend its lifetime (proactive refresh)"));
@@ -175,13 +195,14 @@ public sealed class MtaStsPolicyProvider(
                 evidence.Add(CachedEvidence(cached, "kept: a failed refresh keeps the cached policy"));
                 return FromCached(cached, evidence);
             }
-            return failure.Result with { Evidence = [.. evidence, .. failure.Result.Evidence.Where(e => e.Step is "mta-sts.fetch" or "mta-sts.policy")] };
+            return failure.Result with { Evidence = [.. evidence, .. failure.Result.Evidence.Where(e => e.Step is "mta-sts.fetch" or "mta-sts.policy").Select(e => e with { Timing = null })] };
         }
 
+        var fetchStarted = Stopwatch.GetTimestamp(); // the policy host's address lookup, the connection and the GET
         var fetch = await fetcher.FetchAsync(domain, cancellationToken).ConfigureAwait(false);
         if (!fetch.IsSuccess)
         {
-            evidence.Add(new("mta-sts.fetch", EvidenceOutcome.Fail, $"{MtaStsFetchResult.ErrorName(fetch.Error)}: {fetch.Message}", "RFC 8461 §3.3"));
+            evidence.Add(new Evidence("mta-sts.fetch", EvidenceOutcome.Fail, $"{MtaStsFetchResult.ErrorName(fetch.Error)}: {fetch.Message}", "RFC 8461 §3.3").Timed(fetchStarted));
             var failed = RememberFailure(domain, id, now, new(MtaStsLookupStatus.FetchError, null, id, false, evidence, fetch.Error));
             if (cached is not null)
             {
@@ -190,7 +211,7 @@ public sealed class MtaStsPolicyProvider(
             }
             return failed;
         }
-        evidence.Add(new("mta-sts.fetch", EvidenceOutcome.Pass, $"{fetch.Message} in {fetch.Elapsed.TotalMilliseconds:0} ms", "RFC 8461 §3.3"));
+        evidence.Add(new Evidence("mta-sts.fetch", EvidenceOutcome.Pass, $"{fetch.Message} in {fetch.Elapsed.TotalMilliseconds:0} ms", "RFC 8461 §3.3").Timed(fetchStarted));
 
         var parsed = MtaStsPolicyParser.Parse(fetch.Body!);
         foreach (var warning in parsed.Warnings)
@@ -216,12 +237,12 @@ public sealed class MtaStsPolicyProvider(
         var policy = parsed.Policy!;
         evidence.Add(new("mta-sts.policy", EvidenceOutcome.Pass,
             $"mode {MtaStsPolicy.ModeName(policy.Mode)}, max_age {policy.MaxAge} s, mx [{string.Join(", ", policy.Mx)}]", "RFC 8461 §3.2"));
-        var entry = new CachedMtaStsPolicy(domain, id, policy, now, now.AddSeconds(policy.MaxAge), now);
+        var entry = new CachedMtaStsPolicy(domain, id, policy, now, now.AddSeconds(policy.MaxAge), now) { DecidedWithoutDane = decidedWithoutDane };
         if (policy.MaxAge > 0)
         {
             await store.SetAsync(entry, cancellationToken).ConfigureAwait(false);
         }
-        return new(MtaStsLookupStatus.Policy, policy, id, false, evidence);
+        return new(MtaStsLookupStatus.Policy, policy, id, false, evidence) { DecidedWithoutDane = policy.MaxAge > 0 && decidedWithoutDane };
     }
 
     private MtaStsLookupResult RememberFailure(string domain, string id, DateTimeOffset now, MtaStsLookupResult result)
@@ -247,7 +268,7 @@ public sealed class MtaStsPolicyProvider(
     }
 
     private static MtaStsLookupResult FromCached(CachedMtaStsPolicy cached, List<Evidence> evidence) =>
-        new(MtaStsLookupStatus.Policy, cached.Policy, cached.Id, true, evidence);
+        new(MtaStsLookupStatus.Policy, cached.Policy, cached.Id, true, evidence) { DecidedWithoutDane = cached.DecidedWithoutDane };
 
     private static Evidence CachedEvidence(CachedMtaStsPolicy cached, string what) =>
         new("mta-sts.cache", EvidenceOutcome.Pass,

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Rampart.Core.Policy;
 
 /// <summary>How one step of a decision came out.</summary>
@@ -19,6 +21,12 @@ public enum EvidenceOutcome
 /// </summary>
 public sealed record Evidence(string Step, EvidenceOutcome Outcome, string Message, string? Reference = null)
 {
+    /// <summary>When the step's lookup ran (a DNS query, a fetch), for steps that wait on the network; null for the rest.</summary>
+    public EvidenceTiming? Timing { get; init; }
+
+    /// <summary>This evidence, timed from <paramref name="started"/> (a <see cref="Stopwatch.GetTimestamp"/>) to now.</summary>
+    public Evidence Timed(long started) => this with { Timing = new(started, Stopwatch.GetTimestamp()) };
+
     public static string OutcomeName(EvidenceOutcome outcome) => outcome switch
     {
         EvidenceOutcome.Pass => "pass",
@@ -28,4 +36,15 @@ public sealed record Evidence(string Step, EvidenceOutcome Outcome, string Messa
     };
 
     public override string ToString() => $"[{Step}] {OutcomeName(Outcome)}: {Message}" + (Reference is null ? "" : $" ({Reference})");
+}
+
+/// <summary>
+/// When one step ran: <see cref="Stopwatch.GetTimestamp"/> values (monotonic, this process only). Shown as milliseconds
+/// from the decision's start (<see cref="SenderPolicyDecision.StartedAt"/>), so steps that overlap are seen to overlap.
+/// </summary>
+public readonly record struct EvidenceTiming(long Started, long Ended)
+{
+    /// <summary>Start and end in milliseconds after <paramref name="origin"/> (a <see cref="Stopwatch.GetTimestamp"/>).</summary>
+    public (double StartMs, double EndMs) From(long origin) =>
+        (Stopwatch.GetElapsedTime(origin, Started).TotalMilliseconds, Stopwatch.GetElapsedTime(origin, Ended).TotalMilliseconds);
 }

@@ -45,6 +45,12 @@ public sealed record SenderPolicyDecision(
     /// </summary>
     public string? MtaStsFailure { get; init; }
 
+    /// <summary>
+    /// When the full decision started (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>): the origin of its evidence's
+    /// <see cref="Evidence.Timing"/>; 0 for an answer from the policy cache.
+    /// </summary>
+    public long StartedAt { get; init; }
+
     public static string KindName(SenderPolicyKind kind) => kind switch
     {
         SenderPolicyKind.DaneOnly => "dane-only",

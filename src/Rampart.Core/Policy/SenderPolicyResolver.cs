@@ -25,7 +25,8 @@ public sealed record SenderPolicySettings
 /// <summary>
 /// The sender decision of DESIGN.md, one destination domain at a time:
 /// 1. MX lookup (lookup error → defer); 2. DANE per MX host (any lookup error → defer; where it applies it always wins,
-/// and MTA-STS is not consulted: RFC 8461 §2); 3. MTA-STS; 4. pinned policies; 5. no policy (the MTA's default applies).
+/// and MTA-STS's answer is not used: RFC 8461 §2); 3. MTA-STS; 4. pinned policies; 5. no policy (the MTA's default
+/// applies). The lookups form a graph, not a sequence (<see cref="DecideAsync"/>).
 /// </summary>
 public sealed class SenderPolicyResolver(
     IDnsResolver dns,
@@ -35,18 +36,38 @@ public sealed class SenderPolicyResolver(
     PinnedPolicySet? pinned = null,
     TimeProvider? time = null)
 {
+    /// <summary>
+    /// The two discoveries run side by side (issue 18): MTA-STS's (the <c>_mta-sts</c> TXT record, then the policy host
+    /// and the fetch when it announces a new policy) starts with the MX lookup, and each MX host's address and TLSA
+    /// lookups start as soon as the MX answer names it, so a first decision waits for the longer chain, not the sum
+    /// of both. The precedence is unchanged: where DANE applies, the MTA-STS lookup is left to finish on its own (a
+    /// policy it fetched is cached, never used for this domain), and the domain's DANE verdict is recorded on the cached
+    /// policy (<see cref="CachedMtaStsPolicy.DecidedWithoutDane"/>), so the answers given before a full decision
+    /// (<see cref="DecideFromCacheAsync"/>, an MX outage) never serve such a policy.
+    /// </summary>
     /// <param name="destination">The destination domain, parsed where it entered (a socketmap key, a CLI argument).</param>
     public async Task<SenderPolicyDecision> DecideAsync(DomainName destination, CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        return await DecideCoreAsync(destination, cancellationToken).ConfigureAwait(false) with { StartedAt = started };
+    }
+
+    private async Task<SenderPolicyDecision> DecideCoreAsync(DomainName destination, CancellationToken cancellationToken)
+    {
         var evidence = new List<Evidence>();
         var domain = destination.Value;
+        var stsLookup = mtaSts.LookupAsync(domain, cancellationToken);
         var (mx, mxSecure) = await LookupMxAsync(domain, evidence, cancellationToken).ConfigureAwait(false);
         if (mx is null)
         {
-            // DNS is failing. A cached MTA-STS policy still holds until max_age (RFC 8461 §5): enforce it rather than defer.
-            if (await FromCachedPolicyAsync(domain, evidence, cancellationToken).ConfigureAwait(false) is { } cachedDecision)
+            // DNS is failing. A cached MTA-STS policy still holds until max_age (RFC 8461 §5): enforce it rather than defer,
+            // if the domain's last decision was made without DANE. Waiting for the lookup beside this one (which returns
+            // the cached policy when its own queries fail) makes the answer the same however the two interleave.
+            var during = await stsLookup.ConfigureAwait(false);
+            if (during.Status == MtaStsLookupStatus.Policy && during.Policy is { } found && during.DecidedWithoutDane)
             {
-                return cachedDecision;
+                evidence.AddRange(during.Evidence);
+                return DecideMtaSts(domain, found, null, evidence);
             }
             return new(domain, SenderPolicyKind.TempFail, TlsRequirement.Defer($"MX lookup for {domain} failed"), [], evidence);
         }
@@ -55,11 +76,13 @@ public sealed class SenderPolicyResolver(
         evidence.AddRange(daneHosts.Select(h => h.Evidence));
         if (DecideDane(domain, mx, mxSecure, daneHosts, evidence) is { } daneDecision)
         {
+            LeaveRunning(domain, stsLookup, daneDecision.Kind != SenderPolicyKind.TempFail);
             return daneDecision;
         }
 
-        var sts = await mtaSts.LookupAsync(domain, cancellationToken).ConfigureAwait(false);
+        var sts = await stsLookup.ConfigureAwait(false);
         evidence.AddRange(sts.Evidence);
+        await RecordDaneVerdictAsync(domain, sts, daneApplies: false).ConfigureAwait(false);
         if (sts.Status == MtaStsLookupStatus.Policy && sts.Policy is { } policy)
         {
             return DecideMtaSts(domain, policy, mx, evidence) with { Dane = daneHosts };
@@ -76,6 +99,33 @@ public sealed class SenderPolicyResolver(
             MtaStsFailure = Rampart.Core.TlsRpt.TlsPolicyAnswer.MtaStsFailureOf(sts),
         };
     }
+
+    /// <summary>
+    /// An MTA-STS lookup whose answer this decision does not use: it finishes on its own, its failure observed; once it
+    /// has, the policy it cached is marked as not the domain's answer when DANE decided (<paramref name="daneDecided"/>;
+    /// not after a DANE lookup error, which says nothing about DANE).
+    /// </summary>
+    private void LeaveRunning(string domain, Task<MtaStsLookupResult> lookup, bool daneDecided)
+    {
+        Observe(lookup);
+        if (daneDecided)
+        {
+            Observe(lookup.ContinueWith(t => RecordDaneVerdictAsync(domain, t.Result, daneApplies: true), CancellationToken.None,
+                TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap());
+        }
+
+        static void Observe(Task task) => _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// After a full decision: records whether DANE applied on the policy the MTA-STS lookup cached, when that differs from
+    /// what is stored. Not tied to the caller's token: the verdict is about the domain, not this caller.
+    /// </summary>
+    private Task RecordDaneVerdictAsync(string domain, MtaStsLookupResult sts, bool daneApplies) =>
+        sts.Status == MtaStsLookupStatus.Policy && sts.DecidedWithoutDane == daneApplies
+            ? mtaSts.RecordDaneVerdictAsync(domain, daneApplies, CancellationToken.None)
+            : Task.CompletedTask;
 
     /// <summary>Step 4: a local override or STARTTLS Policy List entry; an expired list is not enforced (with a warning).</summary>
     private SenderPolicyDecision? DecidePinned(string domain, List<string> mx, List<Evidence> evidence)
@@ -98,7 +148,8 @@ public sealed class SenderPolicyResolver(
 
     /// <summary>
     /// The decision a cached MTA-STS policy implies, before the full lookup (no DANE, TXT check or fetch); null when
-    /// nothing valid is cached. The daemon answers with this before its first full lookup of a domain (after a restart).
+    /// nothing valid is cached, or when the domain's last full decision was not made without DANE
+    /// (<see cref="CachedMtaStsPolicy.DecidedWithoutDane"/>): a policy fetched beside a DANE decision never answers. The daemon answers with this before its first full lookup of a domain (after a restart).
     /// It is as tight as a live decision: a policy whose answer lists only literal mx patterns needs no network at all;
     /// a wildcard pattern is expanded to the MX hosts it covers, which costs the MX query, and only when that query
     /// fails does the wildcard take Postfix's broader <c>.domain</c> form (as during an outage, <see cref="DecideAsync"/>).
@@ -106,9 +157,9 @@ public sealed class SenderPolicyResolver(
     public async Task<SenderPolicyDecision?> DecideFromCacheAsync(DomainName destination, CancellationToken cancellationToken)
     {
         var domain = destination.Value;
-        if (await mtaSts.CachedAsync(domain, cancellationToken).ConfigureAwait(false) is not { Policy: { } policy } cached)
+        if (await mtaSts.CachedAsync(domain, cancellationToken).ConfigureAwait(false) is not { Policy: { } policy, DecidedWithoutDane: true } cached)
         {
-            return null;
+            return null; // nothing cached, or a policy DANE makes irrelevant (or whose DANE verdict is unknown): decide in full
         }
         var evidence = cached.Evidence.ToList();
         var enforced = policy.Mode == MtaStsMode.Enforce || (policy.Mode == MtaStsMode.Testing && settings.StrictTesting);
@@ -118,42 +169,32 @@ public sealed class SenderPolicyResolver(
         return DecideMtaSts(domain, policy, mx, evidence);
     }
 
-    private async Task<SenderPolicyDecision?> FromCachedPolicyAsync(string domain, List<Evidence> evidence, CancellationToken cancellationToken)
-    {
-        var cached = await mtaSts.CachedAsync(domain, cancellationToken).ConfigureAwait(false);
-        if (cached?.Policy is not { } policy)
-        {
-            return null;
-        }
-        evidence.AddRange(cached.Evidence);
-        return DecideMtaSts(domain, policy, null, evidence);
-    }
-
     private async Task<(List<string>? Hosts, bool Secure)> LookupMxAsync(string domain, List<Evidence> evidence, CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var answer = await dns.QueryMxAsync(domain, cancellationToken).ConfigureAwait(false);
         switch (answer.Outcome)
         {
             case DnsOutcome.LookupError:
-                evidence.Add(new("mx", EvidenceOutcome.Fail, $"MX lookup for {domain} failed: {answer.ErrorMessage}; deferring rather than guessing", "RFC 7672 §2.2.1"));
+                evidence.Add(new Evidence("mx", EvidenceOutcome.Fail, $"MX lookup for {domain} failed: {answer.ErrorMessage}; deferring rather than guessing", "RFC 7672 §2.2.1").Timed(started));
                 return (null, false);
             case DnsOutcome.NxDomain:
-                evidence.Add(new("mx", EvidenceOutcome.Info, $"{domain} does not exist (NXDOMAIN)", "RFC 5321 §5.1"));
+                evidence.Add(new Evidence("mx", EvidenceOutcome.Info, $"{domain} does not exist (NXDOMAIN)", "RFC 5321 §5.1").Timed(started));
                 return ([], answer.IsSecure);
             case DnsOutcome.NoData:
-                evidence.Add(new("mx", EvidenceOutcome.Info, $"{domain} has no MX record: the domain itself is the implicit MX ({answer.Describe()})", "RFC 5321 §5.1"));
+                evidence.Add(new Evidence("mx", EvidenceOutcome.Info, $"{domain} has no MX record: the domain itself is the implicit MX ({answer.Describe()})", "RFC 5321 §5.1").Timed(started));
                 return ([domain], answer.IsSecure);
         }
         var hosts = answer.Records.OrderBy(r => r.Preference).Select(r => r.Exchange).Distinct().ToList();
         if (hosts is [""])
         {
-            evidence.Add(new("mx", EvidenceOutcome.Info, $"{domain} publishes a null MX: it accepts no mail", "RFC 7505"));
+            evidence.Add(new Evidence("mx", EvidenceOutcome.Info, $"{domain} publishes a null MX: it accepts no mail", "RFC 7505").Timed(started));
             return ([], answer.IsSecure);
         }
         hosts.RemoveAll(h => h.Length == 0);
-        evidence.Add(new("mx", EvidenceOutcome.Pass,
+        evidence.Add(new Evidence("mx", EvidenceOutcome.Pass,
             $"MX {string.Join(", ", answer.Records.OrderBy(r => r.Preference).Select(r => $"{r.Preference} {r.Exchange}"))} ({(answer.IsSecure ? "DNSSEC-signed" : "unsigned")})",
-            "RFC 5321 §5.1"));
+            "RFC 5321 §5.1").Timed(started));
         return (hosts, answer.IsSecure);
     }
 
@@ -176,9 +217,9 @@ public sealed class SenderPolicyResolver(
         }
         var only = mxSecure && reachable.All(h => h.Status == DaneHostStatus.Usable);
         evidence.Add(new("decision", EvidenceOutcome.Pass, only
-            ? "DANE: every MX host has usable DNSSEC-signed TLSA records; MTA-STS is not consulted (DANE wins)"
+            ? "DANE: every MX host has usable DNSSEC-signed TLSA records; MTA-STS's answer is not used (DANE wins)"
             : $"DANE for {string.Join(", ", reachable.Where(h => h.Status is DaneHostStatus.Usable or DaneHostStatus.AllUnusable).Select(h => h.Host))}"
-              + (mxSecure ? "" : " (the MX RRset is unsigned, so not dane-only)") + "; MTA-STS is not consulted (DANE wins)",
+              + (mxSecure ? "" : " (the MX RRset is unsigned, so not dane-only)") + "; MTA-STS's answer is not used (DANE wins)",
             "RFC 7672 §2.2, RFC 8461 §2"));
         return new(domain, only ? SenderPolicyKind.DaneOnly : SenderPolicyKind.Dane,
             only ? TlsRequirement.DaneOnly : TlsRequirement.Dane, mx, evidence, null, hosts);

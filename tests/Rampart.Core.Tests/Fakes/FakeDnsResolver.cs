@@ -3,14 +3,30 @@ using Rampart.Core.Dns;
 
 namespace Rampart.Core.Tests.Fakes;
 
-/// <summary>A DNS resolver answering from a table, counting questions. Unknown names are NXDOMAIN (secure unless told otherwise).</summary>
+/// <summary>
+/// A DNS resolver answering from a table, counting questions. Unknown names are NXDOMAIN (secure unless told otherwise).
+/// Safe to ask from several threads at once (a decision's MTA-STS lookup runs beside its DANE lookups).
+/// </summary>
 internal sealed class FakeDnsResolver : IDnsResolver
 {
-    private readonly Dictionary<(string Name, string Type), object> _answers = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Name, string Type), object> _answers = new();
+    private readonly Lock _lock = new();
 
     public bool SecureByDefault { get; set; } = true;
 
-    public List<(string Name, string Type)> Queries { get; } = [];
+    /// <summary>The questions asked so far, in order (a copy).</summary>
+    public List<(string Name, string Type)> Queries
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _queries];
+            }
+        }
+    }
+
+    private readonly List<(string Name, string Type)> _queries = [];
 
     public FakeDnsResolver Txt(string name, params string[] records) => Set(name, "TXT", Records(name, records));
 
@@ -55,7 +71,10 @@ internal sealed class FakeDnsResolver : IDnsResolver
 
     private Task<DnsResult<T>> Answer<T>(string name, string type)
     {
-        Queries.Add((name, type));
+        lock (_lock)
+        {
+            _queries.Add((name, type));
+        }
         return Task.FromResult(_answers.GetValueOrDefault((name, type)) switch
         {
             DnsErrorKind error => DnsResult<T>.Failed(name, error, $"{error} for {name} {type}"),

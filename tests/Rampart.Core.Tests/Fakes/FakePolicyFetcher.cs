@@ -6,9 +6,10 @@ namespace Rampart.Core.Tests.Fakes;
 /// <summary>Serves policy bodies from a table; a domain without an entry fails with the configured error.</summary>
 internal sealed class FakePolicyFetcher : IMtaStsPolicyFetcher
 {
-    private readonly Dictionary<string, MtaStsFetchResult> _results = new(StringComparer.OrdinalIgnoreCase);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, MtaStsFetchResult> _results = new(StringComparer.OrdinalIgnoreCase);
+    private int _fetches;
 
-    public int Fetches { get; private set; }
+    public int Fetches => Volatile.Read(ref _fetches);
 
     public FakePolicyFetcher Serve(string domain, string body)
     {
@@ -24,7 +25,7 @@ internal sealed class FakePolicyFetcher : IMtaStsPolicyFetcher
 
     public Task<MtaStsFetchResult> FetchAsync(string domain, CancellationToken cancellationToken)
     {
-        Fetches++;
+        Interlocked.Increment(ref _fetches);
         return Task.FromResult(_results.TryGetValue(domain, out var result)
             ? result
             : new MtaStsFetchResult(MtaStsFetchError.ConnectFailed, MtaStsPolicyFetcher.PolicyUrl(domain), "fake: no server"));

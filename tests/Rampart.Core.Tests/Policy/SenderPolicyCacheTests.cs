@@ -48,19 +48,20 @@ public class SenderPolicyCacheTests
             await cache.GetAsync(domain, Ct);
         }
         _time.Advance(TimeSpan.FromMinutes(6));
-        _gate.Close(); // the resolver stops answering: every refresh hangs in its first query
+        _gate.Close(); // the resolver stops answering: every refresh hangs in its first queries
+        const int firstQuestions = 2; // a decision asks for the MX and the _mta-sts TXT record at once (issue 18)
 
         foreach (var domain in domains)
         {
             Assert.Equal(TlsRequirement.NoPolicy, (await cache.GetAsync(domain, Ct)).Requirement); // stale, answered at once
         }
-        await _gate.HeldAsync(2); // the 2 refreshes let through ask their first question
+        await _gate.HeldAsync(2 * firstQuestions); // the 2 refreshes let through ask their first questions
         Assert.Equal(domains.Count + 2, cache.Counters.Refreshes); // 6 first lookups + 2 refreshes let through
 
         var fresh = cache.GetAsync("new.example", Ct).AsTask();
-        await _gate.HeldAsync(1); // a lookup that waits is not queued behind the bound: it asks at once
+        await _gate.HeldAsync(firstQuestions); // a lookup that waits is not queued behind the bound: it asks at once
         Assert.Equal(domains.Count + 3, cache.Counters.Refreshes);
-        Assert.Equal(3, _gate.Held); // and no other refresh got past the bound meanwhile
+        Assert.Equal(3 * firstQuestions, _gate.Held); // and no other refresh got past the bound meanwhile
         _gate.Open();
         Assert.Equal(TlsRequirement.NoPolicy, (await fresh).Requirement);
         await Task.WhenAll(domains.Select(cache.WhenRefreshedAsync));
@@ -212,6 +213,74 @@ public class SenderPolicyCacheTests
         Assert.True(answered, "a persisted policy must be answered before any network lookup");
         Assert.Equal(SenderPolicyKind.MtaSts, (await answer).Kind);
         Assert.Equal(1, restarted.Counters.FromPolicyCache);
+    }
+
+    [Fact]
+    public async Task Get_RestartAfterADaneDecision_ThePolicyFetchedBesideItIsNotAnsweredFirst()
+    {
+        // The trap of 44174e1 (reverted in 0a2d4e4): the MTA-STS policy fetched beside a DANE decision is cached, and a
+        // restarted daemon (a new resolver and cache over the same store) must not answer with it before deciding DANE.
+        MakeDane();
+        Assert.Equal(SenderPolicyKind.DaneOnly, (await NewCache().GetAsync(Domain, Ct)).Kind);
+        var stored = await StoredAsync(e => true); // the lookup beside the decision finishes on its own and caches the policy
+        Assert.False(stored.DecidedWithoutDane);
+
+        var restarted = NewCache();
+        var answer = await restarted.GetAsync(Domain, Ct);
+
+        Assert.Equal(SenderPolicyKind.DaneOnly, answer.Kind);
+        Assert.Equal(0, restarted.Counters.FromPolicyCache);
+        Assert.Equal(1, restarted.Counters.Misses);
+    }
+
+    [Fact]
+    public async Task Get_RestartAfterTheDomainTurnedToDane_ItsEarlierPolicyIsNoLongerAnsweredFirst()
+    {
+        var cache = NewCache();
+        Assert.Equal(SenderPolicyKind.MtaSts, (await cache.GetAsync(Domain, Ct)).Kind);
+        Assert.True((await StoredAsync(e => e.DecidedWithoutDane)).DecidedWithoutDane);
+        MakeDane();
+        _time.Advance(TimeSpan.FromMinutes(6));
+        await cache.GetAsync(Domain, Ct); // stale: answered, refreshed in the background
+        await cache.WhenRefreshedAsync(Domain);
+        await StoredAsync(e => !e.DecidedWithoutDane); // the refresh decided by DANE and says so on the cached policy
+
+        var restarted = NewCache();
+
+        Assert.Equal(SenderPolicyKind.DaneOnly, (await restarted.GetAsync(Domain, Ct)).Kind);
+        Assert.Equal(0, restarted.Counters.FromPolicyCache);
+    }
+
+    [Fact]
+    public async Task Get_MxLookupFailingAfterADaneDecision_TempFailNotThePolicyFetchedBesideIt()
+    {
+        MakeDane();
+        Assert.Equal(SenderPolicyKind.DaneOnly, (await NewCache().GetAsync(Domain, Ct)).Kind);
+        await StoredAsync(e => true);
+        _dns.Fail(Domain, "MX", DnsErrorKind.Timeout);
+
+        var answer = await NewCache().GetAsync(Domain, Ct);
+
+        Assert.Equal(SenderPolicyKind.TempFail, answer.Kind);
+    }
+
+    /// <summary>mx.example.org gets a signed address and usable TLSA records: DANE applies to the domain.</summary>
+    private void MakeDane() =>
+        _dns.Address("mx.example.org", "192.0.2.1").Tlsa("_25._tcp.mx.example.org", "3 1 1 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF");
+
+    /// <summary>The domain's cached policy once it satisfies <paramref name="until"/> (polled; at most 10 s).</summary>
+    private async Task<CachedMtaStsPolicy> StoredAsync(Func<CachedMtaStsPolicy, bool> until)
+    {
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        bound.CancelAfter(TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            if (await _store.GetAsync(Domain, Ct) is { } entry && until(entry))
+            {
+                return entry;
+            }
+            await Task.Delay(10, bound.Token);
+        }
     }
 
     [Fact]

@@ -108,12 +108,28 @@ public class SenderPolicyResolverTests
     public async Task Decide_MxLookupError_TempFailNeverNone()
     {
         _dns.Fail("example.org", "MX");
-        Sts("example.org", "enforce", "mx.example.org");
+        _dns.Txt("_mta-sts.example.org", "v=STSv1; id=1");
+        _fetcher.Fail("example.org", MtaStsFetchError.ConnectFailed);
 
         var decision = await Decide("example.org");
 
         Assert.Equal(SenderPolicyKind.TempFail, decision.Kind);
         Assert.Equal(TlsRequirementKind.Defer, decision.Requirement.Kind);
+    }
+
+    [Fact]
+    public async Task Decide_MxLookupErrorAndAPolicyFetchedBesideIt_TempFailAsTheDomainsDaneVerdictIsUnknown()
+    {
+        // The MTA-STS lookup runs beside the MX lookup (issue 18) and fetches the policy, but without the MX answer
+        // nobody knows whether DANE applies (RFC 8461 §2: then MTA-STS must not be used), so the outage defers; the
+        // answer is the same whichever of the two lookups finishes first, as the MX failure waits for the other.
+        _dns.Fail("example.org", "MX");
+        Sts("example.org", "enforce", "mx.example.org");
+
+        var decision = await Decide("example.org");
+
+        Assert.Equal(SenderPolicyKind.TempFail, decision.Kind);
+        Assert.Equal(1, _fetcher.Fetches);
     }
 
     [Fact]

@@ -68,6 +68,7 @@ internal static class Policies
         Assert.Equal(expected.Policy.Mode, actual.Policy.Mode);
         Assert.Equal(expected.Policy.MaxAge, actual.Policy.MaxAge);
         Assert.Equal(expected.Policy.Mx.Select(m => m.ToString()), actual.Policy.Mx.Select(m => m.ToString()));
+        Assert.Equal(expected.DecidedWithoutDane, actual.DecidedWithoutDane);
         Assert.Equal(expected.FetchedAt, actual.FetchedAt);
         Assert.Equal(expected.ExpiresAt, actual.ExpiresAt);
         Assert.Equal(expected.CheckedAt, actual.CheckedAt);
