@@ -8,6 +8,7 @@
 #
 #   benchmarks/run-tlsrpt-datagrams.sh [DURATION]        (default 20 s per phase)
 #   ARTIFACTS=/tmp/art-x benchmarks/run-tlsrpt-datagrams.sh
+#   DOMAINS=100000 benchmarks/run-tlsrpt-datagrams.sh     (report domains of the load; default 1,000)
 #   QLEN=512 benchmarks/run-tlsrpt-datagrams.sh           (root: the run in a network namespace of its own whose
 #                                                          net.unix.max_dgram_qlen is QLEN, as systemd sets it; the
 #                                                          host's value stays as it is)
@@ -38,7 +39,7 @@ daemon=$!
 trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$metrics/metrics" >/dev/null && break; sleep 0.2; done
 echo "net.unix.max_dgram_qlen $(cat /proc/sys/net/unix/max_dgram_qlen); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
-common=(--socket "$work/tlsrpt.sock" --metrics "http://127.0.0.1:$metrics/metrics" --pid "$daemon" --duration "$duration")
+common=(--socket "$work/tlsrpt.sock" --metrics "http://127.0.0.1:$metrics/metrics" --pid "$daemon" --duration "$duration" --domains "${DOMAINS:-1000}")
 status=0
 "$bench" tlsrpt-datagrams "${common[@]}" --rate 0 --senders 4 || status=1
 "$bench" tlsrpt-datagrams "${common[@]}" --rate 2000 --senders 4 || status=1

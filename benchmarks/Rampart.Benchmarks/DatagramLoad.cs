@@ -47,7 +47,7 @@ internal static partial class DatagramLoad
             return 2;
         }
 
-        var pool = Datagrams(domains, 5000);
+        var pool = Datagrams(domains, Math.Max(5000, domains)); // every domain in the pool (100,000 distinct domains in a day)
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var before = await ReadMetricsAsync(http, metrics).ConfigureAwait(false);
         var cpuBefore = CpuSeconds(pid);
@@ -105,7 +105,10 @@ internal static partial class DatagramLoad
         return accepted == total && dropped == 0 ? 0 : 1;
     }
 
-    /// <summary><paramref name="count"/> different datagrams over <paramref name="domains"/> report domains.</summary>
+    /// <summary>
+    /// <paramref name="count"/> different datagrams over <paramref name="domains"/> report domains (drawn at random, or
+    /// each once in turn when there are as many datagrams as domains).
+    /// </summary>
     private static List<byte[]> Datagrams(int domains, int count)
     {
         int[] codes = [201, 202, 203, 204, 205, 301, 302, 303, 304, 305, 306];
@@ -113,7 +116,7 @@ internal static partial class DatagramLoad
         var pool = new List<byte[]>(count);
         for (var i = 0; i < count; i++)
         {
-            var domain = $"d{random.Next(domains)}.bench.test";
+            var domain = $"d{(domains >= count ? i : random.Next(domains))}.bench.test";
             var builder = new LibTlsRptDatagramBuilder(domain, $"v=TLSRPTv1; rua=mailto:tlsrpt@{domain}");
             var failed = random.Next(10) == 0;
             if (i % 10 == 9)

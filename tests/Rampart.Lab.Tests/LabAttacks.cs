@@ -78,16 +78,29 @@ internal static class LabAttacks
 
     internal static async Task WithMitmAsync(string mxAddress, string mode, Func<Task> body)
     {
-        var file = Path.Combine(LabSender.State, "mitm", "mode", mxAddress);
-        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-        await File.WriteAllTextAsync(file, mode + "\n", TestContext.Current.CancellationToken);
+        await SetMitmAsync(mxAddress, mode);
         try
         {
             await body();
         }
         finally
         {
+            await SetMitmAsync(mxAddress, null);
+        }
+    }
+
+    /// <summary>The MitM's mode for connections to <paramref name="mxAddress"/> from now on (null: back to the default, pass).</summary>
+    internal static async Task SetMitmAsync(string mxAddress, string? mode)
+    {
+        var file = Path.Combine(LabSender.State, "mitm", "mode", mxAddress);
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        if (mode is null)
+        {
             File.Delete(file);
+        }
+        else
+        {
+            await File.WriteAllTextAsync(file, mode + "\n", TestContext.Current.CancellationToken);
         }
     }
 }

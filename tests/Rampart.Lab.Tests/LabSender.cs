@@ -173,7 +173,8 @@ public abstract class LabSender(string prefix) : IAsyncLifetime
     private async Task ListeningAsync()
     {
         var daemon = _daemon!;
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        // 60 s, as a unit's start: a restart after SIGKILL at a load of 35 was seen to take more than 20 s
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
             try
@@ -188,7 +189,7 @@ public abstract class LabSender(string prefix) : IAsyncLifetime
             }
             catch (SocketException e)
             {
-                throw new InvalidOperationException($"rampart daemon did not listen on 127.0.0.1:{Port} within 20 s ({e.SocketErrorCode}):\n{DaemonOutput()}", e);
+                throw new InvalidOperationException($"rampart daemon did not listen on 127.0.0.1:{Port} within 60 s ({e.SocketErrorCode}):\n{DaemonOutput()}", e);
             }
         }
     }

@@ -15,11 +15,11 @@ namespace Rampart.Lab.Tests;
 /// DKIM signature verifies through the lab's DNSSEC-validating resolver.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+[Collection(LabAttacks.Collection)] // serve's address is shared with TlsRptSeedRowLabTests (TlsRptLabReceivers)
 public sealed class TlsRptSendingLabTests : IAsyncDisposable
 {
     private const string MailRecord = "v=TLSRPTv1; rua=mailto:tlsrpt@tlsrpt.test,https://tlsrpt.tlsrpt.test/report";
     private const string HttpsRecord = "v=TLSRPTv1; rua=https://mta-sts.tlsrpt-https.test/tlsrpt";
-    private const string ServeAddress = "127.0.1.62";
 
     private readonly string _dir = Directory.CreateTempSubdirectory("rampart-lab-tlsrpt-send-").FullName;
     private RampartProcess? _serve;
@@ -38,62 +38,24 @@ public sealed class TlsRptSendingLabTests : IAsyncDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    /// <summary>
-    /// The emails the lab MX stored since <paramref name="since"/>: a report-id is the same each time a day is built, so
-    /// earlier runs of these tests left emails with the same id in the lab's mail folder.
-    /// </summary>
-    private static IEnumerable<string> EmailsSince(string dir, DateTime since) =>
-        Directory.GetFiles(dir, "*.eml").Where(f => File.GetLastWriteTimeUtc(f) >= since);
-
-    private static string CaBundle => Path.Combine(LabLeafCertificate.State, "pki", "ca-bundle.pem");
-
-    private static string RepoFile(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, relative);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        throw new FileNotFoundException($"{relative} not found above {AppContext.BaseDirectory}");
-    }
-
-    private async Task StartServeAsync()
-    {
-        var live = LabLeafCertificate.IssueInto(Path.Combine(_dir, "live"), "mta-sts.tlsrpt-https.test");
-        var config = Path.Combine(_dir, "serve.yml");
-        await File.WriteAllTextAsync(config, $"""
-            domain: tlsrpt-https.test
-            mx: mx.tlsrpt-https.test
-            mode: testing
-            max_age: 86400
-            serve:
-              listen: ["{ServeAddress}:443"]
-              certificates: {live}
-            """, TestContext.Current.CancellationToken);
-        _serve = RampartProcess.Start(["serve", "--config", config, "--state-dir", Path.Combine(_dir, "received")]);
-        await _serve.WaitForLineAsync(l => l.Contains("rampart serve listening on", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
-    }
+    private async Task StartServeAsync() => _serve = await TlsRptLabReceivers.StartServeAsync(_dir, Path.Combine(_dir, "received"));
 
     private string Socket => Path.Combine(_dir, "spool", "tlsrpt.sock");
 
     private string SenderConfig(string extra = "")
     {
         var path = Path.Combine(_dir, "rampart.yml");
-        var dkim = "{domain: tlsrpt-https.test, selector: tlsrpt, key_file: " + RepoFile("lab/scenarios/tlsrpt-https.test/dkim-lab-only.pem") + "}";
         File.WriteAllText(path, $"""
             listen: 127.0.0.1:{LoopbackPort.Free()}
             state_dir: {Path.Combine(_dir, "state")}
             resolver: 127.0.0.1:53
-            ca_file: {CaBundle}
+            ca_file: {TlsRptLabReceivers.CaBundle}
             tlsrpt_reporting:
               datagram_socket: {Socket}
-              sender_address: tlsrpt@tlsrpt-https.test
+              sender_address: {TlsRptLabReceivers.SenderAddress}
               organization_name: Rampart Lab Sender
               submit: 127.0.1.33:25
-              dkim: {dkim}
+              dkim: {TlsRptLabReceivers.DkimSetting}
             {extra}
             """);
         return path;
@@ -149,20 +111,16 @@ public sealed class TlsRptSendingLabTests : IAsyncDisposable
         var mailedId = reports["tlsrpt.test"].GetProperty("report_id").GetString()!;
 
         // The mailto: side: the email the lab MX stored, imported by the receiving side's own reader, DKIM checked in DNS.
-        var mailDir = Path.Combine(LabLeafCertificate.State, "mail", "mx.tlsrpt.test");
-        var email = Assert.Single(EmailsSince(mailDir, _started), f => File.ReadAllText(f).Contains(mailedId, StringComparison.Ordinal));
-        var import = await CliRunner.RunAsync(["tlsrpt", "import", email, "--state-dir", Path.Combine(_dir, "mailed"), "--resolver", "127.0.0.1:53", "--json"],
-            null, TimeSpan.FromSeconds(60));
-        Assert.True(import.ExitCode == 0, import.ToString());
-        using var imported = JsonDocument.Parse(import.Stdout);
-        var mailed = Assert.Single(imported.RootElement.GetProperty("reports").EnumerateArray());
+        var email = await TlsRptLabReceivers.MailedReportAsync(mailedId, _started, TimeSpan.FromSeconds(30));
+        Assert.NotNull(email);
+        var mailed = await TlsRptLabReceivers.ImportAsync(email, Path.Combine(_dir, "mailed"));
         Assert.Equal(("pass", "tlsrpt-https.test"), (mailed.GetProperty("dkim").GetString(), mailed.GetProperty("dkim_domain").GetString()));
         Assert.Equal((7, 3), (mailed.GetProperty("successful").GetInt32(), mailed.GetProperty("failed").GetInt32()));
         Assert.Equal(mailedId, mailed.GetProperty("report_id").GetString());
-        await AssertSummaryAsync(Path.Combine(_dir, "mailed"), "tlsrpt.test", 7, 3, "starttls-not-supported");
+        await TlsRptLabReceivers.AssertSummaryAsync(Path.Combine(_dir, "mailed"), "tlsrpt.test", 7, 3, "starttls-not-supported");
 
         // The https: side: what rampart serve's receiver stored.
-        await AssertSummaryAsync(Path.Combine(_dir, "received"), "tlsrpt-https.test", 5, 2, "certificate-not-trusted");
+        await TlsRptLabReceivers.AssertSummaryAsync(Path.Combine(_dir, "received"), "tlsrpt-https.test", 5, 2, "certificate-not-trusted");
 
         // Sending again sends nothing: both are recorded as sent.
         var again = await CliRunner.RunAsync(["tlsrpt", "send", "--config", config, "--day", today, "--json"], null, TimeSpan.FromSeconds(60));
@@ -204,20 +162,79 @@ public sealed class TlsRptSendingLabTests : IAsyncDisposable
         var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"), TestContext.Current.CancellationToken);
         Assert.Contains("rampart_tlsrpt_reports_built_total 1", metrics, StringComparison.Ordinal);
         Assert.Contains("rampart_tlsrpt_report_deliveries_total{scheme=\"mailto\",result=\"sent\"} 1", metrics, StringComparison.Ordinal);
-        var mailDir = Path.Combine(LabLeafCertificate.State, "mail", "mx.tlsrpt.test");
-        Assert.Single(EmailsSince(mailDir, _started), f => File.ReadAllText(f).Contains(reportId, StringComparison.Ordinal));
+        Assert.NotNull(await TlsRptLabReceivers.MailedReportAsync(reportId, _started, TimeSpan.FromSeconds(30)));
     }
 
-    private static async Task AssertSummaryAsync(string stateDir, string domain, int ok, int failed, string type)
+    /// <summary>
+    /// kill -9 of <c>rampart tlsrpt send</c> in the middle of a day's reports, and a restart: each report reaches serve's
+    /// receiver once and none is lost. 400 reports (tlsrpt-https.test under 400 distinct TLSRPT records, as a domain that
+    /// changed its record all day would have), each posted to the https: rua. The report being tried at the kill stays
+    /// claimed for <see cref="Rampart.Core.TlsRpt.TlsRptSender.ClaimLease"/>: the restart sends every other one, then that
+    /// lease is ended through the outbox (the test cannot wait 10 minutes) and a third pass sends it. Only that report may
+    /// have been posted twice (accepted before the kill, not yet recorded), and serve keeps it once (same report-id).
+    /// </summary>
+    [Fact]
+    public async Task SenderKilledMidSend_Restarted_EachReportReceivedOnce_NoneLost()
     {
-        var summary = await CliRunner.RunAsync(["tlsrpt", "summary", "--state-dir", stateDir, "--json"], null, TimeSpan.FromSeconds(60));
-        Assert.True(summary.ExitCode == 0, summary.ToString());
-        using var json = JsonDocument.Parse(summary.Stdout);
-        var row = Assert.Single(json.RootElement.GetProperty("domains").EnumerateArray());
-        Assert.Equal(domain, row.GetProperty("policy_domain").GetString());
-        Assert.Equal((ok, failed), (row.GetProperty("successful").GetInt32(), row.GetProperty("failed").GetInt32()));
-        var types = row.GetProperty("failure_types").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
-        Assert.Equal(new Dictionary<string, int> { [type] = failed }, types);
+        Lab.RequireLab();
+        var ct = TestContext.Current.CancellationToken;
+        await StartServeAsync();
+        const int Reports = 400;
+        var yesterday = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1);
+        var at = new DateTimeOffset(yesterday.ToDateTime(new TimeOnly(12, 0)), TimeSpan.Zero);
+        var policy = new Rampart.Core.TlsRpt.TlsSessionPolicy(Rampart.Core.TlsRpt.TlsRptPolicyTypes.NoPolicyFound, null, [], []);
+        var state = Path.Combine(_dir, "state");
+        await using (var store = await Rampart.Storage.TlsRpt.SqliteTlsSessionStore.OpenAsync(
+            Rampart.Storage.TlsRpt.SqliteTlsSessionStore.PathIn(state), TimeProvider.System, ct))
+        {
+            await store.AddAsync(Rampart.Core.TlsRpt.TlsSessionSources.Datagram,
+                [.. Enumerable.Range(0, Reports).Select(i => new Rampart.Core.TlsRpt.TlsSessionEntry(new("tlsrpt-https.test", $"{HttpsRecord}; lab={i}", policy, true, [], at)))],
+                null, ct);
+        }
+        var config = SenderConfig();
+        var day = yesterday.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        int Posted() => _serve!.Lines.Count(l => l.Contains("TLS-RPT POST from", StringComparison.Ordinal));
+        int New() => _serve!.Lines.Count(l => l.Contains("TLS-RPT POST from", StringComparison.Ordinal) && l.Contains(": 1 report(s), 1 new", StringComparison.Ordinal));
+
+        await using (var sender = RampartProcess.Start(["tlsrpt", "send", "--config", config, "--day", day]))
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (Posted() < 20)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"serve received {Posted()} of {Reports} reports within 120 s\n{string.Join('\n', sender.Lines)}");
+                await Task.Delay(50, ct);
+            }
+            await sender.KillAsync();
+        }
+        var atKill = Posted();
+        Assert.True(atKill < Reports, $"the sender had sent all {Reports} reports before the kill");
+
+        var restart = await CliRunner.RunAsync(["tlsrpt", "send", "--config", config, "--json"], null, TimeSpan.FromSeconds(300));
+        Assert.True(restart.ExitCode == 0, restart.ToString());
+        await using (var outbox = await Rampart.Storage.TlsRpt.SqliteTlsRptOutbox.OpenAsync(Rampart.Storage.TlsRpt.SqliteTlsRptOutbox.PathIn(state), ct))
+        {
+            var entries = await outbox.ListAsync(yesterday, ct);
+            Assert.Equal(Reports, entries.Count);
+            var claimed = entries.Where(e => e.State != Rampart.Core.TlsRpt.TlsRptOutboxState.Sent).ToList();
+            // The kill may fall between two reports (nothing claimed) or during one (that one held by its lease).
+            Assert.True(claimed.Count <= 1, string.Join("; ", claimed.Select(e => $"{e.Report.Report.ReportId} {e.State} {e.Detail}")));
+            TestContext.Current.TestOutputHelper?.WriteLine($"killed after {atKill} posts; {claimed.Count} report held by its lease; {Posted()} posts after the restart");
+            foreach (var held in claimed)
+            {
+                Assert.Equal(Rampart.Core.TlsRpt.TlsRptOutboxState.Pending, held.State);
+                Assert.True(held.NextTry > DateTimeOffset.UtcNow, $"{held.Report.Report.ReportId}: next try {held.NextTry:O} is not its lease");
+                await outbox.UpdateAsync(held.Id, held.State, DateTimeOffset.UtcNow, held.Attempts, held.Detail, null, ct); // the lease ends
+            }
+        }
+        var third = await CliRunner.RunAsync(["tlsrpt", "send", "--config", config, "--json"], null, TimeSpan.FromSeconds(120));
+        Assert.True(third.ExitCode == 0, third.ToString());
+
+        await using (var outbox = await Rampart.Storage.TlsRpt.SqliteTlsRptOutbox.OpenAsync(Rampart.Storage.TlsRpt.SqliteTlsRptOutbox.PathIn(state), ct))
+        {
+            Assert.All(await outbox.ListAsync(yesterday, ct), e => Assert.Equal(Rampart.Core.TlsRpt.TlsRptOutboxState.Sent, e.State));
+        }
+        await _serve!.WaitForLineAsync(_ => New() == Reports, TimeSpan.FromSeconds(30));
+        Assert.True(Posted() - New() <= 1, $"{Posted()} posts for {Reports} reports (killed at {atKill})");
     }
 
     /// <summary>Waits until the day's report shows every datagram counted (the collector commits in batches).</summary>

@@ -91,6 +91,16 @@ internal sealed class RampartProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGKILL (no shutdown at all: a crash, the OOM killer), and its end awaited.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+        await _process.WaitForExitAsync();
+    }
+
     /// <summary>SIGTERM, then the exit code.</summary>
     public async Task<int> StopAsync()
     {

@@ -30,10 +30,10 @@ internal static class TlsRptCommand
         var where = new StoreChoice(stateDir, store);
         return new Command("tlsrpt",
             "TLS-RPT (RFC 8460) aggregate reports: import what reporters (Google, Microsoft, Mail.ru, …) send, and summarise them per domain; " +
-            "build and send our own reports about the mail we send (report, send). " +
+            "build and send our own reports about the mail we send (report, send, suppressed). " +
             $"The report store is {SqliteTlsReportStore.FileName} in --state-dir unless --store names another.")
         {
-            store, Import(where), Summary(where), TlsRptIngestLogCommand.Create(store), TlsRptReportCommand.Report(store), TlsRptReportCommand.Send(store),
+            store, Import(where), Summary(where), TlsRptIngestLogCommand.Create(store), TlsRptReportCommand.Report(store), TlsRptReportCommand.Send(store), TlsRptReportCommand.Suppressed(store),
         };
     }
 

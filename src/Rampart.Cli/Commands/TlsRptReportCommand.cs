@@ -114,25 +114,117 @@ internal static class TlsRptReportCommand
         return command;
     }
 
+    public static Command Suppressed(Option<string?> store)
+    {
+        var clear = new Option<string?>("--clear")
+        {
+            Description = "Lift the suppression of RUA (as listed), so that the next report due tries it again.", HelpName = "RUA",
+        };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Write {\"suppressed\": [{\"rua\", \"until\", \"reason\"}]}; with --clear, {\"rua\", \"cleared\": true|false}.",
+        };
+        var command = new Command("suppressed",
+            "List the ruas our reports are not sent to: each refused one for good (SMTP 5xx from tlsrpt_reporting.submit, HTTP 4xx from " +
+            "the https: rua) and is skipped for 30 days from then; a report whose every rua is suppressed is dropped. The list is in " +
+            "tlsrpt-outbox.sqlite in the state directory (from --state-dir or --config). --clear RUA lifts one at once, once the " +
+            "receiver has fixed its side. Exit 0; with --clear, 1 when RUA was not suppressed.")
+        {
+            clear, json,
+        };
+        command.WithConfig().WithStateDir();
+        command.SetAction((parse, ct) => Verb.RunAsync(async () =>
+        {
+            RejectStore(parse, store);
+            var path = SqliteTlsRptOutbox.PathIn(Rampart.Hosting.StateDirectory.Choose(parse.GetValue(GlobalOptions.StateDir) ?? LoadConfig(parse)?.EffectiveStateDirectory));
+            var now = DateTimeOffset.UtcNow;
+            var rua = parse.GetValue(clear);
+            // Nothing was ever sent from here: nothing is suppressed, and no outbox is created just to say so.
+            var outbox = File.Exists(path) ? await SqliteTlsRptOutbox.OpenAsync(path, ct).ConfigureAwait(false) : null;
+            try
+            {
+                if (rua is not null)
+                {
+                    var cleared = outbox is not null && await outbox.ClearSuppressionAsync(rua, now, ct).ConfigureAwait(false);
+                    if (parse.GetValue(json))
+                    {
+                        JsonShapes.WriteStdout(w =>
+                        {
+                            w.WriteStartObject();
+                            w.WriteString("rua", rua);
+                            w.WriteBoolean("cleared", cleared);
+                            w.WriteEndObject();
+                        });
+                    }
+                    else if (cleared)
+                    {
+                        Console.WriteLine($"{Shown(rua)}: no longer suppressed; the next report due tries it");
+                    }
+                    else
+                    {
+                        Console.Error.WriteLine($"rampart: {Shown(rua)} is not suppressed (rampart tlsrpt suppressed lists the ruas that are, exactly as to be given)");
+                    }
+                    return cleared ? ExitCodes.Ok : ExitCodes.Invalid;
+                }
+                IReadOnlyList<TlsRptSuppression> list = outbox is null ? [] : await outbox.SuppressionsAsync(now, ct).ConfigureAwait(false);
+                if (parse.GetValue(json))
+                {
+                    JsonShapes.WriteStdout(w =>
+                    {
+                        w.WriteStartObject();
+                        w.WriteStartArray("suppressed");
+                        foreach (var s in list)
+                        {
+                            w.WriteStartObject();
+                            w.WriteString("rua", s.Rua);
+                            w.WriteString("until", s.Until.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
+                            w.WriteString("reason", s.Reason);
+                            w.WriteEndObject();
+                        }
+                        w.WriteEndArray();
+                        w.WriteEndObject();
+                    });
+                    return ExitCodes.Ok;
+                }
+                Console.WriteLine(list.Count == 0 ? $"no rua is suppressed ({path})" : $"{list.Count} rua(s) suppressed ({path}):");
+                foreach (var s in list)
+                {
+                    Console.WriteLine($"  {Shown(s.Rua)} until {s.Until.UtcDateTime:yyyy-MM-dd HH:mm}Z: {Shown(s.Reason, 300)}");
+                }
+                return ExitCodes.Ok;
+            }
+            finally
+            {
+                if (outbox is not null)
+                {
+                    await outbox.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }, ct));
+        return command;
+    }
+
+    /// <summary>The daemon's file named by --config, its warnings written; null without --config.</summary>
+    private static DaemonConfiguration? LoadConfig(ParseResult parse)
+    {
+        if (parse.GetValue(GlobalOptions.Config) is not { } path)
+        {
+            return null;
+        }
+        var loaded = DaemonConfiguration.Load(path);
+        foreach (var warning in loaded.Warnings)
+        {
+            Console.Error.WriteLine("rampart: warning: " + warning);
+        }
+        return loaded.Succeeded ? loaded.Configuration : throw new RampartException(string.Join(Environment.NewLine + "rampart: ", loaded.Errors));
+    }
+
     /// <summary>What both verbs take from the command line and --config.</summary>
     private sealed record Context(string StateDirectory, TlsRptReportingConfig Reporting, TlsRptReporter Reporter, Services Services, DateOnly Today)
     {
         public static Context From(ParseResult parse)
         {
-            DaemonConfiguration? file = null;
-            if (parse.GetValue(GlobalOptions.Config) is { } path)
-            {
-                var loaded = DaemonConfiguration.Load(path);
-                foreach (var warning in loaded.Warnings)
-                {
-                    Console.Error.WriteLine("rampart: warning: " + warning);
-                }
-                if (!loaded.Succeeded)
-                {
-                    throw new RampartException(string.Join(Environment.NewLine + "rampart: ", loaded.Errors));
-                }
-                file = loaded.Configuration;
-            }
+            var file = LoadConfig(parse);
             var inputs = ServiceInputs.From(parse);
             var services = Services.Create(inputs with { Resolver = inputs.Resolver ?? file?.Resolver, CaFile = inputs.CaFile ?? file?.CaFile });
             var stateDirectory = Rampart.Hosting.StateDirectory.Choose(parse.GetValue(GlobalOptions.StateDir) ?? file?.EffectiveStateDirectory);

@@ -78,4 +78,10 @@ public interface ITlsRptOutbox : IAsyncDisposable
 
     /// <summary>Suppresses <paramref name="suppression"/>'s rua until its time (replacing an earlier one).</summary>
     Task SuppressAsync(TlsRptSuppression suppression, CancellationToken cancellationToken);
+
+    /// <summary>Every suppression in force at <paramref name="now"/>, by rua.</summary>
+    Task<IReadOnlyList<TlsRptSuppression>> SuppressionsAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Lifts the suppression of <paramref name="rua"/> (exactly as recorded); false when none was in force at <paramref name="now"/>.</summary>
+    Task<bool> ClearSuppressionAsync(string rua, DateTimeOffset now, CancellationToken cancellationToken);
 }

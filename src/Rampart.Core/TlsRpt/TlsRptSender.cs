@@ -16,6 +16,14 @@ public sealed record TlsRptSendSettings
 
     /// <summary>How long a rua that refused for good (SMTP 5xx, HTTP 4xx) gets nothing.</summary>
     public TimeSpan SuppressFor { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// How many finished UTC days of session counts are kept besides today's (<c>tlsrpt_reporting.keep_days</c>); older
+    /// ones are purged. At least <see cref="MinKeepDays"/>: yesterday's counts must outlive the spread and the build.
+    /// </summary>
+    public int KeepDays { get; init; } = 14;
+
+    public const int MinKeepDays = 2;
 }
 
 /// <summary>One rua tried (or skipped) for a report.</summary>
@@ -91,6 +99,17 @@ public sealed class TlsRptSender
             }
         }
         return queued;
+    }
+
+    /// <summary>
+    /// Deletes the session counts of the days before the last <see cref="TlsRptSendSettings.KeepDays"/> finished ones
+    /// (their reports were built long ago, or will never be: RFC 8460 reports are due within a day). Returns the first day
+    /// kept and how many policy rows went.
+    /// </summary>
+    public async Task<(DateOnly Kept, int Purged)> PurgeOldDaysAsync(CancellationToken cancellationToken)
+    {
+        var kept = DateOnly.FromDateTime(_time.GetUtcNow().UtcDateTime).AddDays(-Math.Max(_settings.KeepDays, TlsRptSendSettings.MinKeepDays));
+        return (kept, await _sessions.PurgeBeforeAsync(kept, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>Tries every report that is due now; each outcome is in the outbox before the next report is tried.</summary>

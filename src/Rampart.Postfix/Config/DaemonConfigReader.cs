@@ -83,6 +83,9 @@ internal static class DaemonConfigReader
         .Key("spread", ConfigTypes.Seconds(allowZero: true, max: 86400), "14400",
             "Seconds after UTC midnight within which each report is sent at a random moment.",
             (t, v) => t with { Spread = v })
+        .Key("keep_days", ConfigTypes.Int(Rampart.Core.TlsRpt.TlsRptSendSettings.MinKeepDays, 3660), "14",
+            "Finished UTC days of session counts kept besides today; older ones are purged daily and after each send pass.",
+            (t, v) => t with { KeepDays = v })
         .Section("dkim", TlsRptDkim, "The key that signs mailed reports (all three keys).",
             t => t.Dkim ?? new TlsRptDkimConfig(), (t, v) => t with { Dkim = v });
 

@@ -44,6 +44,7 @@ namespace Rampart.Postfix.Config;
  *        contact_info: mailto:postmaster@example.net  # contact-info (default: the sender address)
  *        submit: 127.0.0.1:25                 # SMTP server mailed reports are submitted to
  *        spread: 14400                        # seconds after midnight within which reports go out
+ *        keep_days: 14                        # finished days of session counts kept (older ones purged)
  *        dkim: {domain: example.net, selector: tlsrpt, key_file: /etc/rampart/dkim.pem}
  *    and in a listen entry: {address: unix:/run/rampart/socketmap.sock, mode: "0660", owner: "rampart:postfix"}
  *
@@ -145,6 +146,9 @@ internal sealed record TlsRptReportingConfig
 
     /// <summary><c>spread</c>.</summary>
     public TimeSpan Spread { get; init; } = new Rampart.Core.TlsRpt.TlsRptSendSettings().Spread;
+
+    /// <summary><c>keep_days</c>: finished days of session counts kept.</summary>
+    public int KeepDays { get; init; } = new Rampart.Core.TlsRpt.TlsRptSendSettings().KeepDays;
 
     /// <summary><c>dkim</c>; null = unsigned.</summary>
     public TlsRptDkimConfig? Dkim { get; init; }

@@ -79,14 +79,17 @@ internal sealed partial class TlsRptReportSending : IAsyncDisposable
     private readonly ITlsSessionStore? _ownedSessions;
     private readonly SqliteTlsRptOutbox _outbox;
     private readonly TlsRptHttpsDelivery _https;
+    private readonly TimeProvider _time;
+    private DateOnly? _purgedOn;
 
-    private TlsRptReportSending(TlsRptSender sender, ITlsSessionStore? ownedSessions, SqliteTlsRptOutbox outbox, TlsRptHttpsDelivery https, bool signed)
+    private TlsRptReportSending(TlsRptSender sender, ITlsSessionStore? ownedSessions, SqliteTlsRptOutbox outbox, TlsRptHttpsDelivery https, bool signed, TimeProvider time)
     {
         Sender = sender;
         _ownedSessions = ownedSessions;
         _outbox = outbox;
         _https = https;
         Signed = signed;
+        _time = time;
     }
 
     public TlsRptSender Sender { get; }
@@ -121,8 +124,8 @@ internal sealed partial class TlsRptReportSending : IAsyncDisposable
             }
             outbox = await SqliteTlsRptOutbox.OpenAsync(SqliteTlsRptOutbox.PathIn(stateDirectory), cancellationToken).ConfigureAwait(false);
             var sender = new TlsRptSender(sessions, outbox, new TlsRptRuaLookup(dns), [mailer, https], config.Reporter(mail.Sender.Domain),
-                new TlsRptSendSettings { Spread = config.Spread }, time);
-            return new TlsRptReportSending(sender, owned, outbox, https, mail.Dkim is not null);
+                new TlsRptSendSettings { Spread = config.Spread, KeepDays = config.KeepDays }, time);
+            return new TlsRptReportSending(sender, owned, outbox, https, mail.Dkim is not null, time);
         }
         catch
         {
@@ -139,7 +142,10 @@ internal sealed partial class TlsRptReportSending : IAsyncDisposable
         }
     }
 
-    /// <summary>One pass: queue the finished days (or <paramref name="day"/>), then send what is due; each outcome logged and counted.</summary>
+    /// <summary>
+    /// One pass: queue the finished days (or <paramref name="day"/>), then send what is due, each outcome logged and
+    /// counted; then, on the first pass of each UTC day, purge the session counts older than <c>keep_days</c>.
+    /// </summary>
     public async Task<(IReadOnlyList<OutgoingTlsRptReport> Queued, IReadOnlyList<TlsRptSendOutcome> Outcomes)> RunOnceAsync(
         DateOnly? day, TlsRptSendMetrics metrics, ILogger log, CancellationToken cancellationToken)
     {
@@ -166,6 +172,16 @@ internal sealed partial class TlsRptReportSending : IAsyncDisposable
                 default:
                     LogGivenUp(log, id, outcome.Report.ReportDomain, SqliteTlsRptOutbox.StateName(outcome.State), outcome.Detail);
                     break;
+            }
+        }
+        var today = DateOnly.FromDateTime(_time.GetUtcNow().UtcDateTime);
+        if (_purgedOn != today)
+        {
+            var (kept, purged) = await Sender.PurgeOldDaysAsync(cancellationToken).ConfigureAwait(false);
+            _purgedOn = today;
+            if (purged > 0)
+            {
+                LogPurged(log, purged, kept.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
             }
         }
         return (queued, outcomes);
@@ -216,6 +232,9 @@ internal sealed partial class TlsRptReportSending : IAsyncDisposable
 
     [LoggerMessage(EventId = 383, Level = LogLevel.Warning, Message = "TLS-RPT report {ReportId} for {Domain} {State}: {Detail}")]
     private static partial void LogGivenUp(ILogger logger, string reportId, string domain, string state, string detail);
+
+    [LoggerMessage(EventId = 385, Level = LogLevel.Information, Message = "TLS-RPT: session counts of {Rows} policy row(s) before {Kept} purged (keep_days)")]
+    private static partial void LogPurged(ILogger logger, int rows, string kept);
 
     [LoggerMessage(EventId = 384, Level = LogLevel.Error, Message = "TLS-RPT reports cannot be built or sent now, trying again in a minute: {Message}")]
     private static partial void LogFault(ILogger logger, string message);

@@ -153,6 +153,30 @@ public sealed class SqliteTlsRptOutbox : ITlsRptOutbox
         }, cancellationToken);
     }
 
+    public Task<IReadOnlyList<TlsRptSuppression>> SuppressionsAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        UseAsync<IReadOnlyList<TlsRptSuppression>>("cannot read the suppression list", async () =>
+        {
+            using var command = _db.Command("SELECT rua, until_ms, reason FROM tlsrpt_outbox_suppressed WHERE until_ms > $now ORDER BY rua");
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var list = new List<TlsRptSuppression>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                list.Add(new TlsRptSuppression(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetString(2)));
+            }
+            return list;
+        }, cancellationToken);
+
+    public Task<bool> ClearSuppressionAsync(string rua, DateTimeOffset now, CancellationToken cancellationToken) =>
+        UseAsync("cannot change the suppression list", async () =>
+        {
+            // an expired row goes too, but only one in force counts as cleared
+            using var command = _db.Command("DELETE FROM tlsrpt_outbox_suppressed WHERE rua = $rua RETURNING until_ms > $now");
+            command.Parameters.AddWithValue("$rua", rua);
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long inForce && inForce == 1;
+        }, cancellationToken);
+
     public ValueTask DisposeAsync() => _db.DisposeAsync();
 
     private Task<IReadOnlyList<TlsRptOutboxEntry>> ReadAsync(string where, Action<SqliteCommand> parameters, CancellationToken cancellationToken) =>

@@ -120,4 +120,21 @@ public sealed class TlsRptReportCommandTests : IDisposable
         Assert.Equal(0, again.RootElement.GetProperty("queued").GetInt32());
         Assert.Equal(0, again.RootElement.GetProperty("reports").GetArrayLength());
     }
+
+    [Fact]
+    public async Task Send_PurgesSessionDaysOlderThanKeepDays()
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        foreach (var day in new[] { today.AddDays(-4), today.AddDays(-3), today.AddDays(-1) })
+        {
+            await SeedAsync(State, day);
+        }
+        var config = Config("  sender_address: tlsrpt@sender.test\n  keep_days: 3\n");
+
+        var result = await CliRunner.RunAsync("tlsrpt", "send", "--config", config, "--json");
+
+        Assert.Equal(1, result.ExitCode); // the reports wait for DNS (nothing answers); the purge does not depend on them
+        await using var store = await SqliteTlsSessionStore.OpenAsync(SqliteTlsSessionStore.PathIn(State), TimeProvider.System, TestContext.Current.CancellationToken);
+        Assert.Equal([today.AddDays(-3), today.AddDays(-1)], await store.DaysAsync(TestContext.Current.CancellationToken));
+    }
 }

@@ -20,7 +20,7 @@ internal sealed class FixedTlsSessionStore(IEnumerable<TlsSessionDayPolicy> rows
     public Task<IReadOnlyList<TlsSessionDayPolicy>> ReadDayAsync(DateOnly day, string? reportDomain, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<TlsSessionDayPolicy>>([.. _rows.Where(r => r.Day == day && (reportDomain is null || r.ReportDomain == reportDomain))]);
 
-    public Task<int> PurgeBeforeAsync(DateOnly day, CancellationToken cancellationToken) => throw new NotSupportedException();
+    public Task<int> PurgeBeforeAsync(DateOnly day, CancellationToken cancellationToken) => Task.FromResult(_rows.RemoveAll(r => r.Day < day));
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
@@ -81,6 +81,12 @@ internal sealed class InMemoryTlsRptOutbox : ITlsRptOutbox
         _suppressed[suppression.Rua] = suppression;
         return Task.CompletedTask;
     }
+
+    public Task<IReadOnlyList<TlsRptSuppression>> SuppressionsAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<TlsRptSuppression>>([.. _suppressed.Values.Where(s => s.Until > now).OrderBy(s => s.Rua, StringComparer.Ordinal)]);
+
+    public Task<bool> ClearSuppressionAsync(string rua, DateTimeOffset now, CancellationToken cancellationToken) =>
+        Task.FromResult(_suppressed.Remove(rua, out var s) && s.Until > now);
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

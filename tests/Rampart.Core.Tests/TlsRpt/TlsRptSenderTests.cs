@@ -27,8 +27,25 @@ public sealed class TlsRptSenderTests : IAsyncDisposable
         new(day, domain, $"v=TLSRPTv1; rua=mailto:tlsrpt@{domain}", TlsSessionPolicy.NoPolicyFound, ok, failed,
             failed > 0 ? [new TlsSessionFailureCount(new TlsSessionFailure(TlsRptResultTypes.StartTlsNotSupported), failed)] : []);
 
-    private TlsRptSender Sender(params TlsSessionDayPolicy[] rows) =>
-        new(new FixedTlsSessionStore(rows), _outbox, new TlsRptRuaLookup(_dns), [_mail, _https], s_reporter, new TlsRptSendSettings(), _time, new Random(7));
+    private TlsRptSender Sender(params TlsSessionDayPolicy[] rows) => Sender(new FixedTlsSessionStore(rows), new TlsRptSendSettings());
+
+    private TlsRptSender Sender(ITlsSessionStore sessions, TlsRptSendSettings settings) =>
+        new(sessions, _outbox, new TlsRptRuaLookup(_dns), [_mail, _https], s_reporter, settings, _time, new Random(7));
+
+    [Theory]
+    [InlineData(14, "2026-11-23")] // today 2026-12-07: today and the 14 finished days before it stay
+    [InlineData(2, "2026-12-05")]
+    [InlineData(0, "2026-12-05")]  // below the minimum: yesterday's counts must outlive the spread
+    public async Task PurgeOldDays_KeepsTodayAndTheLastKeepDays(int keepDays, string firstKept)
+    {
+        var kept = DateOnly.Parse(firstKept, System.Globalization.CultureInfo.InvariantCulture);
+        var sessions = new FixedTlsSessionStore([.. Enumerable.Range(0, 40).Select(i => Row(new DateOnly(2026, 12, 7).AddDays(-i), "a.example"))]);
+
+        var (first, purged) = await Sender(sessions, new TlsRptSendSettings { KeepDays = keepDays }).PurgeOldDaysAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal((kept, 40 - (new DateOnly(2026, 12, 7).DayNumber - kept.DayNumber + 1)), (first, purged));
+        Assert.Equal(kept, (await sessions.DaysAsync(TestContext.Current.CancellationToken))[0]);
+    }
 
     [Fact]
     public async Task Queue_FinishedDaysOnce_DueWithinTheSpreadAfterMidnight_TodayWaits()

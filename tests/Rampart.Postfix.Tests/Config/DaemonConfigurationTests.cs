@@ -496,12 +496,14 @@ public sealed class DaemonConfigurationTests
               contact_info: https://example.net/tls-reports
               submit: "[::1]:2525"
               spread: 600
+              keep_days: 30
               dkim: {domain: Example.NET, selector: tlsrpt, key_file: /etc/rampart/dkim.pem}
             """)).TlsRptReporting!;
 
         Assert.Equal("TLSRPT@Example.NET", config.SenderAddress);
         Assert.Equal(("::1", 2525), (config.Submit.Host, config.Submit.Port));
         Assert.Equal(TimeSpan.FromMinutes(10), config.Spread);
+        Assert.Equal(30, config.KeepDays);
         Assert.Equal(new Rampart.Core.TlsRpt.TlsRptDkimKey("example.net", "tlsrpt", "/etc/rampart/dkim.pem"), config.Mail!.Dkim);
         Assert.Equal(new Rampart.Core.TlsRpt.TlsRptReporter("Example Net", "https://example.net/tls-reports", "example.net"), config.Reporter("host.local"));
     }
@@ -513,6 +515,7 @@ public sealed class DaemonConfigurationTests
 
         Assert.Equal(("127.0.0.1", 25), (config.Submit.Host, config.Submit.Port));
         Assert.Equal(TimeSpan.FromHours(4), config.Spread);
+        Assert.Equal(14, config.KeepDays);
         Assert.Null(config.Mail!.Dkim);
         Assert.Equal(new Rampart.Core.TlsRpt.TlsRptReporter("example.net", "mailto:tlsrpt@example.net", "example.net"), config.Reporter("host.local"));
         Assert.Null(new TlsRptReportingConfig().Mail); // no sender address: nothing is sent
@@ -526,6 +529,7 @@ public sealed class DaemonConfigurationTests
     [InlineData("dkim: {domain: example.net, selector: s1}", "tlsrpt_reporting.dkim: needs domain, selector and key_file together")]
     [InlineData("dkim: {domain: example.net, selector: s1, key_file: relative.pem}", "tlsrpt_reporting.dkim.key_file")]
     [InlineData("spread: 90000", "tlsrpt_reporting.spread")]
+    [InlineData("keep_days: 1", "tlsrpt_reporting.keep_days")]
     public void Parse_TlsRptSending_BadValue_OneError(string line, string expected)
     {
         var result = Parse("tlsrpt_reporting:\n  " + line + "\n");

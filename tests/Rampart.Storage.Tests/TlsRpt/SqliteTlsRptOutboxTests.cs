@@ -101,4 +101,21 @@ public sealed class SqliteTlsRptOutboxTests : IDisposable
         Assert.Null(await reopened.SuppressionAsync("mailto:r@a.example", s_due.AddDays(31), _ct));
         Assert.Null(await reopened.SuppressionAsync("https://other.example/", s_due, _ct));
     }
+
+    [Fact]
+    public async Task Suppressions_ListsThoseInForce_ClearLiftsOne()
+    {
+        await using var outbox = await OpenAsync();
+        await outbox.SuppressAsync(new TlsRptSuppression("mailto:z@a.example", s_due.AddDays(30), "550 no such user"), _ct);
+        await outbox.SuppressAsync(new TlsRptSuppression("https://b.example/tlsrpt", s_due.AddDays(2), "HTTP 404"), _ct);
+        await outbox.SuppressAsync(new TlsRptSuppression("mailto:old@c.example", s_due.AddDays(-1), "550 gone"), _ct);
+
+        Assert.Equal(["https://b.example/tlsrpt", "mailto:z@a.example"], (await outbox.SuppressionsAsync(s_due, _ct)).Select(x => x.Rua));
+        Assert.True(await outbox.ClearSuppressionAsync("mailto:z@a.example", s_due, _ct));
+        Assert.False(await outbox.ClearSuppressionAsync("mailto:z@a.example", s_due, _ct));   // already lifted
+        Assert.False(await outbox.ClearSuppressionAsync("mailto:old@c.example", s_due, _ct)); // expired: was not in force
+        Assert.False(await outbox.ClearSuppressionAsync("mailto:Z@a.example", s_due, _ct));   // exactly as recorded
+        Assert.Null(await outbox.SuppressionAsync("mailto:z@a.example", s_due, _ct));
+        Assert.Equal(["https://b.example/tlsrpt"], (await outbox.SuppressionsAsync(s_due, _ct)).Select(x => x.Rua));
+    }
 }
