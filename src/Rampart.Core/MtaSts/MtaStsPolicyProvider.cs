@@ -55,6 +55,8 @@ public sealed record MtaStsPolicySettings
 /// compared and only a changed id triggers a refetch; a failed refresh keeps the cached policy. Concurrent lookups of
 /// one domain share one DNS check and fetch, and a failed fetch of a TXT id is not repeated before its backoff ends.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001",
+    Justification = "SemaphoreSlim holds an unmanaged handle only once AvailableWaitHandle is read; it never is here.")]
 public sealed class MtaStsPolicyProvider(
     IDnsResolver dns,
     IMtaStsPolicyFetcher fetcher,
@@ -64,6 +66,13 @@ public sealed class MtaStsPolicyProvider(
 {
     private readonly SingleFlight<string, MtaStsLookupResult> _inFlight = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, FetchFailure> _failures = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Orders the writes of a domain's DANE verdict against the refresh's writes of its policy, which carry the verdict
+    /// along: without it a refresh that read the entry before a verdict changed could write the old verdict back (a DANE
+    /// domain's policy marked usable cache-first again until the next full decision). Writes are rare; one gate serves all.
+    /// </summary>
+    private readonly SemaphoreSlim _verdictWrites = new(1, 1);
 
     /// <summary>A failed fetch of one TXT id, and when the next attempt is allowed.</summary>
     private sealed record FetchFailure(string Id, int Count, DateTimeOffset RetryAt, MtaStsLookupResult Result);
@@ -85,10 +94,40 @@ public sealed class MtaStsPolicyProvider(
     /// </summary>
     public async Task RecordDaneVerdictAsync(string domain, bool daneApplies, CancellationToken cancellationToken)
     {
-        var cached = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
-        if (cached is not null && cached.DecidedWithoutDane == daneApplies)
+        await _verdictWrites.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            await store.SetAsync(cached with { DecidedWithoutDane = !daneApplies }, cancellationToken).ConfigureAwait(false);
+            var cached = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
+            if (cached is not null && cached.DecidedWithoutDane == daneApplies)
+            {
+                await store.SetAsync(cached with { DecidedWithoutDane = !daneApplies }, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _verdictWrites.Release();
+        }
+    }
+
+    /// <summary>
+    /// Stores a refreshed entry with the domain's DANE verdict as stored now (read again under the gate), not as it was
+    /// when the refresh began; returns what was stored.
+    /// </summary>
+    private async Task<CachedMtaStsPolicy> StoreKeepingVerdictAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken)
+    {
+        await _verdictWrites.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (await store.GetAsync(entry.Domain, cancellationToken).ConfigureAwait(false) is { } stored)
+            {
+                entry = entry with { DecidedWithoutDane = stored.DecidedWithoutDane };
+            }
+            await store.SetAsync(entry, cancellationToken).ConfigureAwait(false);
+            return entry;
+        }
+        finally
+        {
+            _verdictWrites.Release();
         }
     }
 
@@ -177,8 +216,7 @@ public sealed class MtaStsPolicyProvider(
         }
         else if (cached is not null && cached.Id == id)
         {
-            cached = cached with { CheckedAt = now };
-            await store.SetAsync(cached, cancellationToken).ConfigureAwait(false);
+            cached = await StoreKeepingVerdictAsync(cached with { CheckedAt = now }, cancellationToken).ConfigureAwait(false);
             evidence.Add(CachedEvidence(cached, "id unchanged, no refetch"));
             return FromCached(cached, evidence);
         }
@@ -240,9 +278,9 @@ public sealed class MtaStsPolicyProvider(
         var entry = new CachedMtaStsPolicy(domain, id, policy, now, now.AddSeconds(policy.MaxAge), now) { DecidedWithoutDane = decidedWithoutDane };
         if (policy.MaxAge > 0)
         {
-            await store.SetAsync(entry, cancellationToken).ConfigureAwait(false);
+            entry = await StoreKeepingVerdictAsync(entry, cancellationToken).ConfigureAwait(false);
         }
-        return new(MtaStsLookupStatus.Policy, policy, id, false, evidence) { DecidedWithoutDane = policy.MaxAge > 0 && decidedWithoutDane };
+        return new(MtaStsLookupStatus.Policy, policy, id, false, evidence) { DecidedWithoutDane = policy.MaxAge > 0 && entry.DecidedWithoutDane };
     }
 
     private MtaStsLookupResult RememberFailure(string domain, string id, DateTimeOffset now, MtaStsLookupResult result)

@@ -23,11 +23,22 @@ internal sealed class FakePolicyFetcher : IMtaStsPolicyFetcher
         return this;
     }
 
-    public Task<MtaStsFetchResult> FetchAsync(string domain, CancellationToken cancellationToken)
+    /// <summary>When set, each fetch signals <see cref="Started"/> and then waits for this before it answers.</summary>
+    public TaskCompletionSource? Hold { get; set; }
+
+    /// <summary>Completed when a fetch has begun while <see cref="Hold"/> is set.</summary>
+    public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async Task<MtaStsFetchResult> FetchAsync(string domain, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _fetches);
-        return Task.FromResult(_results.TryGetValue(domain, out var result)
+        if (Hold is { } hold)
+        {
+            Started.TrySetResult();
+            await hold.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return _results.TryGetValue(domain, out var result)
             ? result
-            : new MtaStsFetchResult(MtaStsFetchError.ConnectFailed, MtaStsPolicyFetcher.PolicyUrl(domain), "fake: no server"));
+            : new MtaStsFetchResult(MtaStsFetchError.ConnectFailed, MtaStsPolicyFetcher.PolicyUrl(domain), "fake: no server");
     }
 }

@@ -42,6 +42,31 @@ public class MtaStsPolicyProviderTests
     }
 
     [Fact]
+    public async Task Refresh_DaneVerdictRecordedWhileItFetches_TheVerdictIsKeptNotTheOneReadBefore()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await Lookup();
+        await _provider.RecordDaneVerdictAsync(Domain, daneApplies: false, ct);
+        Assert.True((await _store.GetAsync(Domain, ct))!.DecidedWithoutDane);
+        _dns.Txt(Txt, "v=STSv1; id=two");
+        _fetcher.Serve(Domain, PolicyV2);
+        _time.Advance(TimeSpan.FromHours(2));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fetcher.Hold = release;
+
+        var refresh = Lookup(); // reads the entry (without DANE), then fetches the new id
+        await _fetcher.Started.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        await _provider.RecordDaneVerdictAsync(Domain, daneApplies: true, ct); // a full decision meanwhile: DANE applies now
+        release.SetResult();
+        var result = await refresh;
+
+        var stored = await _store.GetAsync(Domain, ct);
+        Assert.Equal("two", stored!.Id);
+        Assert.False(stored.DecidedWithoutDane); // not written back as "without DANE": never served cache-first for a DANE domain
+        Assert.False(result.DecidedWithoutDane);
+    }
+
+    [Fact]
     public async Task Lookup_WithinRefreshInterval_UsesCacheWithoutDns()
     {
         await Lookup();
