@@ -86,7 +86,9 @@ internal static class TlsRptCommand
         var command = new Command("import",
             "Import reports into the store. Containers are recognised by content: gzip, zip, an email (multipart/report), an mbox. " +
             "A report already stored (same organization, report-id and date range) is counted as a duplicate and left as it is, so " +
-            "importing a folder again changes nothing. DKIM signatures of emailed reports are verified and recorded, never a reason " +
+            "importing a folder again changes nothing; a file imported before (same SHA-256, all its reports stored) is not read again, its " +
+            "reports are counted as duplicates as stored. Reports are committed in batches (500 reports or about 16 MiB); the counts printed " +
+            "are of committed reports. DKIM signatures of emailed reports are verified and recorded, never a reason " +
             "to reject. Exit 0 when nothing was rejected, 1 when some input was rejected (each is listed with the reason), 2 on a " +
             "usage or I/O error.")
         {

@@ -260,11 +260,11 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
 
     /// <inheritdoc/>
     public Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot summarise", query, (filtered, ct) => TlsRptAggregateQueries.ReadAsync(Dialect, filtered, ct), cancellationToken, summary: true);
+        ReadAsync("cannot summarise", query, (filtered, ct) => TlsRptAggregateQueries.ReadAsync(Dialect, filtered, query.Since is not null, ct), cancellationToken, summary: true);
 
     /// <inheritdoc/>
     public Task<TlsRptDaily> DailyAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot read the days", query, (filtered, ct) => TlsRptHistoryQueries.DailyAsync(Dialect, filtered, ct), cancellationToken, summary: true);
+        ReadAsync("cannot read the days", query, (filtered, ct) => TlsRptHistoryQueries.DailyAsync(Dialect, filtered, query.Since is not null, ct), cancellationToken, summary: true);
 
     /// <summary><see cref="AggregateAsync"/> computed from every stored failure detail instead of the per-day tables (tests).</summary>
     internal Task<TlsRptAggregates> ScanAggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
@@ -488,9 +488,13 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
         });
         if (summary)
         {
+            // The day of since ($3) is in every summary query; the start of the next day ($4) only in those with since.
             var (day, next) = TlsRptAggregateQueries.SinceDay(query);
             command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)day ?? DBNull.Value });
-            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)next ?? DBNull.Value });
+            if (sql.Contains("$4", StringComparison.Ordinal))
+            {
+                command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)next ?? DBNull.Value });
+            }
         }
         return command;
     }

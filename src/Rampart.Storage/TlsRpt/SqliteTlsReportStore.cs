@@ -283,11 +283,11 @@ public sealed class SqliteTlsReportStore : ITlsReportStore, ITlsReportHistory, I
 
     /// <inheritdoc/>
     public Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot summarise", query, (q, ct) => TlsRptAggregateQueries.ReadAsync(Dialect, sql => Filtered(sql, q), ct), cancellationToken);
+        ReadAsync("cannot summarise", query, (q, ct) => TlsRptAggregateQueries.ReadAsync(Dialect, sql => Filtered(sql, q), q.Since is not null, ct), cancellationToken);
 
     /// <inheritdoc/>
     public Task<TlsRptDaily> DailyAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot read the days", query, (q, ct) => TlsRptHistoryQueries.DailyAsync(Dialect, sql => Filtered(sql, q), ct), cancellationToken);
+        ReadAsync("cannot read the days", query, (q, ct) => TlsRptHistoryQueries.DailyAsync(Dialect, sql => Filtered(sql, q), q.Since is not null, ct), cancellationToken);
 
     /// <summary><see cref="AggregateAsync"/> computed from every stored failure detail instead of the per-day tables (tests).</summary>
     internal Task<TlsRptAggregates> ScanAggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>

@@ -91,46 +91,49 @@ internal static class TlsRptAggregateQueries
     }
 
     /// <summary>
-    /// Reads the summary's aggregates from the per-day tables (plus the day of Since from the report tables) through
-    /// <paramref name="filtered"/>: a command for the SQL with the query's parameters bound (domain, since, the day of
-    /// since, the start of the next day).
+    /// Reads the summary's aggregates from the per-day tables (plus, with Since, the day of Since from the report tables)
+    /// through <paramref name="filtered"/>: a command for the SQL with the query's parameters bound (domain, since, the
+    /// day of since, the start of the next day).
     /// </summary>
-    public static async Task<TlsRptAggregates> ReadAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, CancellationToken cancellationToken)
+    public static async Task<TlsRptAggregates> ReadAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, bool since, CancellationToken cancellationToken)
     {
-        var reporters = await ReportersAsync(dialect, filtered($"""
-            SELECT policy_domain, organization, CAST(SUM(reports) AS integer), CAST(SUM(successful) AS bigint), CAST(SUM(failed) AS bigint),
-                   MIN(first_start), MAX(last_end)
-            FROM (SELECT a.policy_domain, a.organization, a.reports, a.successful, a.failed, a.first_start, a.last_end
-                  FROM tlsrpt_day a
-                  WHERE {dialect.DayWhere}
-                  UNION ALL
-                  SELECT p.policy_domain, r.organization, COUNT(DISTINCT r.id), SUM(p.successful), SUM(p.failed), MIN(r.{dialect.StartColumn}), MAX(r.{dialect.EndColumn})
-                  FROM tlsrpt_policy p JOIN tlsrpt_report r ON r.id = p.report
-                  WHERE {dialect.SinceDayWhere}
-                  GROUP BY p.policy_domain, r.organization) t
-            GROUP BY policy_domain, organization
-            """), cancellationToken).ConfigureAwait(false);
+        var reporters = await ReportersAsync(dialect, filtered(Summed(since,
+            "policy_domain, organization", "CAST(SUM(reports) AS integer), CAST(SUM(successful) AS bigint), CAST(SUM(failed) AS bigint), MIN(first_start), MAX(last_end)",
+            $"SELECT a.policy_domain, a.organization, a.reports, a.successful, a.failed, a.first_start, a.last_end FROM tlsrpt_day a WHERE {dialect.DayWhere}",
+            $"""
+            SELECT p.policy_domain, r.organization, COUNT(DISTINCT r.id), SUM(p.successful), SUM(p.failed), MIN(r.{dialect.StartColumn}), MAX(r.{dialect.EndColumn})
+            FROM tlsrpt_policy p JOIN tlsrpt_report r ON r.id = p.report
+            WHERE {dialect.SinceDayWhere}
+            GROUP BY p.policy_domain, r.organization
+            """)), cancellationToken).ConfigureAwait(false);
         var failures = new IReadOnlyList<TlsRptFailureRow>[Dimensions.Length];
         for (var dimension = 0; dimension < Dimensions.Length; dimension++)
         {
             var column = Dimensions[dimension];
-            failures[dimension] = await FailureRowsAsync(filtered($"""
-                SELECT policy_domain, organization, item, CAST(SUM(sessions) AS bigint)
-                FROM (SELECT a.policy_domain, a.organization, a.item, a.sessions
-                      FROM tlsrpt_day_failure a
-                      WHERE a.dimension = {dimension} AND {dialect.DayWhere}
-                      UNION ALL
-                      SELECT p.policy_domain, r.organization, f.{column}, SUM(f.failed_session_count)
-                      FROM tlsrpt_failure f
-                           JOIN tlsrpt_policy p ON {dialect.FailureJoin}
-                           JOIN tlsrpt_report r ON r.id = p.report
-                      WHERE {dialect.SinceDayWhere} AND f.{column} IS NOT NULL
-                      GROUP BY p.policy_domain, r.organization, f.{column}) t
-                GROUP BY policy_domain, organization, item
-                """), cancellationToken).ConfigureAwait(false);
+            failures[dimension] = await FailureRowsAsync(filtered(Summed(since, "policy_domain, organization, item", "CAST(SUM(sessions) AS bigint)",
+                $"SELECT a.policy_domain, a.organization, a.item, a.sessions FROM tlsrpt_day_failure a WHERE a.dimension = {dimension} AND {dialect.DayWhere}",
+                $"""
+                SELECT p.policy_domain, r.organization, f.{column}, SUM(f.failed_session_count)
+                FROM tlsrpt_failure f
+                     JOIN tlsrpt_policy p ON {dialect.FailureJoin}
+                     JOIN tlsrpt_report r ON r.id = p.report
+                WHERE {dialect.SinceDayWhere} AND f.{column} IS NOT NULL
+                GROUP BY p.policy_domain, r.organization, f.{column}
+                """)), cancellationToken).ConfigureAwait(false);
         }
         return new TlsRptAggregates(reporters, failures[0], failures[1], failures[2]);
     }
+
+    /// <summary>
+    /// A query grouping rows of a per-day table (<paramref name="days"/>, whose columns are named as in the table) by
+    /// <paramref name="keys"/> into <paramref name="sums"/>; with Since, the same over those rows and the day of Since
+    /// read from the report tables (<paramref name="sinceDay"/>, columns in the same order). Without Since the per-day
+    /// rows are grouped directly, in the order of their primary key.
+    /// </summary>
+    public static string Summed(bool since, string keys, string sums, string days, string sinceDay, string orderBy = "") =>
+        since
+            ? $"SELECT {keys}, {sums} FROM ({days} UNION ALL {sinceDay}) t GROUP BY {keys} {orderBy}"
+            : $"SELECT {keys}, {sums} FROM ({days}) t GROUP BY {keys} {orderBy}";
 
     /// <summary>
     /// The policy domain a summary filters on, as the stores keep it: trimmed, without its final dot, lower case; null

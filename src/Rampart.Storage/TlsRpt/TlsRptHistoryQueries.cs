@@ -13,37 +13,28 @@ namespace Rampart.Storage.TlsRpt;
 internal static class TlsRptHistoryQueries
 {
     /// <summary>
-    /// The per-day series from the per-day tables (see <see cref="TlsRptAggregateQueries"/>), plus the reports ending on
-    /// the day of Since from the report tables; <paramref name="filtered"/> binds the four parameters of a summary.
+    /// The per-day series from the per-day tables (see <see cref="TlsRptAggregateQueries"/>), plus, with Since, the
+    /// reports ending on the day of Since from the report tables; <paramref name="filtered"/> binds the parameters of a summary.
     /// </summary>
-    public static Task<TlsRptDaily> DailyAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, CancellationToken cancellationToken) =>
-        ReadDailyAsync(filtered($"""
-            SELECT policy_domain, day, CAST(SUM(reports) AS integer), CAST(SUM(successful) AS bigint), CAST(SUM(failed) AS bigint)
-            FROM (SELECT a.policy_domain, a.start_day AS day, a.reports, a.successful, a.failed
-                  FROM tlsrpt_day a
-                  WHERE {dialect.DayWhere}
-                  UNION ALL
-                  SELECT p.policy_domain, {dialect.StartDay}, COUNT(DISTINCT r.id), SUM(p.successful), SUM(p.failed)
-                  FROM tlsrpt_policy p JOIN tlsrpt_report r ON r.id = p.report
-                  WHERE {dialect.SinceDayWhere}
-                  GROUP BY p.policy_domain, {dialect.StartDay}) t
-            GROUP BY policy_domain, day
-            ORDER BY 2, 1
-            """), filtered($"""
-            SELECT policy_domain, day, item, CAST(SUM(sessions) AS bigint)
-            FROM (SELECT a.policy_domain, a.start_day AS day, a.item, a.sessions
-                  FROM tlsrpt_day_failure a
-                  WHERE a.dimension = 0 AND {dialect.DayWhere}
-                  UNION ALL
-                  SELECT p.policy_domain, {dialect.StartDay}, f.result_type, SUM(f.failed_session_count)
-                  FROM tlsrpt_failure f
-                       JOIN tlsrpt_policy p ON {dialect.FailureJoin}
-                       JOIN tlsrpt_report r ON r.id = p.report
-                  WHERE {dialect.SinceDayWhere}
-                  GROUP BY p.policy_domain, {dialect.StartDay}, f.result_type) t
-            GROUP BY policy_domain, day, item
-            ORDER BY 2, 1, 3
-            """), cancellationToken);
+    public static Task<TlsRptDaily> DailyAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, bool since, CancellationToken cancellationToken) =>
+        ReadDailyAsync(filtered(TlsRptAggregateQueries.Summed(since, "policy_domain, day",
+            "CAST(SUM(reports) AS integer), CAST(SUM(successful) AS bigint), CAST(SUM(failed) AS bigint)",
+            $"SELECT a.policy_domain, a.start_day AS day, a.reports, a.successful, a.failed FROM tlsrpt_day a WHERE {dialect.DayWhere}",
+            $"""
+            SELECT p.policy_domain, {dialect.StartDay}, COUNT(DISTINCT r.id), SUM(p.successful), SUM(p.failed)
+            FROM tlsrpt_policy p JOIN tlsrpt_report r ON r.id = p.report
+            WHERE {dialect.SinceDayWhere}
+            GROUP BY p.policy_domain, {dialect.StartDay}
+            """, "ORDER BY 2, 1")), filtered(TlsRptAggregateQueries.Summed(since, "policy_domain, day, item", "CAST(SUM(sessions) AS bigint)",
+            $"SELECT a.policy_domain, a.start_day AS day, a.item, a.sessions FROM tlsrpt_day_failure a WHERE a.dimension = 0 AND {dialect.DayWhere}",
+            $"""
+            SELECT p.policy_domain, {dialect.StartDay}, f.result_type, SUM(f.failed_session_count)
+            FROM tlsrpt_failure f
+                 JOIN tlsrpt_policy p ON {dialect.FailureJoin}
+                 JOIN tlsrpt_report r ON r.id = p.report
+            WHERE {dialect.SinceDayWhere}
+            GROUP BY p.policy_domain, {dialect.StartDay}, f.result_type
+            """, "ORDER BY 2, 1, 3")), cancellationToken);
 
     /// <summary>The same series computed from every stored report and failure detail, with the two-parameter filter of <see cref="TlsRptSqlDialect.Where"/>.</summary>
     public static Task<TlsRptDaily> ScanDailyAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, CancellationToken cancellationToken) =>
