@@ -8,7 +8,7 @@
 # run; then times `tlsrpt summary --json` and GET / of `rampart dashboard` (DASH_PORT, default 19411, on loopback;
 # the first GET, then the best and median of 5 more) on each store.
 #
-#   benchmarks/run-tlsrpt-import.sh [--count N] [--large N] [--no-postgres] [--keep] [--reports DIR]
+#   benchmarks/run-tlsrpt-import.sh [--count N] [--large N] [--no-postgres] [--no-sqlite] [--no-async] [--keep] [--reports DIR]
 #   (--reports DIR: import the reports generated into DIR by an earlier run, with the same --count and --large)
 #   ARTIFACTS=/tmp/art-x benchmarks/run-tlsrpt-import.sh     # reuse (or choose) the build output folder
 #   RAMPART_DLL=src/Rampart.Cli/bin/Release/net10.0/rampart.dll benchmarks/run-tlsrpt-import.sh   # a build made already
@@ -17,12 +17,14 @@
 # under /usr/lib/postgresql/<version>/bin; as root the cluster runs as the postgres user).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-count=10000 large=5 postgres=yes keep=no reuse=
+count=10000 large=5 postgres=yes sqlite=yes async=yes keep=no reuse=
 while (($#)); do
   case $1 in
     --count) count=$2; shift 2 ;;
     --large) large=$2; shift 2 ;;
     --no-postgres) postgres=no; shift ;;
+    --no-sqlite) sqlite=no; shift ;;
+    --no-async) async=no; shift ;;
     --keep) keep=yes; shift ;;
     --reports) reuse=$2; shift 2 ;;
     *) echo "run-tlsrpt-import.sh: unknown argument $1" >&2; exit 2 ;;
@@ -100,12 +102,14 @@ summary() { # summary STORE -> summary JSON on stdout, time (wall, CPU) on stder
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(dotnet --version) SDK"
-measure sqlite "$work/tlsrpt.sqlite"
-measure sqlite-again "$work/tlsrpt.sqlite"
-summary "$work/tlsrpt.sqlite" >"$work/summary-sqlite.json" 2> >(sed 's/^/sqlite /' >&2)
-summary "$work/tlsrpt.sqlite" >/dev/null 2> >(sed 's/^/sqlite (again) /' >&2)
-dashboard sqlite "$work/tlsrpt.sqlite"
-echo "sqlite file: $(du -m "$work/tlsrpt.sqlite" | cut -f1) MB"
+if [ "$sqlite" = yes ]; then
+  measure sqlite "$work/tlsrpt.sqlite"
+  measure sqlite-again "$work/tlsrpt.sqlite"
+  summary "$work/tlsrpt.sqlite" >"$work/summary-sqlite.json" 2> >(sed 's/^/sqlite /' >&2)
+  summary "$work/tlsrpt.sqlite" >/dev/null 2> >(sed 's/^/sqlite (again) /' >&2)
+  dashboard sqlite "$work/tlsrpt.sqlite"
+  echo "sqlite file: $(du -m "$work/tlsrpt.sqlite" | cut -f1) MB"
+fi
 
 if [ "$postgres" = yes ]; then
   pgdata="$work/pg"
@@ -125,11 +129,13 @@ if [ "$postgres" = yes ]; then
   measure postgres-again "$url"
   # The same import with commits acknowledged before their WAL reaches the disk (still one transaction per report,
   # never a half report; a server crash may lose the last commits, which importing again restores).
-  measure postgres-async "${url}_async?options=-c%20synchronous_commit%3Doff"
+  if [ "$async" = yes ]; then measure postgres-async "${url}_async?options=-c%20synchronous_commit%3Doff"; fi
   summary "$url" >"$work/summary-postgres.json" 2> >(sed 's/^/postgres /' >&2)
   summary "$url" >/dev/null 2> >(sed 's/^/postgres (again) /' >&2)
   DASH_PORT=$(( ${DASH_PORT:-19411} + 1 )) dashboard postgres "$url"
-  if cmp -s "$work/summary-sqlite.json" "$work/summary-postgres.json"; then
+  if [ "$sqlite" = no ]; then
+    echo "summaries: not compared (--no-sqlite)"
+  elif cmp -s "$work/summary-sqlite.json" "$work/summary-postgres.json"; then
     echo "summaries: identical ($(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["domains"]))' "$work/summary-sqlite.json") domains)"
   else
     echo "summaries DIFFER: diff $work/summary-sqlite.json $work/summary-postgres.json" >&2; keep=yes; exit 1

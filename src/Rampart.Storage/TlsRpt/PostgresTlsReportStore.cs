@@ -260,23 +260,23 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
 
     /// <inheritdoc/>
     public Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot summarise", query, (filtered, ct) => TlsRptAggregateQueries.ReadAsync(Dialect, filtered, query.Since is not null, ct), cancellationToken, summary: true);
+        ReadAsync("cannot summarise", query, (filtered, ct) => TlsRptAggregateQueries.ReadAsync(Dialect.For(query), filtered, query.Since is not null, ct), cancellationToken, summary: true);
 
     /// <inheritdoc/>
     public Task<TlsRptDaily> DailyAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot read the days", query, (filtered, ct) => TlsRptHistoryQueries.DailyAsync(Dialect, filtered, query.Since is not null, ct), cancellationToken, summary: true);
+        ReadAsync("cannot read the days", query, (filtered, ct) => TlsRptHistoryQueries.DailyAsync(Dialect.For(query), filtered, query.Since is not null, ct), cancellationToken, summary: true);
 
     /// <summary><see cref="AggregateAsync"/> computed from every stored failure detail instead of the per-day tables (tests).</summary>
     internal Task<TlsRptAggregates> ScanAggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot summarise", query, (filtered, ct) => TlsRptAggregateQueries.ScanAsync(Dialect, filtered, ct), cancellationToken);
+        ReadAsync("cannot summarise", query, (filtered, ct) => TlsRptAggregateQueries.ScanAsync(Dialect.For(query), filtered, ct), cancellationToken);
 
     /// <summary><see cref="DailyAsync"/> computed from every stored report instead of the per-day tables (tests).</summary>
     internal Task<TlsRptDaily> ScanDailyAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot read the days", query, (filtered, ct) => TlsRptHistoryQueries.ScanDailyAsync(Dialect, filtered, ct), cancellationToken);
+        ReadAsync("cannot read the days", query, (filtered, ct) => TlsRptHistoryQueries.ScanDailyAsync(Dialect.For(query), filtered, ct), cancellationToken);
 
     /// <inheritdoc/>
     public Task<IReadOnlyList<TlsRptReportListing>> ListAsync(TlsRptSummaryQuery query, int limit, CancellationToken cancellationToken) =>
-        ReadAsync("cannot list reports", query, (filtered, ct) => TlsRptHistoryQueries.ListAsync(Dialect, filtered, limit, ct), cancellationToken);
+        ReadAsync("cannot list reports", query, (filtered, ct) => TlsRptHistoryQueries.ListAsync(Dialect.For(query), filtered, limit, ct), cancellationToken);
 
     /// <inheritdoc/>
     public Task<TlsRptStoredReport?> ReadAsync(long key, CancellationToken cancellationToken) =>

@@ -283,23 +283,23 @@ public sealed class SqliteTlsReportStore : ITlsReportStore, ITlsReportHistory, I
 
     /// <inheritdoc/>
     public Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot summarise", query, (q, ct) => TlsRptAggregateQueries.ReadAsync(Dialect, sql => Filtered(sql, q), q.Since is not null, ct), cancellationToken);
+        ReadAsync("cannot summarise", query, (q, ct) => TlsRptAggregateQueries.ReadAsync(Dialect.For(q), sql => Filtered(sql, q), q.Since is not null, ct), cancellationToken);
 
     /// <inheritdoc/>
     public Task<TlsRptDaily> DailyAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot read the days", query, (q, ct) => TlsRptHistoryQueries.DailyAsync(Dialect, sql => Filtered(sql, q), q.Since is not null, ct), cancellationToken);
+        ReadAsync("cannot read the days", query, (q, ct) => TlsRptHistoryQueries.DailyAsync(Dialect.For(q), sql => Filtered(sql, q), q.Since is not null, ct), cancellationToken);
 
     /// <summary><see cref="AggregateAsync"/> computed from every stored failure detail instead of the per-day tables (tests).</summary>
     internal Task<TlsRptAggregates> ScanAggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot summarise", query, (q, ct) => TlsRptAggregateQueries.ScanAsync(Dialect, sql => Filtered(sql, q), ct), cancellationToken);
+        ReadAsync("cannot summarise", query, (q, ct) => TlsRptAggregateQueries.ScanAsync(Dialect.For(q), sql => Filtered(sql, q), ct), cancellationToken);
 
     /// <summary><see cref="DailyAsync"/> computed from every stored report instead of the per-day tables (tests).</summary>
     internal Task<TlsRptDaily> ScanDailyAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot read the days", query, (q, ct) => TlsRptHistoryQueries.ScanDailyAsync(Dialect, sql => Filtered(sql, q), ct), cancellationToken);
+        ReadAsync("cannot read the days", query, (q, ct) => TlsRptHistoryQueries.ScanDailyAsync(Dialect.For(q), sql => Filtered(sql, q), ct), cancellationToken);
 
     /// <inheritdoc/>
     public Task<IReadOnlyList<TlsRptReportListing>> ListAsync(TlsRptSummaryQuery query, int limit, CancellationToken cancellationToken) =>
-        ReadAsync("cannot list reports", query, (q, ct) => TlsRptHistoryQueries.ListAsync(Dialect, sql => Filtered(sql, q), limit, ct), cancellationToken);
+        ReadAsync("cannot list reports", query, (q, ct) => TlsRptHistoryQueries.ListAsync(Dialect.For(q), sql => Filtered(sql, q), limit, ct), cancellationToken);
 
     /// <inheritdoc/>
     public Task<TlsRptStoredReport?> ReadAsync(long key, CancellationToken cancellationToken) =>

@@ -25,9 +25,24 @@ namespace Rampart.Storage.TlsRpt;
 /// </param>
 /// <param name="Least">The function of two values that gives the smaller (SQLite's two-argument min).</param>
 /// <param name="Greatest">The function of two values that gives the larger.</param>
-internal sealed record TlsRptSqlDialect(
+internal sealed partial record TlsRptSqlDialect(
     string Where, string StartColumn, string EndColumn, string FailureJoin, Func<DbDataReader, int, DateTimeOffset> ReadTime,
-    string StartDay, string PolicyDomains, string EndDay, string DayWhere, string SinceDayWhere, string Least, string Greatest);
+    string StartDay, string PolicyDomains, string EndDay, string DayWhere, string SinceDayWhere, string Least, string Greatest)
+{
+    /// <summary>
+    /// The dialect for <paramref name="query"/>: when it names a domain, the filters compare the domain without the
+    /// "parameter IS NULL OR" that keeps SQLite and PostgreSQL from using the domain's index (bound parameters are not
+    /// known when the plan is made), so a domain's reports are found through the index instead of by a scan of all.
+    /// </summary>
+    public TlsRptSqlDialect For(TlsRptSummaryQuery query) =>
+        TlsRptAggregateQueries.Domain(query) is null ? this
+            : this with { Where = Narrow(Where), DayWhere = Narrow(DayWhere), SinceDayWhere = Narrow(SinceDayWhere) };
+
+    private static string Narrow(string filter) => AnyDomain().Replace(filter, "$1");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\(\$\w+(?:::text)? IS NULL OR (\w\.policy_domain = \$\w+)\)")]
+    private static partial System.Text.RegularExpressions.Regex AnyDomain();
+}
 
 /// <summary>
 /// The aggregates of a summary, the same for both report stores, read from the per-day tables the stores keep at
