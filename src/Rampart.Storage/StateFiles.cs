@@ -125,27 +125,32 @@ internal static class StateFiles
     /// version above <paramref name="schemaVersion"/>) with a one-line <see cref="RampartException"/> naming it.
     /// Run inside the transaction that then creates the tables.
     /// </summary>
-    public static async Task RequireKnownSchemaAsync(
+    public static async Task<long?> RequireKnownSchemaAsync(
         SqliteConnection connection, string versionTable, int schemaVersion, string what, string path, CancellationToken cancellationToken)
     {
         await ExecuteAsync(connection, $"CREATE TABLE IF NOT EXISTS {versionTable} (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
         using var version = connection.CreateCommand();
         version.CommandText = $"SELECT max(version) FROM {versionTable}";
-        if (await version.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long v && v > schemaVersion)
+        var stored = await version.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as long?;
+        if (stored is { } v && v > schemaVersion)
         {
             throw new RampartException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"{what} '{path}' has schema version {v}, newer than this Rampart's {schemaVersion}; run the newer Rampart"));
         }
+        return stored;
     }
 
     /// <summary>
     /// Sets up a store kept in WAL with synchronous=NORMAL: those pragmas and then <paramref name="pragmas"/>; then, in
     /// one transaction, refuses a newer schema (<see cref="RequireKnownSchemaAsync"/>), runs
     /// <paramref name="createTables"/> (statements that keep what exists) and records <paramref name="schemaVersion"/>
-    /// in <paramref name="versionTable"/> when it holds none.
+    /// in <paramref name="versionTable"/> when it holds none. A store written by an older schema is brought up to date in
+    /// the same transaction by <paramref name="upgrade"/> (called with the stored version, after the tables are created),
+    /// and its version is then recorded as <paramref name="schemaVersion"/>.
     /// </summary>
     public static async Task CreateSchemaAsync(SqliteConnection connection, string what, string path, string versionTable,
-        int schemaVersion, string[] pragmas, string createTables, CancellationToken cancellationToken)
+        int schemaVersion, string[] pragmas, string createTables, CancellationToken cancellationToken,
+        Func<long, CancellationToken, Task>? upgrade = null)
     {
         await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
@@ -154,10 +159,16 @@ internal static class StateFiles
             await ExecuteAsync(connection, pragma, cancellationToken).ConfigureAwait(false);
         }
         using var transaction = connection.BeginTransaction();
-        await RequireKnownSchemaAsync(connection, versionTable, schemaVersion, what, path, cancellationToken).ConfigureAwait(false);
+        var stored = await RequireKnownSchemaAsync(connection, versionTable, schemaVersion, what, path, cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, createTables + string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"\nINSERT INTO {versionTable} (version) SELECT {schemaVersion} WHERE NOT EXISTS (SELECT 1 FROM {versionTable});"),
             cancellationToken).ConfigureAwait(false);
+        if (upgrade is not null && stored is { } old && old < schemaVersion)
+        {
+            await upgrade(old, cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"UPDATE {versionTable} SET version = {schemaVersion}"), cancellationToken).ConfigureAwait(false);
+        }
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 }

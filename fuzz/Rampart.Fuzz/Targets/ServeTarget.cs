@@ -136,6 +136,16 @@ internal static class ServeTarget
             return Task.FromResult(_keys.Add((r.OrganizationName, r.ReportId, r.StartDatetime, r.EndDatetime)) ? TlsRptStoreOutcome.Imported : TlsRptStoreOutcome.Duplicate);
         }
 
+        public async Task<IReadOnlyList<TlsRptStoreResult>> AddBatchAsync(IReadOnlyList<TlsRptStoredReport> reports, CancellationToken cancellationToken)
+        {
+            var results = new List<TlsRptStoreResult>();
+            foreach (var report in reports)
+            {
+                results.Add(new TlsRptStoreResult(await AddAsync(report, cancellationToken).ConfigureAwait(false)));
+            }
+            return results;
+        }
+
         public Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
             throw new NotSupportedException("the fuzz store only counts reports");
 

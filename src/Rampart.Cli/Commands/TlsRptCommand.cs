@@ -55,7 +55,7 @@ internal static class TlsRptCommand
         {
             var directory = StateDirectory.Choose(stateDir);
             StateDirectory.RequireWritable(directory);
-            return await SqliteTlsReportStore.OpenInDirectoryAsync(directory, TimeProvider.System, ct).ConfigureAwait(false);
+            return await SqliteTlsReportStore.OpenInDirectoryAsync(directory, TimeProvider.System, Notice, ct).ConfigureAwait(false);
         }
         if (string.IsNullOrWhiteSpace(store))
         {
@@ -66,8 +66,10 @@ internal static class TlsRptCommand
             throw new RampartException($"--store and --state-dir both say where the reports are kept; give only one (--store {PostgresStoreAddress.Redact(store)})");
         }
         return PostgresStoreAddress.IsPostgresUrl(store)
-            ? await PostgresTlsReportStore.OpenAsync(store, TimeProvider.System, ct).ConfigureAwait(false)
-            : await SqliteTlsReportStore.OpenAsync(store, TimeProvider.System, ct).ConfigureAwait(false);
+            ? await PostgresTlsReportStore.OpenAsync(store, TimeProvider.System, Notice, ct).ConfigureAwait(false)
+            : await SqliteTlsReportStore.OpenAsync(store, TimeProvider.System, Notice, ct).ConfigureAwait(false);
+
+        static void Notice(string line) => Console.Error.WriteLine("rampart: " + DisplayText.Sanitize(line, 500));
     }
 
     private static Command Import(StoreChoice where)
@@ -84,7 +86,9 @@ internal static class TlsRptCommand
         var command = new Command("import",
             "Import reports into the store. Containers are recognised by content: gzip, zip, an email (multipart/report), an mbox. " +
             "A report already stored (same organization, report-id and date range) is counted as a duplicate and left as it is, so " +
-            "importing a folder again changes nothing. DKIM signatures of emailed reports are verified and recorded, never a reason " +
+            "importing a folder again changes nothing; a file imported before (same SHA-256, all its reports stored) is not read again, its " +
+            "reports are counted as duplicates as stored. Reports are committed in batches (500 reports or about 16 MiB); the counts printed " +
+            "are of committed reports. DKIM signatures of emailed reports are verified and recorded, never a reason " +
             "to reject. Exit 0 when nothing was rejected, 1 when some input was rejected (each is listed with the reason), 2 on a " +
             "usage or I/O error.")
         {
@@ -140,28 +144,100 @@ internal static class TlsRptCommand
         public int Duplicates => Reports.Count(r => r.Outcome == TlsRptStoreOutcome.Duplicate);
     }
 
+    /// <summary>Files hashed and looked up in the store's known-file index together.</summary>
+    private const int FilesPerLookup = 256;
+
+    /// <summary>A file being imported: its hash, its reports so far, and how many of them wait in the batch.</summary>
+    private sealed class FileImport(string path, string sha256)
+    {
+        public string Sha256 { get; } = sha256;
+        public List<(string Suffix, TlsRptReport Report)> Reports { get; } = [];
+        public int Pending { get; set; }
+        public bool Rejected { get; set; }
+        public bool Read { get; set; }
+        public bool Remembered { get; set; }
+
+        public string Suffix(string source) => source.StartsWith(path, StringComparison.Ordinal) ? source[path.Length..] : source;
+    }
+
+    /// <summary>
+    /// Reads the files and stores their reports in batches (<see cref="TlsRptImportBatch{T}"/>: one transaction each).
+    /// The outcome and the progress line count a report only once its batch is committed, so an importer stopped
+    /// mid-batch has said nothing about the reports it loses. A file the store's known-file index holds (same SHA-256,
+    /// all its reports stored) is not read: its reports, as stored, are duplicates. A file all of whose reports are now
+    /// stored, none rejected, is remembered in the index after its last batch is committed.
+    /// </summary>
     private static async Task<ImportOutcome> ImportAsync(ITlsReportStore store, TlsRptInputReader reader, IReadOnlyList<string> files, CancellationToken ct)
     {
         var outcome = new ImportOutcome([], []);
+        var batch = new TlsRptImportBatch<(TlsRptInput Input, FileImport? File)>();
+        var index = store as ITlsReportFileIndex;
+        var finished = new List<TlsRptKnownFile>();
         var progress = !Console.IsErrorRedirected && files.Count >= 20 ? Stopwatch.StartNew() : null;
-        for (var i = 0; i < files.Count; i++)
+        for (var first = 0; first < files.Count; first += FilesPerLookup)
         {
-            await reader.ReadFileAsync(files[i], async input =>
+            var chunk = files.Skip(first).Take(FilesPerLookup).ToList();
+            var hashes = new string?[chunk.Count];
+            IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>> known = new Dictionary<string, IReadOnlyList<TlsRptStoredReport>>();
+            if (index is not null)
             {
-                if (input.Report is { } report)
+                for (var k = 0; k < chunk.Count; k++)
                 {
-                    var stored = await store.AddAsync(new TlsRptStoredReport(report, input.Source, input.Dkim), ct).ConfigureAwait(false);
-                    outcome.Reports.Add(new ImportedReport(input, stored));
+                    hashes[k] = await Sha256Async(chunk[k], ct).ConfigureAwait(false);
+                }
+                known = await index.KnownFilesAsync(hashes.OfType<string>().Distinct(StringComparer.Ordinal).ToList(), ct).ConfigureAwait(false);
+            }
+            for (var k = 0; k < chunk.Count; k++)
+            {
+                var path = chunk[k];
+                if (hashes[k] is { } sha && known.TryGetValue(sha, out var stored))
+                {
+                    foreach (var r in stored)
+                    {
+                        outcome.Reports.Add(new ImportedReport(new TlsRptInput(path + r.Source, r.Report, null, r.Dkim), TlsRptStoreOutcome.Duplicate));
+                    }
                 }
                 else
                 {
-                    outcome.Rejected.Add(input);
+                    var file = hashes[k] is { } hash ? new FileImport(path, hash) : null;
+                    await reader.ReadFileAsync(path, async input =>
+                    {
+                        if (input.Report is { } report)
+                        {
+                            if (file is not null)
+                            {
+                                file.Reports.Add((file.Suffix(input.Source), report));
+                                file.Pending++;
+                            }
+                            batch.Add((input, file), new TlsRptStoredReport(report, input.Source, input.Dkim));
+                            if (batch.IsFull)
+                            {
+                                await StoreAsync().ConfigureAwait(false);
+                            }
+                        }
+                        else
+                        {
+                            outcome.Rejected.Add(input);
+                            file?.Rejected = true;
+                        }
+                    }, ct).ConfigureAwait(false);
+                    if (file is not null)
+                    {
+                        file.Read = true;
+                        Finish(file);
+                    }
                 }
-            }, ct).ConfigureAwait(false);
-            if (progress is not null && (progress.ElapsedMilliseconds >= 200 || i == files.Count - 1))
-            {
-                progress.Restart();
-                Console.Error.Write($"\rrampart: {i + 1}/{files.Count} files: {outcome.Imported} imported, {outcome.Duplicates} duplicate, {outcome.Rejected.Count} rejected ");
+                var done = first + k + 1;
+                if (done == files.Count)
+                {
+                    await StoreAsync().ConfigureAwait(false);
+                    await RememberAsync().ConfigureAwait(false);
+                }
+                if (progress is not null && (progress.ElapsedMilliseconds >= 200 || done == files.Count))
+                {
+                    progress.Restart();
+                    Console.Error.Write($"\rrampart: {done}/{files.Count} files: {outcome.Imported} imported, {outcome.Duplicates} duplicate, {outcome.Rejected.Count} rejected ");
+                }
             }
         }
         if (progress is not null)
@@ -169,6 +245,74 @@ internal static class TlsRptCommand
             Console.Error.WriteLine();
         }
         return outcome;
+
+        async Task StoreAsync()
+        {
+            var pending = batch.Take();
+            if (pending.Count == 0)
+            {
+                return;
+            }
+            var results = await store.AddBatchAsync(pending.Select(p => p.Report).ToList(), ct).ConfigureAwait(false);
+            for (var k = 0; k < pending.Count; k++)
+            {
+                var (input, file) = pending[k].Item;
+                if (results[k].Rejection is { } refused)
+                {
+                    outcome.Rejected.Add(input with { Report = null, Rejection = refused });
+                    file?.Rejected = true;
+                }
+                else
+                {
+                    outcome.Reports.Add(new ImportedReport(input, results[k].Outcome));
+                }
+                if (file is not null)
+                {
+                    file.Pending--;
+                    Finish(file);
+                }
+            }
+            await RememberAsync().ConfigureAwait(false);
+        }
+
+        void Finish(FileImport file)
+        {
+            if (file.Read && file.Pending == 0 && !file.Rejected && !file.Remembered && file.Reports.Count > 0)
+            {
+                finished.Add(new TlsRptKnownFile(file.Sha256, file.Reports));
+                file.Remembered = true;
+            }
+        }
+
+        async Task RememberAsync()
+        {
+            if (index is not null && finished.Count > 0)
+            {
+                await index.RememberFilesAsync(finished, ct).ConfigureAwait(false);
+                finished.Clear();
+            }
+        }
+    }
+
+    /// <summary>The SHA-256 of a regular file's bytes (lower-case hex); null when it cannot be read (the reader then says why).</summary>
+    private static async Task<string?> Sha256Async(string path, CancellationToken ct)
+    {
+        if (Rampart.Core.IO.UserFile.WhyNotReadable(path, long.MaxValue) is not null)
+        {
+            return null;
+        }
+        try
+        {
+            var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            await using (file.ConfigureAwait(false))
+            {
+                return Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(file, ct).ConfigureAwait(false));
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static void WriteImportHuman(string location, int files, ImportOutcome outcome, bool verbose)

@@ -12,6 +12,18 @@ public enum TlsRptStoreOutcome
     Duplicate,
 }
 
+/// <summary>What storing one report of a batch did: <see cref="Outcome"/>, or the reason the store refused it alone.</summary>
+/// <param name="Outcome">Imported or duplicate; meaningless when <paramref name="Rejection"/> is set.</param>
+/// <param name="Rejection">Why the store refused this report (one line; the other reports of the batch are unaffected); null when stored or a duplicate.</param>
+public sealed record TlsRptStoreResult(TlsRptStoreOutcome Outcome, string? Rejection = null)
+{
+    /// <summary>Stored now.</summary>
+    public static readonly TlsRptStoreResult Imported = new(TlsRptStoreOutcome.Imported);
+
+    /// <summary>Already stored.</summary>
+    public static readonly TlsRptStoreResult Duplicate = new(TlsRptStoreOutcome.Duplicate);
+}
+
 /// <summary>Which reports a summary covers: one policy domain or all; reports whose range ends at or after <see cref="Since"/>.</summary>
 public sealed record TlsRptSummaryQuery(string? PolicyDomain = null, DateTimeOffset? Since = null);
 
@@ -27,6 +39,14 @@ public interface ITlsReportStore : IAsyncDisposable
 
     /// <summary>Stores <paramref name="report"/> atomically, or does nothing when it is already stored.</summary>
     Task<TlsRptStoreOutcome> AddAsync(TlsRptStoredReport report, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores several reports in one transaction (one commit, so many reports cost about one durable write): when it
+    /// returns, every report it reports as imported or duplicate is committed; when it throws, none of this batch is.
+    /// A report the store refuses (a row its schema rejects) is refused alone: the others are stored as if it were not
+    /// there. The results are in the order of <paramref name="reports"/>; a report twice in one batch is stored once.
+    /// </summary>
+    Task<IReadOnlyList<TlsRptStoreResult>> AddBatchAsync(IReadOnlyList<TlsRptStoredReport> reports, CancellationToken cancellationToken);
 
     /// <summary>The per-domain aggregate rows the summary is built from (see <see cref="TlsRptSummaryBuilder"/>).</summary>
     Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken);
@@ -45,3 +65,25 @@ public sealed record TlsRptAggregates(
     IReadOnlyList<TlsRptFailureRow> ByResultType,
     IReadOnlyList<TlsRptFailureRow> ByMxHost,
     IReadOnlyList<TlsRptFailureRow> BySendingIp);
+
+/// <summary>A file all of whose reports are stored: the SHA-256 of its bytes and its reports, each with the part of its source after the file's path.</summary>
+/// <param name="Sha256">The SHA-256 of the file's bytes, lower-case hex.</param>
+/// <param name="Reports">Its reports in the order read; Suffix is what follows the file's path in their source (<c>!entry</c>, <c>#2/attachment</c>, or empty).</param>
+public sealed record TlsRptKnownFile(string Sha256, IReadOnlyList<(string Suffix, TlsRptReport Report)> Reports);
+
+/// <summary>
+/// The report store's index of files already imported, by the SHA-256 of their bytes, so importing a folder again
+/// finds its files' reports as duplicates without reading them again. Only a file all of whose reports are stored (none
+/// rejected) is remembered; a file changed by a byte is a new file, read and de-duplicated report by report as always.
+/// </summary>
+public interface ITlsReportFileIndex
+{
+    /// <summary>
+    /// Of <paramref name="sha256s"/> (lower-case hex), the files remembered, each with its reports as stored: the
+    /// source is the suffix the file was remembered with, the policies carry their counts but no failure details.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>>> KnownFilesAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken);
+
+    /// <summary>Remembers <paramref name="files"/>, whose reports are all stored (a file already remembered is left as it is).</summary>
+    Task RememberFilesAsync(IReadOnlyList<TlsRptKnownFile> files, CancellationToken cancellationToken);
+}

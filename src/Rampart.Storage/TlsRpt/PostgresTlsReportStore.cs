@@ -22,8 +22,10 @@ namespace Rampart.Storage.TlsRpt;
 /// must exist and the user must be allowed to create tables in it (or an administrator runs the first import).
 /// </para>
 /// <para>
-/// One report is one transaction, sent as one statement: its row, its policies and every failure detail are committed
-/// together or not at all, so a dropped connection, a killed importer or a crashed server leaves no half report. The
+/// A batch of reports is one transaction (<see cref="AddBatchAsync"/>; <see cref="AddAsync"/> is a batch of one), each
+/// report one statement: their rows, their policies and every failure detail, and their sums in the per-day tables,
+/// are committed together or not at all, so a dropped connection, a killed importer or a crashed server leaves no half
+/// report and no sum without its report. The
 /// de-duplication key (organization-name, report-id, date range; RFC 8460 §4.4) is a unique constraint and the insert
 /// says <c>ON CONFLICT DO NOTHING</c>, so importers running at the same time on several hosts store each report once:
 /// the second waits for the first to commit and then finds it (<see cref="TlsRptStoreOutcome.Duplicate"/>).
@@ -34,9 +36,13 @@ namespace Rampart.Storage.TlsRpt;
 /// as U+FFFD. The store is safe for concurrent use (a connection pool).
 /// </para>
 /// </remarks>
-public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
+public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory, ITlsReportFileIndex
 {
-    internal const int SchemaVersion = 1;
+    /// <summary>
+    /// 2: the per-day tables (tlsrpt_day, tlsrpt_day_failure), filled from the reports when a version 1 store is opened,
+    /// and the known-file index (tlsrpt_file), empty until the next import.
+    /// </summary>
+    internal const int SchemaVersion = 2;
 
     /// <summary>The advisory lock held while the schema is checked and created ("RAMPTLSR").</summary>
     private const long SchemaLock = 0x52414D50_544C5352;
@@ -52,7 +58,12 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
         FailureJoin: "p.report = f.report AND p.ordinal = f.policy",
         ReadTime: (reader, column) => reader.GetFieldValue<DateTimeOffset>(column),
         StartDay: "to_char(r.start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
-        PolicyDomains: "string_agg(DISTINCT p.policy_domain, ',')");
+        PolicyDomains: "string_agg(DISTINCT p.policy_domain, ',')",
+        EndDay: "to_char(r.end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+        DayWhere: "($1::text IS NULL OR a.policy_domain = $1) AND ($3::text IS NULL OR a.end_day > $3)",
+        SinceDayWhere: "$2::timestamptz IS NOT NULL AND ($1::text IS NULL OR p.policy_domain = $1) AND r.end_time >= $2 AND r.end_time < $4",
+        Least: "LEAST",
+        Greatest: "GREATEST");
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgresStoreAddress _address;
@@ -70,8 +81,8 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
     public string Location => _address.Location;
 
     /// <summary>
-    /// Test hook: when set, a report's statement runs in an explicit transaction and the hook is called with its
-    /// connection after all the report's rows are written, before the commit (to cut the transaction off there).
+    /// Test hook: when set, it is called with the connection of a batch's transaction after all the batch's rows are
+    /// written, before the commit (to cut the transaction off there).
     /// </summary>
     internal Func<NpgsqlConnection, CancellationToken, Task>? BeforeCommit { get; set; }
 
@@ -81,10 +92,22 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
     /// Rampart; the message is one line naming the server (never the password) and what to do.
     /// </exception>
     public static Task<PostgresTlsReportStore> OpenAsync(string url, TimeProvider time, CancellationToken cancellationToken = default) =>
-        OpenAsync(PostgresStoreAddress.Parse(url), time, cancellationToken);
+        OpenAsync(PostgresStoreAddress.Parse(url), time, null, cancellationToken);
 
     /// <inheritdoc cref="OpenAsync(string, TimeProvider, CancellationToken)"/>
-    public static async Task<PostgresTlsReportStore> OpenAsync(PostgresStoreAddress address, TimeProvider time, CancellationToken cancellationToken = default)
+    /// <param name="url">The store's URL.</param>
+    /// <param name="time">The clock of import times.</param>
+    /// <param name="notice">Told (one line) when opening takes long: a version 1 store gets its per-day tables filled.</param>
+    /// <param name="cancellationToken">Cancels the connection and the schema check.</param>
+    public static Task<PostgresTlsReportStore> OpenAsync(string url, TimeProvider time, Action<string>? notice, CancellationToken cancellationToken) =>
+        OpenAsync(PostgresStoreAddress.Parse(url), time, notice, cancellationToken);
+
+    /// <inheritdoc cref="OpenAsync(string, TimeProvider, CancellationToken)"/>
+    public static Task<PostgresTlsReportStore> OpenAsync(PostgresStoreAddress address, TimeProvider time, CancellationToken cancellationToken = default) =>
+        OpenAsync(address, time, null, cancellationToken);
+
+    /// <inheritdoc cref="OpenAsync(string, TimeProvider, Action{string}, CancellationToken)"/>
+    public static async Task<PostgresTlsReportStore> OpenAsync(PostgresStoreAddress address, TimeProvider time, Action<string>? notice, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(address);
         ArgumentNullException.ThrowIfNull(time);
@@ -103,7 +126,7 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
         var store = new PostgresTlsReportStore(dataSource, address, time);
         try
         {
-            await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            await store.InitializeAsync(notice, cancellationToken).ConfigureAwait(false);
             return store;
         }
         catch
@@ -117,62 +140,156 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
     public async Task<TlsRptStoreOutcome> AddAsync(TlsRptStoredReport report, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(report);
+        return (await StoreAsync([report], refuseAlone: false, cancellationToken).ConfigureAwait(false))[0].Outcome;
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<TlsRptStoreResult>> AddBatchAsync(IReadOnlyList<TlsRptStoredReport> reports, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reports);
+        return StoreAsync(reports, refuseAlone: true, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stores <paramref name="reports"/> in one transaction (their statements sent together, then the per-day tables,
+    /// then the commit: three round trips however many reports). When the server refuses a row of one report (a data
+    /// or constraint error) and <paramref name="refuseAlone"/> is set, the transaction is rolled back and the reports
+    /// are stored one per transaction, so only the refused one is left out, with the reason.
+    /// </summary>
+    private async Task<IReadOnlyList<TlsRptStoreResult>> StoreAsync(IReadOnlyList<TlsRptStoredReport> reports, bool refuseAlone, CancellationToken cancellationToken)
+    {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        var r = report.Report;
+        if (reports.Count == 0)
+        {
+            return [];
+        }
+        var current = reports[0].Report.ReportId;
         try
         {
             var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                if (BeforeCommit is not { } hook)
+                try
                 {
-                    // One statement outside an explicit transaction is its own transaction: all of it or none, one round trip.
-                    using var insert = InsertCommand(connection, null, report);
-                    return await insert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long
-                        ? TlsRptStoreOutcome.Imported
-                        : TlsRptStoreOutcome.Duplicate;
+                    return await StoreInTransactionAsync(connection, reports, cancellationToken).ConfigureAwait(false);
                 }
-                var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-                await using (transaction.ConfigureAwait(false))
+                catch (PostgresException ex) when (refuseAlone && IsRefusal(ex))
                 {
-                    using var insert = InsertCommand(connection, transaction, report);
-                    if (await insert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not long)
+                    var results = new TlsRptStoreResult[reports.Count];
+                    for (var i = 0; i < reports.Count; i++)
                     {
-                        await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-                        return TlsRptStoreOutcome.Duplicate;
+                        current = reports[i].Report.ReportId;
+                        try
+                        {
+                            results[i] = (await StoreInTransactionAsync(connection, [reports[i]], cancellationToken).ConfigureAwait(false))[0];
+                        }
+                        catch (PostgresException refused) when (IsRefusal(refused))
+                        {
+                            results[i] = new TlsRptStoreResult(TlsRptStoreOutcome.Imported, "the store refused it: " + StateFiles.OneLine(refused.MessageText));
+                        }
                     }
-                    await hook(connection, cancellationToken).ConfigureAwait(false);
-                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                    return TlsRptStoreOutcome.Imported;
+                    return results;
                 }
             }
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
-            throw Fault($"cannot store report {r.ReportId}", ex);
+            throw Fault($"cannot store report {current}", ex);
         }
+    }
+
+    /// <summary>A data exception (22xxx) or an integrity violation (23xxx): the server refuses this report's rows, not the connection.</summary>
+    private static bool IsRefusal(PostgresException ex) => ex.SqlState.StartsWith("22", StringComparison.Ordinal) || ex.SqlState.StartsWith("23", StringComparison.Ordinal);
+
+    private async Task<TlsRptStoreResult[]> StoreInTransactionAsync(NpgsqlConnection connection, IReadOnlyList<TlsRptStoredReport> reports, CancellationToken cancellationToken)
+    {
+        // Inserted in key order, so importers storing overlapping batches wait for each other in one order, never in a circle.
+        var order = Enumerable.Range(0, reports.Count)
+            .OrderBy(i => reports[i].Report.OrganizationName, StringComparer.Ordinal)
+            .ThenBy(i => reports[i].Report.ReportId, StringComparer.Ordinal)
+            .ThenBy(i => reports[i].Report.StartDatetime)
+            .ThenBy(i => reports[i].Report.EndDatetime)
+            .ToArray();
+        var results = new TlsRptStoreResult[reports.Count];
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            var now = Millis(_time.GetUtcNow());
+            var stored = new List<long>();
+            using (var batch = new NpgsqlBatch(connection, transaction))
+            {
+                foreach (var i in order)
+                {
+                    ArgumentNullException.ThrowIfNull(reports[i]);
+                    batch.BatchCommands.Add(InsertCommand(reports[i], now));
+                }
+                using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var i in order)
+                {
+                    if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        stored.Add(reader.GetInt64(0));
+                        results[i] = TlsRptStoreResult.Imported;
+                    }
+                    else
+                    {
+                        results[i] = TlsRptStoreResult.Duplicate;
+                    }
+                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            if (stored.Count > 0)
+            {
+                using var days = new NpgsqlBatch(connection, transaction);
+                foreach (var statement in TlsRptAggregateQueries.AddToDays(Dialect, "r.id = ANY($1)"))
+                {
+                    var add = new NpgsqlBatchCommand(statement);
+                    add.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, Value = stored.ToArray() });
+                    days.BatchCommands.Add(add);
+                }
+                await days.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            if (BeforeCommit is { } hook)
+            {
+                await hook(connection, cancellationToken).ConfigureAwait(false);
+            }
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return results;
     }
 
     /// <inheritdoc/>
     public Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot summarise", query, (filtered, ct) => TlsRptAggregateQueries.ReadAsync(Dialect, filtered, ct), cancellationToken);
+        ReadAsync("cannot summarise", query, (filtered, ct) => TlsRptAggregateQueries.ReadAsync(Dialect.For(query), filtered, query.Since is not null, ct), cancellationToken, summary: true);
 
     /// <inheritdoc/>
     public Task<TlsRptDaily> DailyAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot read the days", query, (filtered, ct) => TlsRptHistoryQueries.DailyAsync(Dialect, filtered, ct), cancellationToken);
+        ReadAsync("cannot read the days", query, (filtered, ct) => TlsRptHistoryQueries.DailyAsync(Dialect.For(query), filtered, query.Since is not null, ct), cancellationToken, summary: true);
+
+    /// <summary><see cref="AggregateAsync"/> computed from every stored failure detail instead of the per-day tables (tests).</summary>
+    internal Task<TlsRptAggregates> ScanAggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
+        ReadAsync("cannot summarise", query, (filtered, ct) => TlsRptAggregateQueries.ScanAsync(Dialect.For(query), filtered, ct), cancellationToken);
+
+    /// <summary><see cref="DailyAsync"/> computed from every stored report instead of the per-day tables (tests).</summary>
+    internal Task<TlsRptDaily> ScanDailyAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
+        ReadAsync("cannot read the days", query, (filtered, ct) => TlsRptHistoryQueries.ScanDailyAsync(Dialect.For(query), filtered, ct), cancellationToken);
 
     /// <inheritdoc/>
     public Task<IReadOnlyList<TlsRptReportListing>> ListAsync(TlsRptSummaryQuery query, int limit, CancellationToken cancellationToken) =>
-        ReadAsync("cannot list reports", query, (filtered, ct) => TlsRptHistoryQueries.ListAsync(Dialect, filtered, limit, ct), cancellationToken);
+        ReadAsync("cannot list reports", query, (filtered, ct) => TlsRptHistoryQueries.ListAsync(Dialect.For(query), filtered, limit, ct), cancellationToken);
 
     /// <inheritdoc/>
     public Task<TlsRptStoredReport?> ReadAsync(long key, CancellationToken cancellationToken) =>
         ReadAsync($"cannot read report {key}", new TlsRptSummaryQuery(),
             (filtered, ct) => TlsRptHistoryQueries.ReadAsync(Dialect, filtered, key, ct), cancellationToken);
 
-    /// <summary>Runs <paramref name="read"/> on a connection of its own, with commands filtered by <paramref name="query"/>.</summary>
+    /// <summary>
+    /// Runs <paramref name="read"/> on a connection of its own, with commands filtered by <paramref name="query"/>: the
+    /// domain and since ($1, $2), and for a <paramref name="summary"/> over the per-day tables also the day of since and
+    /// the start of the next day ($3, $4).
+    /// </summary>
     private async Task<T> ReadAsync<T>(string what, TlsRptSummaryQuery query, Func<Func<string, DbCommand>, CancellationToken, Task<T>> read,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool summary = false)
     {
         ArgumentNullException.ThrowIfNull(query);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -181,12 +298,74 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
             var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                return await read(sql => Filtered(connection, sql, query), cancellationToken).ConfigureAwait(false);
+                return await read(sql => Filtered(connection, sql, query, summary), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
             throw Fault(what, ex);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>>> KnownFilesAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sha256s);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var list = sha256s.Select(TlsRptFileIndexQueries.Checked).ToArray();
+        try
+        {
+            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                return await TlsRptFileIndexQueries.ReadAsync(Dialect, sql =>
+                {
+                    var command = new NpgsqlCommand(sql, connection);
+                    command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = list });
+                    return command;
+                }, "f.sha256 = ANY($1)", cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            throw Fault("cannot read the known files", ex);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task RememberFilesAsync(IReadOnlyList<TlsRptKnownFile> files, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var rows = files.SelectMany(f => f.Reports.Select((r, i) => (Sha: TlsRptFileIndexQueries.Checked(f.Sha256), Ordinal: i, r.Suffix, r.Report)))
+            .OrderBy(r => r.Sha, StringComparer.Ordinal).ThenBy(r => r.Ordinal).ToList();
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                using var insert = new NpgsqlCommand("""
+                    INSERT INTO tlsrpt_file (sha256, ordinal, suffix, organization, report_id, start_time, end_time)
+                    SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])
+                    ON CONFLICT (sha256, ordinal) DO NOTHING
+                    """, connection);
+                insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = rows.Select(r => r.Sha).ToArray() });
+                insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer, Value = rows.Select(r => r.Ordinal).ToArray() });
+                insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = rows.Select(r => Text(r.Suffix)).ToArray() });
+                insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = rows.Select(r => Text(r.Report.OrganizationName)).ToArray() });
+                insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = rows.Select(r => Text(r.Report.ReportId)).ToArray() });
+                insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, Value = rows.Select(r => Millis(r.Report.StartDatetime)).ToArray() });
+                insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, Value = rows.Select(r => Millis(r.Report.EndDatetime)).ToArray() });
+                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            throw Fault("cannot remember the imported files", ex);
         }
     }
 
@@ -208,10 +387,10 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
     /// The report, its policies and its failure details in one statement: the policies and details are inserted only
     /// when the report row is (a duplicate inserts nothing and returns no row).
     /// </summary>
-    private NpgsqlCommand InsertCommand(NpgsqlConnection connection, NpgsqlTransaction? transaction, TlsRptStoredReport stored)
+    private static NpgsqlBatchCommand InsertCommand(TlsRptStoredReport stored, DateTimeOffset now)
     {
         var r = stored.Report;
-        var command = new NpgsqlCommand("""
+        var command = new NpgsqlBatchCommand("""
             WITH r AS (
                 INSERT INTO tlsrpt_report (organization, report_id, start_time, end_time, contact_info, source, dkim, dkim_domain, dkim_detail, warnings, imported_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -231,7 +410,7 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
                         AS u (policy, result_type, sending_mta_ip, receiving_mx_hostname, receiving_mx_helo, receiving_ip,
                               failed_session_count, additional_information, failure_reason_code))
             SELECT id FROM r
-            """, connection, transaction);
+            """);
 
         var policies = r.Policies;
         int details = policies.Sum(p => p.FailureDetails.Count);
@@ -273,7 +452,7 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
         p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)Text(stored.Dkim.Domain) ?? DBNull.Value });
         p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)Text(stored.Dkim.Detail) ?? DBNull.Value });
         p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = Text(string.Join('\n', r.Warnings)) });
-        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = Millis(_time.GetUtcNow()) });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = now });
         p.Add(TextArray(policies.Select(x => x.PolicyType)));
         p.Add(TextArray(policies.Select(x => x.PolicyDomain)));
         p.Add(TextArray(policies.Select(x => string.Join('\n', x.PolicyString))));
@@ -294,7 +473,7 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
             new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = values.Select(v => Text(v)).ToArray() };
     }
 
-    private static NpgsqlCommand Filtered(NpgsqlConnection connection, string sql, TlsRptSummaryQuery query)
+    private static NpgsqlCommand Filtered(NpgsqlConnection connection, string sql, TlsRptSummaryQuery query, bool summary)
     {
         var command = new NpgsqlCommand(sql, connection);
         command.Parameters.Add(new NpgsqlParameter
@@ -307,10 +486,20 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
             NpgsqlDbType = NpgsqlDbType.TimestampTz,
             Value = query.Since is { } since ? Millis(since) : DBNull.Value,
         });
+        if (summary)
+        {
+            // The day of since ($3) is in every summary query; the start of the next day ($4) only in those with since.
+            var (day, next) = TlsRptAggregateQueries.SinceDay(query);
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)day ?? DBNull.Value });
+            if (sql.Contains("$4", StringComparison.Ordinal))
+            {
+                command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)next ?? DBNull.Value });
+            }
+        }
         return command;
     }
 
-    private async Task InitializeAsync(CancellationToken cancellationToken)
+    private async Task InitializeAsync(Action<string>? notice, CancellationToken cancellationToken)
     {
         try
         {
@@ -327,9 +516,11 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
                     {
                         await lockSchema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     }
+                    int? stored;
                     using (var version = new NpgsqlCommand("SELECT max(version) FROM tlsrpt_schema_version", connection, transaction))
                     {
-                        if (await version.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is int v && v > SchemaVersion)
+                        stored = await version.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as int?;
+                        if (stored is { } v && v > SchemaVersion)
                         {
                             throw new PostgresStoreException(
                                 $"TLS-RPT store {Location} has schema version {v.ToString(CultureInfo.InvariantCulture)}, newer than this " +
@@ -382,10 +573,55 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory
                             FOREIGN KEY (report, policy) REFERENCES tlsrpt_policy (report, ordinal) ON DELETE CASCADE
                         );
                         CREATE INDEX IF NOT EXISTS tlsrpt_failure_policy ON tlsrpt_failure (report, policy);
+                        CREATE TABLE IF NOT EXISTS tlsrpt_day (
+                            policy_domain text        NOT NULL,
+                            organization  text        NOT NULL,
+                            start_day     text        NOT NULL,
+                            end_day       text        NOT NULL,
+                            reports       bigint      NOT NULL,
+                            successful    bigint      NOT NULL,
+                            failed        bigint      NOT NULL,
+                            first_start   timestamptz NOT NULL,
+                            last_end      timestamptz NOT NULL,
+                            PRIMARY KEY (policy_domain, organization, start_day, end_day)
+                        );
+                        CREATE TABLE IF NOT EXISTS tlsrpt_day_failure (
+                            dimension     integer NOT NULL,
+                            policy_domain text    NOT NULL,
+                            organization  text    NOT NULL,
+                            item          text    NOT NULL,
+                            start_day     text    NOT NULL,
+                            end_day       text    NOT NULL,
+                            sessions      bigint  NOT NULL,
+                            PRIMARY KEY (dimension, policy_domain, organization, item, start_day, end_day)
+                        );
+                        CREATE TABLE IF NOT EXISTS tlsrpt_file (
+                            sha256       text        NOT NULL,
+                            ordinal      integer     NOT NULL,
+                            suffix       text        NOT NULL,
+                            organization text        NOT NULL,
+                            report_id    text        NOT NULL,
+                            start_time   timestamptz NOT NULL,
+                            end_time     timestamptz NOT NULL,
+                            PRIMARY KEY (sha256, ordinal)
+                        );
                         INSERT INTO tlsrpt_schema_version (version) SELECT {SchemaVersion} WHERE NOT EXISTS (SELECT 1 FROM tlsrpt_schema_version)
                         """, connection, transaction))
                     {
                         await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    if (stored is { } old && old < SchemaVersion)
+                    {
+                        // A version 1 store: the per-day tables are filled from its reports, once, under the schema lock.
+                        var clock = System.Diagnostics.Stopwatch.StartNew();
+                        notice?.Invoke($"TLS-RPT store {Location}: schema version 1: computing the per-day sums from its reports, once (a few seconds per 100,000 reports)");
+                        foreach (var statement in TlsRptAggregateQueries.AddToDays(Dialect, "true").Append(
+                            $"UPDATE tlsrpt_schema_version SET version = {SchemaVersion.ToString(CultureInfo.InvariantCulture)}"))
+                        {
+                            using var upgrade = new NpgsqlCommand(statement, connection, transaction) { CommandTimeout = 0 };
+                            await upgrade.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                        }
+                        notice?.Invoke(string.Create(CultureInfo.InvariantCulture, $"TLS-RPT store {Location}: per-day sums computed in {clock.Elapsed.TotalSeconds:0.0} s"));
                     }
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 }

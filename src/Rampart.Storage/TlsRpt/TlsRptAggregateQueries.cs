@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using Rampart.Core.TlsRpt;
 
 namespace Rampart.Storage.TlsRpt;
@@ -13,18 +14,142 @@ namespace Rampart.Storage.TlsRpt;
 /// <param name="ReadTime">Reads a time column (<see cref="StartColumn"/>, <see cref="EndColumn"/>) of a result row.</param>
 /// <param name="StartDay">The UTC day the range of <c>r</c> starts on, as <c>YYYY-MM-DD</c> text.</param>
 /// <param name="PolicyDomains">An aggregate of the distinct <c>p.policy_domain</c> values of a group, joined with commas.</param>
-internal sealed record TlsRptSqlDialect(
+/// <param name="EndDay">The UTC day the range of <c>r</c> ends on, as <c>YYYY-MM-DD</c> text.</param>
+/// <param name="DayWhere">
+/// The filter of a summary over <c>a</c>, a row of the per-day tables: the policy domain, and the range ending on a
+/// day after the day of Since (those reports all end after Since).
+/// </param>
+/// <param name="SinceDayWhere">
+/// The rest of a summary with Since, over <c>p</c> and <c>r</c>: reports ending on the day of Since, at or after it
+/// (false without Since). With <paramref name="DayWhere"/> it covers <paramref name="Where"/>, each report once.
+/// </param>
+/// <param name="Least">The function of two values that gives the smaller (SQLite's two-argument min).</param>
+/// <param name="Greatest">The function of two values that gives the larger.</param>
+internal sealed partial record TlsRptSqlDialect(
     string Where, string StartColumn, string EndColumn, string FailureJoin, Func<DbDataReader, int, DateTimeOffset> ReadTime,
-    string StartDay, string PolicyDomains);
+    string StartDay, string PolicyDomains, string EndDay, string DayWhere, string SinceDayWhere, string Least, string Greatest)
+{
+    /// <summary>
+    /// The dialect for <paramref name="query"/>: when it names a domain, the filters compare the domain without the
+    /// "parameter IS NULL OR" that keeps SQLite and PostgreSQL from using the domain's index (bound parameters are not
+    /// known when the plan is made), so a domain's reports are found through the index instead of by a scan of all.
+    /// </summary>
+    public TlsRptSqlDialect For(TlsRptSummaryQuery query) =>
+        TlsRptAggregateQueries.Domain(query) is null ? this
+            : this with { Where = Narrow(Where), DayWhere = Narrow(DayWhere), SinceDayWhere = Narrow(SinceDayWhere) };
+
+    private static string Narrow(string filter) => AnyDomain().Replace(filter, "$1");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\(\$\w+(?:::text)? IS NULL OR (\w\.policy_domain = \$\w+)\)")]
+    private static partial System.Text.RegularExpressions.Regex AnyDomain();
+}
 
 /// <summary>
-/// The aggregates of a summary, the same for both report stores: one query per (policy domain, reporter) for the
-/// report counts and range, and one per failure-details key (result type, receiving MX, sending IP) for the failed
-/// sessions, filtered alike and read into <see cref="TlsRptAggregates"/>. A store supplies only its
-/// <see cref="TlsRptSqlDialect"/> and commands with the filter's two parameters bound.
+/// The aggregates of a summary, the same for both report stores, read from the per-day tables the stores keep at
+/// import (<c>tlsrpt_day</c>: reports, sessions and range per policy domain, reporter, start day and end day;
+/// <c>tlsrpt_day_failure</c>: failed sessions per the same and a failure-details key), so a summary reads a row per
+/// domain, reporter and day instead of every failure detail. A summary with Since adds the reports ending on the day of
+/// Since, read from the report tables (a day's worth). A store supplies its <see cref="TlsRptSqlDialect"/> and commands
+/// with the filter's parameters bound.
 /// </summary>
+/// <remarks>
+/// <see cref="ScanAsync"/> computes the same from the report tables alone (every failure detail): the definition the
+/// per-day tables must agree with, kept for the tests that check they do.
+/// </remarks>
 internal static class TlsRptAggregateQueries
 {
+    /// <summary>The failure-details keys the per-day failure table keeps, by its <c>dimension</c> number.</summary>
+    private static readonly string[] Dimensions = ["result_type", "receiving_mx_hostname", "sending_mta_ip"];
+
+    /// <summary>
+    /// The statements that add the reports <paramref name="reports"/> selects (a condition over <c>r</c>, the report
+    /// table) to the per-day tables, in the order to run them in the transaction that stored those reports. The rows
+    /// are upserted in key order, so importers running at the same time lock them in the same order.
+    /// </summary>
+    public static IReadOnlyList<string> AddToDays(TlsRptSqlDialect dialect, string reports)
+    {
+        var statements = new List<string>
+        {
+            $"""
+            INSERT INTO tlsrpt_day (policy_domain, organization, start_day, end_day, reports, successful, failed, first_start, last_end)
+            SELECT p.policy_domain, r.organization, {dialect.StartDay}, {dialect.EndDay}, COUNT(DISTINCT r.id), SUM(p.successful), SUM(p.failed),
+                   MIN(r.{dialect.StartColumn}), MAX(r.{dialect.EndColumn})
+            FROM tlsrpt_policy p JOIN tlsrpt_report r ON r.id = p.report
+            WHERE {reports}
+            GROUP BY 1, 2, 3, 4
+            ORDER BY 1, 2, 3, 4
+            ON CONFLICT (policy_domain, organization, start_day, end_day) DO UPDATE SET
+                reports = tlsrpt_day.reports + excluded.reports,
+                successful = tlsrpt_day.successful + excluded.successful,
+                failed = tlsrpt_day.failed + excluded.failed,
+                first_start = {dialect.Least}(tlsrpt_day.first_start, excluded.first_start),
+                last_end = {dialect.Greatest}(tlsrpt_day.last_end, excluded.last_end)
+            """,
+        };
+        for (var dimension = 0; dimension < Dimensions.Length; dimension++)
+        {
+            var column = Dimensions[dimension];
+            statements.Add($"""
+                INSERT INTO tlsrpt_day_failure (dimension, policy_domain, organization, item, start_day, end_day, sessions)
+                SELECT {dimension}, p.policy_domain, r.organization, f.{column}, {dialect.StartDay}, {dialect.EndDay}, SUM(f.failed_session_count)
+                FROM tlsrpt_failure f
+                     JOIN tlsrpt_policy p ON {dialect.FailureJoin}
+                     JOIN tlsrpt_report r ON r.id = p.report
+                WHERE ({reports}) AND f.{column} IS NOT NULL
+                GROUP BY 2, 3, 4, 5, 6
+                ORDER BY 2, 3, 4, 5, 6
+                ON CONFLICT (dimension, policy_domain, organization, item, start_day, end_day) DO UPDATE SET
+                    sessions = tlsrpt_day_failure.sessions + excluded.sessions
+                """);
+        }
+        return statements;
+    }
+
+    /// <summary>
+    /// Reads the summary's aggregates from the per-day tables (plus, with Since, the day of Since from the report tables)
+    /// through <paramref name="filtered"/>: a command for the SQL with the query's parameters bound (domain, since, the
+    /// day of since, the start of the next day).
+    /// </summary>
+    public static async Task<TlsRptAggregates> ReadAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, bool since, CancellationToken cancellationToken)
+    {
+        var reporters = await ReportersAsync(dialect, filtered(Summed(since,
+            "policy_domain, organization", "CAST(SUM(reports) AS integer), CAST(SUM(successful) AS bigint), CAST(SUM(failed) AS bigint), MIN(first_start), MAX(last_end)",
+            $"SELECT a.policy_domain, a.organization, a.reports, a.successful, a.failed, a.first_start, a.last_end FROM tlsrpt_day a WHERE {dialect.DayWhere}",
+            $"""
+            SELECT p.policy_domain, r.organization, COUNT(DISTINCT r.id), SUM(p.successful), SUM(p.failed), MIN(r.{dialect.StartColumn}), MAX(r.{dialect.EndColumn})
+            FROM tlsrpt_policy p JOIN tlsrpt_report r ON r.id = p.report
+            WHERE {dialect.SinceDayWhere}
+            GROUP BY p.policy_domain, r.organization
+            """)), cancellationToken).ConfigureAwait(false);
+        var failures = new IReadOnlyList<TlsRptFailureRow>[Dimensions.Length];
+        for (var dimension = 0; dimension < Dimensions.Length; dimension++)
+        {
+            var column = Dimensions[dimension];
+            failures[dimension] = await FailureRowsAsync(filtered(Summed(since, "policy_domain, organization, item", "CAST(SUM(sessions) AS bigint)",
+                $"SELECT a.policy_domain, a.organization, a.item, a.sessions FROM tlsrpt_day_failure a WHERE a.dimension = {dimension} AND {dialect.DayWhere}",
+                $"""
+                SELECT p.policy_domain, r.organization, f.{column}, SUM(f.failed_session_count)
+                FROM tlsrpt_failure f
+                     JOIN tlsrpt_policy p ON {dialect.FailureJoin}
+                     JOIN tlsrpt_report r ON r.id = p.report
+                WHERE {dialect.SinceDayWhere} AND f.{column} IS NOT NULL
+                GROUP BY p.policy_domain, r.organization, f.{column}
+                """)), cancellationToken).ConfigureAwait(false);
+        }
+        return new TlsRptAggregates(reporters, failures[0], failures[1], failures[2]);
+    }
+
+    /// <summary>
+    /// A query grouping rows of a per-day table (<paramref name="days"/>, whose columns are named as in the table) by
+    /// <paramref name="keys"/> into <paramref name="sums"/>; with Since, the same over those rows and the day of Since
+    /// read from the report tables (<paramref name="sinceDay"/>, columns in the same order). Without Since the per-day
+    /// rows are grouped directly, in the order of their primary key.
+    /// </summary>
+    public static string Summed(bool since, string keys, string sums, string days, string sinceDay, string orderBy = "") =>
+        since
+            ? $"SELECT {keys}, {sums} FROM ({days} UNION ALL {sinceDay}) t GROUP BY {keys} {orderBy}"
+            : $"SELECT {keys}, {sums} FROM ({days}) t GROUP BY {keys} {orderBy}";
+
     /// <summary>
     /// The policy domain a summary filters on, as the stores keep it: trimmed, without its final dot, lower case; null
     /// for every domain.
@@ -32,28 +157,30 @@ internal static class TlsRptAggregateQueries
     public static string? Domain(TlsRptSummaryQuery query) => query.PolicyDomain?.Trim().TrimEnd('.').ToLowerInvariant();
 
     /// <summary>
-    /// Runs the summary's queries through <paramref name="filtered"/> (a command for the SQL with the domain and since
-    /// parameters of the query bound) and reads their rows.
+    /// The UTC day of the query's Since (cut to whole milliseconds, as the stores keep times) as <c>YYYY-MM-DD</c>, and
+    /// the start of the next day: the per-day tables answer for reports ending after that day, the report tables for
+    /// the day itself. Both null without Since.
     /// </summary>
-    public static async Task<TlsRptAggregates> ReadAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, CancellationToken cancellationToken)
+    public static (string? Day, DateTimeOffset? Next) SinceDay(TlsRptSummaryQuery query)
     {
-        var reporters = new List<TlsRptReporterRow>();
-        using (var select = filtered($"""
+        if (query.Since is not { } since)
+        {
+            return (null, null);
+        }
+        var day = DateTimeOffset.FromUnixTimeMilliseconds(since.ToUnixTimeMilliseconds()).UtcDateTime.Date;
+        return (day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), new DateTimeOffset(day.AddDays(1), TimeSpan.Zero));
+    }
+
+    /// <summary>The same aggregates computed from every stored failure detail, with the two-parameter filter of <see cref="TlsRptSqlDialect.Where"/>.</summary>
+    public static async Task<TlsRptAggregates> ScanAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, CancellationToken cancellationToken)
+    {
+        var reporters = await ReportersAsync(dialect, filtered($"""
             SELECT p.policy_domain, r.organization, CAST(COUNT(DISTINCT r.id) AS integer), CAST(SUM(p.successful) AS bigint), CAST(SUM(p.failed) AS bigint),
                    MIN(r.{dialect.StartColumn}), MAX(r.{dialect.EndColumn})
             FROM tlsrpt_policy p JOIN tlsrpt_report r ON r.id = p.report
             WHERE {dialect.Where}
             GROUP BY p.policy_domain, r.organization
-            """))
-        {
-            using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                reporters.Add(new TlsRptReporterRow(
-                    reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetInt64(4),
-                    dialect.ReadTime(reader, 5), dialect.ReadTime(reader, 6)));
-            }
-        }
+            """), cancellationToken).ConfigureAwait(false);
         return new TlsRptAggregates(
             reporters,
             await FailuresAsync(dialect, "result_type", filtered, cancellationToken).ConfigureAwait(false),
@@ -61,18 +188,35 @@ internal static class TlsRptAggregateQueries
             await FailuresAsync(dialect, "sending_mta_ip", filtered, cancellationToken).ConfigureAwait(false));
     }
 
-    private static async Task<IReadOnlyList<TlsRptFailureRow>> FailuresAsync(
-        TlsRptSqlDialect dialect, string column, Func<string, DbCommand> filtered, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<TlsRptReporterRow>> ReportersAsync(TlsRptSqlDialect dialect, DbCommand command, CancellationToken cancellationToken)
     {
-        var rows = new List<TlsRptFailureRow>();
-        using var select = filtered($"""
+        var reporters = new List<TlsRptReporterRow>();
+        using var select = command;
+        using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            reporters.Add(new TlsRptReporterRow(
+                reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetInt64(4),
+                dialect.ReadTime(reader, 5), dialect.ReadTime(reader, 6)));
+        }
+        return reporters;
+    }
+
+    private static Task<IReadOnlyList<TlsRptFailureRow>> FailuresAsync(
+        TlsRptSqlDialect dialect, string column, Func<string, DbCommand> filtered, CancellationToken cancellationToken) =>
+        FailureRowsAsync(filtered($"""
             SELECT p.policy_domain, r.organization, f.{column}, CAST(SUM(f.failed_session_count) AS bigint)
             FROM tlsrpt_failure f
                  JOIN tlsrpt_policy p ON {dialect.FailureJoin}
                  JOIN tlsrpt_report r ON r.id = p.report
             WHERE {dialect.Where} AND f.{column} IS NOT NULL
             GROUP BY p.policy_domain, r.organization, f.{column}
-            """);
+            """), cancellationToken);
+
+    private static async Task<IReadOnlyList<TlsRptFailureRow>> FailureRowsAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        var rows = new List<TlsRptFailureRow>();
+        using var select = command;
         using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {

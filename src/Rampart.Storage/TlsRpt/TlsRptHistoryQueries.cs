@@ -12,16 +12,52 @@ namespace Rampart.Storage.TlsRpt;
 /// </summary>
 internal static class TlsRptHistoryQueries
 {
-    public static async Task<TlsRptDaily> DailyAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, CancellationToken cancellationToken)
-    {
-        var days = new List<TlsRptDayRow>();
-        using (var select = filtered($"""
+    /// <summary>
+    /// The per-day series from the per-day tables (see <see cref="TlsRptAggregateQueries"/>), plus, with Since, the
+    /// reports ending on the day of Since from the report tables; <paramref name="filtered"/> binds the parameters of a summary.
+    /// </summary>
+    public static Task<TlsRptDaily> DailyAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, bool since, CancellationToken cancellationToken) =>
+        ReadDailyAsync(filtered(TlsRptAggregateQueries.Summed(since, "policy_domain, day",
+            "CAST(SUM(reports) AS integer), CAST(SUM(successful) AS bigint), CAST(SUM(failed) AS bigint)",
+            $"SELECT a.policy_domain, a.start_day AS day, a.reports, a.successful, a.failed FROM tlsrpt_day a WHERE {dialect.DayWhere}",
+            $"""
+            SELECT p.policy_domain, {dialect.StartDay}, COUNT(DISTINCT r.id), SUM(p.successful), SUM(p.failed)
+            FROM tlsrpt_policy p JOIN tlsrpt_report r ON r.id = p.report
+            WHERE {dialect.SinceDayWhere}
+            GROUP BY p.policy_domain, {dialect.StartDay}
+            """, "ORDER BY 2, 1")), filtered(TlsRptAggregateQueries.Summed(since, "policy_domain, day, item", "CAST(SUM(sessions) AS bigint)",
+            $"SELECT a.policy_domain, a.start_day AS day, a.item, a.sessions FROM tlsrpt_day_failure a WHERE a.dimension = 0 AND {dialect.DayWhere}",
+            $"""
+            SELECT p.policy_domain, {dialect.StartDay}, f.result_type, SUM(f.failed_session_count)
+            FROM tlsrpt_failure f
+                 JOIN tlsrpt_policy p ON {dialect.FailureJoin}
+                 JOIN tlsrpt_report r ON r.id = p.report
+            WHERE {dialect.SinceDayWhere}
+            GROUP BY p.policy_domain, {dialect.StartDay}, f.result_type
+            """, "ORDER BY 2, 1, 3")), cancellationToken);
+
+    /// <summary>The same series computed from every stored report and failure detail, with the two-parameter filter of <see cref="TlsRptSqlDialect.Where"/>.</summary>
+    public static Task<TlsRptDaily> ScanDailyAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, CancellationToken cancellationToken) =>
+        ReadDailyAsync(filtered($"""
             SELECT p.policy_domain, {dialect.StartDay}, CAST(COUNT(DISTINCT r.id) AS integer), CAST(SUM(p.successful) AS bigint), CAST(SUM(p.failed) AS bigint)
             FROM tlsrpt_policy p JOIN tlsrpt_report r ON r.id = p.report
             WHERE {dialect.Where}
             GROUP BY p.policy_domain, {dialect.StartDay}
             ORDER BY 2, 1
-            """))
+            """), filtered($"""
+            SELECT p.policy_domain, {dialect.StartDay}, f.result_type, CAST(SUM(f.failed_session_count) AS bigint)
+            FROM tlsrpt_failure f
+                 JOIN tlsrpt_policy p ON {dialect.FailureJoin}
+                 JOIN tlsrpt_report r ON r.id = p.report
+            WHERE {dialect.Where}
+            GROUP BY p.policy_domain, {dialect.StartDay}, f.result_type
+            ORDER BY 2, 1, 3
+            """), cancellationToken);
+
+    private static async Task<TlsRptDaily> ReadDailyAsync(DbCommand dayCommand, DbCommand typeCommand, CancellationToken cancellationToken)
+    {
+        var days = new List<TlsRptDayRow>();
+        using (var select = dayCommand)
         {
             using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -30,15 +66,7 @@ internal static class TlsRptHistoryQueries
             }
         }
         var types = new List<TlsRptDayFailureRow>();
-        using (var select = filtered($"""
-            SELECT p.policy_domain, {dialect.StartDay}, f.result_type, CAST(SUM(f.failed_session_count) AS bigint)
-            FROM tlsrpt_failure f
-                 JOIN tlsrpt_policy p ON {dialect.FailureJoin}
-                 JOIN tlsrpt_report r ON r.id = p.report
-            WHERE {dialect.Where}
-            GROUP BY p.policy_domain, {dialect.StartDay}, f.result_type
-            ORDER BY 2, 1, 3
-            """))
+        using (var select = typeCommand)
         {
             using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -197,6 +197,57 @@ public sealed class TlsRptCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Import_SameFolderTwice_KnownFilesAnsweredFromTheStore_AFileWithARejectionReadAgain()
+    {
+        WriteReports();
+        using (var zip = ZipFile.Open(Path.Combine(Reports, "mixed.zip"), ZipArchiveMode.Create))
+        {
+            using (var writer = new StreamWriter(zip.CreateEntry("c1.json").Open()))
+            {
+                writer.Write(Report("c1", "c.example", 5, 1));
+            }
+            using (var writer = new StreamWriter(zip.CreateEntry("c2.json").Open()))
+            {
+                writer.Write("{\"organization-name\": 3}");
+            }
+        }
+
+        var first = await Run("tlsrpt", "import", Reports, "--json", "--no-dkim");
+        // Marks what the store holds: a report answered from the known-file index shows it, a report read again would not.
+        await using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(State, "tlsrpt.sqlite")};Pooling=False"))
+        {
+            await db.OpenAsync(TestContext.Current.CancellationToken);
+            using var mark = db.CreateCommand();
+            mark.CommandText = "UPDATE tlsrpt_report SET warnings = 'as stored' WHERE report_id IN ('a1', 'b3', 'c1'); SELECT COUNT(DISTINCT sha256) FROM tlsrpt_file";
+            Assert.Equal(4L, await mark.ExecuteScalarAsync(TestContext.Current.CancellationToken)); // the four files without a rejection
+        }
+        var second = await Run("tlsrpt", "import", Reports, "--json", "--no-dkim");
+
+        NoStackTrace(second);
+        Assert.Equal((1, 1), (first.ExitCode, second.ExitCode));
+        using var one = JsonDocument.Parse(first.Stdout);
+        using var two = JsonDocument.Parse(second.Stdout);
+        Assert.Equal((6, 0, 1), (one.RootElement.GetProperty("imported").GetInt32(), one.RootElement.GetProperty("duplicates").GetInt32(), one.RootElement.GetProperty("rejected").GetInt32()));
+        Assert.Equal((0, 6, 1), (two.RootElement.GetProperty("imported").GetInt32(), two.RootElement.GetProperty("duplicates").GetInt32(), two.RootElement.GetProperty("rejected").GetInt32()));
+        var before = Listing(one);
+        var after = Listing(two);
+        Assert.Equal(before.Keys.Order(StringComparer.Ordinal), after.Keys.Order(StringComparer.Ordinal));
+        foreach (var (source, listing) in after)
+        {
+            var marked = source.EndsWith("a1.json", StringComparison.Ordinal) || source.EndsWith("b3.json", StringComparison.Ordinal);
+            Assert.Equal(marked ? ["as stored"] : before[source].Warnings, listing.Warnings);
+            Assert.Equal(before[source].Fields, listing.Fields);
+        }
+        Assert.DoesNotContain("as stored", after.Single(r => r.Key.EndsWith("c1.json", StringComparison.Ordinal)).Value.Warnings); // its file was read again
+
+        static Dictionary<string, (string Fields, List<string> Warnings)> Listing(JsonDocument doc) =>
+            doc.RootElement.GetProperty("reports").EnumerateArray().ToDictionary(r => r.GetProperty("source").GetString()!, r => (
+                string.Join("|", new[] { "organization", "report_id", "start", "end", "successful", "failed", "dkim" }.Select(k => r.GetProperty(k).ToString()))
+                    + "|" + string.Join(",", r.GetProperty("policy_domains").EnumerateArray().Select(d => d.GetString())),
+                r.GetProperty("warnings").EnumerateArray().Select(w => w.GetString()!).ToList()));
+    }
+
+    [Fact]
     public async Task Import_SomeInputRejected_ExitOneWithReasonPerFile()
     {
         WriteReports();

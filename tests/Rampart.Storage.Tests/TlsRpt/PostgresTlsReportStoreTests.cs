@@ -39,6 +39,14 @@ public sealed class PostgresTlsReportStoreTests(PostgresServerFixture fixture) :
     protected override void FailWhileAdding(ITlsReportStore store, Exception? fault) =>
         ((PostgresTlsReportStore)store).BeforeCommit = fault is null ? null : (_, _) => throw fault;
 
+    protected override async Task<(TlsRptAggregates Aggregates, TlsRptDaily Daily)> ScanAsync(ITlsReportStore store, TlsRptSummaryQuery query) =>
+        (await ((PostgresTlsReportStore)store).ScanAggregateAsync(query, Ct), await ((PostgresTlsReportStore)store).ScanDailyAsync(query, Ct));
+
+    protected override Task MakeVersion1Async() => Server.ExecuteAsync(Database,
+        "DROP TABLE tlsrpt_day; DROP TABLE tlsrpt_day_failure; DROP TABLE tlsrpt_file; UPDATE tlsrpt_schema_version SET version = 1");
+
+    protected override int PropertyIterations => 12;
+
     [Fact]
     public async Task RoundTrip_OverUnixSocket_ReopenedStoreKeepsAndDeduplicates()
     {

@@ -1,3 +1,4 @@
+using CsCheck;
 using Microsoft.Extensions.Time.Testing;
 using Rampart.Core.TlsRpt;
 using Rampart.Storage.Tests.Support;
@@ -221,4 +222,154 @@ public abstract class TlsReportStoreContractTests
         Assert.Equal(100_000, a.FailureTypes.Values.Sum());
         Assert.Equal(33_334, a.FailureTypes["tlsa-invalid"]);
     }
+
+    /// <summary>The same summary and series computed from every stored row, not the per-day tables.</summary>
+    protected abstract Task<(TlsRptAggregates Aggregates, TlsRptDaily Daily)> ScanAsync(ITlsReportStore store, TlsRptSummaryQuery query);
+
+    /// <summary>
+    /// Turns the storage of the last <see cref="OpenNewAsync"/> (no store open on it) into what Rampart with schema
+    /// version 1 left: the same report tables, no per-day tables, no known-file index, version 1.
+    /// </summary>
+    protected abstract Task MakeVersion1Async();
+
+    /// <summary>How many random stores the property test fills (each store is fresh).</summary>
+    protected abstract int PropertyIterations { get; }
+
+    [Fact]
+    public async Task AddBatch_ARefusedReportInTheMiddle_IsRefusedAlone()
+    {
+        await using var store = await OpenNewAsync();
+        var bad = Stored(id: "bad");
+        bad = bad with { Report = bad.Report with { Policies = [bad.Report.Policies[0] with { PolicyDomain = null! }] } };
+
+        var results = await store.AddBatchAsync([Stored(id: "r1"), bad, Stored(id: "r2")], Ct);
+
+        Assert.Equal([TlsRptStoreOutcome.Imported, TlsRptStoreOutcome.Imported], new[] { results[0], results[2] }.Select(r => r.Outcome));
+        Assert.Null(results[0].Rejection);
+        Assert.Null(results[2].Rejection);
+        Assert.StartsWith("the store refused it: ", results[1].Rejection, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', results[1].Rejection!);
+        Assert.Equal((2L, 2L, 2L), await CountRowsAsync(store));
+        var domain = Assert.Single(TlsRptSummaryBuilder.Build(await store.AggregateAsync(new TlsRptSummaryQuery(), Ct)));
+        Assert.Equal((2, 180L, 20L), (domain.Reports, domain.Successful, domain.Failed));
+        Assert.Equal(TlsRptStoreOutcome.Imported, await store.AddAsync(Stored(id: "bad"), Ct)); // nothing of it was kept
+    }
+
+    [Fact]
+    public async Task AddBatch_FaultMidBatch_NothingOfTheBatchStoredOrSummed()
+    {
+        await using var store = await OpenNewAsync();
+        await store.AddAsync(Stored(id: "before"), Ct);
+        FailWhileAdding(store, new IOException("importer dies with the batch written, uncommitted"));
+
+        await Assert.ThrowsAsync<IOException>(() => store.AddBatchAsync([Stored(id: "x1"), TwoPolicies()], Ct));
+
+        Assert.Equal((1L, 1L, 1L), await CountRowsAsync(store));
+        Assert.Equal(1, Assert.Single(TlsRptSummaryBuilder.Build(await store.AggregateAsync(new TlsRptSummaryQuery(), Ct))).Reports);
+        FailWhileAdding(store, null);
+        var again = await store.AddBatchAsync([Stored(id: "x1"), TwoPolicies()], Ct);
+        Assert.All(again, r => Assert.Equal(TlsRptStoreOutcome.Imported, r.Outcome));
+        Assert.Equal(Render(TlsRptSummaryBuilder.Build((await ScanAsync(store, new TlsRptSummaryQuery())).Aggregates)),
+            Render(TlsRptSummaryBuilder.Build(await store.AggregateAsync(new TlsRptSummaryQuery(), Ct))));
+    }
+
+    [Fact]
+    public async Task AddBatch_SameReportTwiceInABatch_StoredOnce_ThenADuplicate()
+    {
+        await using var store = await OpenNewAsync();
+
+        var first = await store.AddBatchAsync([Stored(), Stored(ok: 1, failed: 1), Stored(id: "r2")], Ct);
+        var second = await store.AddBatchAsync([Stored(id: "r2"), Stored(id: "r3")], Ct);
+
+        Assert.Equal([TlsRptStoreOutcome.Imported, TlsRptStoreOutcome.Duplicate, TlsRptStoreOutcome.Imported], first.Select(r => r.Outcome));
+        Assert.Equal([TlsRptStoreOutcome.Duplicate, TlsRptStoreOutcome.Imported], second.Select(r => r.Outcome));
+        var domain = Assert.Single(TlsRptSummaryBuilder.Build(await store.AggregateAsync(new TlsRptSummaryQuery(), Ct)));
+        Assert.Equal((3, 270L), (domain.Reports, domain.Successful)); // the first of the key stays, its counts
+    }
+
+    [Fact]
+    public async Task KnownFiles_ARememberedFileComesBackAsStored_UnknownAndIncompleteFilesDoNot()
+    {
+        await using var store = await OpenNewAsync();
+        var index = (ITlsReportFileIndex)store;
+        var one = Stored(id: "r1", ok: 7, failed: 3);
+        var two = TwoPolicies() with { Report = TwoPolicies().Report with { ReportId = "r2", Warnings = ["read leniently"] } };
+        await store.AddBatchAsync([one, two], Ct);
+        string a = new('a', 64), b = new('b', 64), c = new('c', 64);
+
+        await index.RememberFilesAsync([new TlsRptKnownFile(a, [("", one.Report), ("!x/two.json", two.Report)]),
+            new TlsRptKnownFile(c, [("", one.Report), ("#2", Stored(id: "never-stored").Report)])], Ct);
+        await index.RememberFilesAsync([new TlsRptKnownFile(a, [("", one.Report), ("!x/two.json", two.Report)])], Ct); // again: left as it is
+        var known = await index.KnownFilesAsync([a, b, c], Ct);
+
+        Assert.Equal([a], known.Keys);
+        var reports = known[a];
+        Assert.Equal(["", "!x/two.json"], reports.Select(r => r.Source));
+        Assert.Equal(["r1", "r2"], reports.Select(r => r.Report.ReportId));
+        Assert.Equal((7L, 3L), (reports[0].Report.TotalSuccessful, reports[0].Report.TotalFailed));
+        Assert.Equal(["a.example", "b.example"], reports[1].Report.Policies.Select(p => p.PolicyDomain));
+        Assert.Equal(["read leniently"], reports[1].Report.Warnings);
+        Assert.Equal(one.Report.StartDatetime, reports[0].Report.StartDatetime);
+        Assert.Equal(TlsRptDkimStatus.NotChecked, reports[0].Dkim.Status);
+        Assert.Empty(await index.KnownFilesAsync([], Ct));
+    }
+
+    [Fact]
+    public async Task Aggregates_EqualAFullScan_ForRandomReportsBatchesAndFilters()
+    {
+        await Gen.Select(Gen.Int[0, 60], Gen.Int, Gen.Int[1, 15], Gen.Int[0, 62 * 24 * 60]).SampleAsync(async (count, seed, batch, sinceMinutes) =>
+        {
+            await using var store = await OpenNewAsync();
+            foreach (var chunk in Varied(count, seed).Chunk(batch))
+            {
+                await store.AddBatchAsync(chunk, Ct);
+            }
+            var since = Day.AddMinutes(sinceMinutes).AddTicks(seed & 0xFFFF);
+            foreach (var query in new TlsRptSummaryQuery[] { new(), new("a.example"), new(null, since), new("", since), new("b.example", Day.AddDays(sinceMinutes % 62)) })
+            {
+                var (aggregates, daily) = await ScanAsync(store, query);
+                Assert.Equal(Canonical(aggregates), Canonical(await store.AggregateAsync(query, Ct)));
+                Assert.Equal(Canonical(daily), Canonical(await ((ITlsReportHistory)store).DailyAsync(query, Ct)));
+            }
+        }, iter: PropertyIterations);
+    }
+
+    [Fact]
+    public async Task Open_AVersion1Store_PerDayTablesFilledFromItsReports_SameAnswersAfter()
+    {
+        var reports = Varied(80, 11);
+        TlsRptAggregates expected;
+        await using (var store = await OpenNewAsync())
+        {
+            await store.AddBatchAsync(reports[..50], Ct);
+            expected = (await ScanAsync(store, new TlsRptSummaryQuery())).Aggregates;
+        }
+        await MakeVersion1Async();
+
+        await using var reopened = await ReopenAsync();
+
+        Assert.Equal(Canonical(expected), Canonical(await reopened.AggregateAsync(new TlsRptSummaryQuery(), Ct)));
+        await reopened.AddBatchAsync(reports[50..], Ct);
+        var query = new TlsRptSummaryQuery(null, Day.AddDays(20).AddHours(5));
+        var (aggregates, daily) = await ScanAsync(reopened, query);
+        Assert.Equal(Canonical(aggregates), Canonical(await reopened.AggregateAsync(query, Ct)));
+        Assert.Equal(Canonical(daily), Canonical(await ((ITlsReportHistory)reopened).DailyAsync(query, Ct)));
+        await using var third = await ReopenAsync(); // version 2 now: opened without filling again
+        Assert.Equal(Canonical((await ScanAsync(third, new TlsRptSummaryQuery())).Aggregates), Canonical(await third.AggregateAsync(new TlsRptSummaryQuery(), Ct)));
+    }
+
+    /// <summary>Every row of the aggregates, sorted (the stores return them in no particular order), one line each.</summary>
+    private static string Canonical(TlsRptAggregates a) => string.Join("\n",
+        a.Reporters.Select(r => FormattableString.Invariant($"reporter '{r.PolicyDomain}' '{r.Organization}' {r.Reports} {r.Successful} {r.Failed} {r.FirstSeen:O} {r.LastSeen:O}"))
+            .Concat(a.ByResultType.Select(r => Row("type", r)))
+            .Concat(a.ByMxHost.Select(r => Row("mx", r)))
+            .Concat(a.BySendingIp.Select(r => Row("ip", r)))
+            .Order(StringComparer.Ordinal));
+
+    private static string Row(string kind, TlsRptFailureRow r) => FormattableString.Invariant($"{kind} '{r.PolicyDomain}' '{r.Organization}' '{r.Key}' {r.Sessions}");
+
+    /// <summary>The series in the order the store returns it.</summary>
+    private static string Canonical(TlsRptDaily d) => string.Join("\n",
+        d.Days.Select(r => FormattableString.Invariant($"day '{r.PolicyDomain}' {r.Day:yyyy-MM-dd} {r.Reports} {r.Successful} {r.Failed}"))
+            .Concat(d.FailureTypes.Select(r => FormattableString.Invariant($"type '{r.PolicyDomain}' {r.Day:yyyy-MM-dd} '{r.ResultType}' {r.Sessions}"))));
 }

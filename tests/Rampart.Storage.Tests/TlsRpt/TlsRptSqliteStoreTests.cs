@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using Rampart.Core;
 using Rampart.Core.TlsRpt;
 using Rampart.Storage.Tests.Support;
@@ -12,19 +13,45 @@ public sealed class TlsRptSqliteStoreTests : TlsReportStoreContractTests, IDispo
 
     public void Dispose() => _dir.Dispose();
 
-    private Task<SqliteTlsReportStore> OpenAsync() => SqliteTlsReportStore.OpenInDirectoryAsync(_dir.Path, Time, Ct);
+    private int _stores;
+    private string? _current;
 
-    protected override async Task<ITlsReportStore> OpenNewAsync() => await OpenAsync();
+    /// <summary>The state directory of the last <see cref="OpenNewAsync"/> (the test's directory until then).</summary>
+    private string Current => _current ?? _dir.Path;
+
+    private Task<SqliteTlsReportStore> OpenAsync() => SqliteTlsReportStore.OpenInDirectoryAsync(Current, Time, Ct);
+
+    /// <summary>A store in a directory of its own, so tests opening several (the property test, in parallel) never share one.</summary>
+    protected override async Task<ITlsReportStore> OpenNewAsync()
+    {
+        var directory = Path.Combine(_dir.Path, "store" + Interlocked.Increment(ref _stores).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _current = directory;
+        return await SqliteTlsReportStore.OpenInDirectoryAsync(directory, Time, Ct);
+    }
 
     protected override async Task<ITlsReportStore> ReopenAsync() => await OpenAsync();
 
-    protected override string ExpectedLocation => Path.Combine(_dir.Path, "tlsrpt.sqlite");
+    protected override string ExpectedLocation => Path.Combine(Current, "tlsrpt.sqlite");
 
     protected override Task<(long Reports, long Policies, long Failures)> CountRowsAsync(ITlsReportStore store) =>
         ((SqliteTlsReportStore)store).CountRowsAsync(Ct);
 
     protected override void FailWhileAdding(ITlsReportStore store, Exception? fault) =>
         ((SqliteTlsReportStore)store).AfterPolicyWritten = fault is null ? null : _ => throw fault;
+
+    protected override async Task<(TlsRptAggregates Aggregates, TlsRptDaily Daily)> ScanAsync(ITlsReportStore store, TlsRptSummaryQuery query) =>
+        (await ((SqliteTlsReportStore)store).ScanAggregateAsync(query, Ct), await ((SqliteTlsReportStore)store).ScanDailyAsync(query, Ct));
+
+    protected override async Task MakeVersion1Async()
+    {
+        await using var connection = new SqliteConnection($"Data Source={ExpectedLocation};Pooling=False");
+        await connection.OpenAsync(Ct);
+        using var command = connection.CreateCommand();
+        command.CommandText = "DROP TABLE tlsrpt_day; DROP TABLE tlsrpt_day_failure; DROP TABLE tlsrpt_file; UPDATE tlsrpt_schema_version SET version = 1";
+        await command.ExecuteNonQueryAsync(Ct);
+    }
+
+    protected override int PropertyIterations => 60;
 
     [Fact]
     public async Task AfterDispose_CallsThrowObjectDisposed_AndASecondDisposeIsHarmless()
