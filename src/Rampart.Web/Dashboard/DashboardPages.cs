@@ -32,6 +32,9 @@ internal sealed class DashboardPages(DashboardSources sources, DashboardAccess a
     private const int FindingsDomains = 200;
     private static readonly byte[] s_css = Encoding.UTF8.GetBytes(DashboardStyle.Css);
 
+    /// <summary>Where the pages are mounted (<c>/dashboard</c> in <c>rampart serve</c>); empty when they are the whole site.</summary>
+    public string PathBase => pathBase;
+
     /// <summary>Answers one request.</summary>
     public async Task HandleAsync(HttpContext context)
     {
