@@ -331,8 +331,9 @@ internal sealed class DashboardPages(DashboardSources sources, DashboardAccess a
             .OrderByDescending(f => f.Day).ThenByDescending(f => f.Sessions).Take(ReportsListed).ToList();
         html.Table("What failed and why (newest first)", "sent-failures",
             ["Day (UTC)", "Destination", "Policy", "Result type", "Sessions", "Receiving MX", "Receiving IP", "Reason code", "Additional information"], failures,
-            f => [f.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), f.ReportDomain, f.PolicyType, new Cell(f.Failure.ResultType, Field: "type"), Cell.Of(f.Sessions, "sessions"),
-                  f.Failure.ReceivingMxHostname, f.Failure.ReceivingIp, new Cell(f.Failure.FailureReasonCode, Field: "reason"), f.Failure.AdditionalInformation],
+            f => [new Cell(f.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), Field: "day"), new Cell(f.ReportDomain, Field: "domain"), f.PolicyType,
+                  new Cell(f.Failure.ResultType, Field: "type"), Cell.Of(f.Sessions, "sessions"), new Cell(f.Failure.ReceivingMxHostname, Field: "mx"), f.Failure.ReceivingIp,
+                  new Cell(f.Failure.FailureReasonCode, Field: "reason"), new Cell(f.Failure.AdditionalInformation, Field: "information")],
             "no failed session");
         return End(html);
     }

@@ -59,7 +59,7 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.Dashboard site) 
     public async Task Phone_PagesFitTheWidth_AndAreCaptured()
     {
         await site.Browser.SetViewportAsync(390, 844, mobile: true, Ct);
-        foreach (var (page, file) in new[] { ("/", "overview-390x844.png"), ("/domain?name=alpha.example", "domain-390x844.png") })
+        foreach (var (page, file) in new[] { ("/", "overview-390x844.png"), ("/domain?name=alpha.example", "domain-390x844.png"), ("/sent", "sent-390x844.png") })
         {
             await site.Browser.NavigateAsync(site.Url + page, Ct);
 
@@ -90,6 +90,47 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.Dashboard site) 
     }
 
     [Fact]
+    public async Task Sent_PerDestinationNumbers_EqualTheSessionStore_HostileFieldsAreText()
+    {
+        var (byDomain, byType) = await SessionStoreTotals.ReadByDomainAsync(site.StateDir, d => d > DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-30));
+        await site.Browser.SetViewportAsync(1280, 800, mobile: false, Ct);
+
+        await site.Browser.NavigateAsync(site.Url + "/sent", Ct);
+
+        var rows = await site.Browser.EvaluateAsync<Dictionary<string, long[]>>("""
+            Object.fromEntries([...document.querySelectorAll('#sent-domains tbody tr')].map(tr => [
+                tr.querySelector('[data-field=domain]').textContent,
+                ['successful', 'failed'].map(f => Number(tr.querySelector(`[data-field=${f}]`).dataset.value))]))
+            """, Ct);
+        Assert.Equal(3, byDomain.Count);
+        Assert.Equal(byDomain.Keys.Order(), rows.Keys.Order());
+        foreach (var (domain, expected) in byDomain)
+        {
+            Assert.Equal(expected, rows[domain]);
+        }
+        Assert.DoesNotContain(SentSessions.OldDestination, rows.Keys);
+        Assert.Equal(new[] { byDomain.Values.Sum(v => v[0]), byDomain.Values.Sum(v => v[1]), 3 }, await DashboardDom.KpisAsync(site.Browser, ["successful", "failed", "domains"], Ct));
+        var types = await site.Browser.EvaluateAsync<Dictionary<string, long>>("""
+            [...document.querySelectorAll('#sent-failures tbody tr')].reduce((by, tr) => {
+                const type = tr.querySelector('[data-field=type]').textContent;
+                by[type] = (by[type] ?? 0) + Number(tr.querySelector('[data-field=sessions]').dataset.value);
+                return by;
+            }, {})
+            """, Ct);
+        Assert.Equal(byType, types);
+        var hostile = await site.Browser.EvaluateAsync<string[][]>("""
+            ['domain', 'mx', 'reason'].map(f => [...new Set([...document.querySelectorAll(`#sent-failures [data-field=${f}]`)].map(td => td.textContent))])
+            """, Ct);
+        Assert.Contains(SentSessions.HostileDestination, hostile[0]);
+        Assert.Contains(SentSessions.HostileMx, hostile[1]);
+        Assert.Contains(SentSessions.HostileReason, hostile[2]);
+        Assert.Equal(0, await site.Browser.EvaluateAsync<int>("document.querySelectorAll('script, img, [onerror], [onload]').length", Ct));
+        Assert.Equal("undefined", await site.Browser.EvaluateAsync<string>("typeof window.__pwned", Ct));
+        Assert.DoesNotContain(site.Browser.Events, e => e["method"]?.GetValue<string>() == "Page.javascriptDialogOpening");
+        await site.Browser.ScreenshotAsync(Path.Combine(Artifacts, "sent-1280x800.png"), Ct);
+    }
+
+    [Fact]
     public async Task Monitored_WithoutHistory_SaysHowToStart()
     {
         await site.Browser.NavigateAsync(site.Url + "/monitored", Ct);
@@ -102,6 +143,7 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.Dashboard site) 
     {
         protected override async Task StartAsync(CancellationToken ct)
         {
+            await SentSessions.WriteAsync(StateDir, ct);
             var port = LoopbackPort.Free();
             Server = RampartProcess.Start(["dashboard", "--state-dir", StateDir, "--listen", $"127.0.0.1:{port}"]);
             await Server.WaitForLineAsync(l => l.StartsWith("rampart dashboard on", StringComparison.Ordinal), TimeSpan.FromSeconds(60));

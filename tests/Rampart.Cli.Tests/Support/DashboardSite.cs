@@ -13,7 +13,7 @@ public abstract class DashboardSite : IAsyncLifetime
     protected string Dir { get; } = Directory.CreateTempSubdirectory("rampart-dashboard-").FullName;
 
     /// <summary>The state directory the reports were imported into.</summary>
-    protected string StateDir => Path.Combine(Dir, "state");
+    public string StateDir => Path.Combine(Dir, "state");
 
     /// <summary>Where the pages are (scheme, host and port).</summary>
     public string Url { get; protected set; } = "";
