@@ -31,7 +31,7 @@ internal sealed record DaemonCommandLine(
 
 /// <summary>What <c>rampart serve</c>'s command line gave.</summary>
 internal sealed record ServeCommandLine(IReadOnlyList<System.Net.IPEndPoint> Listen, string? Certificates, string? StateDir, string? Store, int? MaxConnections = null,
-    System.Net.IPEndPoint? Metrics = null);
+    System.Net.IPEndPoint? Metrics = null, string? DashboardPath = null, string? DashboardTokenFile = null);
 
 /// <summary><c>rampart serve</c>'s settings: the publish file with the command line applied, and where reports are kept.</summary>
 /// <param name="Store">A report store named by <c>--store</c>, or null.</param>
@@ -187,7 +187,8 @@ internal static class SettingsMerge
 
     /// <summary>
     /// <c>rampart serve</c>: <c>--listen</c> replaces <c>serve.listen</c>, <c>--certificates</c>, <c>--state-dir</c> and
-    /// <c>--max-connections</c> replace theirs; <c>--store</c> replaces the file's <c>state_dir</c> for reports (with <c>--state-dir</c> too, opening the store
+    /// <c>--max-connections</c> replace theirs; <c>--dashboard PATH</c> mounts the dashboard (replacing <c>serve.dashboard.path</c>) and
+    /// <c>--dashboard-token-file</c> replaces <c>serve.dashboard</c>'s credential (either one mounts it); <c>--store</c> replaces the file's <c>state_dir</c> for reports (with <c>--state-dir</c> too, opening the store
     /// says to give only one).
     /// </summary>
     public static ServeRun Serve(PublishConfig file, ServeCommandLine cli)
@@ -206,6 +207,15 @@ internal static class SettingsMerge
             MaxConnections = cli.MaxConnections ?? serve.MaxConnections,
             Metrics = cli.Metrics ?? serve.Metrics,
         };
+        if (cli.DashboardPath is not null || cli.DashboardTokenFile is not null)
+        {
+            var mount = serve.Dashboard ?? Rampart.Web.Dashboard.DashboardMount.Default;
+            mount = mount with { Path = cli.DashboardPath ?? mount.Path };
+            serve = serve with
+            {
+                Dashboard = cli.DashboardTokenFile is { } tokenFile ? mount with { TokenFile = tokenFile, BasicUser = null, PasswordHash = null } : mount,
+            };
+        }
         return new ServeRun(file with { Serve = serve }, cli.Store, cli.Store is null ? serve.StateDir : cli.StateDir);
     }
 

@@ -14,6 +14,7 @@ using Rampart.Core.TlsRpt;
 using Rampart.Hosting;
 using Rampart.Hosting.Listening;
 using Rampart.Hosting.Logging;
+using Rampart.Web.Dashboard;
 
 namespace Rampart.Web;
 
@@ -23,7 +24,8 @@ namespace Rampart.Web;
 /// <see cref="PolicyCertificateStore"/> per handshake, so renewals apply without a restart or dropped connections.
 /// A request is answered by Host: <c>/.well-known/mta-sts.txt</c> of a hosted <c>mta-sts.&lt;domain&gt;</c> gets the policy
 /// as <c>text/plain</c>, byte for byte what <c>rampart publish</c> wrote; anything else 404; an SNI naming another host
-/// than the Host header 421. <c>/healthz</c> answers 200 <c>ok</c> on any hosted name.
+/// than the Host header 421. <c>/healthz</c> answers 200 <c>ok</c> on any hosted name; the dashboard, when mounted
+/// (<c>serve.dashboard</c>), answers under its path on any hosted name.
 /// </summary>
 internal sealed partial class PolicyServer : IAsyncDisposable
 {
@@ -44,8 +46,10 @@ internal sealed partial class PolicyServer : IAsyncDisposable
     /// <summary>
     /// Builds the host: loads every certificate (a <see cref="RampartException"/> names the file that fails) and the
     /// policies. <paramref name="reports"/> is where POSTed TLS-RPT reports go; null turns the receiver off (404).
+    /// <paramref name="dashboard"/>, when given, answers under its path base on every hosted name (behind its own credential).
     /// </summary>
-    public static PolicyServer Create(PublishConfig config, ITlsReportStore? reports, ILoggerFactory? loggers = null, TimeProvider? time = null)
+    public static PolicyServer Create(PublishConfig config, ITlsReportStore? reports, ILoggerFactory? loggers = null, TimeProvider? time = null,
+        DashboardPages? dashboard = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         time ??= TimeProvider.System;
@@ -102,11 +106,12 @@ internal sealed partial class PolicyServer : IAsyncDisposable
                 await metrics.AnswerAsync(context).ConfigureAwait(false);
                 return;
             }
-            await HandleAsync(context, policies, receiver, reportPath, log).ConfigureAwait(false);
+            await HandleAsync(context, policies, receiver, reportPath, log, dashboard).ConfigureAwait(false);
             metrics.Count(context);
         });
         var serving = $"{config.Domains.Count} domain(s) ({string.Join(", ", config.Domains.Select(d => d.PolicyHostName))}); " +
-                      (reports is null ? "TLS-RPT reports off" : $"TLS-RPT reports at {reportPath} into {reports.Location}");
+                      (reports is null ? "TLS-RPT reports off" : $"TLS-RPT reports at {reportPath} into {reports.Location}") +
+                      (dashboard is null ? "" : $"; dashboard at {dashboard.PathBase}/");
         return new PolicyServer(app, log, serving, config.Serve.Metrics);
     }
 
@@ -122,7 +127,8 @@ internal sealed partial class PolicyServer : IAsyncDisposable
     }
 
     /// <summary>Answers one request (internal so the fuzz target drives it without Kestrel).</summary>
-    internal static Task HandleAsync(HttpContext context, Dictionary<string, byte[]> policies, TlsRptReceiver? receiver, string reportPath, ILogger log)
+    internal static Task HandleAsync(HttpContext context, Dictionary<string, byte[]> policies, TlsRptReceiver? receiver, string reportPath, ILogger log,
+        DashboardPages? dashboard = null)
     {
         var request = context.Request;
         var response = context.Response;
@@ -162,6 +168,12 @@ internal sealed partial class PolicyServer : IAsyncDisposable
         if (receiver is not null && path == reportPath)
         {
             return receiver.HandleAsync(context);
+        }
+        if (dashboard is not null && DashboardMount.Covers(dashboard.PathBase, request.Path, out var dashboardPath))
+        {
+            request.PathBase = dashboard.PathBase;
+            request.Path = dashboardPath;
+            return dashboard.HandleAsync(context);
         }
         Log.NotFound(log, host, path ?? "");
         response.StatusCode = StatusCodes.Status404NotFound;

@@ -2,6 +2,7 @@ using System.Net;
 using Rampart.Core;
 using Rampart.Core.Publish;
 using Rampart.Hosting.Configuration;
+using Rampart.Web.Dashboard;
 using YamlDotNet.RepresentationModel;
 
 namespace Rampart.Web;
@@ -19,6 +20,9 @@ internal sealed record ServeSettings(
 
     /// <summary><c>metrics</c>: where to serve Prometheus <c>/metrics</c> over plain HTTP; null = not served.</summary>
     public IPEndPoint? Metrics { get; init; }
+
+    /// <summary><c>dashboard</c>: the dashboard mounted under a path, behind a credential; null = not mounted.</summary>
+    public DashboardMount? Dashboard { get; init; }
 
     public const long DefaultReportMaxBytes = 1 << 20;
 
@@ -64,6 +68,15 @@ internal static class PublishConfigFile
         .Key("policy_host", ConfigTypes.Text, "", "Where mta-sts.<domain> points: an IP address or a host name.", (o, v) => Set(o, () => o.PolicyHost = v))
         .Key("cert_name", ConfigTypes.Text, "mta-sts.<domain>", "The certbot lineage holding the policy host's certificate.", (o, v) => Set(o, () => o.CertName = v));
 
+    /// <summary>The <c>serve.dashboard:</c> section: where the dashboard is mounted and who may read it.</summary>
+    public static readonly ConfigSection<DashboardMount> DashboardSection = new ConfigSection<DashboardMount>()
+        .Key("path", "absolute URL path", DashboardMount.Default.Path, "Where the dashboard answers on every hosted name (--dashboard).", ReadDashboardPath)
+        .Key("token_file", ConfigTypes.Text, "", "Require 'Authorization: Bearer TOKEN', TOKEN being the file's first line (16 characters at least; --dashboard-token-file).",
+            (d, v) => d with { TokenFile = v })
+        .Key("basic_user", ConfigTypes.Text, "", "Require HTTP basic authentication as this user (with password_hash).", (d, v) => d with { BasicUser = v })
+        .Key("password_hash", ConfigTypes.Text, "", "The hash of basic_user's password, as 'rampart dashboard --hash-password' prints it.",
+            (d, v) => d with { PasswordHash = v });
+
     /// <summary>The <c>serve:</c> section (rampart serve).</summary>
     public static readonly ConfigSection<ServeSettings> Serve = new ConfigSection<ServeSettings>()
         .Key("listen", "IP:PORT or a list", "[::]:443", "Addresses to serve HTTPS on.", ReadListen)
@@ -78,7 +91,9 @@ internal static class PublishConfigFile
             (s, v) => s with { MaxConnections = v })
         .Key("metrics", ConfigTypes.Reference("IP:PORT", (r, n, p) => r.EndPoint(n, p, "e.g. 127.0.0.1:9462")), "off",
             "Serve Prometheus metrics over plain HTTP at http://IP:PORT/metrics: connections admitted and refused, responses by kind and status (--metrics; keep it on loopback).",
-            (s, v) => s with { Metrics = v });
+            (s, v) => s with { Metrics = v })
+        .Section("dashboard", DashboardSection, "The read-only dashboard under a path of every hosted name, behind a credential (docs/dashboard.md).",
+            s => s.Dashboard ?? DashboardMount.Default, (s, v) => s with { Dashboard = v });
 
     /// <summary>The top level: <c>domains:</c>, <c>serve:</c>, or one domain's keys.</summary>
     private static readonly ConfigSection<PublishFile> s_root = new ConfigSection<PublishFile>()
@@ -202,6 +217,20 @@ internal static class PublishConfigFile
             }
         }
         return listen.Count == 0 ? settings : settings with { Listen = listen };
+    }
+
+    private static DashboardMount ReadDashboardPath(ConfigReader reader, ConfigEntry entry, DashboardMount mount)
+    {
+        if (reader.Text(entry.Value, entry.Path) is not { } path)
+        {
+            return mount;
+        }
+        if (!DashboardMount.IsValidPath(path, out var error))
+        {
+            reader.Error(entry.Value, entry.Path, error);
+            return mount;
+        }
+        return mount with { Path = path };
     }
 
     private static ServeSettings ReadReportPath(ConfigReader reader, ConfigEntry entry, ServeSettings settings)

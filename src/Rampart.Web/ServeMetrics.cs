@@ -9,7 +9,7 @@ namespace Rampart.Web;
 /// <summary>
 /// <c>rampart serve</c>'s Prometheus /metrics, served on its own plain-HTTP listener (<c>serve.metrics</c>,
 /// <c>--metrics</c>; keep it on loopback): the connections admitted and refused (<see cref="ConnectionAdmission"/>) and
-/// every response by what was asked for (<c>policy</c>, <c>healthz</c>, <c>tlsrpt</c>, <c>other</c>) and the status sent,
+/// every response by what was asked for (<c>policy</c>, <c>healthz</c>, <c>tlsrpt</c>, <c>dashboard</c>, <c>other</c>) and the status sent,
 /// so TLS-RPT reports stored (201), duplicates (200), rejected (400) and too large (413) show apart.
 /// </summary>
 internal sealed class ServeMetrics(ConnectionAdmission admission, string reportPath)
@@ -20,7 +20,8 @@ internal sealed class ServeMetrics(ConnectionAdmission admission, string reportP
     public void Count(HttpContext context)
     {
         var path = context.Request.Path.Value;
-        var kind = path == PublishConfigFile.MtaStsWellKnown ? "policy"
+        var kind = context.Request.PathBase.HasValue ? "dashboard" // mounted: the path base is set to the dashboard's
+            : path == PublishConfigFile.MtaStsWellKnown ? "policy"
             : path == "/healthz" ? "healthz"
             : path == reportPath ? "tlsrpt"
             : "other";
@@ -43,7 +44,7 @@ internal sealed class ServeMetrics(ConnectionAdmission admission, string reportP
     public string Render()
     {
         var text = new PrometheusText().Family("rampart_serve_responses_total", "counter",
-            "HTTPS responses by what was asked for (policy, healthz, tlsrpt, other) and status.");
+            "HTTPS responses by what was asked for (policy, healthz, tlsrpt, dashboard, other) and status.");
         foreach (var ((kind, status), count) in _responses.OrderBy(r => r.Key.Kind, StringComparer.Ordinal).ThenBy(r => r.Key.Status))
         {
             text.Sample("rampart_serve_responses_total",

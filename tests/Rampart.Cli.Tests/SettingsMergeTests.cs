@@ -4,6 +4,7 @@ using Rampart.Core.MtaSts;
 using Rampart.Postfix.Config;
 using Rampart.Postfix.Socketmap;
 using Rampart.Web;
+using Rampart.Web.Dashboard;
 
 namespace Rampart.Cli.Tests;
 
@@ -198,6 +199,19 @@ public sealed class SettingsMergeTests
 
         Assert.Equal("/srv/reports.sqlite", run.Store);
         Assert.Null(run.StoreStateDir);
+    }
+
+    [Fact]
+    public void Serve_Dashboard_OffUnlessGiven_CommandLineMountsAndReplacesTheCredential()
+    {
+        var withBasic = PublishConfigFile.Parse("domain: a.test\nmx: mx.a.test\nserve:\n  dashboard:\n    path: /ops\n    basic_user: ops\n    password_hash: H\n", "p.yml");
+
+        Assert.Null(SettingsMerge.Serve(Publish(), new ServeCommandLine([], null, null, null)).Config.Serve.Dashboard);
+        Assert.Equal(new DashboardMount("/ops", null, "ops", "H"), SettingsMerge.Serve(withBasic, new ServeCommandLine([], null, null, null)).Config.Serve.Dashboard);
+        Assert.Equal(new DashboardMount("/dashboard", null, null, null),
+            SettingsMerge.Serve(Publish(), new ServeCommandLine([], null, null, null, DashboardPath: "/dashboard")).Config.Serve.Dashboard);
+        Assert.Equal(new DashboardMount("/ops", "/etc/t", null, null),
+            SettingsMerge.Serve(withBasic, new ServeCommandLine([], null, null, null, DashboardTokenFile: "/etc/t")).Config.Serve.Dashboard);
     }
 
     [Fact]

@@ -1,12 +1,6 @@
 using System.CommandLine;
-using Rampart.Core;
-using Rampart.Core.Check;
-using Rampart.Core.IO;
-using Rampart.Core.TlsRpt;
 using Rampart.Hosting;
 using Rampart.Hosting.Logging;
-using Rampart.Storage.Check;
-using Rampart.Storage.TlsRpt;
 using Rampart.Web.Dashboard;
 
 namespace Rampart.Cli.Commands;
@@ -69,60 +63,25 @@ internal static class DashboardCommand
             var settings = new DashboardSettings(
                 parse.GetValue(listen) is { Length: > 0 } addresses ? addresses : [DashboardSettings.DefaultListen],
                 parse.GetValue(certificate), parse.GetValue(key),
-                Access(parse.GetValue(tokenFile), parse.GetValue(basicUser), parse.GetValue(passwordHash)));
+                DashboardAccess.From(parse.GetValue(tokenFile), parse.GetValue(basicUser), parse.GetValue(passwordHash), DashboardAccess.CommandLineKeys));
             settings.Validate();
             var stateDirectory = parse.GetValue(stateDir);
             var storeAddress = parse.GetValue(store);
             var reports = await TlsRptCommand.OpenStoreAsync(storeAddress, storeAddress is null ? stateDirectory : null, ct).ConfigureAwait(false);
             await using var reportsScope = reports.ConfigureAwait(false);
-            var historyFile = Path.Combine(StateDirectory.Choose(stateDirectory), SqliteFindingHistory.FileName);
-            SqliteFindingHistory? watch = File.Exists(historyFile) ? await SqliteFindingHistory.OpenAsync(historyFile, ct).ConfigureAwait(false) : null;
-            var sessionsFile = SqliteTlsSessionStore.PathIn(StateDirectory.Choose(stateDirectory));
-            SqliteTlsSessionStore? sent = File.Exists(sessionsFile) ? await SqliteTlsSessionStore.OpenAsync(sessionsFile, TimeProvider.System, ct).ConfigureAwait(false) : null;
-            try
-            {
-                using var loggers = HostLogging.CreateFactory(LogLevelOption.Read(parse, logLevel));
-                var sources = new DashboardSources(reports, (ITlsReportHistory)reports, watch, TimeProvider.System, sent);
-                var server = DashboardServer.Create(settings, sources, loggers);
-                await using var serverScope = server.ConfigureAwait(false);
-                await server.StartAsync(ct).ConfigureAwait(false);
-                var scheme = server.Https ? "https" : "http";
-                Console.Error.WriteLine($"rampart dashboard on {string.Join(", ", server.BoundEndPoints.Select(e => $"{scheme}://{e}/"))} " +
-                                        $"(reports {reports.Location}; monitored domains {(watch is null ? "none yet" : watch.Location)})");
-                await Verb.WaitForStopAsync(server.StopAsync, ct).ConfigureAwait(false);
-                return ExitCodes.Ok;
-            }
-            finally
-            {
-                if (watch is not null)
-                {
-                    await watch.DisposeAsync().ConfigureAwait(false);
-                }
-                if (sent is not null)
-                {
-                    await sent.DisposeAsync().ConfigureAwait(false);
-                }
-            }
+            var stores = await DashboardStateStores.OpenAsync(StateDirectory.Choose(stateDirectory), TimeProvider.System, ct).ConfigureAwait(false);
+            await using var storesScope = stores.ConfigureAwait(false);
+            using var loggers = HostLogging.CreateFactory(LogLevelOption.Read(parse, logLevel));
+            var sources = stores.Sources(reports, TimeProvider.System);
+            var server = DashboardServer.Create(settings, sources, loggers);
+            await using var serverScope = server.ConfigureAwait(false);
+            await server.StartAsync(ct).ConfigureAwait(false);
+            var scheme = server.Https ? "https" : "http";
+            Console.Error.WriteLine($"rampart dashboard on {string.Join(", ", server.BoundEndPoints.Select(e => $"{scheme}://{e}/"))} " +
+                                    $"(reports {reports.Location}; monitored domains {stores.WatchLocation})");
+            await Verb.WaitForStopAsync(server.StopAsync, ct).ConfigureAwait(false);
+            return ExitCodes.Ok;
         }, ct));
         return command;
-    }
-
-    /// <summary>The credential the options give: none, a token, or a basic-auth user with a password hash.</summary>
-    private static DashboardAccess Access(string? tokenFile, string? user, string? hash)
-    {
-        if (tokenFile is not null && (user is not null || hash is not null))
-        {
-            throw new RampartException("dashboard: give --token-file or --basic-user/--password-hash, not both");
-        }
-        if (tokenFile is not null)
-        {
-            var text = UserFile.ReadAllText(tokenFile, "--token-file", 4096);
-            return DashboardAccess.Token(text.Split('\n')[0].Trim());
-        }
-        if ((user is null) != (hash is null))
-        {
-            throw new RampartException("dashboard: give --basic-user and --password-hash together");
-        }
-        return user is null ? DashboardAccess.Open : DashboardAccess.Basic(user, PasswordHash.Parse(hash!));
     }
 }

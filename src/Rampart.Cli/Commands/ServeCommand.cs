@@ -7,13 +7,15 @@ using Rampart.Hosting.Logging;
 using Rampart.Postfix.Daemon;
 using Rampart.Storage.TlsRpt;
 using Rampart.Web;
+using Rampart.Web.Dashboard;
 
 namespace Rampart.Cli.Commands;
 
 /// <summary>
 /// <c>rampart serve --config FILE</c>: the HTTPS policy host for every domain of the publish YAML plus the TLS-RPT HTTPS
 /// receiver (<see cref="PolicyServer"/>). Runs until SIGTERM/SIGINT. A missing or unusable certificate or an address
-/// that cannot be bound is one line naming it, exit 2.
+/// that cannot be bound is one line naming it, exit 2. With <c>serve.dashboard</c> (or <c>--dashboard</c>) the dashboard
+/// answers under its path, behind a credential that must be there (<see cref="DashboardMount.Access"/>).
 /// </summary>
 internal static class ServeCommand
 {
@@ -48,12 +50,25 @@ internal static class ServeCommand
         var metrics = OptionValues.Address("--metrics",
             "Serve Prometheus metrics over plain HTTP at http://IP:PORT/metrics (keep it on loopback, e.g. 127.0.0.1:9462): connections " +
             "admitted and refused, responses by kind and status; replaces serve.metrics. Default: off.", "127.0.0.1:9462");
+        var dashboard = new Option<string?>("--dashboard")
+        {
+            Description = "Mount the read-only dashboard (as rampart dashboard shows it) under PATH on every hosted name, e.g. /dashboard; replaces " +
+                          "serve.dashboard.path. It needs a credential, as this listener is public: --dashboard-token-file, or serve.dashboard's " +
+                          "token_file or basic_user with password_hash (docs/dashboard.md).",
+            HelpName = "PATH",
+        };
+        var dashboardToken = new Option<string?>("--dashboard-token-file")
+        {
+            Description = "The mounted dashboard requires 'Authorization: Bearer TOKEN', TOKEN being the first line of FILE (at least 16 characters); " +
+                          "replaces serve.dashboard's credential and mounts it at serve.dashboard.path (default /dashboard).",
+            HelpName = "FILE",
+        };
         var command = new Command("serve",
             "HTTPS policy host for many domains at once: /.well-known/mta-sts.txt by Host and SNI (text/plain), certificates per host from " +
             "certbot's layout reloaded when they change, /healthz, and TLS-RPT reports by HTTPS POST (application/tlsrpt+gzip or +json, size-capped). " +
             $"--config FILE is the publish YAML (its domains and its serve: section; docs/publishing.md); --state-dir replaces serve.state_dir and holds the report store ({SqliteTlsReportStore.FileName}).")
         {
-            listen, certificates, store, noReports, check, user, group, logLevel, maxConnections, metrics,
+            listen, certificates, store, noReports, check, user, group, logLevel, maxConnections, metrics, dashboard, dashboardToken,
         };
         command.WithConfig().WithStateDir();
         command.SetAction((parse, ct) => Verb.RunServiceAsync(async () =>
@@ -64,7 +79,7 @@ internal static class ServeCommand
             }
             var run = SettingsMerge.Serve(PublishConfigFile.Load(path),
                 new ServeCommandLine(parse.GetValue(listen) ?? [], parse.GetValue(certificates), parse.GetValue(stateDir), parse.GetValue(store),
-                    parse.GetValue(maxConnections), parse.GetValue(metrics)));
+                    parse.GetValue(maxConnections), parse.GetValue(metrics), parse.GetValue(dashboard), parse.GetValue(dashboardToken)));
             var file = run.Config;
             var serve = file.Serve;
             UnixAccount? runAs = null;
@@ -79,6 +94,7 @@ internal static class ServeCommand
             {
                 return Terminal.Error("serve: --group needs --user");
             }
+            var dashboardAccess = serve.Dashboard?.Access(serve.ReportPath); // before anything is opened: a missing credential is one line
             using var loggers = HostLogging.CreateFactory(LogLevelOption.Read(parse, logLevel));
             if (parse.GetValue(check))
             {
@@ -88,14 +104,26 @@ internal static class ServeCommand
                 {
                     Console.WriteLine($"https://{domain.PolicyHostName}/.well-known/mta-sts.txt  certificate {Path.Combine(serve.Certificates, domain.CertName)}");
                 }
+                if (serve.Dashboard is { } mount)
+                {
+                    Console.WriteLine($"https://{file.Domains[0].PolicyHostName}{mount.Path}/  dashboard (on every hosted name), credential required");
+                }
                 return ExitCodes.Ok;
             }
-            ITlsReportStore? reports = parse.GetValue(noReports)
+            // The dashboard reads the report store even when the receiver is off (--no-reports).
+            ITlsReportStore? reports = parse.GetValue(noReports) && dashboardAccess is null
                 ? null
                 : await TlsRptCommand.OpenStoreAsync(run.Store, run.StoreStateDir, ct).ConfigureAwait(false);
+            DashboardStateStores? dashboardStores = null;
             try
             {
-                var server = PolicyServer.Create(file, reports, loggers);
+                DashboardPages? pages = null;
+                if (dashboardAccess is not null)
+                {
+                    dashboardStores = await DashboardStateStores.OpenAsync(StateDirectory.Choose(serve.StateDir), TimeProvider.System, ct).ConfigureAwait(false);
+                    pages = new DashboardPages(dashboardStores.Sources(reports!, TimeProvider.System), dashboardAccess, serve.Dashboard!.Path);
+                }
+                var server = PolicyServer.Create(file, parse.GetValue(noReports) ? null : reports, loggers, dashboard: pages);
                 await using var serverScope = server.ConfigureAwait(false);
                 try
                 {
@@ -118,6 +146,10 @@ internal static class ServeCommand
             }
             finally
             {
+                if (dashboardStores is not null)
+                {
+                    await dashboardStores.DisposeAsync().ConfigureAwait(false);
+                }
                 if (reports is not null)
                 {
                     await reports.DisposeAsync().ConfigureAwait(false);

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Rampart.Core;
+using Rampart.Core.IO;
 
 namespace Rampart.Web.Dashboard;
 
@@ -52,6 +53,39 @@ internal sealed class DashboardAccess
             throw new RampartException($"dashboard user {DisplayText.Quote(user)}: a user name cannot hold ':'");
         }
         return new(null, user, password);
+    }
+
+    /// <summary>How <c>rampart dashboard</c>'s options name the credential, for its messages.</summary>
+    public static readonly CredentialKeys CommandLineKeys = new("dashboard", "--token-file", "--basic-user", "--password-hash");
+
+    /// <summary>How <c>serve.dashboard</c> names the credential, for its messages.</summary>
+    public static readonly CredentialKeys ServeKeys = new("serve.dashboard", "token_file", "basic_user", "password_hash");
+
+    /// <summary>The names of the three settings of a credential, and whose they are.</summary>
+    public sealed record CredentialKeys(string Owner, string TokenFile, string User, string PasswordHash);
+
+    /// <summary>
+    /// The credential three settings give: none, a token (the first line of <paramref name="tokenFile"/>), or a basic-auth
+    /// user with a password hash; a contradiction or an unreadable file is a one-line <see cref="RampartException"/>
+    /// naming the settings as <paramref name="keys"/> does.
+    /// </summary>
+    public static DashboardAccess From(string? tokenFile, string? user, string? hash, CredentialKeys keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (tokenFile is not null && (user is not null || hash is not null))
+        {
+            throw new RampartException($"{keys.Owner}: give {keys.TokenFile} or {keys.User}/{keys.PasswordHash}, not both");
+        }
+        if (tokenFile is not null)
+        {
+            var text = UserFile.ReadAllText(tokenFile, keys.TokenFile, 4096);
+            return Token(text.Split('\n')[0].Trim());
+        }
+        if ((user is null) != (hash is null))
+        {
+            throw new RampartException($"{keys.Owner}: give {keys.User} and {keys.PasswordHash} together");
+        }
+        return user is null ? Open : Basic(user, PasswordHash.Parse(hash!));
     }
 
     /// <summary>True when <paramref name="request"/> may be answered.</summary>

@@ -19,7 +19,9 @@ internal sealed record DashboardSources(ITlsReportStore Reports, ITlsReportHisto
 /// with findings), <c>/domain?name=D</c> (one domain: sessions per day, failures by result type, reporter, MX and sending
 /// IP, its reports), <c>/report?key=N</c> (one report whole), <c>/monitored</c> (check --watch: verdict, findings with
 /// first-seen, appeared/cleared timeline) and <c>/style.css</c>. Only GET and HEAD; a <c>days=N</c> query limits to
-/// reports ending in the last N days. Every answer carries a strict Content-Security-Policy (no script at all).
+/// reports ending in the last N days. Every answer carries a strict Content-Security-Policy (no script at all). With a
+/// credential, an address that sent <see cref="CredentialFailureLimiter.MaxFailures"/> wrong ones is answered 429 for a while
+/// (<see cref="CredentialFailureLimiter"/>).
 /// </summary>
 internal sealed class DashboardPages(DashboardSources sources, DashboardAccess access, string pathBase = "")
 {
@@ -31,6 +33,10 @@ internal sealed class DashboardPages(DashboardSources sources, DashboardAccess a
     private const int SentDays = 30;
     private const int FindingsDomains = 200;
     private static readonly byte[] s_css = Encoding.UTF8.GetBytes(DashboardStyle.Css);
+    private readonly CredentialFailureLimiter _failures = new(sources.Time);
+
+    /// <summary>Where the pages are mounted (<c>/dashboard</c> in <c>rampart serve</c>); empty when they are the whole site.</summary>
+    public string PathBase => pathBase;
 
     /// <summary>Answers one request.</summary>
     public async Task HandleAsync(HttpContext context)
@@ -44,10 +50,25 @@ internal sealed class DashboardPages(DashboardSources sources, DashboardAccess a
         headers["Referrer-Policy"] = "no-referrer";
         headers.XFrameOptions = "DENY";
         headers.CacheControl = "no-store";
-        if (!access.Admits(request))
+        if (access.RequiresCredential)
         {
-            access.Challenge(response);
-            return;
+            var client = context.Connection.RemoteIpAddress;
+            if (_failures.IsBlocked(client, out var retryAfter))
+            {
+                response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+                await PlainAsync(response, StatusCodes.Status429TooManyRequests, "too many wrong credentials from this address; try again later", context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+            if (!access.Admits(request))
+            {
+                if (request.Headers.Authorization.Count > 0)
+                {
+                    _failures.Failed(client); // a browser's first request without credentials is not a wrong one
+                }
+                access.Challenge(response);
+                return;
+            }
+            _failures.Succeeded(client);
         }
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
         {
@@ -328,8 +349,9 @@ internal sealed class DashboardPages(DashboardSources sources, DashboardAccess a
             .OrderByDescending(f => f.Day).ThenByDescending(f => f.Sessions).Take(ReportsListed).ToList();
         html.Table("What failed and why (newest first)", "sent-failures",
             ["Day (UTC)", "Destination", "Policy", "Result type", "Sessions", "Receiving MX", "Receiving IP", "Reason code", "Additional information"], failures,
-            f => [f.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), f.ReportDomain, f.PolicyType, new Cell(f.Failure.ResultType, Field: "type"), Cell.Of(f.Sessions, "sessions"),
-                  f.Failure.ReceivingMxHostname, f.Failure.ReceivingIp, new Cell(f.Failure.FailureReasonCode, Field: "reason"), f.Failure.AdditionalInformation],
+            f => [new Cell(f.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), Field: "day"), new Cell(f.ReportDomain, Field: "domain"), f.PolicyType,
+                  new Cell(f.Failure.ResultType, Field: "type"), Cell.Of(f.Sessions, "sessions"), new Cell(f.Failure.ReceivingMxHostname, Field: "mx"), f.Failure.ReceivingIp,
+                  new Cell(f.Failure.FailureReasonCode, Field: "reason"), new Cell(f.Failure.AdditionalInformation, Field: "information")],
             "no failed session");
         return End(html);
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Rampart.Cli.Tests.Support;
 using Rampart.Core.Check;
 using Rampart.Tests.Shared;
 
@@ -198,15 +199,7 @@ public sealed class CheckCommandTests
     [Fact]
     public void DocsAnchors_EveryFamilySection_IsAHeadingOfChecksMd()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, CheckDocs.Page)))
-        {
-            dir = dir.Parent;
-        }
-        Assert.NotNull(dir);
-        var anchors = File.ReadAllLines(Path.Combine(dir.FullName, CheckDocs.Page)).Where(l => l.StartsWith('#'))
-            .Select(l => System.Text.RegularExpressions.Regex.Replace(l.TrimStart('#').Trim().ToLowerInvariant().Replace("`", "", StringComparison.Ordinal), @"[^a-z0-9 \-]", "").Replace(' ', '-'))
-            .ToHashSet();
+        var anchors = DocsPages.Anchors(CheckDocs.Page);
         foreach (var family in new[] { "mx.x", "dnssec.x", "smtp.x", "tls.x", "dane.x", "mta-sts.x", "tls-rpt.x", "consistency.x", "check.x" })
         {
             Assert.Contains(CheckDocs.Section(family), anchors);

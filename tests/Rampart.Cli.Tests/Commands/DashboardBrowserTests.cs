@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Rampart.Cli.Tests.Support;
 using Rampart.Tests.Shared;
 
@@ -24,18 +23,8 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.Dashboard site) 
         await site.Browser.SetViewportAsync(1280, 800, mobile: false, Ct);
         await site.Browser.NavigateAsync(site.Url + "/", Ct);
 
-        var rows = await site.Browser.EvaluateAsync<Dictionary<string, long[]>>("""
-            Object.fromEntries([...document.querySelectorAll('#domains tbody tr')].map(tr => [
-                tr.querySelector('[data-field=domain]').textContent,
-                ['reports', 'successful', 'failed'].map(f => Number(tr.querySelector(`[data-field=${f}]`).dataset.value))]))
-            """, Ct);
-        Assert.Equal(site.Summary.Keys.Order(), rows.Keys.Order());
-        foreach (var (domain, expected) in site.Summary)
-        {
-            Assert.Equal(new long[] { expected.Reports, expected.Successful, expected.Failed }, rows[domain]);
-        }
-        var total = await site.Browser.EvaluateAsync<long[]>(
-            "['successful', 'failed'].map(f => Number(document.querySelector(`.kpis [data-field=${f}]`).dataset.value))", Ct);
+        await DashboardDom.AssertOverviewEqualsAsync(site.Browser, site.Summary, Ct);
+        var total = await DashboardDom.KpisAsync(site.Browser, ["successful", "failed"], Ct);
         Assert.Equal(new long[] { site.Summary.Values.Sum(s => s.Successful), site.Summary.Values.Sum(s => s.Failed) }, total);
         await site.Browser.ScreenshotAsync(Path.Combine(Artifacts, "overview-1280x800.png"), Ct);
     }
@@ -53,8 +42,7 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.Dashboard site) 
             ['successful', 'failed'].map(f => [...document.querySelectorAll('#sessions-per-day circle.day')].reduce((s, c) => s + Number(c.dataset[f]), 0))
             """, Ct);
         Assert.Equal(new long[] { expected.Successful, expected.Failed }, pointSums);
-        var kpis = await site.Browser.EvaluateAsync<long[]>(
-            "['reports', 'successful', 'failed'].map(f => Number(document.querySelector(`.kpis [data-field=${f}]`).dataset.value))", Ct);
+        var kpis = await DashboardDom.KpisAsync(site.Browser, ["reports", "successful", "failed"], Ct);
         Assert.Equal(new long[] { expected.Reports, expected.Successful, expected.Failed }, kpis);
         var types = await site.Browser.EvaluateAsync<Dictionary<string, long>>("""
             Object.fromEntries([...document.querySelectorAll('#by-type tbody tr')].map(tr =>
@@ -71,7 +59,7 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.Dashboard site) 
     public async Task Phone_PagesFitTheWidth_AndAreCaptured()
     {
         await site.Browser.SetViewportAsync(390, 844, mobile: true, Ct);
-        foreach (var (page, file) in new[] { ("/", "overview-390x844.png"), ("/domain?name=alpha.example", "domain-390x844.png") })
+        foreach (var (page, file) in new[] { ("/", "overview-390x844.png"), ("/domain?name=alpha.example", "domain-390x844.png"), ("/sent", "sent-390x844.png") })
         {
             await site.Browser.NavigateAsync(site.Url + page, Ct);
 
@@ -102,6 +90,47 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.Dashboard site) 
     }
 
     [Fact]
+    public async Task Sent_PerDestinationNumbers_EqualTheSessionStore_HostileFieldsAreText()
+    {
+        var (byDomain, byType) = await SessionStoreTotals.ReadByDomainAsync(site.StateDir, d => d > DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-30));
+        await site.Browser.SetViewportAsync(1280, 800, mobile: false, Ct);
+
+        await site.Browser.NavigateAsync(site.Url + "/sent", Ct);
+
+        var rows = await site.Browser.EvaluateAsync<Dictionary<string, long[]>>("""
+            Object.fromEntries([...document.querySelectorAll('#sent-domains tbody tr')].map(tr => [
+                tr.querySelector('[data-field=domain]').textContent,
+                ['successful', 'failed'].map(f => Number(tr.querySelector(`[data-field=${f}]`).dataset.value))]))
+            """, Ct);
+        Assert.Equal(3, byDomain.Count);
+        Assert.Equal(byDomain.Keys.Order(), rows.Keys.Order());
+        foreach (var (domain, expected) in byDomain)
+        {
+            Assert.Equal(expected, rows[domain]);
+        }
+        Assert.DoesNotContain(SentSessions.OldDestination, rows.Keys);
+        Assert.Equal(new[] { byDomain.Values.Sum(v => v[0]), byDomain.Values.Sum(v => v[1]), 3 }, await DashboardDom.KpisAsync(site.Browser, ["successful", "failed", "domains"], Ct));
+        var types = await site.Browser.EvaluateAsync<Dictionary<string, long>>("""
+            [...document.querySelectorAll('#sent-failures tbody tr')].reduce((by, tr) => {
+                const type = tr.querySelector('[data-field=type]').textContent;
+                by[type] = (by[type] ?? 0) + Number(tr.querySelector('[data-field=sessions]').dataset.value);
+                return by;
+            }, {})
+            """, Ct);
+        Assert.Equal(byType, types);
+        var hostile = await site.Browser.EvaluateAsync<string[][]>("""
+            ['domain', 'mx', 'reason'].map(f => [...new Set([...document.querySelectorAll(`#sent-failures [data-field=${f}]`)].map(td => td.textContent))])
+            """, Ct);
+        Assert.Contains(SentSessions.HostileDestination, hostile[0]);
+        Assert.Contains(SentSessions.HostileMx, hostile[1]);
+        Assert.Contains(SentSessions.HostileReason, hostile[2]);
+        Assert.Equal(0, await site.Browser.EvaluateAsync<int>("document.querySelectorAll('script, img, [onerror], [onload]').length", Ct));
+        Assert.Equal("undefined", await site.Browser.EvaluateAsync<string>("typeof window.__pwned", Ct));
+        Assert.DoesNotContain(site.Browser.Events, e => e["method"]?.GetValue<string>() == "Page.javascriptDialogOpening");
+        await site.Browser.ScreenshotAsync(Path.Combine(Artifacts, "sent-1280x800.png"), Ct);
+    }
+
+    [Fact]
     public async Task Monitored_WithoutHistory_SaysHowToStart()
     {
         await site.Browser.NavigateAsync(site.Url + "/monitored", Ct);
@@ -109,62 +138,17 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.Dashboard site) 
         Assert.Contains("check --watch", await site.Browser.EvaluateAsync<string>("document.querySelector('main').textContent", Ct), StringComparison.Ordinal);
     }
 
-    /// <summary>One domain's numbers from <c>tlsrpt summary --json</c>.</summary>
-    public sealed record SummaryNumbers(long Reports, long Successful, long Failed, Dictionary<string, long> FailureTypes);
-
     /// <summary>The store, the summary, the running dashboard and the browser, shared by the tests of the class.</summary>
-    public sealed class Dashboard : IAsyncLifetime
+    public sealed class Dashboard : DashboardSite
     {
-        private readonly string _dir = Directory.CreateTempSubdirectory("rampart-dashboard-").FullName;
-        private RampartProcess? _server;
-
-        public string Url { get; private set; } = "";
-
-        public Dictionary<string, SummaryNumbers> Summary { get; } = new(StringComparer.Ordinal);
-
-        internal HeadlessChromium Browser { get; private set; } = null!;
-
-        public async ValueTask InitializeAsync()
+        protected override async Task StartAsync(CancellationToken ct)
         {
-            var state = Path.Combine(_dir, "state");
-            var reports = Path.Combine(_dir, "reports");
-            var files = MonthOfReports.Write(reports);
-            var import = await CliRunner.RunAsync(["tlsrpt", "import", reports, "--state-dir", state, "--no-dkim", "--json"], null, TimeSpan.FromSeconds(120));
-            Assert.True(import.ExitCode == 0, import.ToString());
-            using (var imported = JsonDocument.Parse(import.Stdout))
-            {
-                Assert.Equal(files, imported.RootElement.GetProperty("imported").GetInt32());
-            }
-            var summary = await CliRunner.RunAsync(["tlsrpt", "summary", "--json", "--state-dir", state], null, TimeSpan.FromSeconds(60));
-            Assert.True(summary.ExitCode == 0, summary.ToString());
-            using (var json = JsonDocument.Parse(summary.Stdout))
-            {
-                foreach (var d in json.RootElement.GetProperty("domains").EnumerateArray())
-                {
-                    Summary[d.GetProperty("policy_domain").GetString()!] = new SummaryNumbers(
-                        d.GetProperty("reports").GetInt64(), d.GetProperty("successful").GetInt64(), d.GetProperty("failed").GetInt64(),
-                        d.GetProperty("failure_types").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64()));
-                }
-            }
-            Assert.Equal(3, Summary.Count);
+            await SentSessions.WriteAsync(StateDir, ct);
             var port = LoopbackPort.Free();
-            _server = RampartProcess.Start(["dashboard", "--state-dir", state, "--listen", $"127.0.0.1:{port}"]);
-            await _server.WaitForLineAsync(l => l.StartsWith("rampart dashboard on", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+            Server = RampartProcess.Start(["dashboard", "--state-dir", StateDir, "--listen", $"127.0.0.1:{port}"]);
+            await Server.WaitForLineAsync(l => l.StartsWith("rampart dashboard on", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
             Url = $"http://127.0.0.1:{port}";
-            Browser = await HeadlessChromium.StartAsync(TestContext.Current.CancellationToken);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (Browser is not null)
-            {
-                await Browser.DisposeAsync();
-            }
-            if (_server is not null)
-            {
-                await _server.DisposeAsync();
-            }
-            Directory.Delete(_dir, recursive: true);
+            Browser = await HeadlessChromium.StartAsync(ct);
         }
     }
 }

@@ -8,7 +8,8 @@ namespace Rampart.Cli.Tests.Commands;
 /// <summary>
 /// <c>rampart dashboard</c>'s exposure rules, through the real executable: an address other than loopback without TLS
 /// and a credential is refused at start (one line, exit 2, nothing bound); with a credential, a request without it or
-/// with a wrong one gets 401 and the right one 200; only GET and HEAD are answered.
+/// with a wrong one gets 401 and the right one 200; only GET and HEAD are answered; ten wrong ones from an address get it
+/// 429 with Retry-After.
 /// </summary>
 public sealed class DashboardCommandTests : IDisposable
 {
@@ -66,6 +67,13 @@ public sealed class DashboardCommandTests : IDisposable
         Assert.Contains("default-src 'none'", csp, StringComparison.Ordinal);
         Assert.DoesNotContain("unsafe-inline", csp, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.MethodNotAllowed, (await SendAsync(http, HttpMethod.Post, "/", "Bearer 0123456789abcdef0123456789abcdef")).StatusCode);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(http, HttpMethod.Get, "/", $"Bearer guess-{i}")).StatusCode);
+        }
+        var limited = await SendAsync(http, HttpMethod.Get, "/", "Bearer 0123456789abcdef0123456789abcdef");
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.InRange(limited.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
         Assert.Equal(0, await server.StopAsync());
     }
 

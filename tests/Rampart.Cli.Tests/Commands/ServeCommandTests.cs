@@ -81,4 +81,26 @@ public sealed class ServeCommandTests : IDisposable
         Assert.DoesNotContain("s3cret", result.Stderr + result.Stdout, StringComparison.Ordinal);
         Assert.False(CliRunner.HasStackTrace(result), result.ToString());
     }
+
+    [Theory]
+    [InlineData(new[] { "--dashboard", "/dashboard" }, "", "serve: the dashboard at /dashboard needs a credential, as the serve listener is public")]
+    [InlineData(new string[0], "  dashboard:\n    path: /ops\n", "serve: the dashboard at /ops needs a credential")]
+    [InlineData(new[] { "--dashboard", "/", "--dashboard-token-file", "TOKEN" }, "", "serve.dashboard.path (--dashboard): '/' must be an absolute URL path other than /")]
+    [InlineData(new[] { "--dashboard", "/.well-known", "--dashboard-token-file", "TOKEN" }, "", "/.well-known would hide /.well-known/mta-sts.txt")]
+    [InlineData(new[] { "--dashboard-token-file", "TOKEN" }, "  report_path: /dashboard/tlsrpt\n", "/dashboard would hide /dashboard/tlsrpt")]
+    [InlineData(new string[0], "  dashboard: {token_file: TOKEN, basic_user: ops}\n", "serve.dashboard: give token_file or basic_user/password_hash, not both")]
+    [InlineData(new string[0], "  dashboard: {path: ops, token_file: TOKEN}\n", "'ops' must be an absolute URL path other than /")]
+    public async Task Serve_DashboardWithoutCredentialOrWithABadPath_Exit2OneLine(string[] options, string serveYaml, string message)
+    {
+        var config = await ConfigWithCertificateAsync();
+        var token = Path.Combine(_dir, "token");
+        await File.WriteAllTextAsync(token, "0123456789abcdef0123456789abcdef\n", TestContext.Current.CancellationToken);
+        await File.AppendAllTextAsync(config, serveYaml.Replace("TOKEN", token, StringComparison.Ordinal), TestContext.Current.CancellationToken);
+
+        var result = await CliRunner.RunAsync(["serve", "--config", config, "--state-dir", _dir, .. options.Select(o => o == "TOKEN" ? token : o)], null, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        Assert.False(CliRunner.HasStackTrace(result), result.ToString());
+    }
 }

@@ -34,17 +34,25 @@ internal sealed partial class HeadlessChromium : IAsyncDisposable
     /// <summary>Events of the page (console calls, exceptions, dialogs) in arrival order.</summary>
     public IReadOnlyList<JsonObject> Events => [.. _events];
 
-    public static async Task<HeadlessChromium> StartAsync(CancellationToken ct)
+    public static Task<HeadlessChromium> StartAsync(CancellationToken ct) => StartAsync([], ct);
+
+    /// <summary>
+    /// Starts Chromium with <paramref name="extraArguments"/> as well, e.g. <c>--host-resolver-rules=MAP NAME 127.0.0.1</c>
+    /// and <c>--ignore-certificate-errors</c> for a server on loopback with a test certificate.
+    /// </summary>
+    public static async Task<HeadlessChromium> StartAsync(IReadOnlyList<string> extraArguments, CancellationToken ct)
     {
         Assert.True(File.Exists(Executable), $"{Executable} is missing: install Debian's 'chromium' package (test.sh does)");
         var profile = Directory.CreateTempSubdirectory("rampart-chromium-").FullName;
         var info = new ProcessStartInfo(Executable) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var arg in new[]
-                 {
+        string[] arguments =
+                 [
                      "--headless=new", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", $"--user-data-dir={profile}",
                      "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--mute-audio", "about:blank",
-                 })
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--mute-audio",
+                     .. extraArguments, "about:blank",
+                 ];
+        foreach (var arg in arguments)
         {
             info.ArgumentList.Add(arg);
         }
@@ -119,6 +127,18 @@ internal sealed partial class HeadlessChromium : IAsyncDisposable
         {
             ["width"] = width, ["height"] = height, ["deviceScaleFactor"] = 1, ["mobile"] = mobile,
         }, ct);
+
+    /// <summary>Sends <paramref name="headers"/> with every request of the page from now on (an Authorization header, say).</summary>
+    public async Task SetExtraHeadersAsync(IReadOnlyDictionary<string, string> headers, CancellationToken ct)
+    {
+        await SendAsync("Network.enable", null, ct);
+        var map = new JsonObject();
+        foreach (var (name, value) in headers)
+        {
+            map[name] = value;
+        }
+        await SendAsync("Network.setExtraHTTPHeaders", new JsonObject { ["headers"] = map }, ct);
+    }
 
     /// <summary>Navigates and waits until the document has loaded.</summary>
     public async Task NavigateAsync(string url, CancellationToken ct)

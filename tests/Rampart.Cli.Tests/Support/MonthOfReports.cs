@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using Rampart.Tests.Shared;
 
 namespace Rampart.Cli.Tests.Support;
 
@@ -10,6 +12,9 @@ namespace Rampart.Cli.Tests.Support;
 /// </summary>
 internal static class MonthOfReports
 {
+    /// <summary>One policy domain's numbers from <c>tlsrpt summary --json</c>.</summary>
+    public sealed record SummaryNumbers(long Reports, long Successful, long Failed, Dictionary<string, long> FailureTypes);
+
     public static readonly DateOnly First = new(2026, 11, 1);
     public const int Days = 30;
 
@@ -60,6 +65,34 @@ internal static class MonthOfReports
         Write(directory, "hostile", HostileOrganization, First.AddDays(Days - 1),
             [Policy(HostileDomain, 10, 5, [Failure("validation-failure", "203.0.113.9", "<b>mx</b>.gamma.example", 5, HostileReason)])]);
         return files + 1;
+    }
+
+    /// <summary>
+    /// Writes the month into <paramref name="directory"/>/reports, imports it with the real CLI into
+    /// <paramref name="state"/> and returns each policy domain's numbers as <c>tlsrpt summary --json</c> gives them.
+    /// </summary>
+    public static async Task<Dictionary<string, SummaryNumbers>> ImportAsync(string directory, string state)
+    {
+        var reports = Path.Combine(directory, "reports");
+        var files = Write(reports);
+        var import = await CliRunner.RunAsync(["tlsrpt", "import", reports, "--state-dir", state, "--no-dkim", "--json"], null, TimeSpan.FromSeconds(120));
+        Assert.True(import.ExitCode == 0, import.ToString());
+        using (var imported = JsonDocument.Parse(import.Stdout))
+        {
+            Assert.Equal(files, imported.RootElement.GetProperty("imported").GetInt32());
+        }
+        var summary = await CliRunner.RunAsync(["tlsrpt", "summary", "--json", "--state-dir", state], null, TimeSpan.FromSeconds(60));
+        Assert.True(summary.ExitCode == 0, summary.ToString());
+        var numbers = new Dictionary<string, SummaryNumbers>(StringComparer.Ordinal);
+        using var json = JsonDocument.Parse(summary.Stdout);
+        foreach (var d in json.RootElement.GetProperty("domains").EnumerateArray())
+        {
+            numbers[d.GetProperty("policy_domain").GetString()!] = new SummaryNumbers(
+                d.GetProperty("reports").GetInt64(), d.GetProperty("successful").GetInt64(), d.GetProperty("failed").GetInt64(),
+                d.GetProperty("failure_types").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64()));
+        }
+        Assert.Equal(3, numbers.Count);
+        return numbers;
     }
 
     private static JsonObject Policy(string domain, long ok, long failed, JsonArray failures) => new()

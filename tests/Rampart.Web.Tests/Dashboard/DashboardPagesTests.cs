@@ -40,9 +40,11 @@ public sealed class DashboardPagesTests : IAsyncLifetime
     private DashboardPages Pages(DashboardAccess? access = null) =>
         new(new DashboardSources(_store, _store, null, new FakeTimeProvider(Day.AddDays(5))), access ?? DashboardAccess.Open);
 
-    private static async Task<(int Status, string Body, IHeaderDictionary Headers)> GetAsync(DashboardPages pages, string pathAndQuery, string method = "GET", string? authorization = null)
+    private static async Task<(int Status, string Body, IHeaderDictionary Headers)> GetAsync(DashboardPages pages, string pathAndQuery, string method = "GET", string? authorization = null,
+        IPAddress? client = null)
     {
         var context = new DefaultHttpContext();
+        context.Connection.RemoteIpAddress = client ?? IPAddress.Loopback;
         var parts = pathAndQuery.Split('?', 2);
         context.Request.Method = method;
         context.Request.Path = parts[0];
@@ -152,6 +154,36 @@ public sealed class DashboardPagesTests : IAsyncLifetime
         Assert.Contains(WebUtility.HtmlEncode(Hostile), body, StringComparison.Ordinal);
         Assert.DoesNotContain("<script", body, StringComparison.Ordinal);
         Assert.Contains("No session store yet", none, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WrongCredentials_TenFromOneAddress_Then429WithRetryAfter_UntilTheWindowEnds()
+    {
+        const string token = "0123456789abcdef0123456789abcdef";
+        var time = new FakeTimeProvider(Day);
+        var pages = new DashboardPages(new DashboardSources(_store, _store, null, time), DashboardAccess.Token(token));
+        var attacker = IPAddress.Parse("192.0.2.66");
+        var other = IPAddress.Parse("192.0.2.67");
+
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(401, (await GetAsync(pages, "/", client: attacker)).Status); // no credential at all: a browser's first request, not counted
+        }
+        for (var i = 0; i < CredentialFailureLimiter.MaxFailures; i++)
+        {
+            Assert.Equal(401, (await GetAsync(pages, "/", authorization: $"Bearer wrong-{i}", client: attacker)).Status);
+        }
+        time.Advance(TimeSpan.FromMinutes(4));
+        var (status, body, headers) = await GetAsync(pages, "/", authorization: "Bearer " + token, client: attacker);
+        var otherStatus = (await GetAsync(pages, "/", authorization: "Bearer " + token, client: other)).Status;
+        time.Advance(TimeSpan.FromMinutes(6));
+        var afterWindow = (await GetAsync(pages, "/", authorization: "Bearer " + token, client: attacker)).Status;
+
+        Assert.Equal(429, status);
+        Assert.Equal("360", headers.RetryAfter.ToString());
+        Assert.Equal("too many wrong credentials from this address; try again later\n", body);
+        Assert.Equal(200, otherStatus);
+        Assert.Equal(200, afterWindow);
     }
 
     [Fact]
