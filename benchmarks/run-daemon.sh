@@ -12,7 +12,8 @@
 #   d. DNS outage with cached policies: both daemons resolve through benchmarks/peer/dns_relay.py, which is then
 #      switched to drop every query; OUTAGE cached domains looked up (their cache_grace of 5 s has passed);
 #   e. RSS with BIG cached policies: each program's own SQLite store prefilled (one real fetched row copied BIG
-#      times with sqlite3), then BIG lookups driven through it;
+#      times with sqlite3), then BIG lookups driven through it (Rampart: again once the background refreshes those
+#      lookups queued are done, BIG more lookups answered from its decision cache, and after its first proactive sweep);
 #   t. the tail as Postfix sees it: a thread-per-connection blocking client (`socketmap-load --io blocking`, one
 #      request at a time per connection, as Postfix's smtp processes ask) at TAIL_CONNS (8 32 128) connections against
 #      the ceiling, the old Rampart (BASE=<git rev>, built from `git archive` into a directory of its own), this Rampart
@@ -29,9 +30,11 @@
 #   benchmarks/run-daemon.sh                                        # the documented run (~12-15 min)
 #   CACHED=200 COLD=300 DURATION=3 OUTAGE=20 BIG=2000 benchmarks/run-daemon.sh   # a quick check (~3 min)
 #   RAMPART_DLL=/tmp/art-x/bin/Rampart.Cli/release/rampart.dll benchmarks/run-daemon.sh
+#   RAMPART_DLL=$PWD/.build/native/linux-x64/rampart PHASES=e benchmarks/run-daemon.sh   # the native binary, 100,000 policies
 #   BASE=2f61135 PHASES=t benchmarks/run-daemon.sh                   # the tail, old (BASE) and new in one run (~12 min)
 #
-# Knobs: RAMPART_DLL (default: the repo's own build, .build/cli/rampart.dll, made by ./rampart when stale), ART
+# Knobs: RAMPART_DLL (default: the repo's own build, .build/cli/rampart.dll, made by ./rampart when stale; a path
+# not ending in .dll is run as a program itself: the native build), ART
 # (where Rampart.Benchmarks is built, default /tmp/art-bench), CACHED, CONNS, DURATION, COLD, COLD_CONNS, BURST,
 # OUTAGE, OUTAGE_CONNS, BIG, BIG_CONNS, TIME_LIMIT (seconds, bound of every load run), PHASES (default "z a b c d e t"),
 # PACED_RATES (default "5000 10000"), DEPTHS (pipelined runs at 32 connections, default "8"; "" for none),
@@ -207,12 +210,14 @@ start_rampart() { # start_rampart NAME STATE-DIR RESOLVER [ARGS…]: in the lab 
     local name=$1 dir=$2 resolver=$3 log=$OUT/rampart-$1.log dll=${DLL:-$RAMPART_DLL} addr=${ADDR:-$RAMPART_ADDR}
     shift 3
     mkdir -p "$dir"
-    lab/run env ${RAMPART_ENV:-} dotnet "$dll" daemon --listen "$addr" --state-dir "$dir" --metrics "${METRICS:-$METRICS_ADDR}" \
+    local run=(dotnet "$dll")
+    [[ $dll == *.dll ]] || run=("$dll") # the native binary
+    lab/run env ${RAMPART_ENV:-} "${run[@]}" daemon --listen "$addr" --state-dir "$dir" --metrics "${METRICS:-$METRICS_ADDR}" \
         --resolver "$resolver" "$@" >> "$log" 2>&1 &
     PID=$!
     PIDS+=("$PID")
     wait_port "$addr" "$PID" "$log"
-    echo "rampart ($name) PID $PID: ${RAMPART_ENV:+$RAMPART_ENV }dotnet $dll daemon --listen $addr --resolver $resolver $*; RSS $(rss "$PID")"
+    echo "rampart ($name) PID $PID: ${RAMPART_ENV:+$RAMPART_ENV }${run[*]} daemon --listen $addr --resolver $resolver $*; RSS $(rss "$PID")"
 }
 start_peer() { # start_peer NAME YML [RESOLV.CONF]: in the lab netns, /etc/resolv.conf bind-mounted when given; sets PID
     local name=$1 yml=$2 resolv=${3:-} log=$OUT/peer-$1.log
@@ -399,6 +404,21 @@ if [[ " $PHASES " == *" e "* ]]; then
     sleep 5   # background refreshes finish
     echo "  RSS after $BIG lookups: $(rss "$PID")"
     record "{\"server\":\"rampart\",\"test\":\"rss-big\",\"policies\":$BIG,\"rss_kib\":$(rss_kib "$PID"),\"hwm_kib\":$(hwm_kib "$PID")}"
+    # Each lookup answered from the policy cache queued a background refresh (at most 8 run at once): wait until the
+    # daemon's CPU is idle (under 0.1 s in 5 s, at most 600 s), then look every domain up again: the hits are the
+    # decisions it keeps, the RSS what keeping them costs.
+    for ((i = 0; i < 120; i++)); do t0=$(cpu_ticks "$PID"); sleep 5; (( $(cpu_ticks "$PID") - t0 < $(getconf CLK_TCK) / 10 )) && break; done
+    echo "  RSS once the background refreshes are done ($((i * 5 + 5)) s): $(rss "$PID")"
+    load rampart big-again "$RAMPART_ADDR" --pattern "p{i}-$RUN.bench.test" --count "$BIG" --connections "$BIG_CONNS" --timeout 30 --expect OK
+    hits() { lab/run curl -s -m 5 "http://$METRICS_ADDR/metrics" | awk '$1 == "rampart_decision_cache_total{result=\"hit\"}" { print $2 }'; }
+    echo "  RSS after $BIG more lookups ($(hits) answered from the decision cache): $(rss "$PID")"
+    record "{\"server\":\"rampart\",\"test\":\"rss-big-decided\",\"policies\":$BIG,\"hits\":$(hits),\"rss_kib\":$(rss_kib "$PID"),\"hwm_kib\":$(hwm_kib "$PID")}"
+    # The first proactive sweep (a minute after start) reads every valid policy of the store: what it leaves behind.
+    sweeps() { lab/run curl -s -m 5 "http://$METRICS_ADDR/metrics" | awk '$1 == "rampart_proactive_refresh_total{result=\"sweep\"}" { print $2 }'; }
+    for ((i = 0; i < 180; i++)); do (( $(sweeps || echo 0) >= 1 )) && break; sleep 1; done
+    sleep 5
+    echo "  RSS after the first proactive sweep ($(sweeps) sweeps): $(rss "$PID")"
+    record "{\"server\":\"rampart\",\"test\":\"rss-big-swept\",\"policies\":$BIG,\"rss_kib\":$(rss_kib "$PID"),\"hwm_kib\":$(hwm_kib "$PID")}"
     stop_daemon
 
     # The peer: its SQLite cache (the Debian default), cache_grace 3600 so every lookup is a cache read.

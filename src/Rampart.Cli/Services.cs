@@ -6,6 +6,7 @@ using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
 using Rampart.Core.Policy.Pinned;
 using Rampart.Core.Tls;
+using Rampart.Hosting;
 
 namespace Rampart.Cli;
 
@@ -152,6 +153,27 @@ internal static class Verb
         }
         using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await stopServer(grace.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <see cref="WaitForStopAsync"/> for a server a unit runs as <c>Type=notify</c> (rampart-serve.service): tells the
+    /// service manager <c>READY=1</c> with <paramref name="status"/> now, pings its watchdog while serving (when the
+    /// unit sets <c>WatchdogSec=</c>), and says <c>STOPPING=1</c> before the server stops. Started by hand (no
+    /// <c>$NOTIFY_SOCKET</c>) it is <see cref="WaitForStopAsync"/>.
+    /// </summary>
+    public static async Task ServeUntilStoppedAsync(string status, Func<CancellationToken, Task> stopServer, CancellationToken stop)
+    {
+        using var systemd = SystemdNotify.FromEnvironment();
+        systemd.Ready(status);
+        using var serving = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var watchdog = systemd.PingWatchdogAsync(TimeProvider.System, serving.Token);
+        await WaitForStopAsync(grace =>
+        {
+            systemd.Stopping();
+            return stopServer(grace);
+        }, stop).ConfigureAwait(false);
+        await serving.CancelAsync().ConfigureAwait(false);
+        await watchdog.ConfigureAwait(false);
     }
 
     private static async Task<int> RunAsync(Func<Task<int>> body, int stoppedExitCode, CancellationToken stop)

@@ -141,7 +141,8 @@ internal static class ServeCommand
                     }
                     server.RunAs(runAs);
                 }
-                await Verb.WaitForStopAsync(server.StopAsync, ct).ConfigureAwait(false);
+                await Verb.ServeUntilStoppedAsync($"serving {string.Join(", ", server.BoundEndPoints.Select(e => $"https://{e}"))}",
+                    server.StopAsync, ct).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
             finally

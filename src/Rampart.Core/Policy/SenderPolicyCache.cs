@@ -66,16 +66,57 @@ public sealed class SenderPolicyCache(
     /// </summary>
     private sealed record Entry(SenderPolicyDecision Decision, DateTimeOffset DecidedAt, DateTimeOffset RetryAt);
 
-    /// <summary>What the cache keeps of a decision: enough to answer and to log why.</summary>
-    internal static SenderPolicyDecision Compact(SenderPolicyDecision decision) => decision with
+    /// <summary>
+    /// What the cache keeps of a decision: enough to answer and to log why. The requirement and the evidence line are
+    /// taken from <paramref name="shared"/> when an equal one is already kept (domains hosted at one provider share
+    /// their MX hosts, hence their requirement and its wording), so each distinct one is held once, not once per domain.
+    /// </summary>
+    internal static SenderPolicyDecision Compact(SenderPolicyDecision decision, SharedParts shared)
     {
-        Evidence = decision.Evidence.Where(e => e.Step == "decision").TakeLast(1).ToList() is { Count: > 0 } why ? why : decision.Evidence.TakeLast(1).ToList(),
-        Mx = [],
-        Dane = null,
-        MtaStsPolicy = null,
-    };
+        var evidence = decision.Evidence;
+        var why = evidence.LastOrDefault(e => e.Step == "decision") ?? (evidence.Count > 0 ? evidence[^1] : null);
+        return decision with
+        {
+            Requirement = shared.Requirement(decision.Requirement),
+            Evidence = why is null ? [] : shared.Why(why),
+            Mx = [],
+            Dane = null,
+            MtaStsPolicy = null,
+        };
+    }
+
+    /// <summary>
+    /// Equal parts of remembered decisions, kept once. Bounded: past <paramref name="capacity"/> distinct values it
+    /// starts again (entries already kept still hold theirs; only sharing with them is lost).
+    /// </summary>
+    internal sealed class SharedParts(int capacity)
+    {
+        private readonly ConcurrentDictionary<TlsRequirement, TlsRequirement> _requirements = new();
+        private readonly ConcurrentDictionary<Evidence, IReadOnlyList<Evidence>> _whys = new();
+
+        public int Count => _requirements.Count + _whys.Count;
+
+        public TlsRequirement Requirement(TlsRequirement requirement) => Kept(_requirements, requirement, static r => r);
+
+        public IReadOnlyList<Evidence> Why(Evidence why) => Kept(_whys, why, static w => [w]);
+
+        private TValue Kept<TKey, TValue>(ConcurrentDictionary<TKey, TValue> kept, TKey key, Func<TKey, TValue> create)
+            where TKey : notnull
+        {
+            if (kept.TryGetValue(key, out var value))
+            {
+                return value;
+            }
+            if (kept.Count >= capacity)
+            {
+                kept.Clear();
+            }
+            return kept.GetOrAdd(key, create);
+        }
+    }
 
     private readonly ConcurrentDictionary<DomainName, Entry> _entries = new();
+    private readonly SharedParts _shared = new(Math.Max(1, settings.MaxEntries));
     private readonly SingleFlight<DomainName, SenderPolicyDecision> _refreshing = new();
     private readonly SemaphoreSlim _backgroundRefreshes = new(Math.Max(1, settings.MaxBackgroundRefreshes));
 
@@ -159,7 +200,7 @@ public sealed class SenderPolicyCache(
         {
             Trim(now);
         }
-        _entries[domain] = new Entry(Compact(decision), now, now);
+        _entries[domain] = new Entry(Compact(decision, _shared), now, now);
         decided?.Invoke(new SenderPolicyDecided(domain.Value, decision, null));
         return decision;
     }

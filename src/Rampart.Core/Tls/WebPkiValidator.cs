@@ -32,13 +32,26 @@ public enum WebPkiFailure
 public sealed class WebPkiValidator
 {
     private readonly TimeProvider _time;
-    private readonly X509ChainPolicy _policy;
+    private readonly Lazy<X509ChainPolicy> _policy;
 
+    /// <summary>
+    /// Reads nothing yet: with extra anchors the system store is read (every file of /etc/ssl/certs, 0.3–0.5 s) at the
+    /// first validation, not here, so a daemon answers its first lookups without waiting for it. Thread-safe: concurrent
+    /// first validations build the policy once.
+    /// </summary>
     public WebPkiValidator(TrustAnchors anchors, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(anchors);
         _time = time;
-        _policy = new X509ChainPolicy
+        _policy = new(() => ChainPolicy(anchors), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>True once the chain policy (and with extra anchors the system store) has been read: tests only.</summary>
+    internal bool HasReadTrustStore => _policy.IsValueCreated;
+
+    private static X509ChainPolicy ChainPolicy(TrustAnchors anchors)
+    {
+        var policy = new X509ChainPolicy
         {
             RevocationMode = X509RevocationMode.NoCheck,
             DisableCertificateDownloads = true,
@@ -46,10 +59,11 @@ public sealed class WebPkiValidator
         if (anchors.ExtraRoots.Count > 0)
         {
             // Custom root trust replaces the system store, so the system roots join the extra anchors (read once).
-            _policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            _policy.CustomTrustStore.AddRange(SystemRoots.Value);
-            _policy.CustomTrustStore.AddRange(anchors.ExtraRoots);
+            policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            policy.CustomTrustStore.AddRange(SystemRoots.Value);
+            policy.CustomTrustStore.AddRange(anchors.ExtraRoots);
         }
+        return policy;
     }
 
     private static readonly Lazy<X509Certificate2Collection> SystemRoots = new(() =>
@@ -60,7 +74,7 @@ public sealed class WebPkiValidator
     });
 
     /// <summary>A copy of the chain policy for <see cref="SslClientAuthenticationOptions.CertificateChainPolicy"/>.</summary>
-    public X509ChainPolicy CreateChainPolicy() => _policy.Clone();
+    public X509ChainPolicy CreateChainPolicy() => _policy.Value.Clone();
 
     /// <summary>Maps the chain the TLS handshake built (with <see cref="CreateChainPolicy"/>) to a verdict, without building another.</summary>
     public static WebPkiVerdict FromHandshake(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, string hostname)

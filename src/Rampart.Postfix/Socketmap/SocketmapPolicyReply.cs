@@ -18,14 +18,19 @@ internal static class SocketmapPolicyReply
     private static readonly SocketmapReply s_daneOnly = SocketmapReply.Ok(TlsRequirement.LevelName(TlsLevel.DaneOnly));
     private static readonly SocketmapReply s_dane = SocketmapReply.Ok(TlsRequirement.LevelName(TlsLevel.Dane));
 
-    // Keyed by the decision object (not its value): a cached decision is one object, mapped on its first lookup.
-    private static readonly ConditionalWeakTable<SenderPolicyDecision, SocketmapReply> s_replies = new();
+    // Keyed by object (not value): a cached decision is one object, mapped on its first lookup. Without TLS-RPT
+    // attributes the reply depends on the requirement alone, which the decision cache keeps once for every domain that
+    // has an equal one (SenderPolicyCache.SharedParts): those domains share one reply.
+    private static readonly ConditionalWeakTable<TlsRequirement, SocketmapReply> s_byRequirement = new();
+    private static readonly ConditionalWeakTable<SenderPolicyDecision, SocketmapReply> s_withTlsRpt = new();
 
     /// <summary>The reply for <paramref name="decision"/>, built and encoded on its first use.</summary>
     public static SocketmapReply For(SenderPolicyDecision decision)
     {
         ArgumentNullException.ThrowIfNull(decision);
-        return s_replies.GetValue(decision, static d => Map(d.Requirement, d.TlsRpt));
+        return decision.TlsRpt is null
+            ? s_byRequirement.GetValue(decision.Requirement, static r => Map(r, tlsRpt: null))
+            : s_withTlsRpt.GetValue(decision, static d => Map(d.Requirement, d.TlsRpt));
     }
 
     /// <summary>

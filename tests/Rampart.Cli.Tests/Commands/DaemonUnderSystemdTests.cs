@@ -1,6 +1,5 @@
 using System.Globalization;
-using System.Net.Sockets;
-using System.Text;
+using Rampart.Cli.Tests.Support;
 using Rampart.Tests.Shared;
 
 namespace Rampart.Cli.Tests.Commands;
@@ -19,9 +18,7 @@ public sealed class DaemonUnderSystemdTests : IDisposable
     [Fact]
     public async Task Notify_ReadyWatchdogReloadingStopping_AndStateUnderStateDirectory()
     {
-        var notifyPath = Path.Combine(_dir, "notify");
-        using var manager = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-        manager.Bind(new UnixDomainSocketEndPoint(notifyPath));
+        using var manager = new NotifyManager(Path.Combine(_dir, "notify"));
         var peerCache = Directory.CreateDirectory(Path.Combine(_dir, "mta-sts")).FullName;
         var state = Path.Combine(_dir, "state");
         var config = Path.Combine(_dir, "mta-sts-daemon.yml");
@@ -30,20 +27,20 @@ public sealed class DaemonUnderSystemdTests : IDisposable
             TestContext.Current.CancellationToken);
         var environment = new Dictionary<string, string?>
         {
-            ["NOTIFY_SOCKET"] = notifyPath,
+            ["NOTIFY_SOCKET"] = manager.Path,
             ["WATCHDOG_USEC"] = "1000000",
             ["STATE_DIRECTORY"] = state,
         };
 
         await using var daemon = RampartProcess.Start(["daemon", "--config", config, "--resolver", "127.0.0.1:9"], environment: environment);
-        var ready = await NextAsync(manager, "READY=1", daemon);
-        var watchdog = await NextAsync(manager, "WATCHDOG=1", daemon);
+        var ready = await manager.NextAsync("READY=1", daemon);
+        var watchdog = await manager.NextAsync("WATCHDOG=1", daemon);
         Signal(daemon, "HUP");
-        var reloading = await NextAsync(manager, "RELOADING=1", daemon);
-        var readyAgain = await NextAsync(manager, "READY=1", daemon);
+        var reloading = await manager.NextAsync("RELOADING=1", daemon);
+        var readyAgain = await manager.NextAsync("READY=1", daemon);
         var note = await daemon.WaitForLineAsync(l => l.Contains("$STATE_DIRECTORY", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
         var exit = await daemon.StopAsync();
-        var stopping = await NextAsync(manager, "STOPPING=1", daemon);
+        var stopping = await manager.NextAsync("STOPPING=1", daemon);
 
         Assert.Contains($"STATUS=listening on 127.0.0.1:{port}; 0 cached policies", ready, StringComparison.Ordinal);
         Assert.Contains($"MAINPID={daemon.Id}", ready, StringComparison.Ordinal);
@@ -77,29 +74,5 @@ public sealed class DaemonUnderSystemdTests : IDisposable
     {
         using var kill = System.Diagnostics.Process.Start("kill", ["-" + signal, process.Id.ToString(CultureInfo.InvariantCulture)])!;
         kill.WaitForExit();
-    }
-
-    /// <summary>The next datagram that starts with <paramref name="prefix"/> (others, such as watchdog pings, are passed over).</summary>
-    private static async Task<string> NextAsync(Socket manager, string prefix, RampartProcess daemon)
-    {
-        var buffer = new byte[4096];
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            while (true)
-            {
-                var n = await manager.ReceiveAsync(buffer, SocketFlags.None, deadline.Token);
-                var message = Encoding.UTF8.GetString(buffer, 0, n);
-                if (message.StartsWith(prefix, StringComparison.Ordinal))
-                {
-                    return message;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            Assert.Fail($"no {prefix} datagram within 60 s; the daemon said:\n{string.Join('\n', daemon.Lines)}");
-            throw;
-        }
     }
 }

@@ -170,6 +170,48 @@ public class SenderPolicyCacheTests
     }
 
     [Fact]
+    public async Task Get_RememberedDomainsAtOneProvider_ShareOneRequirementAndReason_EachKeepsItsDomain()
+    {
+        _dns.Mx("example.net", (10, "mx.example.org")).Txt("_mta-sts.example.net", "v=STSv1; id=1");
+        _fetcher.Serve("example.net", "version: STSv1\nmode: enforce\nmx: mx.example.org\nmax_age: 86400\n");
+        _dns.Mx("example.com", (10, "mx.example.com")).Txt("_mta-sts.example.com", "v=STSv1; id=1");
+        _fetcher.Serve("example.com", "version: STSv1\nmode: enforce\nmx: mx.example.com\nmax_age: 86400\n");
+        var cache = NewCache();
+        foreach (var domain in new[] { Domain, "example.net", "example.com" })
+        {
+            await cache.GetAsync(domain, Ct);
+        }
+
+        var org = await cache.GetAsync(Domain, Ct);
+        var net = await cache.GetAsync("example.net", Ct);
+        var com = await cache.GetAsync("example.com", Ct);
+
+        Assert.Equal(3, cache.Counters.Hits);
+        Assert.Equal((Domain, "example.net", "example.com"), (org.Domain, net.Domain, com.Domain));
+        Assert.Same(org.Requirement, net.Requirement);
+        Assert.Same(org.Evidence, net.Evidence);
+        Assert.Equal(["mx.example.org"], net.Requirement.MatchNames);
+        Assert.NotSame(org.Requirement, com.Requirement);
+        Assert.Equal(["mx.example.com"], com.Requirement.MatchNames);
+        Assert.Contains("mx.example.com", Assert.Single(com.Evidence).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SharedParts_PastItsCapacity_StartsAgainAndStillGivesEqualValues()
+    {
+        var shared = new SenderPolicyCache.SharedParts(capacity: 2);
+        var first = shared.Requirement(TlsRequirement.Secure(["mx1.example.org"]));
+        shared.Requirement(TlsRequirement.Secure(["mx2.example.org"]));
+        shared.Requirement(TlsRequirement.Secure(["mx3.example.org"]));
+
+        var again = shared.Requirement(TlsRequirement.Secure(["mx1.example.org"]));
+
+        Assert.InRange(shared.Count, 1, 2);
+        Assert.Equal(first, again);
+        Assert.Same(again, shared.Requirement(TlsRequirement.Secure(["mx1.example.org"])));
+    }
+
+    [Fact]
     public async Task Get_RememberedWithTlsRpt_KeepsThePolicyTheTlsRptAttributesNeed()
     {
         var provider = new MtaStsPolicyProvider(_gate, _fetcher, _store, new MtaStsPolicySettings(), _time);

@@ -25,6 +25,37 @@ public sealed class WebPkiValidatorTests : IDisposable
     }
 
     [Fact]
+    public void Constructor_WithExtraRoots_ReadsNoTrustStoreUntilTheFirstValidation()
+    {
+        var validator = Validator();
+        Assert.False(validator.HasReadTrustStore);
+
+        var leaf = s_pki.Leaf("mta-sts.example.org");
+        var verdict = validator.Validate(leaf, [leaf, s_pki.Intermediate], "mta-sts.example.org");
+
+        Assert.True(verdict.IsValid, verdict.Message);
+        Assert.True(validator.HasReadTrustStore);
+    }
+
+    [Fact]
+    public void Validate_ConcurrentFirstValidations_AllSeeTheSameTrust()
+    {
+        var validator = Validator();
+        var leaf = s_pki.Leaf("mta-sts.example.org");
+        var other = new TestPki("Other");
+        var untrusted = other.Leaf("mta-sts.example.org", issuer: other.Root);
+
+        var verdicts = new WebPkiVerdict[16];
+        Parallel.For(0, verdicts.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+            verdicts[i] = i % 2 == 0
+                ? validator.Validate(leaf, [leaf, s_pki.Intermediate], "mta-sts.example.org")
+                : validator.Validate(untrusted, [untrusted], "mta-sts.example.org"));
+
+        Assert.All(verdicts.Where((_, i) => i % 2 == 0), v => Assert.True(v.IsValid, v.Message));
+        Assert.All(verdicts.Where((_, i) => i % 2 == 1), v => Assert.Equal(WebPkiFailure.NotTrusted, v.Failure));
+    }
+
+    [Fact]
     public void Validate_RootNotTrusted_NotTrusted()
     {
         var leaf = s_pki.Leaf("mta-sts.example.org");

@@ -87,6 +87,18 @@ public class SystemdUnitTests
         Assert.Contains("MemoryDenyWriteExecute=yes", lines); // the installed binary is native (no JIT needing W+X pages)
     }
 
+    [Theory]
+    [InlineData("rampart-daemon.service")]
+    [InlineData("rampart-serve.service")]
+    public async Task LongRunningUnits_AreNotifyWithWatchdog(string name)
+    {
+        var lines = await File.ReadAllLinesAsync(UnitPath(name), TestContext.Current.CancellationToken);
+
+        Assert.Contains("Type=notify", lines); // READY=1 / STOPPING=1 / WATCHDOG=1: DaemonUnderSystemdTests, ServeUnderSystemdTests
+        Assert.Contains("NotifyAccess=main", lines);
+        Assert.Contains(lines, l => l.StartsWith("WatchdogSec=", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task SocketUnit_ListensWherePostfixLooksByDefault()
     {

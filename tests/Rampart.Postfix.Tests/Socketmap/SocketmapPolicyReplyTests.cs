@@ -141,4 +141,19 @@ public sealed class SocketmapPolicyReplyTests
         Assert.Same(SocketmapReply.NotFound, SocketmapPolicyReply.For(Decision(TlsRequirement.NoPolicy)));
         Assert.Same(SocketmapPolicyReply.For(Decision(TlsRequirement.DaneOnly)), SocketmapPolicyReply.For(Decision(TlsRequirement.DaneOnly)));
     }
+
+    [Fact]
+    public void For_DomainsSharingOneRequirement_ShareOneReply_UnlessItCarriesTheirTlsRptPolicy()
+    {
+        var requirement = TlsRequirement.Secure(["mx.example.org"]);
+        var org = new SenderPolicyDecision("example.org", SenderPolicyKind.MtaSts, requirement, [], []);
+        var net = new SenderPolicyDecision("example.net", SenderPolicyKind.MtaSts, requirement, [], []);
+        var policy = "version: STSv1\r\nmode: enforce\r\nmx: mx.example.org\r\nmax_age: 604800\r\n";
+        var orgTlsRpt = org with { TlsRpt = TlsRpt(policy) };
+        var netTlsRpt = net with { TlsRpt = new("example.net", MtaStsPolicyParser.Parse(policy).Policy!) };
+
+        Assert.Same(SocketmapPolicyReply.For(org), SocketmapPolicyReply.For(net));
+        Assert.Contains("policy_domain=example.org", SocketmapPolicyReply.For(orgTlsRpt).Text, StringComparison.Ordinal);
+        Assert.Contains("policy_domain=example.net", SocketmapPolicyReply.For(netTlsRpt).Text, StringComparison.Ordinal);
+    }
 }
