@@ -121,7 +121,8 @@ internal static class TlsRptCommand
             var store = await where.OpenAsync(parse, ct).ConfigureAwait(false);
             await using (store.ConfigureAwait(false))
             {
-                var outcome = await ImportAsync(store, new TlsRptInputReader(settings, dkim), inputs.Files, ct).ConfigureAwait(false);
+                var listed = parse.GetValue(json) || parse.GetValue(GlobalOptions.Verbose);
+                var outcome = await ImportAsync(store, new TlsRptInputReader(settings, dkim), inputs.Files, listed, ct).ConfigureAwait(false);
                 if (parse.GetValue(json))
                 {
                     WriteImportJson(store.Location, inputs.Files.Count, outcome);
@@ -136,12 +137,42 @@ internal static class TlsRptCommand
         return command;
     }
 
-    private sealed record ImportedReport(TlsRptInput Input, TlsRptStoreOutcome Outcome);
-
-    private sealed record ImportOutcome(List<ImportedReport> Reports, List<TlsRptInput> Rejected)
+    /// <summary>What the listing (<c>--json</c>, <c>-v</c>) shows of one stored report: not the report with its failure details.</summary>
+    private sealed record ImportedReport(
+        string Source, bool Imported, string Organization, string ReportId, DateTimeOffset Start, DateTimeOffset End,
+        IReadOnlyList<string> PolicyDomains, long Successful, long Failed, TlsRptDkimResult Dkim, IReadOnlyList<string> Warnings)
     {
-        public int Imported => Reports.Count(r => r.Outcome == TlsRptStoreOutcome.Imported);
-        public int Duplicates => Reports.Count(r => r.Outcome == TlsRptStoreOutcome.Duplicate);
+        public static ImportedReport Of(string source, TlsRptReport r, TlsRptDkimResult dkim, TlsRptStoreOutcome outcome) =>
+            new(source, outcome == TlsRptStoreOutcome.Imported, r.OrganizationName, r.ReportId, r.StartDatetime, r.EndDatetime,
+                [.. r.Policies.Select(p => p.PolicyDomain).Distinct(StringComparer.Ordinal)], r.TotalSuccessful, r.TotalFailed, dkim, r.Warnings);
+    }
+
+    /// <summary>
+    /// The counts, the rejections, and (only when <paramref name="listed"/>: the output lists them) a line per stored
+    /// report: an import of 100,000 reports without <c>--json</c> or <c>-v</c> keeps no per-report state.
+    /// </summary>
+    private sealed class ImportOutcome(bool listed)
+    {
+        public List<ImportedReport> Reports { get; } = [];
+        public List<TlsRptInput> Rejected { get; } = [];
+        public int Imported { get; private set; }
+        public int Duplicates { get; private set; }
+
+        public void Add(string source, TlsRptReport report, TlsRptDkimResult dkim, TlsRptStoreOutcome stored)
+        {
+            if (stored == TlsRptStoreOutcome.Imported)
+            {
+                Imported++;
+            }
+            else
+            {
+                Duplicates++;
+            }
+            if (listed)
+            {
+                Reports.Add(ImportedReport.Of(source, report, dkim, stored));
+            }
+        }
     }
 
     /// <summary>Files hashed and looked up in the store's known-file index together.</summary>
@@ -167,9 +198,9 @@ internal static class TlsRptCommand
     /// all its reports stored) is not read: its reports, as stored, are duplicates. A file all of whose reports are now
     /// stored, none rejected, is remembered in the index after its last batch is committed.
     /// </summary>
-    private static async Task<ImportOutcome> ImportAsync(ITlsReportStore store, TlsRptInputReader reader, IReadOnlyList<string> files, CancellationToken ct)
+    private static async Task<ImportOutcome> ImportAsync(ITlsReportStore store, TlsRptInputReader reader, IReadOnlyList<string> files, bool listed, CancellationToken ct)
     {
-        var outcome = new ImportOutcome([], []);
+        var outcome = new ImportOutcome(listed);
         var batch = new TlsRptImportBatch<(TlsRptInput Input, FileImport? File)>();
         var index = store as ITlsReportFileIndex;
         var finished = new List<TlsRptKnownFile>();
@@ -194,7 +225,7 @@ internal static class TlsRptCommand
                 {
                     foreach (var r in stored)
                     {
-                        outcome.Reports.Add(new ImportedReport(new TlsRptInput(path + r.Source, r.Report, null, r.Dkim), TlsRptStoreOutcome.Duplicate));
+                        outcome.Add(path + r.Source, r.Report, r.Dkim, TlsRptStoreOutcome.Duplicate);
                     }
                 }
                 else
@@ -264,7 +295,7 @@ internal static class TlsRptCommand
                 }
                 else
                 {
-                    outcome.Reports.Add(new ImportedReport(input, results[k].Outcome));
+                    outcome.Add(input.Source, input.Report!, input.Dkim, results[k].Outcome);
                 }
                 if (file is not null)
                 {
@@ -321,12 +352,11 @@ internal static class TlsRptCommand
                           $"{(outcome.Rejected.Count > 0 ? ConsoleReport.Failure($"{outcome.Rejected.Count} rejected") : "0 rejected")} (store {location})");
         if (verbose)
         {
-            foreach (var (input, stored) in outcome.Reports)
+            foreach (var r in outcome.Reports)
             {
-                var r = input.Report!;
-                Console.WriteLine($"  {(stored == TlsRptStoreOutcome.Imported ? "imported " : "duplicate")} {Shown(input.Source)}: {Shown(r.OrganizationName)} {Shown(r.ReportId)} " +
-                                  $"{r.StartDatetime:yyyy-MM-dd}..{r.EndDatetime:yyyy-MM-dd} {Shown(string.Join(",", r.Policies.Select(p => p.PolicyDomain).Distinct()))}: " +
-                                  $"{r.TotalSuccessful} ok, {r.TotalFailed} failed; DKIM {input.Dkim.StatusName}{(input.Dkim.Domain is { } d ? $" ({Shown(d)})" : "")}");
+                Console.WriteLine($"  {(r.Imported ? "imported " : "duplicate")} {Shown(r.Source)}: {Shown(r.Organization)} {Shown(r.ReportId)} " +
+                                  $"{r.Start:yyyy-MM-dd}..{r.End:yyyy-MM-dd} {Shown(string.Join(",", r.PolicyDomains))}: " +
+                                  $"{r.Successful} ok, {r.Failed} failed; DKIM {r.Dkim.StatusName}{(r.Dkim.Domain is { } d ? $" ({Shown(d)})" : "")}");
                 foreach (var warning in r.Warnings)
                 {
                     Console.WriteLine($"    {ConsoleReport.Note("note")} {Shown(warning)}");
@@ -350,21 +380,20 @@ internal static class TlsRptCommand
             w.WriteNumber("duplicates", outcome.Duplicates);
             w.WriteNumber("rejected", outcome.Rejected.Count);
             w.WriteStartArray("reports");
-            foreach (var (input, stored) in outcome.Reports)
+            foreach (var r in outcome.Reports)
             {
-                var r = input.Report!;
                 w.WriteStartObject();
-                w.WriteString("source", input.Source);
-                w.WriteString("outcome", stored == TlsRptStoreOutcome.Imported ? "imported" : "duplicate");
-                w.WriteString("organization", r.OrganizationName);
+                w.WriteString("source", r.Source);
+                w.WriteString("outcome", r.Imported ? "imported" : "duplicate");
+                w.WriteString("organization", r.Organization);
                 w.WriteString("report_id", r.ReportId);
-                w.WriteString("start", ConsoleReport.Stamp(r.StartDatetime));
-                w.WriteString("end", ConsoleReport.Stamp(r.EndDatetime));
-                ConsoleReport.WriteStrings(w, "policy_domains", r.Policies.Select(p => p.PolicyDomain).Distinct(StringComparer.Ordinal));
-                w.WriteNumber("successful", r.TotalSuccessful);
-                w.WriteNumber("failed", r.TotalFailed);
-                w.WriteString("dkim", input.Dkim.StatusName);
-                if (input.Dkim.Domain is { } dkimDomain)
+                w.WriteString("start", ConsoleReport.Stamp(r.Start));
+                w.WriteString("end", ConsoleReport.Stamp(r.End));
+                ConsoleReport.WriteStrings(w, "policy_domains", r.PolicyDomains);
+                w.WriteNumber("successful", r.Successful);
+                w.WriteNumber("failed", r.Failed);
+                w.WriteString("dkim", r.Dkim.StatusName);
+                if (r.Dkim.Domain is { } dkimDomain)
                 {
                     w.WriteString("dkim_domain", dkimDomain);
                 }
