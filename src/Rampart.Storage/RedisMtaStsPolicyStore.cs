@@ -28,18 +28,53 @@ namespace Rampart.Storage;
 public sealed class RedisMtaStsPolicyStore : IPersistentMtaStsPolicyStore
 {
     /// <summary>
-    /// Stores ARGV[1] with expiry ARGV[3] ms unless the stored value was fetched after ARGV[2] (Unix ms). Any value
-    /// that is not ours (another type, an unreadable header) is replaced. Returns 1 when written, 0 when kept.
+    /// Stores ARGV[1] with expiry ARGV[3] ms unless the stored value was fetched after ARGV[2] (Unix ms). A readable
+    /// stored value's DANE verdict (the header's optional sixth field, <see cref="RedisPolicyValue"/>) is carried into
+    /// the new value; any value that is not ours (another type, an unreadable header) is replaced. Returns the verdict
+    /// now stored: 1 decided without DANE, 0 not.
     /// </summary>
-    private const string SetUnlessNewerScript = """
+    private const string SetKeepingVerdictScript = """
+        local function header(v)
+          return string.match(v, '^1 %-?%d+ %-?%d+ %-?%d+ %d+[^\n]*\n')
+        end
+        local function without(v)
+          return string.find(string.match(v, '^[^\n]*'), ' not-without-dane', 1, true) == nil
+        end
+        local value = ARGV[1]
         local current = redis.pcall('GET', KEYS[1])
         if type(current) == 'string' then
           local fetched = string.match(current, '^%d+ (%-?%d+) ')
           if fetched and tonumber(fetched) > tonumber(ARGV[2]) then
-            return 0
+            return without(current) and 1 or 0
+          end
+          if header(current) then
+            local newline = string.find(value, '\n', 1, true)
+            local first = (string.gsub(string.sub(value, 1, newline - 1), ' not%-without%-dane$', ''))
+            if not without(current) then
+              first = first .. ' not-without-dane'
+            end
+            value = first .. string.sub(value, newline)
           end
         end
-        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+        redis.call('SET', KEYS[1], value, 'PX', ARGV[3])
+        return without(value) and 1 or 0
+        """;
+
+    /// <summary>
+    /// Sets the DANE verdict (ARGV[1]: 1 decided without DANE, 0 not) in the header of KEYS[1]'s readable value,
+    /// keeping its expiry; a missing or unreadable value is left alone. Returns 1 when written.
+    /// </summary>
+    private const string SetVerdictScript = """
+        local current = redis.pcall('GET', KEYS[1])
+        if type(current) ~= 'string' or not string.match(current, '^1 %-?%d+ %-?%d+ %-?%d+ %d+[^\n]*\n') then
+          return 0
+        end
+        local newline = string.find(current, '\n', 1, true)
+        local first = (string.gsub(string.sub(current, 1, newline - 1), ' not%-without%-dane$', ''))
+        if ARGV[1] == '0' then
+          first = first .. ' not-without-dane'
+        end
+        redis.call('SET', KEYS[1], first .. string.sub(current, newline), 'KEEPTTL')
         return 1
         """;
 
@@ -204,9 +239,10 @@ public sealed class RedisMtaStsPolicyStore : IPersistentMtaStsPolicyStore
 
     /// <summary>
     /// Stores <paramref name="entry"/> (domain lower case) until its ExpiresAt by the injected clock (at least 1 s),
-    /// unless the server holds an entry for the domain fetched later: that one is kept.
+    /// unless the server holds an entry for the domain fetched later: that one is kept. Either way the domain's stored
+    /// DANE verdict is kept (<see cref="IMtaStsPolicyStore.SetAsync"/>) and returned with the entry.
     /// </summary>
-    public async ValueTask SetAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken)
+    public async ValueTask<CachedMtaStsPolicy> SetAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentException.ThrowIfNullOrEmpty(entry.Domain);
@@ -222,7 +258,18 @@ public sealed class RedisMtaStsPolicyStore : IPersistentMtaStsPolicyStore
             entry.FetchedAt.ToUnixTimeMilliseconds(),
             expiryMs,
         ];
-        await RunAsync($"writing '{name}'", db => db.ScriptEvaluateAsync(SetUnlessNewerScript, keys, args), cancellationToken).ConfigureAwait(false);
+        var withoutDane = await RunAsync($"writing '{name}'", db => db.ScriptEvaluateAsync(SetKeepingVerdictScript, keys, args), cancellationToken).ConfigureAwait(false);
+        return entry with { DecidedWithoutDane = (long)withoutDane == 1 };
+    }
+
+    /// <summary>Sets the DANE verdict of the domain's stored entry, if there is one, keeping its expiry.</summary>
+    public async ValueTask SetDaneVerdictAsync(string domain, bool decidedWithoutDane, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(domain);
+        string name = Name(domain);
+        RedisKey[] keys = [KeyPrefix + name];
+        RedisValue[] args = [decidedWithoutDane ? 1 : 0];
+        await RunAsync($"writing the DANE verdict of '{name}'", db => db.ScriptEvaluateAsync(SetVerdictScript, keys, args), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>How many keys carry the prefix (Redis forgets expired ones itself).</summary>

@@ -141,10 +141,11 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
     }
 
     /// <summary>
-    /// Inserts or replaces the entry for <see cref="CachedMtaStsPolicy.Domain"/> (stored lower case). A new domain in
-    /// a full cache first drops expired entries, then the oldest fetched ones.
+    /// Inserts or replaces the entry for <see cref="CachedMtaStsPolicy.Domain"/> (stored lower case), keeping the DANE
+    /// verdict of a replaced entry (<see cref="IMtaStsPolicyStore.SetAsync"/>). A new domain in a full cache first drops
+    /// expired entries, then the oldest fetched ones.
     /// </summary>
-    public async ValueTask SetAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken)
+    public async ValueTask<CachedMtaStsPolicy> SetAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentException.ThrowIfNullOrEmpty(entry.Domain);
@@ -168,7 +169,8 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
                 VALUES ($domain, $id, $text, $fetched, $expires, $checked, $withoutDane)
                 ON CONFLICT (domain) DO UPDATE SET
                     policy_id = excluded.policy_id, policy_text = excluded.policy_text, fetched_ms = excluded.fetched_ms,
-                    expires_ms = excluded.expires_ms, checked_ms = excluded.checked_ms, decided_without_dane = excluded.decided_without_dane
+                    expires_ms = excluded.expires_ms, checked_ms = excluded.checked_ms
+                RETURNING decided_without_dane
                 """))
             {
                 upsert.Parameters.AddWithValue("$domain", key);
@@ -178,10 +180,34 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
                 upsert.Parameters.AddWithValue("$expires", entry.ExpiresAt.ToUnixTimeMilliseconds());
                 upsert.Parameters.AddWithValue("$checked", entry.CheckedAt.ToUnixTimeMilliseconds());
                 upsert.Parameters.AddWithValue("$withoutDane", entry.DecidedWithoutDane ? 1L : 0L);
-                await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                var withoutDane = await upsert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long stored && stored != 0; // mistyped: unknown, as reading says
+                entry = entry with { DecidedWithoutDane = withoutDane };
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return entry;
+        }
+        catch (SqliteException ex)
+        {
+            throw Fault("writing", ex);
+        }
+        finally
+        {
+            _db.Exit();
+        }
+    }
+
+    /// <summary>Sets the DANE verdict of the domain's entry, if one is stored.</summary>
+    public async ValueTask SetDaneVerdictAsync(string domain, bool decidedWithoutDane, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(domain);
+        await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var update = Command("UPDATE mta_sts_policy SET decided_without_dane = $withoutDane WHERE domain = $domain");
+            update.Parameters.AddWithValue("$domain", Key(domain));
+            update.Parameters.AddWithValue("$withoutDane", decidedWithoutDane ? 1L : 0L);
+            await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (SqliteException ex)
         {

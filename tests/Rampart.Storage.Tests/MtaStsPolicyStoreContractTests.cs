@@ -69,20 +69,52 @@ public abstract class MtaStsPolicyStoreContractTests : IAsyncDisposable
     public async Task SetAsync_ThenGetAsync_ReturnsEveryFieldAndTheExactCrlfText() => await AssertRoundTripAsync(await OpenAsync());
 
     [Fact]
-    public async Task SetAsync_TheDomainsDaneVerdict_KeptBothWaysAndReplaced()
+    public async Task SetAsync_TheDomainsDaneVerdict_KeptBothWaysAndChangedOnlyBySetDaneVerdict()
     {
         var store = await OpenAsync();
         var withoutDane = Entry("sts.example") with { DecidedWithoutDane = true };
         var besideDane = Entry("dane.example") with { DecidedWithoutDane = false };
 
-        await store.SetAsync(withoutDane, Ct);
-        await store.SetAsync(besideDane, Ct);
+        Assert.True((await store.SetAsync(withoutDane, Ct)).DecidedWithoutDane);
+        Assert.False((await store.SetAsync(besideDane, Ct)).DecidedWithoutDane);
 
         AssertSameEntry(withoutDane, await store.GetAsync("sts.example", Ct));
         AssertSameEntry(besideDane, await store.GetAsync("dane.example", Ct));
-        await store.SetAsync(withoutDane with { DecidedWithoutDane = false }, Ct); // the domain turned to DANE
+        await store.SetDaneVerdictAsync("sts.example", decidedWithoutDane: false, Ct); // the domain turned to DANE
         Assert.False((await store.GetAsync("sts.example", Ct))!.DecidedWithoutDane);
         Assert.Equal([false, false], (await store.LoadAllValidAsync(Ct)).Select(e => e.DecidedWithoutDane));
+        await store.SetDaneVerdictAsync("dane.example", decidedWithoutDane: true, Ct); // and this one away from it
+        AssertSameEntry(besideDane with { DecidedWithoutDane = true }, await store.GetAsync("dane.example", Ct));
+    }
+
+    [Fact]
+    public async Task SetAsync_AnEntryCarryingAnOldVerdict_KeepsTheStoredOneAndReturnsIt()
+    {
+        var store = await OpenAsync();
+        var first = Entry("sts.example") with { DecidedWithoutDane = true };
+        await store.SetAsync(first, Ct);
+        await store.SetDaneVerdictAsync("sts.example", decidedWithoutDane: false, Ct); // a full decision found DANE
+
+        // A refresh that read the entry before that decision writes a new policy carrying the old verdict.
+        var refreshed = Entry("sts.example", id: "refreshed", fetched: T0.AddMinutes(5)) with { DecidedWithoutDane = true };
+        var stored = await store.SetAsync(refreshed, Ct);
+
+        Assert.False(stored.DecidedWithoutDane);
+        AssertSameEntry(refreshed with { DecidedWithoutDane = false }, await store.GetAsync("sts.example", Ct));
+        await store.SetDaneVerdictAsync("sts.example", decidedWithoutDane: true, Ct);
+        Assert.True((await store.SetAsync(refreshed with { DecidedWithoutDane = false, CheckedAt = T0.AddMinutes(9) }, Ct)).DecidedWithoutDane);
+        Assert.True((await store.GetAsync("sts.example", Ct))!.DecidedWithoutDane);
+    }
+
+    [Fact]
+    public async Task SetDaneVerdictAsync_NoEntry_StoresNothing()
+    {
+        var store = await OpenAsync();
+
+        await store.SetDaneVerdictAsync("nothing.example", decidedWithoutDane: true, Ct);
+
+        Assert.Null(await store.GetAsync("nothing.example", Ct));
+        Assert.Equal(0, await store.CountAsync(Ct));
     }
 
     [Fact]

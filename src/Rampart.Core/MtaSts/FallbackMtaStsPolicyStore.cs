@@ -47,7 +47,7 @@ public sealed class FallbackMtaStsPolicyStore(
             Recovered();
             if (entry is not null && mirrorReads)
             {
-                await local.SetAsync(entry, cancellationToken).ConfigureAwait(false);
+                local.Mirror(entry);
             }
             return entry ?? (mirrorReads ? await local.GetAsync(domain, cancellationToken).ConfigureAwait(false) : null);
         }
@@ -58,18 +58,19 @@ public sealed class FallbackMtaStsPolicyStore(
         }
     }
 
-    public async ValueTask SetAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken)
+    public async ValueTask<CachedMtaStsPolicy> SetAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        if (mirrorReads)
-        {
-            await local.SetAsync(entry, cancellationToken).ConfigureAwait(false);
-        }
+        var stored = mirrorReads ? await local.SetAsync(entry, cancellationToken).ConfigureAwait(false) : entry;
         try
         {
-            await shared.SetAsync(entry, cancellationToken).ConfigureAwait(false);
+            stored = await shared.SetAsync(entry, cancellationToken).ConfigureAwait(false);
             Recovered();
-            if (!mirrorReads)
+            if (mirrorReads)
+            {
+                local.Mirror(stored);
+            }
+            else
             {
                 local.Remove(entry.Domain);
             }
@@ -79,8 +80,27 @@ public sealed class FallbackMtaStsPolicyStore(
             Failed(ex, "write");
             if (!mirrorReads)
             {
-                await local.SetAsync(entry, cancellationToken).ConfigureAwait(false);
+                stored = await local.SetAsync(entry, cancellationToken).ConfigureAwait(false);
             }
+        }
+        return stored;
+    }
+
+    /// <summary>
+    /// Sets the verdict in the store and in the local copy. When the store fails, a verdict can be kept only where the
+    /// local copy holds the domain's entry (always with mirrored reads).
+    /// </summary>
+    public async ValueTask SetDaneVerdictAsync(string domain, bool decidedWithoutDane, CancellationToken cancellationToken)
+    {
+        await local.SetDaneVerdictAsync(domain, decidedWithoutDane, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await shared.SetDaneVerdictAsync(domain, decidedWithoutDane, cancellationToken).ConfigureAwait(false);
+            Recovered();
+        }
+        catch (RampartException ex)
+        {
+            Failed(ex, "write");
         }
     }
 

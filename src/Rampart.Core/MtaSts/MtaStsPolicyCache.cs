@@ -21,7 +21,8 @@ public sealed record CachedMtaStsPolicy(
     /// answer first: before the next full decision (the daemon's cache-first answer after a restart) and while the MX
     /// lookup fails. False for a policy fetched beside a decision DANE made (RFC 8461 §2: it is cached, never used for
     /// that domain), and while the domain's DANE verdict is unknown. A policy fetched anew keeps the flag of the
-    /// domain's previous entry; <see cref="MtaStsPolicyProvider.RecordDaneVerdictAsync"/> sets it.
+    /// domain's previous entry: the store keeps it (<see cref="IMtaStsPolicyStore.SetAsync"/>), and only
+    /// <see cref="IMtaStsPolicyStore.SetDaneVerdictAsync"/> changes it.
     /// </summary>
     public bool DecidedWithoutDane { get; init; }
 }
@@ -31,7 +32,16 @@ public interface IMtaStsPolicyStore
 {
     ValueTask<CachedMtaStsPolicy?> GetAsync(string domain, CancellationToken cancellationToken);
 
-    ValueTask SetAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores a policy for <see cref="CachedMtaStsPolicy.Domain"/> and returns it as stored. The domain's DANE verdict
+    /// (<see cref="CachedMtaStsPolicy.DecidedWithoutDane"/>) belongs to the store: replacing an entry keeps the verdict
+    /// stored with it, whatever the new entry says (a refresh that read the entry before a full decision changed the
+    /// verdict cannot write the old one back); the entry's own verdict counts only for a domain with no entry.
+    /// </summary>
+    ValueTask<CachedMtaStsPolicy> SetAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken);
+
+    /// <summary>Sets the DANE verdict of the domain's stored entry, if there is one (nothing is stored otherwise).</summary>
+    ValueTask SetDaneVerdictAsync(string domain, bool decidedWithoutDane, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -63,19 +73,42 @@ public sealed class InMemoryMtaStsPolicyStore(int capacity = 100_000) : IMtaStsP
     public ValueTask<CachedMtaStsPolicy?> GetAsync(string domain, CancellationToken cancellationToken) =>
         ValueTask.FromResult(_entries.GetValueOrDefault(domain));
 
-    public ValueTask SetAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken)
+    public ValueTask<CachedMtaStsPolicy> SetAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        if (_entries.Count >= capacity && !_entries.ContainsKey(entry.Domain))
+        MakeRoomFor(entry);
+        return ValueTask.FromResult(_entries.AddOrUpdate(entry.Domain, entry,
+            (_, stored) => entry with { DecidedWithoutDane = stored.DecidedWithoutDane }));
+    }
+
+    public ValueTask SetDaneVerdictAsync(string domain, bool decidedWithoutDane, CancellationToken cancellationToken)
+    {
+        while (_entries.TryGetValue(domain, out var stored) && stored.DecidedWithoutDane != decidedWithoutDane
+               && !_entries.TryUpdate(domain, stored with { DecidedWithoutDane = decidedWithoutDane }, stored))
         {
-            Evict(entry.CheckedAt);
+            // replaced meanwhile: set the verdict on what is stored now
         }
-        _entries[entry.Domain] = entry;
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Holds a copy of another store's entry exactly as it is there, its DANE verdict included.</summary>
+    public void Mirror(CachedMtaStsPolicy entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        MakeRoomFor(entry);
+        _entries[entry.Domain] = entry;
     }
 
     /// <summary>Forgets a domain's entry (false when there was none).</summary>
     public bool Remove(string domain) => _entries.TryRemove(domain, out _);
+
+    private void MakeRoomFor(CachedMtaStsPolicy entry)
+    {
+        if (_entries.Count >= capacity && !_entries.ContainsKey(entry.Domain))
+        {
+            Evict(entry.CheckedAt);
+        }
+    }
 
     private void Evict(DateTimeOffset now)
     {

@@ -55,8 +55,6 @@ public sealed record MtaStsPolicySettings
 /// compared and only a changed id triggers a refetch; a failed refresh keeps the cached policy. Concurrent lookups of
 /// one domain share one DNS check and fetch, and a failed fetch of a TXT id is not repeated before its backoff ends.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001",
-    Justification = "SemaphoreSlim holds an unmanaged handle only once AvailableWaitHandle is read; it never is here.")]
 public sealed class MtaStsPolicyProvider(
     IDnsResolver dns,
     IMtaStsPolicyFetcher fetcher,
@@ -66,13 +64,6 @@ public sealed class MtaStsPolicyProvider(
 {
     private readonly SingleFlight<string, MtaStsLookupResult> _inFlight = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, FetchFailure> _failures = new(StringComparer.OrdinalIgnoreCase);
-
-    /// <summary>
-    /// Orders the writes of a domain's DANE verdict against the refresh's writes of its policy, which carry the verdict
-    /// along: without it a refresh that read the entry before a verdict changed could write the old verdict back (a DANE
-    /// domain's policy marked usable cache-first again until the next full decision). Writes are rare; one gate serves all.
-    /// </summary>
-    private readonly SemaphoreSlim _verdictWrites = new(1, 1);
 
     /// <summary>A failed fetch of one TXT id, and when the next attempt is allowed.</summary>
     private sealed record FetchFailure(string Id, int Count, DateTimeOffset RetryAt, MtaStsLookupResult Result);
@@ -90,46 +81,10 @@ public sealed class MtaStsPolicyProvider(
 
     /// <summary>
     /// Records on the domain's cached policy, if any, whether DANE applied to the domain's full sender decision just
-    /// made (<see cref="CachedMtaStsPolicy.DecidedWithoutDane"/>): written only when it changes.
+    /// made (<see cref="CachedMtaStsPolicy.DecidedWithoutDane"/>). The store keeps it against refreshes under way.
     /// </summary>
-    public async Task RecordDaneVerdictAsync(string domain, bool daneApplies, CancellationToken cancellationToken)
-    {
-        await _verdictWrites.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var cached = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
-            if (cached is not null && cached.DecidedWithoutDane == daneApplies)
-            {
-                await store.SetAsync(cached with { DecidedWithoutDane = !daneApplies }, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            _verdictWrites.Release();
-        }
-    }
-
-    /// <summary>
-    /// Stores a refreshed entry with the domain's DANE verdict as stored now (read again under the gate), not as it was
-    /// when the refresh began; returns what was stored.
-    /// </summary>
-    private async Task<CachedMtaStsPolicy> StoreKeepingVerdictAsync(CachedMtaStsPolicy entry, CancellationToken cancellationToken)
-    {
-        await _verdictWrites.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (await store.GetAsync(entry.Domain, cancellationToken).ConfigureAwait(false) is { } stored)
-            {
-                entry = entry with { DecidedWithoutDane = stored.DecidedWithoutDane };
-            }
-            await store.SetAsync(entry, cancellationToken).ConfigureAwait(false);
-            return entry;
-        }
-        finally
-        {
-            _verdictWrites.Release();
-        }
-    }
+    public Task RecordDaneVerdictAsync(string domain, bool daneApplies, CancellationToken cancellationToken) =>
+        store.SetDaneVerdictAsync(domain, !daneApplies, cancellationToken).AsTask();
 
     public async Task<MtaStsLookupResult> LookupAsync(string domain, CancellationToken cancellationToken)
     {
@@ -169,7 +124,6 @@ public sealed class MtaStsPolicyProvider(
         var evidence = new List<Evidence>();
         var now = time.GetUtcNow();
         var cached = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
-        var decidedWithoutDane = cached?.DecidedWithoutDane ?? false; // the domain's DANE verdict outlives its policy's id
         if (cached is not null && !cached.IsValidAt(now))
         {
             evidence.Add(new("mta-sts.cache", EvidenceOutcome.Info, $"cached policy id {cached.Id} expired at {cached.ExpiresAt:u}", "RFC 8461 §5"));
@@ -216,7 +170,7 @@ public sealed class MtaStsPolicyProvider(
         }
         else if (cached is not null && cached.Id == id)
         {
-            cached = await StoreKeepingVerdictAsync(cached with { CheckedAt = now }, cancellationToken).ConfigureAwait(false);
+            cached = await store.SetAsync(cached with { CheckedAt = now }, cancellationToken).ConfigureAwait(false);
             evidence.Add(CachedEvidence(cached, "id unchanged, no refetch"));
             return FromCached(cached, evidence);
         }
@@ -275,10 +229,11 @@ public sealed class MtaStsPolicyProvider(
         var policy = parsed.Policy!;
         evidence.Add(new("mta-sts.policy", EvidenceOutcome.Pass,
             $"mode {MtaStsPolicy.ModeName(policy.Mode)}, max_age {policy.MaxAge} s, mx [{string.Join(", ", policy.Mx)}]", "RFC 8461 §3.2"));
-        var entry = new CachedMtaStsPolicy(domain, id, policy, now, now.AddSeconds(policy.MaxAge), now) { DecidedWithoutDane = decidedWithoutDane };
+        // The domain's DANE verdict outlives its policy's id: the store keeps the one stored (unknown, false, for a new domain).
+        var entry = new CachedMtaStsPolicy(domain, id, policy, now, now.AddSeconds(policy.MaxAge), now);
         if (policy.MaxAge > 0)
         {
-            entry = await StoreKeepingVerdictAsync(entry, cancellationToken).ConfigureAwait(false);
+            entry = await store.SetAsync(entry, cancellationToken).ConfigureAwait(false);
         }
         return new(MtaStsLookupStatus.Policy, policy, id, false, evidence) { DecidedWithoutDane = policy.MaxAge > 0 && entry.DecidedWithoutDane };
     }
