@@ -38,6 +38,7 @@ internal static class FuzzTargets
         new("tlsrpt-json", "TLS-RPT report JSON (TlsRptReportParser)", TlsRptTargets.RunJson),
         new("tlsrpt-datagram", "libtlsrpt datagram on the TLS-RPT socket (LibTlsRptDatagram)", TlsRptDatagramTarget.Run),
         new("tlsrpt-input", "TLS-RPT containers: gzip, zip, email/MIME, mbox (TlsRptInputReader)", TlsRptTargets.RunInput),
+        new("tlsrpt-bounce", "a bounce of our mailed report: RFC 3464 delivery status notification (TlsRptBounceReader)", TlsRptBounceTarget.Run),
         new("daemon-config", "daemon YAML config (DaemonConfigReader)", ConfigTargets.RunDaemon),
         new("publish-config", "publish/serve YAML config (PublishConfigFile)", ConfigTargets.RunPublish),
         new("serve-request", "serve: Host header, SNI, path and TLS-RPT POST body (PolicyServer, TlsRptReceiver)", ServeTarget.Run),

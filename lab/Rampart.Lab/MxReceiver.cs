@@ -480,6 +480,13 @@ internal sealed class SmtpSession
                     return await ErrorAsync("452 4.5.3 too many recipients", ct);
                 }
 
+                if (to.StartsWith("bounce@", StringComparison.OrdinalIgnoreCase))
+                {
+                    // a mailbox that does not exist, for tests of bounces (TlsRptBounceLabTests): refused for good
+                    _server.Log.Write($"rejected id={_id} mx={_host.Name} rcpt={to} reason=no-such-user");
+                    return await ErrorAsync($"550 5.1.1 <{to}>: Recipient address rejected: no such user (lab)", ct);
+                }
+
                 _recipients.Add(to);
                 await ReplyAsync("250 2.1.5 recipient ok", ct);
                 return true;

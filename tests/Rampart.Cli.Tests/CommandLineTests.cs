@@ -173,7 +173,7 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public void RootOptionAVerbDoesNotUse_AfterTheVerb_NamesTheVerbsItBelongsTo()
     {
-        Assert.Equal(["rampart mta-sts parse: unknown option '--config': it is an option of daemon, tlsrpt ingest-log, tlsrpt report, tlsrpt send, tlsrpt suppressed, publish and serve, not of mta-sts parse"],
+        Assert.Equal(["rampart mta-sts parse: unknown option '--config': it is an option of daemon, tlsrpt ingest-log, tlsrpt report, tlsrpt send, tlsrpt suppressed, tlsrpt bounce, publish and serve, not of mta-sts parse"],
             Errors("mta-sts", "parse", "-", "--config", "/x"));
     }
 

@@ -60,11 +60,12 @@ internal static class TlsRptLabReceivers
     /// <summary>
     /// The email holding <paramref name="reportId"/> that the lab MX of tlsrpt.test stored since <paramref name="since"/>
     /// (a report-id is the same each time a day is built: earlier runs left emails with it), polled until
-    /// <paramref name="within"/>; null when none came.
+    /// <paramref name="within"/>; null when none came. <paramref name="mxHost"/>: another lab MX's mail (a bounce
+    /// of our report comes back to the sender domain's MX, mx.tlsrpt-https.test).
     /// </summary>
-    public static async Task<string?> MailedReportAsync(string reportId, DateTime since, TimeSpan within)
+    public static async Task<string?> MailedReportAsync(string reportId, DateTime since, TimeSpan within, string mxHost = "mx.tlsrpt.test")
     {
-        var dir = Path.Combine(LabLeafCertificate.State, "mail", "mx.tlsrpt.test");
+        var dir = Path.Combine(LabLeafCertificate.State, "mail", mxHost);
         var deadline = DateTime.UtcNow + within;
         do
         {

@@ -91,3 +91,36 @@ internal static class TlsRptTargets
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
+
+/// <summary>
+/// A bounce of one of our mailed reports (TlsRptBounceReader), as anyone can mail it to the sender address. Contract:
+/// either a reading or a FormatException with one line; the detail is one bounded line; only a bounce has recipients,
+/// each an address without control characters and a permanent (5.x.x) status.
+/// </summary>
+internal static class TlsRptBounceTarget
+{
+    public static void Run(byte[] input)
+    {
+        TlsRptBounce bounce;
+        try
+        {
+            bounce = TlsRptBounceReader.ReadAsync(new MemoryStream(input), CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (FormatException ex)
+        {
+            Contract.OneLine(ex.Message, "the refusal");
+            Contract.Bounded(ex.Message, input.Length, "the refusal");
+            return;
+        }
+        Contract.OneLine(bounce.Detail, "the detail");
+        Contract.Bounded(bounce.Detail, input.Length, "the detail");
+        Contract.Holds((bounce.Kind == TlsRptBounceKind.Bounced) == (bounce.Recipients.Count > 0), $"{bounce.Kind} with {bounce.Recipients.Count} recipients");
+        foreach (var recipient in bounce.Recipients)
+        {
+            Contract.Holds(recipient.Address.Contains('@', StringComparison.Ordinal) && !recipient.Address.Any(char.IsControl), $"recipient '{recipient.Address}'");
+            Contract.Holds(recipient.Status.StartsWith("5.", StringComparison.Ordinal), $"status '{recipient.Status}' of a permanent failure");
+            Contract.OneLine(recipient.Diagnostic, "the diagnostic");
+            Contract.Holds(recipient.Diagnostic is null || recipient.Diagnostic.Length <= 301, "an unbounded diagnostic");
+        }
+    }
+}

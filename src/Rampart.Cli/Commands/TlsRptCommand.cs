@@ -33,7 +33,7 @@ internal static class TlsRptCommand
             "build and send our own reports about the mail we send (report, send, suppressed). " +
             $"The report store is {SqliteTlsReportStore.FileName} in --state-dir unless --store names another.")
         {
-            store, Import(where), Summary(where), TlsRptIngestLogCommand.Create(store), TlsRptReportCommand.Report(store), TlsRptReportCommand.Send(store), TlsRptReportCommand.Suppressed(store),
+            store, Import(where), Summary(where), TlsRptIngestLogCommand.Create(store), TlsRptReportCommand.Report(store), TlsRptReportCommand.Send(store), TlsRptReportCommand.Suppressed(store), TlsRptReportCommand.Bounce(store),
         };
     }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Rampart.Core;
+using Rampart.Core.IO;
 using Rampart.Core.TlsRpt;
 using Rampart.Hosting;
 using Rampart.Postfix.Config;
@@ -202,6 +203,149 @@ internal static class TlsRptReportCommand
             }
         }, ct));
         return command;
+    }
+
+    public static Command Bounce(Option<string?> store)
+    {
+        var files = new Argument<string[]>("MESSAGE")
+        {
+            Description = "Bounce messages, one per file (a Maildir file, a saved .eml); '-' or none reads one from standard input.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Write {\"messages\": [{\"message\", \"kind\", \"report_id\", \"report_domain\", \"detail\", \"recipients\": " +
+                          "[{\"address\", \"status\", \"diagnostic\", \"suppressed_rua\", \"requeued\"}]}]}; kind is bounced, no-permanent-failure, " +
+                          "not-our-report or not-a-delivery-status.",
+        };
+        var command = new Command("bounce",
+            "Read bounces of our mailed reports (RFC 3464 delivery status notifications sent back to tlsrpt_reporting.sender_address, " +
+            "e.g. piped in by a Postfix pipe transport: docs/tlsrpt-sending.md#bounces). For each recipient refused for good (5.x.x) that " +
+            "a report of ours was accepted for, its mailto: rua is suppressed for 30 days (as `tlsrpt suppressed` lists) and the report " +
+            "goes back into the queue for the record's next rua. Anything else (a delay notice, another message, a bounce naming a rua " +
+            "we never sent to) is left alone. Exit 0 when every message was read, 2 when one could not be, 75 (try again later) when " +
+            "the outbox in the state directory cannot be written.")
+        {
+            files, json,
+        };
+        command.WithConfig().WithStateDir();
+        command.SetAction((parse, ct) => Verb.RunAsync(async () =>
+        {
+            RejectStore(parse, store);
+            var path = SqliteTlsRptOutbox.PathIn(Rampart.Hosting.StateDirectory.Choose(parse.GetValue(GlobalOptions.StateDir) ?? LoadConfig(parse)?.EffectiveStateDirectory));
+            var names = parse.GetValue(files) is { Length: > 0 } given ? given : [UserFile.StandardInput];
+            var read = new List<(string Name, TlsRptBounce Bounce)>();
+            foreach (var name in names)
+            {
+                var bytes = await UserFile.ReadAllBytesOrStdinAsync(name, "bounce message", TlsRptBounceReader.MaxBytes, ct).ConfigureAwait(false);
+                using var input = new MemoryStream(bytes, writable: false);
+                try
+                {
+                    read.Add((name == UserFile.StandardInput ? "(stdin)" : name, await TlsRptBounceReader.ReadAsync(input, ct).ConfigureAwait(false)));
+                }
+                catch (FormatException ex)
+                {
+                    throw new RampartException($"{Shown(name)}: {ex.Message}");
+                }
+            }
+            var outcomes = new IReadOnlyList<TlsRptBounceOutcome>[read.Count];
+            // Nothing was ever sent from here when there is no outbox: no bounce can be about a report of ours.
+            if (read.Any(r => r.Bounce.Kind == TlsRptBounceKind.Bounced) && File.Exists(path))
+            {
+                try
+                {
+                    var outbox = await SqliteTlsRptOutbox.OpenAsync(path, ct).ConfigureAwait(false);
+                    await using (outbox.ConfigureAwait(false))
+                    {
+                        var handler = new TlsRptBounceHandler(outbox, TimeProvider.System, new TlsRptSendSettings().SuppressFor);
+                        for (var i = 0; i < read.Count; i++)
+                        {
+                            outcomes[i] = await handler.ApplyAsync(read[i].Bounce, ct).ConfigureAwait(false);
+                        }
+                    }
+                }
+                catch (RampartException ex)
+                {
+                    Console.Error.WriteLine("rampart: " + ex.Message + " (exit 75: a pipe transport tries again later)");
+                    return ExitCodes.TempFail;
+                }
+            }
+            if (parse.GetValue(json))
+            {
+                WriteBounceJson(read, outcomes);
+            }
+            else
+            {
+                WriteBounceHuman(read, outcomes);
+            }
+            return ExitCodes.Ok;
+        }, ct));
+        return command;
+    }
+
+    private static string KindName(TlsRptBounceKind kind) => kind switch
+    {
+        TlsRptBounceKind.Bounced => "bounced",
+        TlsRptBounceKind.NoPermanentFailure => "no-permanent-failure",
+        TlsRptBounceKind.NotOurReport => "not-our-report",
+        _ => "not-a-delivery-status",
+    };
+
+    private static void WriteBounceJson(List<(string Name, TlsRptBounce Bounce)> read, IReadOnlyList<TlsRptBounceOutcome>?[] outcomes)
+    {
+        JsonShapes.WriteStdout(w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("messages");
+            for (var i = 0; i < read.Count; i++)
+            {
+                var bounce = read[i].Bounce;
+                w.WriteStartObject();
+                w.WriteString("message", read[i].Name);
+                w.WriteString("kind", KindName(bounce.Kind));
+                w.WriteString("report_id", bounce.ReportId);
+                w.WriteString("report_domain", bounce.ReportDomain);
+                w.WriteString("detail", bounce.Detail);
+                w.WriteStartArray("recipients");
+                foreach (var recipient in bounce.Recipients)
+                {
+                    var outcome = outcomes[i]?.FirstOrDefault(o => o.Recipient == recipient);
+                    w.WriteStartObject();
+                    w.WriteString("address", recipient.Address);
+                    w.WriteString("status", recipient.Status);
+                    w.WriteString("diagnostic", recipient.Diagnostic);
+                    w.WriteString("suppressed_rua", outcome?.Rua);
+                    w.WriteBoolean("requeued", outcome?.Requeued ?? false);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    private static void WriteBounceHuman(List<(string Name, TlsRptBounce Bounce)> read, IReadOnlyList<TlsRptBounceOutcome>?[] outcomes)
+    {
+        for (var i = 0; i < read.Count; i++)
+        {
+            var (name, bounce) = read[i];
+            if (bounce.Kind != TlsRptBounceKind.Bounced)
+            {
+                Console.WriteLine($"{Shown(name)}: {Shown(bounce.Detail, 300)}; nothing to do");
+                continue;
+            }
+            foreach (var recipient in bounce.Recipients)
+            {
+                var outcome = outcomes[i]?.FirstOrDefault(o => o.Recipient == recipient);
+                var why = $"{Shown(recipient.Status)}" + (recipient.Diagnostic is { } d ? $" ({Shown(d, 200)})" : "");
+                Console.WriteLine(outcome?.Rua is { } rua
+                    ? $"{Shown(name)}: {Shown(recipient.Address)} bounced {why}: {Shown(rua)} suppressed for 30 days" +
+                      (outcome.Requeued ? $"; report {Shown(bounce.ReportId)} queued again for the record's next rua" : "")
+                    : $"{Shown(name)}: {Shown(recipient.Address)} bounced {why}, but no report of ours was accepted for it: nothing suppressed");
+            }
+        }
     }
 
     /// <summary>The daemon's file named by --config, its warnings written; null without --config.</summary>
