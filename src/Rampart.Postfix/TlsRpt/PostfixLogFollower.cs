@@ -289,8 +289,8 @@ internal sealed partial class PostfixLogFollower
     private static partial void LogTruncated(ILogger logger, string path);
 
     [LoggerMessage(EventId = 374, Level = LogLevel.Error, Message = "TLS-RPT sessions from the Postfix log cannot be stored, retrying every second: {Message}")]
-    private static partial void LogStoreFault(ILogger logger, string message);
+    internal static partial void LogStoreFault(ILogger logger, string message);
 
     [LoggerMessage(EventId = 375, Level = LogLevel.Information, Message = "TLS-RPT sessions from the Postfix log are stored again in {Path}")]
-    private static partial void LogStoreRecovered(ILogger logger, string path);
+    internal static partial void LogStoreRecovered(ILogger logger, string path);
 }
