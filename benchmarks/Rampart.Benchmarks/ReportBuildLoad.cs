@@ -6,8 +6,8 @@ using Rampart.Storage.TlsRpt;
 namespace Rampart.Benchmarks;
 
 /// <summary>
-/// <c>Rampart.Benchmarks tlsrpt-report --state-dir DIR [--domains N] [--day YYYY-MM-DD]</c>: a day of our own sessions to
-/// N report domains in the SQLite session store (each domain: an MTA-STS policy with 40 successes and 3 failures of two
+/// <c>Rampart.Benchmarks tlsrpt-report --state-dir DIR [--store postgres://…] [--domains N] [--day YYYY-MM-DD]</c>: a day
+/// of our own sessions to N report domains in the SQLite session store (or a fleet's PostgreSQL one, as host "bench") (each domain: an MTA-STS policy with 40 successes and 3 failures of two
 /// kinds, a no-policy-found policy with 10 successes), then the day's reports built as <c>rampart tlsrpt send</c> builds
 /// them: read the day from the store, build one report per domain, write each report's JSON and gzip. Prints the time of
 /// each step and the bytes; the store stays in DIR for timing <c>rampart tlsrpt report</c> over it.
@@ -17,6 +17,7 @@ internal static class ReportBuildLoad
     public static async Task<int> RunAsync(string[] args)
     {
         string? stateDir = null;
+        string? shared = null;
         var domains = 10_000;
         var day = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1);
         for (var i = 0; i + 1 < args.Length; i += 2)
@@ -24,6 +25,7 @@ internal static class ReportBuildLoad
             switch (args[i])
             {
                 case "--state-dir": stateDir = args[i + 1]; break;
+                case "--store": shared = args[i + 1]; break;
                 case "--domains": domains = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--day": day = DateOnly.ParseExact(args[i + 1], "yyyy-MM-dd", CultureInfo.InvariantCulture); break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
@@ -31,11 +33,13 @@ internal static class ReportBuildLoad
         }
         if (stateDir is null)
         {
-            Console.Error.WriteLine("usage: tlsrpt-report --state-dir DIR [--domains N] [--day YYYY-MM-DD]");
+            Console.Error.WriteLine("usage: tlsrpt-report --state-dir DIR [--store postgres://…] [--domains N] [--day YYYY-MM-DD]");
             return 2;
         }
         var at = new DateTimeOffset(day.ToDateTime(new TimeOnly(12, 0)), TimeSpan.Zero);
-        await using var store = await SqliteTlsSessionStore.OpenAsync(SqliteTlsSessionStore.PathIn(stateDir), TimeProvider.System);
+        await using ITlsSessionStore store = shared is null
+            ? await SqliteTlsSessionStore.OpenAsync(SqliteTlsSessionStore.PathIn(stateDir), TimeProvider.System)
+            : await PostgresTlsSessionStore.OpenAsync(shared, "bench", TimeProvider.System);
         var seed = Stopwatch.StartNew();
         var sessions = 0;
         for (var first = 0; first < domains; first += 500)

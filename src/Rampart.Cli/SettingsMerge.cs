@@ -177,6 +177,7 @@ internal static class SettingsMerge
             Redis = file?.Cache.RedisOptions,
             TlsRpt = file?.TlsRptReporting?.Intake,
             TlsRptLog = file?.TlsRptReporting?.LogSource,
+            TlsRptStore = file?.TlsRptReporting?.SharedStore,
             TlsRptSending = file?.TlsRptReporting is { SenderAddress: not null } sending ? sending : null,
             RunAs = runAs,
             LogLevel = cli.LogLevel ?? file?.LogLevel ?? Microsoft.Extensions.Logging.LogLevel.Information,

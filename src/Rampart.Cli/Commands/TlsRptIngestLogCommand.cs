@@ -36,7 +36,7 @@ internal static class TlsRptIngestLogCommand
         };
         var command = new Command("ingest-log",
             "Count the TLS sessions a Postfix 3.7 (before 3.10) mail log shows, as the daemon's postfix_log follower does (smtp_tls_loglevel = 1): " +
-            "TLS lines joined to delivery lines per smtp process, each session under the policy the daemon answered for its domain " +
+            "TLS lines joined to delivery lines per smtp process, counted where the daemon counts them (the state directory, or tlsrpt_reporting.store of --config as tlsrpt_reporting.host),  each session under the policy the daemon answered for its domain " +
             $"({SqliteTlsPolicyAnswerStore.FileName} in the state directory; no-policy-found without it). Reading a line again never counts it " +
             "twice, so replaying a file, or one the daemon follows, is harmless. Exit 0 when read, 2 when a file cannot be read.")
         {
@@ -47,7 +47,7 @@ internal static class TlsRptIngestLogCommand
         {
             if (parse.GetValue(reportStore) is not null)
             {
-                throw new RampartException("ingest-log: --store names the store of received reports; the sessions of our own deliveries are counted in --state-dir (or the state_dir of --config)");
+                throw new RampartException("ingest-log: --store names the store of received reports; the sessions of our own deliveries are counted in --state-dir (or the state_dir of --config, or a fleet's tlsrpt_reporting.store)");
             }
             var paths = parse.GetValue(files)!;
             foreach (var path in paths)
@@ -75,8 +75,11 @@ internal static class TlsRptIngestLogCommand
                 }
                 if (!dry)
                 {
-                    StateDirectory.RequireWritable(directory);
-                    store = await SqliteTlsSessionStore.OpenAsync(SqliteTlsSessionStore.PathIn(directory), TimeProvider.System, ct).ConfigureAwait(false);
+                    if (reporting?.SharedStore is null)
+                    {
+                        StateDirectory.RequireWritable(directory);
+                    }
+                    store = await TlsRptStores.OpenSessionsAsync(reporting?.SharedStore, directory, TimeProvider.System, ct).ConfigureAwait(false);
                 }
                 foreach (var path in paths)
                 {

@@ -42,7 +42,7 @@ internal static class TlsRptReportCommand
             RejectStore(parse, store);
             var context = Context.From(parse);
             var chosen = ParseDay(parse.GetValue(day)) ?? context.Today.AddDays(-1);
-            var sessions = await SqliteTlsSessionStore.OpenAsync(SqliteTlsSessionStore.PathIn(context.StateDirectory), TimeProvider.System, ct).ConfigureAwait(false);
+            var sessions = await TlsRptStores.OpenSessionsAsync(context.Reporting.SharedStore, context.StateDirectory, TimeProvider.System, ct).ConfigureAwait(false);
             await using (sessions.ConfigureAwait(false))
             {
                 var reports = TlsRptReportBuilder.Build(chosen, await sessions.ReadDayAsync(chosen, null, ct).ConfigureAwait(false), context.Reporter);
@@ -77,7 +77,7 @@ internal static class TlsRptReportCommand
             "midnight) and send those that are due: the rua is looked up again (no record: dropped; invalid: dropped; DNS error: kept), " +
             "mailto: ruas get a DKIM-signed multipart/report submitted to tlsrpt_reporting.submit, https: ruas a POST; the first rua " +
             "that accepts counts; failures are retried with backoff for 24 h, and a rua that refuses for good is suppressed for 30 days. " +
-            "State is kept in the state directory (tlsrpt-outbox.sqlite), so running it again never sends a report twice. Needs " +
+            "State is kept in the state directory (tlsrpt-outbox.sqlite; a fleet's in tlsrpt_reporting.store), so running it again never sends a report twice. Needs " +
             "tlsrpt_reporting.sender_address in --config. Exit 0 when every report tried was sent (or none was due), 1 when some was not.")
         {
             day, json,
@@ -128,7 +128,7 @@ internal static class TlsRptReportCommand
         var command = new Command("suppressed",
             "List the ruas our reports are not sent to: each refused one for good (SMTP 5xx from tlsrpt_reporting.submit, HTTP 4xx from " +
             "the https: rua) and is skipped for 30 days from then; a report whose every rua is suppressed is dropped. The list is in " +
-            "tlsrpt-outbox.sqlite in the state directory (from --state-dir or --config). --clear RUA lifts one at once, once the " +
+            "tlsrpt-outbox.sqlite in the state directory (from --state-dir or --config), or a fleet's tlsrpt_reporting.store. --clear RUA lifts one at once, once the " +
             "receiver has fixed its side. Exit 0; with --clear, 1 when RUA was not suppressed.")
         {
             clear, json,
@@ -137,11 +137,13 @@ internal static class TlsRptReportCommand
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             RejectStore(parse, store);
-            var path = SqliteTlsRptOutbox.PathIn(Rampart.Hosting.StateDirectory.Choose(parse.GetValue(GlobalOptions.StateDir) ?? LoadConfig(parse)?.EffectiveStateDirectory));
+            var config = LoadConfig(parse);
+            var path = SqliteTlsRptOutbox.PathIn(Rampart.Hosting.StateDirectory.Choose(parse.GetValue(GlobalOptions.StateDir) ?? config?.EffectiveStateDirectory));
             var now = DateTimeOffset.UtcNow;
             var rua = parse.GetValue(clear);
-            // Nothing was ever sent from here: nothing is suppressed, and no outbox is created just to say so.
-            var outbox = File.Exists(path) ? await SqliteTlsRptOutbox.OpenAsync(path, ct).ConfigureAwait(false) : null;
+            // Nothing was ever sent from here: nothing is suppressed, and no outbox is created just to say so (a fleet's is shared).
+            var outbox = config?.TlsRptReporting?.SharedStore is { } shared ? await TlsRptStores.OpenOutboxAsync(shared, "", ct).ConfigureAwait(false)
+                : File.Exists(path) ? await SqliteTlsRptOutbox.OpenAsync(path, ct).ConfigureAwait(false) : null;
             try
             {
                 if (rua is not null)

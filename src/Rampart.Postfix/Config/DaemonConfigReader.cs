@@ -86,6 +86,12 @@ internal static class DaemonConfigReader
         .Key("keep_days", ConfigTypes.Int(Rampart.Core.TlsRpt.TlsRptSendSettings.MinKeepDays, 3660), "14",
             "Finished UTC days of session counts kept besides today; older ones are purged daily and after each send pass.",
             (t, v) => t with { KeepDays = v })
+        .Key("store", ConfigTypes.Parsed<string>("postgres:// URL", TlsRptReportingConfig.TryParseStore), "SQLite in the state directory",
+            "A fleet: the session counts and the outbox in one PostgreSQL database shared by every MTA's daemon, so one report per policy domain and day comes out.",
+            (t, v) => t with { Store = v })
+        .Key("host", ConfigTypes.Parsed<string>("host name", TlsRptReportingConfig.TryParseHost), "the machine's host name",
+            "This MTA's name in the fleet (store): a log line is counted once per host, so two hosts' alike lines both count.",
+            (t, v) => t with { Host = v })
         .Section("dkim", TlsRptDkim, "The key that signs mailed reports (all three keys).",
             t => t.Dkim ?? new TlsRptDkimConfig(), (t, v) => t with { Dkim = v });
 

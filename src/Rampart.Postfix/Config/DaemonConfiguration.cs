@@ -45,6 +45,8 @@ namespace Rampart.Postfix.Config;
  *        submit: 127.0.0.1:25                 # SMTP server mailed reports are submitted to
  *        spread: 14400                        # seconds after midnight within which reports go out
  *        keep_days: 14                        # finished days of session counts kept (older ones purged)
+ *        store: postgres://rampart@db1/tlsrpt # a fleet: sessions and outbox shared in PostgreSQL (default: SQLite)
+ *        host: mx1                            # this MTA's name in the fleet (default: the machine's host name)
  *        dkim: {domain: example.net, selector: tlsrpt, key_file: /etc/rampart/dkim.pem}
  *    and in a listen entry: {address: unix:/run/rampart/socketmap.sock, mode: "0660", owner: "rampart:postfix"}
  *
@@ -132,6 +134,16 @@ internal sealed record TlsRptReportingConfig
     /// <summary>The log source's settings, or null when no log is configured.</summary>
     public Rampart.Postfix.TlsRpt.TlsRptLogSettings? LogSource => PostfixLog is { } log ? new(log, SenderAddress) : null;
 
+    /// <summary><c>store</c>: a <c>postgres://</c> URL, the fleet's shared session store and outbox; null = SQLite in the state directory.</summary>
+    public string? Store { get; init; }
+
+    /// <summary><c>host</c>: this MTA's name in the fleet (record keys and log cursors are kept per host); null = the machine's name.</summary>
+    public string? Host { get; init; }
+
+    /// <summary>The shared store, or null for SQLite in the state directory.</summary>
+    public Rampart.Postfix.TlsRpt.TlsRptSharedStore? SharedStore =>
+        Store is { } url ? new(url, Host ?? Rampart.Postfix.TlsRpt.TlsRptSharedStore.DefaultHost()) : null;
+
     /// <summary><c>sender_address</c>: envelope sender and From of our reports; null = reports are not sent.</summary>
     public string? SenderAddress { get; init; }
 
@@ -179,6 +191,35 @@ internal sealed record TlsRptReportingConfig
             return false;
         }
         value = parsed.Address;
+        return true;
+    }
+
+    internal static bool TryParseStore(string text, out string? value, out string error)
+    {
+        value = null;
+        error = "";
+        try
+        {
+            Rampart.Storage.TlsRpt.PostgresStoreAddress.Parse(text);
+        }
+        catch (Rampart.Core.RampartException ex)
+        {
+            error = ex.Message;
+            return false;
+        }
+        value = text;
+        return true;
+    }
+
+    internal static bool TryParseHost(string text, out string? value, out string error)
+    {
+        value = null;
+        error = Rampart.Storage.TlsRpt.PostgresTlsSessionStore.HostProblem(text) is { } problem ? $"'{text}' {problem}" : "";
+        if (error.Length > 0)
+        {
+            return false;
+        }
+        value = text;
         return true;
     }
 

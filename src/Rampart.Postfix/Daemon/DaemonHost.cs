@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using Rampart.Core.Dns;
 using Rampart.Core.MtaSts;
 using Rampart.Core.Policy;
+using Rampart.Core.TlsRpt;
 using Rampart.Hosting;
 using Rampart.Hosting.Listening;
 using Rampart.Hosting.Logging;
@@ -59,21 +60,28 @@ internal static partial class DaemonHost
         {
             owner.OwnDirectoryAndFiles(settings.StateDirectory, SqlitePolicyStoreOptions.FileName); // after opening: the database and its journal files exist now
         }
-        // TLS-RPT for the mail we send: libtlsrpt's datagrams counted in the state directory.
+        // TLS-RPT for the mail we send: libtlsrpt's datagrams counted in the state directory (or a fleet's PostgreSQL).
         // Postfix 3.7: its log, joined with the daemon's record of what it answered per domain (tlsrpt-answers.sqlite).
-        SqliteTlsSessionStore? sessions = null;
+        ITlsSessionStore? sessions = null;
         SqliteTlsPolicyAnswerStore? answers = null;
+        if (settings.TlsRptLog is { IsJournal: true })
+        {
+            JournalSource.System.Require(); // one line, before anything is opened, when journalctl is not there
+        }
         if (settings.TlsRpt is not null || settings.TlsRptLog is not null)
         {
             StateDirectory.RequireWritable(settings.StateDirectory);
-            sessions = await SqliteTlsSessionStore.OpenAsync(SqliteTlsSessionStore.PathIn(settings.StateDirectory), time, cancellationToken).ConfigureAwait(false);
+            sessions = await TlsRptStores.OpenSessionsAsync(settings.TlsRptStore, settings.StateDirectory, time, cancellationToken).ConfigureAwait(false);
             if (settings.TlsRptLog is not null)
             {
                 answers = await SqliteTlsPolicyAnswerStore.OpenAsync(SqliteTlsPolicyAnswerStore.PathIn(settings.StateDirectory), cancellationToken).ConfigureAwait(false);
             }
             if (settings.RunAs is { } sessionsOwner && UnixAccount.IsRoot)
             {
-                sessionsOwner.OwnDirectoryAndFiles(settings.StateDirectory, SqliteTlsSessionStore.FileName);
+                if (settings.TlsRptStore is null)
+                {
+                    sessionsOwner.OwnDirectoryAndFiles(settings.StateDirectory, SqliteTlsSessionStore.FileName);
+                }
                 if (answers is not null)
                 {
                     sessionsOwner.OwnDirectoryAndFiles(settings.StateDirectory, SqliteTlsPolicyAnswerStore.FileName);
@@ -89,7 +97,7 @@ internal static partial class DaemonHost
             ? await TlsRptReportSending.OpenAsync(sendingConfig, settings.StateDirectory, sessions, new DnsClientResolver(settings.Dns), settings.Anchors, time, cancellationToken).ConfigureAwait(false)
             : null;
         await using var sendingScope = ((IAsyncDisposable?)sending ?? NothingToDispose.Instance).ConfigureAwait(false);
-        if (sending is not null && settings.RunAs is { } outboxOwner && UnixAccount.IsRoot)
+        if (sending is not null && settings.TlsRptStore is null && settings.RunAs is { } outboxOwner && UnixAccount.IsRoot)
         {
             outboxOwner.OwnDirectoryAndFiles(settings.StateDirectory, SqliteTlsRptOutbox.FileName);
             outboxOwner.OwnDirectoryAndFiles(settings.StateDirectory, SqliteTlsSessionStore.FileName);
@@ -173,9 +181,12 @@ internal static partial class DaemonHost
         decisionLog = app.Services.GetRequiredService<ILogger<SocketmapResponder>>();
         storeLog = log;
         tlsRptLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogComponents.TlsRptCollector);
-        var follower = settings.TlsRptLog is { } logSettings
-            ? new PostfixLogFollower(logSettings, sessions!, answers, metrics.TlsRpt, time, tlsRptLog)
-            : null;
+        Func<CancellationToken, Task>? follower = settings.TlsRptLog switch
+        {
+            { IsJournal: true } journalSettings => new PostfixJournalFollower(journalSettings, JournalSource.System, sessions!, answers, metrics.TlsRpt, time, tlsRptLog).RunAsync,
+            { } logSettings => new PostfixLogFollower(logSettings, sessions!, answers, metrics.TlsRpt, time, tlsRptLog).RunAsync,
+            null => null,
+        };
 
         // SIGTERM/SIGINT stop the host and the process exits 0 after the last log line is flushed. Registered before the
         // listeners open: a signal left to the runtime's default re-raises SIGTERM after shutdown (exit 143) and loses
@@ -245,7 +256,7 @@ internal static partial class DaemonHost
             systemd.PingWatchdogAsync(time, linked.Token),
             collector?.RunAsync(linked.Token) ?? Task.CompletedTask,
             recorder?.RunAsync(linked.Token) ?? Task.CompletedTask,
-            follower?.RunAsync(linked.Token) ?? Task.CompletedTask,
+            follower?.Invoke(linked.Token) ?? Task.CompletedTask,
 
             sending?.RunPeriodicallyAsync(metrics.TlsRptSend, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogComponents.TlsRptSender), time, linked.Token) ?? Task.CompletedTask);
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
@@ -318,6 +329,7 @@ internal static partial class DaemonHost
             RunAs = current.Settings.RunAs,
             TlsRpt = current.Settings.TlsRpt,
             TlsRptLog = current.Settings.TlsRptLog,
+            TlsRptStore = current.Settings.TlsRptStore,
             TlsRptSending = current.Settings.TlsRptSending,
         };
         metrics.RecordReload(true);

@@ -47,6 +47,9 @@ internal sealed record DaemonSettings(
     /// <summary>The Postfix log source (<c>tlsrpt_reporting.postfix_log</c>, Postfix before 3.10); null = not followed.</summary>
     public Rampart.Postfix.TlsRpt.TlsRptLogSettings? TlsRptLog { get; init; }
 
+    /// <summary>The fleet's shared TLS-RPT session store and outbox (<c>tlsrpt_reporting.store</c>); null = SQLite in the state directory.</summary>
+    public Rampart.Postfix.TlsRpt.TlsRptSharedStore? TlsRptStore { get; init; }
+
     /// <summary>Sending our TLS-RPT reports (<c>tlsrpt_reporting</c> with <c>sender_address</c>); null = not sent by the daemon.</summary>
     public TlsRptReportingConfig? TlsRptSending { get; init; }
 
@@ -95,7 +98,7 @@ internal sealed record DaemonSettings(
         {
             yield return "max_connections";
         }
-        if (TlsRpt != next.TlsRpt || TlsRptLog != next.TlsRptLog || TlsRptSending != next.TlsRptSending)
+        if (TlsRpt != next.TlsRpt || TlsRptLog != next.TlsRptLog || TlsRptSending != next.TlsRptSending || TlsRptStore != next.TlsRptStore)
         {
             yield return "tlsrpt_reporting";
         }

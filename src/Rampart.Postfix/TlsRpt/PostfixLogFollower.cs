@@ -71,7 +71,7 @@ internal sealed partial class PostfixLogFollower
     private readonly ILogger _log;
     private readonly TimeSpan _poll;
     private readonly PostfixTlsLogReader _reader;
-    private StoreFaultLatch _fault;
+    private readonly TlsSessionStoreWriter _writer;
     private bool _missingLogged;
 
     public PostfixLogFollower(TlsRptLogSettings settings, ITlsSessionStore store, ITlsPolicyAnswerStore? answers, TlsRptIntakeMetrics metrics,
@@ -83,6 +83,7 @@ internal sealed partial class PostfixLogFollower
         _answers = answers;
         _metrics = metrics;
         _time = time;
+        _writer = new TlsSessionStoreWriter(store, TlsSessionSources.Log, metrics, time, log, LogStoreFault, LogStoreRecovered);
         _log = log;
         _poll = poll ?? DefaultPoll;
         _reader = new PostfixTlsLogReader(settings.SenderAddress);
@@ -262,29 +263,15 @@ internal sealed partial class PostfixLogFollower
         {
             return committed;
         }
-        while (true)
+        // Not counted at a stop while the store fails, and not lost: the cursor stays where it was, so a restart reads
+        // these lines again.
+        var (stored, _) = await _writer.AddAsync(entries, cursor, stop).ConfigureAwait(false);
+        if (!stored)
         {
-            try
-            {
-                await _store.AddAsync(TlsSessionSources.Log, entries, cursor, CancellationToken.None).ConfigureAwait(false);
-                _metrics.RecordStored(TlsSessionSources.Log, entries.Select(e => e.Result));
-                entries.Clear();
-                if (_fault.Clear())
-                {
-                    LogStoreRecovered(_log, _store.Location);
-                }
-                return cursor;
-            }
-            catch (RampartException ex)
-            {
-                if (_fault.Fail())
-                {
-                    LogStoreFault(_log, ex.Message);
-                }
-                // Not counted, not lost: the cursor stays where it was, so a restart reads these lines again.
-                await Task.Delay(TimeSpan.FromSeconds(1), _time, stop).ConfigureAwait(false);
-            }
+            throw new OperationCanceledException(stop); // the stop came while the store failed
         }
+        entries.Clear();
+        return cursor;
     }
 
     private Task DelayAsync(CancellationToken stop) => Task.Delay(_poll, _time, stop);
@@ -302,8 +289,8 @@ internal sealed partial class PostfixLogFollower
     private static partial void LogTruncated(ILogger logger, string path);
 
     [LoggerMessage(EventId = 374, Level = LogLevel.Error, Message = "TLS-RPT sessions from the Postfix log cannot be stored, retrying every second: {Message}")]
-    private static partial void LogStoreFault(ILogger logger, string message);
+    internal static partial void LogStoreFault(ILogger logger, string message);
 
     [LoggerMessage(EventId = 375, Level = LogLevel.Information, Message = "TLS-RPT sessions from the Postfix log are stored again in {Path}")]
-    private static partial void LogStoreRecovered(ILogger logger, string path);
+    internal static partial void LogStoreRecovered(ILogger logger, string path);
 }

@@ -14,17 +14,12 @@ internal sealed record TlsRptLogSettings(string Source, string? SenderAddress)
 
     public bool IsJournal => Source == Journal;
 
-    /// <summary><c>postfix_log</c>: an absolute path (<c>journal</c> is refused until it is followed).</summary>
+    /// <summary><c>postfix_log</c>: an absolute path, or <c>journal</c> (the systemd journal, through journalctl).</summary>
     public static bool TryParseSource(string text, out string? source, out string error)
     {
         source = null;
         error = "";
-        if (text == Journal)
-        {
-            error = "'journal' is not followed yet: name the mail log file rsyslog writes (/var/log/mail.log)";
-            return false;
-        }
-        if (Path.IsPathFullyQualified(text))
+        if (text == Journal || Path.IsPathFullyQualified(text))
         {
             source = text;
             return true;

@@ -54,11 +54,9 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
     /// <summary>How long a batch gathers before its commit: the most a kill can lose of traffic already received.</summary>
     public static readonly TimeSpan DefaultLinger = TimeSpan.FromMilliseconds(10);
 
-    private static readonly TimeSpan s_retryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan s_receivePoll = TimeSpan.FromSeconds(1);
 
     private readonly Socket _socket;
-    private readonly ITlsSessionStore _store;
     private readonly TlsRptIntakeMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
@@ -67,15 +65,15 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _kindsLogged = new(StringComparer.Ordinal);
     private int _fullLogged;
     private readonly TimeSpan _linger;
-    private StoreFaultLatch _fault;
+    private readonly TlsSessionStoreWriter _writer;
 
     private TlsRptDatagramCollector(Socket socket, string path, ITlsSessionStore store, TlsRptIntakeMetrics metrics, TimeProvider time, ILogger log, TimeSpan linger)
     {
         _linger = linger;
         _socket = socket;
         Path = path;
-        _store = store;
         _metrics = metrics;
+        _writer = new TlsSessionStoreWriter(store, TlsSessionSources.Datagram, metrics, time, log, LogStoreFault, LogStoreRecovered);
         _time = time;
         _log = log;
     }
@@ -225,7 +223,7 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
                         return;
                     }
                     LogReceiveError(_log, Path, ex.Message);
-                    stop.WaitHandle.WaitOne(s_retryDelay);
+                    stop.WaitHandle.WaitOne(TlsSessionStoreWriter.RetryDelay);
                     continue;
                 }
                 if (length == 0 && stop.IsCancellationRequested)
@@ -323,45 +321,18 @@ internal sealed partial class TlsRptDatagramCollector : IDisposable
     }
 
     /// <summary>
-    /// Adds the batch; on a store fault logs it (once until it clears) and tries again every second, or, when stopping,
+    /// Adds the batch (a store fault is retried every second, logged once); when the stop comes while the store fails,
     /// gives up: false, and the batch's datagrams are counted dropped.
     /// </summary>
     private async Task<bool> StoreAsync(List<TlsSessionEntry> entries, int datagrams, CancellationToken stop)
     {
-        while (true)
+        var (stored, fault) = await _writer.AddAsync(entries, cursor: null, stop).ConfigureAwait(false);
+        if (!stored)
         {
-            try
-            {
-                await _store.AddAsync(TlsSessionSources.Datagram, entries, cursor: null, CancellationToken.None).ConfigureAwait(false);
-                _metrics.RecordStored(TlsSessionSources.Datagram, entries.Select(e => e.Result));
-                if (_fault.Clear())
-                {
-                    LogStoreRecovered(_log, _store.Location);
-                }
-                return true;
-            }
-            catch (RampartException ex)
-            {
-                if (_fault.Fail())
-                {
-                    LogStoreFault(_log, ex.Message);
-                }
-                if (stop.IsCancellationRequested)
-                {
-                    _metrics.RecordDropped(datagrams);
-                    LogLostAtStop(_log, entries.Count, ex.Message);
-                    return false;
-                }
-                try
-                {
-                    await Task.Delay(s_retryDelay, _time, stop).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                    // one more try, then give up (above)
-                }
-            }
+            _metrics.RecordDropped(datagrams);
+            LogLostAtStop(_log, entries.Count, fault!);
         }
+        return stored;
     }
 
     private void LogOnce(string kind, string detail)

@@ -77,12 +77,12 @@ internal sealed partial class TlsRptReportSending : IAsyncDisposable
     public static readonly TimeSpan Period = TimeSpan.FromMinutes(1);
 
     private readonly ITlsSessionStore? _ownedSessions;
-    private readonly SqliteTlsRptOutbox _outbox;
+    private readonly ITlsRptOutbox _outbox;
     private readonly TlsRptHttpsDelivery _https;
     private readonly TimeProvider _time;
     private DateOnly? _purgedOn;
 
-    private TlsRptReportSending(TlsRptSender sender, ITlsSessionStore? ownedSessions, SqliteTlsRptOutbox outbox, TlsRptHttpsDelivery https, bool signed, TimeProvider time)
+    private TlsRptReportSending(TlsRptSender sender, ITlsSessionStore? ownedSessions, ITlsRptOutbox outbox, TlsRptHttpsDelivery https, bool signed, TimeProvider time)
     {
         Sender = sender;
         _ownedSessions = ownedSessions;
@@ -115,14 +115,14 @@ internal sealed partial class TlsRptReportSending : IAsyncDisposable
         var mailer = new TlsRptMailDelivery(mail, time);
         var https = new TlsRptHttpsDelivery(dns, new WebPkiValidator(anchors, time), TimeSpan.FromMinutes(2));
         ITlsSessionStore? owned = null;
-        SqliteTlsRptOutbox? outbox = null;
+        ITlsRptOutbox? outbox = null;
         try
         {
             if (sessions is null)
             {
-                sessions = owned = await SqliteTlsSessionStore.OpenAsync(SqliteTlsSessionStore.PathIn(stateDirectory), time, cancellationToken).ConfigureAwait(false);
+                sessions = owned = await TlsRptStores.OpenSessionsAsync(config.SharedStore, stateDirectory, time, cancellationToken).ConfigureAwait(false);
             }
-            outbox = await SqliteTlsRptOutbox.OpenAsync(SqliteTlsRptOutbox.PathIn(stateDirectory), cancellationToken).ConfigureAwait(false);
+            outbox = await TlsRptStores.OpenOutboxAsync(config.SharedStore, stateDirectory, cancellationToken).ConfigureAwait(false);
             var sender = new TlsRptSender(sessions, outbox, new TlsRptRuaLookup(dns), [mailer, https], config.Reporter(mail.Sender.Domain),
                 new TlsRptSendSettings { Spread = config.Spread, KeepDays = config.KeepDays }, time);
             return new TlsRptReportSending(sender, owned, outbox, https, mail.Dkim is not null, time);

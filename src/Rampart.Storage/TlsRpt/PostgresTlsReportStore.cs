@@ -1,8 +1,6 @@
 using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using System.Net.Sockets;
-using System.Security.Authentication;
 using Npgsql;
 using NpgsqlTypes;
 using Rampart.Core;
@@ -111,18 +109,7 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
     {
         ArgumentNullException.ThrowIfNull(address);
         ArgumentNullException.ThrowIfNull(time);
-        NpgsqlDataSource dataSource;
-        try
-        {
-            // The slim builder brings only what is named here: basic types, arrays, TLS (sslmode=) and GSS, as the
-            // full one did for this store, without the reflection-based JSON, ranges and records it never uses.
-            dataSource = new NpgsqlSlimDataSourceBuilder(address.ConnectionString)
-                .EnableArrays().EnableTransportSecurity().EnableIntegratedSecurity().Build();
-        }
-        catch (ArgumentException ex)
-        {
-            throw new PostgresStoreException($"TLS-RPT store {address.Location} cannot be used: {StateFiles.OneLine(ex.Message)}; fix the URL", ex);
-        }
+        var dataSource = PostgresStoreFaults.CreateDataSource(address, "TLS-RPT store");
         var store = new PostgresTlsReportStore(dataSource, address, time);
         try
         {
@@ -633,69 +620,12 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
         }
     }
 
-    private static bool IsFault(Exception ex, CancellationToken cancellationToken) =>
-        ex is NpgsqlException or TimeoutException
-        || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+    private static bool IsFault(Exception ex, CancellationToken cancellationToken) => PostgresStoreFaults.IsFault(ex, cancellationToken);
 
-    /// <summary>One line: the server, what failed, why (password removed) and what to do.</summary>
-    private PostgresStoreException Fault(string what, Exception ex)
-    {
-        var (detail, advice, transient) = Explain(ex);
-        var message = $"TLS-RPT store {Location} {what}: {detail}; {advice}";
-        if (_address.Password is { } password)
-        {
-            message = message.Replace(password, "***", StringComparison.Ordinal);
-        }
-        return new PostgresStoreException(StateFiles.OneLine(message), ex, transient);
-    }
+    private PostgresStoreException Fault(string what, Exception ex) => PostgresStoreFaults.Fault(_address, "TLS-RPT store", what, ex);
 
-    private (string Detail, string Advice, bool Transient) Explain(Exception ex)
-    {
-        if (ex is PostgresException pg)
-        {
-            var detail = $"{pg.MessageText} (SQLSTATE {pg.SqlState})";
-            return pg.SqlState switch
-            {
-                "28P01" or "28000" => (detail, "check the user name and password (in the URL, PGPASSWORD or ~/.pgpass) and the server's pg_hba.conf", false),
-                "3D000" => (detail, "create the database (createdb -O USER DATABASE) or name an existing one", false),
-                "42501" => (detail, "let the user create tables in the database (GRANT CREATE ON SCHEMA public TO USER) or have its owner run the first import", false),
-                "53300" or "53400" => (detail, "the server has no free connection; try again later or raise max_connections", true),
-                "57P01" or "57P02" or "57P03" or "08006" or "08003" or "08001" => (detail, "the server is shutting down or starting up; try again", true),
-                "53100" => (detail, "the server's disk is full; free space on it", true),
-                "40001" or "40P01" => (detail, "a conflicting transaction; try again", true),
-                _ => (detail, "see the server's log", pg.IsTransient),
-            };
-        }
-        var chain = new List<string>();
-        for (var e = ex; e is not null; e = e.InnerException)
-        {
-            var line = StateFiles.OneLine(e.Message);
-            if (line.Length > 0 && !chain.Any(c => c.Contains(line, StringComparison.Ordinal)))
-            {
-                chain.Add(line);
-            }
-        }
-        var text = string.Join(": ", chain);
-        var root = ex.GetBaseException();
-        if (root is TimeoutException || ex is OperationCanceledException)
-        {
-            return (text, "no answer in time; check that the server runs and the network lets its port through", true);
-        }
-        if (root is SocketException or IOException || ex is NpgsqlException { InnerException: SocketException or IOException })
-        {
-            return (text, "check that PostgreSQL runs there and accepts connections (listen_addresses, port, firewall)", true);
-        }
-        if (root is AuthenticationException)
-        {
-            return (text, "the TLS handshake failed; check sslmode and sslrootcert", false);
-        }
-        return (text, "check the URL and the server", ex is NpgsqlException { IsTransient: true });
-    }
-
-    /// <summary>PostgreSQL text cannot hold U+0000; reports never mean it, so it is stored as U+FFFD.</summary>
     [return: NotNullIfNotNull(nameof(value))]
-    private static string? Text(string? value) =>
-        value is null || !value.Contains('\0', StringComparison.Ordinal) ? value : value.Replace('\0', '\uFFFD');
+    private static string? Text(string? value) => PostgresStoreFaults.Text(value);
 
     /// <summary>A time cut to whole milliseconds, in UTC (what the SQLite store keeps; Npgsql writes only UTC to timestamptz).</summary>
     private static DateTimeOffset Millis(DateTimeOffset time) => DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());

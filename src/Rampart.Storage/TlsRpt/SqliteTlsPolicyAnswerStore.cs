@@ -78,8 +78,8 @@ public sealed class SqliteTlsPolicyAnswerStore : ITlsPolicyAnswerStore
                 at.Value = answer.At.ToUnixTimeMilliseconds();
                 type.Value = answer.Policy.PolicyType;
                 policyDomain.Value = (object?)answer.Policy.PolicyDomain ?? DBNull.Value;
-                strings.Value = SqliteTlsSessionStore.JsonList(answer.Policy.PolicyStrings);
-                mx.Value = SqliteTlsSessionStore.JsonList(answer.Policy.MxHostPatterns);
+                strings.Value = TlsSessionKeys.JsonList(answer.Policy.PolicyStrings);
+                mx.Value = TlsSessionKeys.JsonList(answer.Policy.MxHostPatterns);
                 failure.Value = (object?)answer.PolicyFailure ?? DBNull.Value;
                 await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -106,9 +106,9 @@ public sealed class SqliteTlsPolicyAnswerStore : ITlsPolicyAnswerStore
                 return null;
             }
             return new TlsPolicyAnswer(domain, DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)),
-                new TlsSessionPolicy(reader.GetString(1), SqliteTlsSessionStore.Text(reader, 2),
-                    SqliteTlsSessionStore.ReadJsonList(reader.GetString(3)), SqliteTlsSessionStore.ReadJsonList(reader.GetString(4))),
-                SqliteTlsSessionStore.Text(reader, 5));
+                new TlsSessionPolicy(reader.GetString(1), TlsSessionKeys.Text(reader, 2),
+                    TlsSessionKeys.ReadJsonList(reader.GetString(3)), TlsSessionKeys.ReadJsonList(reader.GetString(4))),
+                TlsSessionKeys.Text(reader, 5));
         }, cancellationToken);
     }
 

@@ -159,12 +159,7 @@ public sealed class SqliteTlsRptOutbox : ITlsRptOutbox
             using var command = _db.Command("SELECT rua, until_ms, reason FROM tlsrpt_outbox_suppressed WHERE until_ms > $now ORDER BY rua");
             command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
             using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            var list = new List<TlsRptSuppression>();
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                list.Add(new TlsRptSuppression(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetString(2)));
-            }
-            return list;
+            return await ReadSuppressionsAsync(reader, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
     public Task<bool> ClearSuppressionAsync(string rua, DateTimeOffset now, CancellationToken cancellationToken) =>
@@ -190,20 +185,41 @@ public sealed class SqliteTlsRptOutbox : ITlsRptOutbox
             using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                var parsed = TlsRptReportParser.Parse((byte[])reader.GetValue(5));
-                if (parsed.Report is not { } report)
-                {
-                    throw new RampartException($"{What} '{Location}': report {reader.GetInt64(0)} does not read back ({parsed.Error}); move the file aside");
-                }
-                var outgoing = new OutgoingTlsRptReport(DateOnly.ParseExact(reader.GetString(1), "yyyy-MM-dd", CultureInfo.InvariantCulture),
-                    reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4), report);
-                entries.Add(new TlsRptOutboxEntry(reader.GetInt64(0), outgoing,
-                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
-                    reader.GetInt32(8), ParseState(reader.GetString(9)), reader.IsDBNull(10) ? null : reader.GetString(10),
-                    reader.IsDBNull(11) ? null : reader.GetString(11)));
+                entries.Add(ReadEntry(reader, $"{What} '{Location}'", "move the file aside"));
             }
             return entries;
         }, cancellationToken);
+
+    /// <summary>
+    /// The entry at <paramref name="reader"/>'s row (id, day, report_domain, tlsrpt_record, submitter, json, due_ms,
+    /// next_ms, attempts, state, detail, sent_to: the columns both outboxes keep); a report that does not read back is
+    /// one line naming <paramref name="place"/> and <paramref name="fix"/>.
+    /// </summary>
+    internal static TlsRptOutboxEntry ReadEntry(System.Data.Common.DbDataReader reader, string place, string fix)
+    {
+        var parsed = TlsRptReportParser.Parse((byte[])reader.GetValue(5));
+        if (parsed.Report is not { } report)
+        {
+            throw new RampartException($"{place}: report {reader.GetInt64(0)} does not read back ({parsed.Error}); {fix}");
+        }
+        var outgoing = new OutgoingTlsRptReport(DateOnly.ParseExact(reader.GetString(1), "yyyy-MM-dd", CultureInfo.InvariantCulture),
+            reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4), report);
+        return new TlsRptOutboxEntry(reader.GetInt64(0), outgoing,
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+            reader.GetInt32(8), ParseState(reader.GetString(9)), reader.IsDBNull(10) ? null : reader.GetString(10),
+            reader.IsDBNull(11) ? null : reader.GetString(11));
+    }
+
+    /// <summary>The suppression rows (rua, until_ms, reason) both outboxes keep.</summary>
+    internal static async Task<IReadOnlyList<TlsRptSuppression>> ReadSuppressionsAsync(System.Data.Common.DbDataReader reader, CancellationToken cancellationToken)
+    {
+        var list = new List<TlsRptSuppression>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(new TlsRptSuppression(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetString(2)));
+        }
+        return list;
+    }
 
     /// <summary>The state as stored and printed: pending, sent, dropped, expired.</summary>
     public static string StateName(TlsRptOutboxState state) => state switch

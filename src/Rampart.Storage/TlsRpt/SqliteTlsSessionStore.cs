@@ -1,8 +1,3 @@
-using System.Buffers;
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Rampart.Core;
 using Rampart.Core.TlsRpt;
@@ -68,8 +63,7 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
         return UseAsync("cannot count session results", async () =>
         {
             using var transaction = _db.Connection.BeginTransaction();
-            var counted = 0;
-            var rows = new Dictionary<(string Day, string Domain, string Key), PolicyRow>();
+            var sums = new TlsSessionBatchSums();
             using (var record = Command("""
                 INSERT INTO tlsrpt_session_record (source, record_key, day) VALUES ($source, $key, $day)
                 ON CONFLICT DO NOTHING RETURNING 1
@@ -80,23 +74,16 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
                 var rDay = record.Parameters.Add("$day", SqliteType.Text);
                 foreach (var (result, recordKey) in entries)
                 {
-                    var day = DayText(result.Day);
                     if (recordKey is not null)
                     {
                         rKey.Value = recordKey;
-                        rDay.Value = day;
+                        rDay.Value = TlsSessionKeys.DayText(result.Day);
                         if (await record.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
                         {
                             continue; // counted before
                         }
                     }
-                    var key = (day, result.ReportDomain, PolicyKey(result));
-                    if (!rows.TryGetValue(key, out var row))
-                    {
-                        rows[key] = row = new PolicyRow(result);
-                    }
-                    row.Add(result);
-                    counted++;
+                    sums.Add(result);
                 }
             }
 
@@ -134,7 +121,7 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
             var fCode = failure.Parameters.Add("$code", SqliteType.Text);
             var fSessions = failure.Parameters.Add("$sessions", SqliteType.Integer);
 
-            foreach (var ((day, domain, key), row) in rows)
+            foreach (var ((day, domain, key), row) in sums.Rows)
             {
                 var p = row.Sample.Policy;
                 pDay.Value = day;
@@ -143,8 +130,8 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
                 pRecord.Value = (object?)row.Sample.TlsRptRecord ?? DBNull.Value;
                 pType.Value = p.PolicyType;
                 pPolicyDomain.Value = (object?)p.PolicyDomain ?? DBNull.Value;
-                pStrings.Value = JsonList(p.PolicyStrings);
-                pMx.Value = JsonList(p.MxHostPatterns);
+                pStrings.Value = TlsSessionKeys.JsonList(p.PolicyStrings);
+                pMx.Value = TlsSessionKeys.JsonList(p.MxHostPatterns);
                 pOk.Value = row.Successful;
                 pFailed.Value = row.Failed;
                 var policyRow = (long)(await policy.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
@@ -176,7 +163,7 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
                 await position.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return counted;
+            return sums.Counted;
         }, cancellationToken);
     }
 
@@ -202,7 +189,7 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
             var days = new List<DateOnly>();
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                days.Add(DateOnly.ParseExact(reader.GetString(0), "yyyy-MM-dd", CultureInfo.InvariantCulture));
+                days.Add(TlsSessionKeys.ParseDay(reader.GetString(0)));
             }
             return days;
         }, cancellationToken);
@@ -214,7 +201,7 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
         return UseAsync<IReadOnlyList<TlsSessionDayPolicy>>("cannot read a day", async () =>
         {
             const string Where = "p.day = $day AND ($domain IS NULL OR p.report_domain = $domain)";
-            var failures = new Dictionary<long, List<TlsSessionFailureCount>>();
+            Dictionary<long, List<TlsSessionFailureCount>> failures;
             using (var command = Command($"""
                 SELECT f.policy, f.result_type, f.sending_mta_ip, f.receiving_mx_hostname, f.receiving_mx_helo, f.receiving_ip,
                        f.additional_information, f.failure_reason_code, f.sessions
@@ -225,19 +212,9 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
             {
                 Filter(command, day, reportDomain);
                 using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    var id = reader.GetInt64(0);
-                    if (!failures.TryGetValue(id, out var list))
-                    {
-                        failures[id] = list = [];
-                    }
-                    list.Add(new TlsSessionFailureCount(
-                        new TlsSessionFailure(reader.GetString(1), Text(reader, 2), Text(reader, 3), Text(reader, 4), Text(reader, 5), Text(reader, 6), Text(reader, 7)),
-                        reader.GetInt64(8)));
-                }
+                failures = await TlsSessionKeys.ReadFailuresAsync(reader, cancellationToken).ConfigureAwait(false);
             }
-            var policies = new List<TlsSessionDayPolicy>();
+            List<TlsSessionDayPolicy> policies;
             using (var command = Command($"""
                 SELECT p.id, p.report_domain, p.tlsrpt_record, p.policy_type, p.policy_domain, p.policy_string, p.mx_host, p.successful, p.failed
                 FROM tlsrpt_session_policy p
@@ -247,17 +224,7 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
             {
                 Filter(command, day, reportDomain);
                 using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    policies.Add(new TlsSessionDayPolicy(
-                        day,
-                        reader.GetString(1),
-                        Text(reader, 2),
-                        new TlsSessionPolicy(reader.GetString(3), Text(reader, 4), ReadJsonList(reader.GetString(5)), ReadJsonList(reader.GetString(6))),
-                        reader.GetInt64(7),
-                        reader.GetInt64(8),
-                        failures.TryGetValue(reader.GetInt64(0), out var list) ? list : []));
-                }
+                policies = await TlsSessionKeys.ReadPoliciesAsync(reader, day, failures, cancellationToken).ConfigureAwait(false);
             }
             return policies;
         }, cancellationToken);
@@ -273,10 +240,10 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
                 DELETE FROM tlsrpt_session_failure WHERE policy IN (SELECT id FROM tlsrpt_session_policy WHERE day < $day);
                 DELETE FROM tlsrpt_session_record WHERE day < $day;
                 """, transaction);
-            purge.Parameters.AddWithValue("$day", DayText(day));
+            purge.Parameters.AddWithValue("$day", TlsSessionKeys.DayText(day));
             await purge.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             using var policies = Command("DELETE FROM tlsrpt_session_policy WHERE day < $day", transaction);
-            policies.Parameters.AddWithValue("$day", DayText(day));
+            policies.Parameters.AddWithValue("$day", TlsSessionKeys.DayText(day));
             var removed = await policies.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return removed;
@@ -285,121 +252,9 @@ public sealed class SqliteTlsSessionStore : ITlsSessionStore
 
     public ValueTask DisposeAsync() => _db.DisposeAsync();
 
-    /// <summary>The sums of one policy row within a batch.</summary>
-    private sealed class PolicyRow(TlsSessionResult sample)
-    {
-        public TlsSessionResult Sample { get; } = sample;
-        public long Successful { get; private set; }
-        public long Failed { get; private set; }
-        public Dictionary<string, (TlsSessionFailure Failure, long Sessions)> Failures { get; } = new(StringComparer.Ordinal);
-
-        public void Add(TlsSessionResult result)
-        {
-            if (result.Succeeded)
-            {
-                Successful++;
-            }
-            else
-            {
-                Failed++;
-            }
-            foreach (var failure in result.Failures)
-            {
-                var key = FailureKey(failure);
-                Failures[key] = Failures.TryGetValue(key, out var counted) ? (counted.Failure, counted.Sessions + 1) : (failure, 1);
-            }
-        }
-    }
-
-    /// <summary>SHA-256 (hex) over the record and the policy, each field length-prefixed, a null apart from "".</summary>
-    internal static string PolicyKey(TlsSessionResult result)
-    {
-        var text = new StringBuilder(256);
-        Field(text, result.TlsRptRecord);
-        Field(text, result.Policy.PolicyType);
-        Field(text, result.Policy.PolicyDomain);
-        Fields(text, result.Policy.PolicyStrings);
-        Fields(text, result.Policy.MxHostPatterns);
-        return Hash(text);
-    }
-
-    /// <summary>SHA-256 (hex) over a failure's fields.</summary>
-    internal static string FailureKey(TlsSessionFailure failure)
-    {
-        var text = new StringBuilder(128);
-        Field(text, failure.ResultType);
-        Field(text, failure.SendingMtaIp);
-        Field(text, failure.ReceivingMxHostname);
-        Field(text, failure.ReceivingMxHelo);
-        Field(text, failure.ReceivingIp);
-        Field(text, failure.AdditionalInformation);
-        Field(text, failure.FailureReasonCode);
-        return Hash(text);
-    }
-
-    private static void Field(StringBuilder text, string? value) =>
-        (value is null ? text.Append('-') : text.Append(value.Length).Append(':').Append(value)).Append(';');
-
-    private static void Fields(StringBuilder text, IReadOnlyList<string> values)
-    {
-        text.Append(values.Count).Append('[');
-        foreach (var value in values)
-        {
-            Field(text, value);
-        }
-    }
-
-    private static string Hash(StringBuilder text)
-    {
-        var length = Encoding.UTF8.GetMaxByteCount(text.Length);
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            var written = Encoding.UTF8.GetBytes(text.ToString(), buffer);
-            return Convert.ToHexString(SHA256.HashData(buffer.AsSpan(0, written)));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    internal static string JsonList(IReadOnlyList<string> values)
-    {
-        var buffer = new ArrayBufferWriter<byte>(64);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartArray();
-            foreach (var value in values)
-            {
-                writer.WriteStringValue(value);
-            }
-            writer.WriteEndArray();
-        }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    internal static List<string> ReadJsonList(string json)
-    {
-        var values = new List<string>();
-        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(json));
-        while (reader.Read())
-        {
-            if (reader.TokenType == JsonTokenType.String)
-            {
-                values.Add(reader.GetString()!);
-            }
-        }
-        return values;
-    }
-
-    private static string DayText(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-
-    internal static string? Text(SqliteDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
-
     private static void Filter(SqliteCommand command, DateOnly day, string? reportDomain)
     {
-        command.Parameters.AddWithValue("$day", DayText(day));
+        command.Parameters.AddWithValue("$day", TlsSessionKeys.DayText(day));
         command.Parameters.AddWithValue("$domain", (object?)reportDomain ?? DBNull.Value);
     }
 

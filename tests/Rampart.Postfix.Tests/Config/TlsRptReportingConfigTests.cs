@@ -55,4 +55,40 @@ public sealed class TlsRptReportingConfigTests
 
         Assert.Matches("^" + Regex.Escape(Source) + @":\d+: " + Regex.Escape(expected), Assert.Single(result.Errors));
     }
+
+    [Fact]
+    public void Parse_StoreAndHost_TheFleetsSharedStore()
+    {
+        var reporting = Parse("tlsrpt_reporting:\n  store: postgres://rampart@db1.example.net/tlsrpt\n  host: mx1\n").Configuration.TlsRptReporting;
+
+        Assert.Equal(new TlsRptSharedStore("postgres://rampart@db1.example.net/tlsrpt", "mx1"), reporting?.SharedStore);
+    }
+
+    [Fact]
+    public void Parse_StoreWithoutHost_TheMachinesName_NoStoreIsSqlite()
+    {
+        Assert.Equal(System.Net.Dns.GetHostName(), Parse("tlsrpt_reporting:\n  store: postgres:///tlsrpt\n").Configuration.TlsRptReporting?.SharedStore?.Host);
+        Assert.Null(Parse("tlsrpt_reporting:\n  host: mx1\n").Configuration.TlsRptReporting?.SharedStore);
+    }
+
+    [Theory]
+    [InlineData("tlsrpt_reporting:\n  store: /var/lib/rampart/tlsrpt.sqlite", "tlsrpt_reporting.store: ")]
+    [InlineData("tlsrpt_reporting:\n  store: postgres://u:s3cret@db/x?bogus=1", "tlsrpt_reporting.store: ")]
+    [InlineData("tlsrpt_reporting:\n  host: \"mx 1\"", "tlsrpt_reporting.host: 'mx 1' must not contain spaces or control characters")]
+    public void Parse_BadStoreOrHost_OneLineNamingTheKey(string yaml, string expected)
+    {
+        var error = Assert.Single(Parse(yaml + "\n").Errors);
+
+        Assert.Matches("^" + Regex.Escape(Source) + @":\d+: " + Regex.Escape(expected), error);
+        Assert.DoesNotContain("s3cret", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_PostfixLogJournal_Accepted()
+    {
+        var result = Parse("tlsrpt_reporting:\n  postfix_log: journal\n");
+
+        Assert.Empty(result.Errors);
+        Assert.True(result.Configuration.TlsRptReporting?.LogSource?.IsJournal);
+    }
 }
