@@ -137,13 +137,9 @@ internal static class TlsRptReportCommand
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             RejectStore(parse, store);
-            var config = LoadConfig(parse);
-            var path = SqliteTlsRptOutbox.PathIn(Rampart.Hosting.StateDirectory.Choose(parse.GetValue(GlobalOptions.StateDir) ?? config?.EffectiveStateDirectory));
+            var (outbox, path) = await OpenExistingOutboxAsync(parse, ct).ConfigureAwait(false);
             var now = DateTimeOffset.UtcNow;
             var rua = parse.GetValue(clear);
-            // Nothing was ever sent from here: nothing is suppressed, and no outbox is created just to say so (a fleet's is shared).
-            var outbox = config?.TlsRptReporting?.SharedStore is { } shared ? await TlsRptStores.OpenOutboxAsync(shared, "", ct).ConfigureAwait(false)
-                : File.Exists(path) ? await SqliteTlsRptOutbox.OpenAsync(path, ct).ConfigureAwait(false) : null;
             try
             {
                 if (rua is not null)
@@ -234,7 +230,6 @@ internal static class TlsRptReportCommand
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
         {
             RejectStore(parse, store);
-            var path = SqliteTlsRptOutbox.PathIn(Rampart.Hosting.StateDirectory.Choose(parse.GetValue(GlobalOptions.StateDir) ?? LoadConfig(parse)?.EffectiveStateDirectory));
             var names = parse.GetValue(files) is { Length: > 0 } given ? given : [UserFile.StandardInput];
             var read = new List<(string Name, TlsRptBounce Bounce)>();
             foreach (var name in names)
@@ -251,18 +246,21 @@ internal static class TlsRptReportCommand
                 }
             }
             var outcomes = new IReadOnlyList<TlsRptBounceOutcome>[read.Count];
-            // Nothing was ever sent from here when there is no outbox: no bounce can be about a report of ours.
-            if (read.Any(r => r.Bounce.Kind == TlsRptBounceKind.Bounced) && File.Exists(path))
+            if (read.Any(r => r.Bounce.Kind == TlsRptBounceKind.Bounced))
             {
                 try
                 {
-                    var outbox = await SqliteTlsRptOutbox.OpenAsync(path, ct).ConfigureAwait(false);
-                    await using (outbox.ConfigureAwait(false))
+                    // Nothing was ever sent from here when there is no outbox: no bounce can be about a report of ours.
+                    var (outbox, _) = await OpenExistingOutboxAsync(parse, ct).ConfigureAwait(false);
+                    if (outbox is not null)
                     {
-                        var handler = new TlsRptBounceHandler(outbox, TimeProvider.System, new TlsRptSendSettings().SuppressFor);
-                        for (var i = 0; i < read.Count; i++)
+                        await using (outbox.ConfigureAwait(false))
                         {
-                            outcomes[i] = await handler.ApplyAsync(read[i].Bounce, ct).ConfigureAwait(false);
+                            var handler = new TlsRptBounceHandler(outbox, TimeProvider.System, new TlsRptSendSettings().SuppressFor);
+                            for (var i = 0; i < read.Count; i++)
+                            {
+                                outcomes[i] = await handler.ApplyAsync(read[i].Bounce, ct).ConfigureAwait(false);
+                            }
                         }
                     }
                 }
@@ -348,6 +346,20 @@ internal static class TlsRptReportCommand
                     : $"{Shown(name)}: {Shown(recipient.Address)} bounced {why}, but no report of ours was accepted for it: nothing suppressed");
             }
         }
+    }
+
+    /// <summary>
+    /// The outbox a sender left: the fleet's shared one (tlsrpt_reporting.store in --config), or the state directory's
+    /// file when it exists; null when nothing was ever sent from here (no outbox is created just to say so). Also the
+    /// state directory's file path, for messages.
+    /// </summary>
+    private static async Task<(ITlsRptOutbox? Outbox, string Path)> OpenExistingOutboxAsync(ParseResult parse, CancellationToken ct)
+    {
+        var config = LoadConfig(parse);
+        var path = SqliteTlsRptOutbox.PathIn(Rampart.Hosting.StateDirectory.Choose(parse.GetValue(GlobalOptions.StateDir) ?? config?.EffectiveStateDirectory));
+        ITlsRptOutbox? outbox = config?.TlsRptReporting?.SharedStore is { } shared ? await TlsRptStores.OpenOutboxAsync(shared, "", ct).ConfigureAwait(false)
+            : File.Exists(path) ? await SqliteTlsRptOutbox.OpenAsync(path, ct).ConfigureAwait(false) : null;
+        return (outbox, path);
     }
 
     /// <summary>The daemon's file named by --config, its warnings written; null without --config.</summary>
