@@ -68,7 +68,7 @@ public sealed record ResolverHttpsSettings
 /// An HTTPS client that connects through Rampart's validating resolver, never the system's, with every rule explicit:
 /// the host's addresses come from <see cref="IDnsResolver"/> (an IP literal is used as it is) and are tried in order,
 /// each within the connect timeout; SNI is the request's host; the certificate must be WebPKI-valid for it (the trust
-/// store of <see cref="WebPkiValidator"/>; the chain the handshake built is read, not built again), and an invalid one
+/// store of <see cref="WebPkiValidator"/>, <see cref="WebPkiValidator.CheckHandshake"/>), and an invalid one
 /// ends the handshake with <see cref="HttpsCertificateRejectedException"/> naming the reason; no redirects, proxy,
 /// cookies or decompression; a response not read to its end closes its connection. One handler per client, so the TLS
 /// options and the chain policy are made once, not per request. Connect failures come out as
@@ -80,6 +80,7 @@ public sealed class ResolverHttpsClient : IDisposable
     private readonly IDnsResolver _dns;
     private readonly ResolverHttpsSettings _settings;
     private readonly TimeProvider _time;
+    private readonly WebPkiValidator _validator;
     private readonly HttpClient _http;
 
     /// <summary>The progress of each request under way that has one, by host, for the handler's connect and certificate steps.</summary>
@@ -93,6 +94,7 @@ public sealed class ResolverHttpsClient : IDisposable
         _dns = dns;
         _settings = settings;
         _time = time;
+        _validator = validator;
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = ConnectAsync,
@@ -110,7 +112,7 @@ public sealed class ResolverHttpsClient : IDisposable
             {
                 // TargetHost stays unset: the handler sends the request's host as SNI.
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                CertificateChainPolicy = validator.CreateChainPolicy(),
+                CertificateChainPolicy = validator.CreateHandshakeChainPolicy(),
                 RemoteCertificateValidationCallback = CheckCertificate,
             },
         };
@@ -210,13 +212,14 @@ public sealed class ResolverHttpsClient : IDisposable
     }
 
     /// <summary>
-    /// The handshake built the chain once with our trust policy: read its verdict, build nothing again. An invalid
+    /// The handshake built the chain with our trust policy: the validator reads its verdict (and with extra anchors
+    /// anchors it against the roots that can have issued it, <see cref="WebPkiValidator.CreateHandshakeChainPolicy"/>). An invalid
     /// certificate leaves the handshake as an exception that carries the verdict, so the caller can name the reason.
     /// </summary>
     private bool CheckCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         var host = ((SslStream)sender).TargetHostName;
-        var verdict = WebPkiValidator.FromHandshake(certificate, chain, errors, host);
+        var verdict = _validator.CheckHandshake(certificate, chain, errors, host);
         if (!verdict.IsValid)
         {
             throw new HttpsCertificateRejectedException(verdict);
