@@ -1,10 +1,6 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
 using Rampart.Core.Dns;
 using Rampart.Core.Tls;
 
@@ -18,9 +14,8 @@ public interface IMtaStsPolicyFetcher
 
 /// <summary>
 /// Fetches <c>https://mta-sts.&lt;domain&gt;/.well-known/mta-sts.txt</c> exactly as RFC 8461 §3.3 asks, over one
-/// <see cref="SocketsHttpHandler"/> per fetcher, configured so that every rule is explicit: the address comes from the
-/// same validating resolver as everything else (the handler's connect callback asks it, never the system resolver),
-/// SNI is sent, the certificate must be WebPKI-valid for the policy host (the trust store of
+/// <see cref="ResolverHttpsClient"/> per fetcher: the address comes from the same validating resolver as everything
+/// else, SNI is sent, the certificate must be WebPKI-valid for the policy host (the trust store of
 /// <see cref="WebPkiValidator"/>), redirects are never followed, only 200 with text/plain counts, the head and the
 /// body are bounded while they are read, and one total deadline covers the whole fetch so a server that drips bytes
 /// cannot stretch it. No proxy, no cookies, no decompression; each fetch asks for <c>Connection: close</c>, so no
@@ -30,52 +25,29 @@ public sealed class MtaStsPolicyFetcher : IMtaStsPolicyFetcher, IDisposable
 {
     public const string WellKnownPath = "/.well-known/mta-sts.txt";
 
-    private readonly IDnsResolver _dns;
     private readonly MtaStsFetchSettings _settings;
     private readonly TimeProvider _time;
-    private readonly HttpClient _http;
-
-    /// <summary>The progress of each fetch under way, by policy host, for the handler's connect and certificate steps.</summary>
-    private readonly ConcurrentDictionary<string, FetchProgress> _inFlight = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ResolverHttpsClient _http;
 
     public MtaStsPolicyFetcher(IDnsResolver dns, WebPkiValidator validator, MtaStsFetchSettings settings, TimeProvider time)
     {
-        ArgumentNullException.ThrowIfNull(validator);
         ArgumentNullException.ThrowIfNull(settings);
-        _dns = dns;
         _settings = settings;
         _time = time;
-        var handler = new SocketsHttpHandler
+        _http = new ResolverHttpsClient(dns, validator, new ResolverHttpsSettings
         {
-            ConnectCallback = ConnectAsync,
-            AllowAutoRedirect = false,
-            UseProxy = false,
-            UseCookies = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            MaxResponseHeadersLength = HeaderLimitKiB,
-            // A response not read to its end closes its connection: nothing is drained past the fetch.
-            MaxResponseDrainSize = 0,
-            // The fetch's own deadline ends a fetch; this bounds a connection attempt the handler would finish without it.
-            ConnectTimeout = settings.TotalTimeout,
-            PooledConnectionLifetime = settings.TotalTimeout,
-            PooledConnectionIdleTimeout = settings.TotalTimeout,
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                // TargetHost stays unset: the handler sends the request's host, mta-sts.<domain>, as SNI.
-                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                CertificateChainPolicy = validator.CreateChainPolicy(),
-                RemoteCertificateValidationCallback = CheckCertificate,
-            },
-        };
-        _http = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+            Timeout = settings.TotalTimeout,
+            ConnectTimeout = settings.ConnectTimeout,
+            MaxHeaderBytes = settings.MaxHeaderBytes,
+        }, time);
     }
 
     public static string PolicyHost(string domain) => "mta-sts." + domain;
 
     public static string PolicyUrl(string domain) => $"https://{PolicyHost(domain)}{WellKnownPath}";
 
-    /// <summary><see cref="SocketsHttpHandler.MaxResponseHeadersLength"/> counts KiB: the header bound rounded up to one.</summary>
-    private int HeaderLimitKiB => (_settings.MaxHeaderBytes + 1023) / 1024;
+    /// <summary>The response head's bound as the handler enforces it: whole KiB.</summary>
+    private int HeaderLimitKiB => ResolverHttpsClient.HeaderLimitKiB(_settings.MaxHeaderBytes);
 
     public async Task<MtaStsFetchResult> FetchAsync(string domain, CancellationToken cancellationToken)
     {
@@ -94,10 +66,9 @@ public sealed class MtaStsPolicyFetcher : IMtaStsPolicyFetcher, IDisposable
         request.Headers.TryAddWithoutValidation("User-Agent", "rampart");
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/plain"));
         request.Headers.ConnectionClose = true;
-        _inFlight[host] = progress;
         try
         {
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
+            using var response = await _http.SendAsync(request, progress, deadline.Token).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             if (status is >= 300 and < 400)
             {
@@ -114,7 +85,7 @@ public sealed class MtaStsPolicyFetcher : IMtaStsPolicyFetcher, IDisposable
                 return Fail(MtaStsFetchError.ContentType, $"{url} answered Content-Type '{contentType ?? "(none)"}'; a policy must be text/plain (RFC 8461 §3.3)", status);
             }
 
-            progress.Stage = FetchStage.Body;
+            progress.Stage = HttpsStage.Body;
             var body = await ReadBodyAsync(response.Content, progress, deadline.Token).ConfigureAwait(false);
             if (body is null)
             {
@@ -139,10 +110,6 @@ public sealed class MtaStsPolicyFetcher : IMtaStsPolicyFetcher, IDisposable
         catch (IOException ex)
         {
             return Fail(MtaStsFetchError.Protocol, DescribeBodyFailure(ex, url, progress));
-        }
-        finally
-        {
-            _inFlight.TryRemove(new KeyValuePair<string, FetchProgress>(host, progress));
         }
 
         MtaStsFetchResult TimedOut() =>
@@ -190,85 +157,20 @@ public sealed class MtaStsPolicyFetcher : IMtaStsPolicyFetcher, IDisposable
         return null;
     }
 
-    /// <summary>
-    /// The handler's connect step: the policy host's addresses from our resolver, tried in order, each within the
-    /// connect timeout. Failures carry their outcome class and message out through the handler's exception.
-    /// </summary>
-    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
-    {
-        var (host, port) = (context.DnsEndPoint.Host, context.DnsEndPoint.Port);
-        var progress = _inFlight.GetValueOrDefault(host) ?? new FetchProgress();
-        // The handler lets a connection attempt run on for a while after its request gave up; ours ends with the fetch.
-        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, progress.Deadline);
-        var addresses = await _dns.QueryAddressesAsync(host, attempt.Token).ConfigureAwait(false);
-        if (addresses.IsLookupError)
-        {
-            throw new PolicyHostUnreachable(MtaStsFetchError.DnsLookupError, $"address lookup for {host} failed: {addresses.ErrorMessage}");
-        }
-        if (addresses.Records.Count == 0)
-        {
-            throw new PolicyHostUnreachable(MtaStsFetchError.NoAddress, $"{host} has no A or AAAA record ({addresses.Describe()})");
-        }
-
-        progress.Stage = FetchStage.Connect;
-        var errors = new List<string>();
-        foreach (var address in addresses.Records)
-        {
-            Socket? socket = new(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            using var connectTimeout = new CancellationTokenSource(_settings.ConnectTimeout, _time);
-            using var connectDeadline = CancellationTokenSource.CreateLinkedTokenSource(attempt.Token, connectTimeout.Token);
-            try
-            {
-                await socket.ConnectAsync(new IPEndPoint(address, port), connectDeadline.Token).ConfigureAwait(false);
-                progress.Remote = address;
-                progress.Stage = FetchStage.TlsHandshake;
-                var connection = new NetworkStream(socket, ownsSocket: true);
-                socket = null;
-                return connection;
-            }
-            catch (OperationCanceledException) when (!attempt.IsCancellationRequested)
-            {
-                errors.Add($"{address}: no answer within {_settings.ConnectTimeout.TotalSeconds:0.#} s");
-            }
-            catch (SocketException ex)
-            {
-                errors.Add($"{address}: {ex.SocketErrorCode}");
-            }
-            finally
-            {
-                socket?.Dispose();
-            }
-        }
-        throw new PolicyHostUnreachable(MtaStsFetchError.ConnectFailed, $"cannot connect to port {port}: {string.Join("; ", errors)}");
-    }
-
-    /// <summary>
-    /// The handshake built the chain once with our trust policy: read its verdict, build nothing again. An invalid
-    /// certificate leaves the handshake as an exception that carries the verdict, so the fetch can name the reason.
-    /// </summary>
-    private bool CheckCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
-    {
-        var host = ((SslStream)sender).TargetHostName;
-        var verdict = WebPkiValidator.FromHandshake(certificate, chain, errors, host);
-        if (!verdict.IsValid)
-        {
-            throw new PolicyCertificateRejected(verdict);
-        }
-        if (_inFlight.TryGetValue(host, out var progress))
-        {
-            progress.Stage = FetchStage.ResponseHead;
-        }
-        return verdict.IsValid;
-    }
-
     /// <summary>Maps a failure before the response head was complete to its outcome, by the stage the handler names.</summary>
     private (MtaStsFetchError Error, string Message) Describe(HttpRequestException ex, string host, string url, FetchProgress progress)
     {
-        if (Find<PolicyHostUnreachable>(ex) is { } unreachable)
+        if (Find<HttpsConnectException>(ex) is { } unreachable)
         {
-            return (unreachable.Error, unreachable.Message);
+            var error = unreachable.Failure switch
+            {
+                HttpsConnectFailure.DnsLookupError => MtaStsFetchError.DnsLookupError,
+                HttpsConnectFailure.NoAddress => MtaStsFetchError.NoAddress,
+                _ => MtaStsFetchError.ConnectFailed,
+            };
+            return (error, unreachable.Message);
         }
-        if (Find<PolicyCertificateRejected>(ex) is { } rejected)
+        if (Find<HttpsCertificateRejectedException>(ex) is { } rejected)
         {
             return (MtaStsFetchError.CertificateInvalid, $"{host}: {rejected.Verdict.Message} (RFC 8461 §3.3 requires a valid WebPKI certificate)");
         }
@@ -332,44 +234,19 @@ public sealed class MtaStsPolicyFetcher : IMtaStsPolicyFetcher, IDisposable
         });
     }
 
-    private static string StageName(FetchStage stage) => stage switch
+    private static string StageName(HttpsStage stage) => stage switch
     {
-        FetchStage.AddressLookup => "address lookup",
-        FetchStage.Connect => "connect",
-        FetchStage.TlsHandshake => "TLS handshake",
-        FetchStage.ResponseHead => "response headers",
+        HttpsStage.AddressLookup => "address lookup",
+        HttpsStage.Connect => "connect",
+        HttpsStage.TlsHandshake => "TLS handshake",
+        HttpsStage.ResponseHead => "response headers",
         _ => "body",
     };
 
-    private enum FetchStage
+    /// <summary>One fetch as far as it got, for its messages: the client's stage and address, and the body bytes read.</summary>
+    private sealed class FetchProgress : HttpsProgress
     {
-        AddressLookup,
-        Connect,
-        TlsHandshake,
-        ResponseHead,
-        Body,
-    }
-
-    /// <summary>One fetch as the handler's steps see it, and how far it got for its messages: the stage, the address connected to, the body bytes read.</summary>
-    private sealed class FetchProgress
-    {
-        /// <summary>The fetch's total deadline (or the caller's cancellation), which also ends its connection attempt.</summary>
-        public CancellationToken Deadline { get; init; }
-        public FetchStage Stage { get; set; }
-        public IPAddress? Remote { get; set; }
         public long? DeclaredLength { get; set; }
         public int BodyBytes { get; set; }
-    }
-
-    /// <summary>The policy host could not be reached: its address lookup or every connect failed.</summary>
-    private sealed class PolicyHostUnreachable(MtaStsFetchError error, string message) : Exception(message)
-    {
-        public MtaStsFetchError Error { get; } = error;
-    }
-
-    /// <summary>The policy host's certificate is not WebPKI-valid for it.</summary>
-    private sealed class PolicyCertificateRejected(WebPkiVerdict verdict) : Exception(verdict.Message)
-    {
-        public WebPkiVerdict Verdict { get; } = verdict;
     }
 }

@@ -33,6 +33,7 @@ public sealed class WebPkiValidator
 {
     private readonly TimeProvider _time;
     private readonly Lazy<X509ChainPolicy> _policy;
+    private readonly Lazy<RootIndex?> _roots;
 
     /// <summary>
     /// Reads nothing yet: with extra anchors the system store is read (every file of /etc/ssl/certs, 0.3–0.5 s) at the
@@ -44,6 +45,8 @@ public sealed class WebPkiValidator
         ArgumentNullException.ThrowIfNull(anchors);
         _time = time;
         _policy = new(() => ChainPolicy(anchors), LazyThreadSafetyMode.ExecutionAndPublication);
+        _roots = new(() => _policy.Value.TrustMode == X509ChainTrustMode.CustomRootTrust ? new RootIndex(_policy.Value.CustomTrustStore) : null,
+            LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>True once the chain policy (and with extra anchors the system store) has been read: tests only.</summary>
@@ -75,6 +78,105 @@ public sealed class WebPkiValidator
 
     /// <summary>A copy of the chain policy for <see cref="SslClientAuthenticationOptions.CertificateChainPolicy"/>.</summary>
     public X509ChainPolicy CreateChainPolicy() => _policy.Value.Clone();
+
+    /// <summary>
+    /// The chain policy for a TLS handshake whose verdict <see cref="CheckHandshake"/> gives. With the system store
+    /// alone, <see cref="CreateChainPolicy"/>. With extra anchors, custom root trust with no anchor at all: OpenSSL
+    /// builds a trust store of every anchor for every chain it builds (about 145 roots: a third of a policy fetch's
+    /// CPU, measured in docs/benchmarks.md section 23), so the handshake builds the presented chain only and
+    /// <see cref="CheckHandshake"/> anchors it against just the roots that can have issued it.
+    /// </summary>
+    public X509ChainPolicy CreateHandshakeChainPolicy()
+    {
+        if (_roots.Value is null)
+        {
+            return CreateChainPolicy();
+        }
+        var policy = CreateChainPolicy();
+        policy.CustomTrustStore.Clear();
+        return policy;
+    }
+
+    /// <summary>
+    /// The verdict on a handshake made with <see cref="CreateHandshakeChainPolicy"/>: with the system store alone the
+    /// handshake's own chain (<see cref="FromHandshake"/>); with extra anchors the chain built again against the
+    /// anchors named as issuers in it, and, if that finds no trusted path, against every anchor (so a verdict of
+    /// "not trusted" is always the whole store's).
+    /// </summary>
+    public WebPkiVerdict CheckHandshake(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, string hostname)
+    {
+        if (_roots.Value is not { } roots || certificate is null || !errors.HasFlag(SslPolicyErrors.RemoteCertificateChainErrors))
+        {
+            return FromHandshake(certificate, chain, errors, hostname);
+        }
+        using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        var presented = new X509Certificate2Collection();
+        if (chain is not null)
+        {
+            presented.AddRange(chain.ChainPolicy.ExtraStore);
+            foreach (var element in chain.ChainElements)
+            {
+                presented.Add(element.Certificate);
+            }
+        }
+        var statuses = BuildAgainst(leaf, presented, roots.IssuersOf(leaf, presented));
+        if (statuses is not null)
+        {
+            statuses = BuildAgainst(leaf, presented, CreateChainPolicy().CustomTrustStore);
+        }
+        if (statuses is not null)
+        {
+            return ChainFailure(leaf, statuses);
+        }
+        return FromHandshake(certificate, chain, errors & ~SslPolicyErrors.RemoteCertificateChainErrors, hostname);
+    }
+
+    /// <summary>Builds the chain of <paramref name="leaf"/> with <paramref name="anchors"/> as the only trust: null when it is trusted, else its statuses.</summary>
+    private List<X509ChainStatusFlags>? BuildAgainst(X509Certificate2 leaf, X509Certificate2Collection presented, X509Certificate2Collection anchors)
+    {
+        using var rebuilt = new X509Chain { ChainPolicy = CreateChainPolicy() };
+        rebuilt.ChainPolicy.CustomTrustStore.Clear();
+        rebuilt.ChainPolicy.CustomTrustStore.AddRange(anchors);
+        rebuilt.ChainPolicy.ExtraStore.AddRange(presented);
+        return rebuilt.Build(leaf) ? null : rebuilt.ChainStatus.Select(s => s.Status).Distinct().ToList();
+    }
+
+    /// <summary>The custom trust store by subject name: the anchors that can have issued a certificate, found without OpenSSL's store.</summary>
+    private sealed class RootIndex
+    {
+        private readonly Dictionary<string, List<X509Certificate2>> _bySubject = new(StringComparer.Ordinal);
+
+        public RootIndex(X509Certificate2Collection anchors)
+        {
+            foreach (var anchor in anchors)
+            {
+                var key = Convert.ToHexString(anchor.SubjectName.RawData);
+                if (!_bySubject.TryGetValue(key, out var list))
+                {
+                    _bySubject[key] = list = [];
+                }
+                list.Add(anchor);
+            }
+        }
+
+        /// <summary>The anchors whose subject is the issuer of the leaf or of a presented certificate, and their own issuers in turn.</summary>
+        public X509Certificate2Collection IssuersOf(X509Certificate2 leaf, X509Certificate2Collection presented)
+        {
+            var found = new X509Certificate2Collection();
+            var pending = new Queue<X509Certificate2>([leaf, .. presented]);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            while (pending.TryDequeue(out var cert))
+            {
+                var issuer = Convert.ToHexString(cert.IssuerName.RawData);
+                if (seen.Add(issuer) && _bySubject.TryGetValue(issuer, out var anchors))
+                {
+                    found.AddRange(anchors.ToArray());
+                    anchors.ForEach(pending.Enqueue);
+                }
+            }
+            return found;
+        }
+    }
 
     /// <summary>Maps the chain the TLS handshake built (with <see cref="CreateChainPolicy"/>) to a verdict, without building another.</summary>
     public static WebPkiVerdict FromHandshake(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, string hostname)

@@ -1,3 +1,5 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Time.Testing;
 using Rampart.Core.Tests.Support;
 using Rampart.Core.Tls;
@@ -138,5 +140,70 @@ public sealed class WebPkiValidatorTests : IDisposable
         var ex = Assert.Throws<TrustAnchorException>(() => TrustAnchors.Load(_dir, sslCertFile: ""));
 
         Assert.Contains("directory", ex.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>What a TLS handshake does with <see cref="WebPkiValidator.CreateHandshakeChainPolicy"/>: builds the chain at the real time, the presented certificates as the extra store.</summary>
+    private static (X509Chain Chain, SslPolicyErrors Errors) Handshake(WebPkiValidator validator, X509Certificate2 leaf, params X509Certificate2[] presented)
+    {
+        var chain = new X509Chain { ChainPolicy = validator.CreateHandshakeChainPolicy() };
+        chain.ChainPolicy.ExtraStore.AddRange(presented);
+        return (chain, chain.Build(leaf) ? SslPolicyErrors.None : SslPolicyErrors.RemoteCertificateChainErrors);
+    }
+
+    [Fact]
+    public void CreateHandshakeChainPolicy_WithExtraRoots_AnchorsNothing_SystemOnly_AsTheChainPolicy()
+    {
+        var withExtra = Validator();
+        var handshake = withExtra.CreateHandshakeChainPolicy();
+
+        Assert.Equal(X509ChainTrustMode.CustomRootTrust, handshake.TrustMode);
+        Assert.Empty(handshake.CustomTrustStore);
+        Assert.Contains(withExtra.CreateChainPolicy().CustomTrustStore, c => c.Thumbprint == s_pki.Root.Thumbprint);
+        Assert.Equal(X509ChainTrustMode.System, Validator(trustTestRoot: false).CreateHandshakeChainPolicy().TrustMode);
+    }
+
+    [Fact]
+    public void CheckHandshake_ChainToExtraRoot_ValidThoughTheHandshakeAnchoredNothing()
+    {
+        var validator = Validator();
+        var leaf = s_pki.Leaf("mta-sts.example.org", DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var (chain, errors) = Handshake(validator, leaf, s_pki.Intermediate);
+        using (chain)
+        {
+            Assert.Equal(SslPolicyErrors.RemoteCertificateChainErrors, errors);
+
+            var verdict = validator.CheckHandshake(leaf, chain, errors, "mta-sts.example.org");
+
+            Assert.True(verdict.IsValid, verdict.Message);
+        }
+    }
+
+    [Fact]
+    public void CheckHandshake_RootNotAnAnchor_NotTrusted()
+    {
+        var validator = Validator();
+        var stranger = new TestPki("Stranger");
+        var leaf = stranger.Leaf("mta-sts.example.org", DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var (chain, errors) = Handshake(validator, leaf, stranger.Intermediate);
+        using (chain)
+        {
+            var verdict = validator.CheckHandshake(leaf, chain, errors, "mta-sts.example.org");
+
+            Assert.Equal(WebPkiFailure.NotTrusted, verdict.Failure);
+        }
+    }
+
+    [Fact]
+    public void CheckHandshake_ExpiredLeaf_Expired()
+    {
+        var validator = Validator();
+        var leaf = s_pki.Leaf("mta-sts.example.org", DateTimeOffset.UtcNow.AddDays(-30), DateTimeOffset.UtcNow.AddDays(-1));
+        var (chain, errors) = Handshake(validator, leaf, s_pki.Intermediate);
+        using (chain)
+        {
+            var verdict = validator.CheckHandshake(leaf, chain, errors, "mta-sts.example.org");
+
+            Assert.Equal(WebPkiFailure.Expired, verdict.Failure);
+        }
     }
 }

@@ -60,5 +60,7 @@ public sealed class TlsRptHttpsDeliveryTests : IAsyncDisposable
         var result = await PostAsync("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", new TestPki("Stranger"));
 
         Assert.Equal(TlsRptDeliveryStatus.TemporaryFailure, result.Status);
+        // The verdict of the shared client's certificate check, not the handshake's generic "rejected by the callback".
+        Assert.Contains("is not trusted", result.Detail, StringComparison.Ordinal);
     }
 }
