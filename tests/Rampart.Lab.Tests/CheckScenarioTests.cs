@@ -75,10 +75,16 @@ public class CheckScenarioTests
         }
         foreach (var f in findings)
         {
-            foreach (var key in new[] { "id", "severity", "subject", "message", "fix", "reference" })
+            foreach (var key in new[] { "id", "severity", "subject", "message", "fix", "reference", "docs", "detail" })
             {
                 Assert.Equal(JsonValueKind.String, f.GetProperty(key).ValueKind);
             }
+            Assert.All(f.GetProperty("records").EnumerateArray(), r => Assert.Contains(" IN ", r.GetString(), StringComparison.Ordinal));
+            // Fixes are one sentence (at most 160 characters in the catalogue, plus the domain named where it says <domain>), never a placeholder.
+            var fix = f.GetProperty("fix").GetString()!;
+            Assert.True(fix.Length <= Rampart.Core.Check.CheckDefinition.MaxFixLength + domain.Length, $"{f.GetProperty("id").GetString()}: {fix}");
+            Assert.DoesNotContain("<domain>", fix + f.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.StartsWith("docs/checks.md#", f.GetProperty("docs").GetString(), StringComparison.Ordinal);
         }
         Assert.Equal(domain, json.GetProperty("domain").GetString());
     }
@@ -239,6 +245,15 @@ public class CheckScenarioTests
             foreach (var f in domain.GetProperty("findings").EnumerateArray().Where(f => f.GetProperty("severity").GetString() == "failure"))
             {
                 Assert.Contains($"FAILURE {f.GetProperty("id").GetString()} [{f.GetProperty("subject").GetString()}]", text.Stdout, StringComparison.Ordinal);
+            }
+            // Every shown finding carries its whole one-sentence fix and, as an indented block under it, the records to publish.
+            foreach (var f in domain.GetProperty("findings").EnumerateArray().Where(f => f.GetProperty("severity").GetString() is "failure" or "warning"))
+            {
+                Assert.Contains($" Fix: {f.GetProperty("fix").GetString()} (docs/checks.md#", text.Stdout, StringComparison.Ordinal);
+                foreach (var record in f.GetProperty("records").EnumerateArray())
+                {
+                    Assert.Contains("\n      " + record.GetString() + "\n", text.Stdout, StringComparison.Ordinal);
+                }
             }
         }
         Assert.DoesNotContain(lines, l => l.Contains(" ok      mx.ok ", StringComparison.Ordinal));

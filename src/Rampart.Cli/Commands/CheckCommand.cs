@@ -24,7 +24,7 @@ internal static class CheckCommand
         var domains = DomainArgument.MailDomains("domain", "Receiving domains to audit (the part after @).");
         var json = new Option<bool>("--json")
         {
-            Description = "Write the reports as JSON, one shape for one domain or many: {status, domains: [{domain, status, findings: [{id, severity, subject, message, fix, reference}]}]}.",
+            Description = "Write the reports as JSON, one shape for one domain or many: {status, domains: [{domain, status, findings: [{id, severity, subject, message, fix, reference, docs, records, detail}]}]}; fix is one sentence, records the zone-file lines to publish, detail the rest.",
         };
         var nagios = new Option<bool>("--nagios")
         {
@@ -70,7 +70,8 @@ internal static class CheckCommand
             "Audit receiving domains as a sender sees them: MX, DNSSEC (and RRSIG expiry), STARTTLS, TLS version and certificates on " +
             "every MX address, DANE TLSA (present, usable, matching, rollover-ready), MTA-STS (record, fetch, policy, MX coverage, " +
             "enforce readiness), TLS-RPT and DANE/MTA-STS consistency; with --next-cert, whether TLSA already covers the next certificate and whether MTA-STS senders would accept it. Finding ids are listed in docs/checks.md. " +
-            "Shows failures and warnings (with a short fix and the docs/checks.md section), hides ok and info lines unless -v, and ends with " +
+            "Shows failures and warnings (each with a one-sentence fix, the docs/checks.md section and any records to publish), hides ok and info lines unless -v " +
+            "(which also prints each finding's detail), and ends with " +
             "one line across domains. Exit 0 ok, 1 warnings, 2 failures, 3 unknown (unusable input, or the local resolver does not answer).")
         {
             domains, json, nagios, timeout, concurrency, rrsigDays, certDays, port, nextCert, watch, interval, metrics, webhook, testingLimit, once, logLevel,
@@ -165,7 +166,8 @@ internal static class CheckCommand
             var checker = CreateChecker(services, settings);
             if (watching is not null)
             {
-                return await CheckWatch.RunAsync(watching, watched!, checker, services.Time, ct).ConfigureAwait(false);
+                return await CheckWatch.RunAsync(watching, watched!, checker, services.Time,
+                    (reports, token) => ResolverDownAsync(services, settings.Timeout, reports, token), ct).ConfigureAwait(false);
             }
             if (parse.GetValue(json) && parse.GetValue(nagios))
             {
