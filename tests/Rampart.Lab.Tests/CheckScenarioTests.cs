@@ -216,7 +216,13 @@ public class CheckScenarioTests
         var result = await CliRunner.RunAsync(["check", domain, "--nagios", "--timeout", "3"], null, TimeSpan.FromSeconds(90));
 
         Assert.True(exitCode == result.ExitCode, result.ToString());
-        Assert.StartsWith(start, Assert.Single(result.Stdout.Trim().Split('\n')), StringComparison.Ordinal);
+        var line = Assert.Single(result.Stdout.Trim().Split('\n'));
+        Assert.StartsWith(start, line, StringComparison.Ordinal);
+        // Perfdata as monitoring systems parse it: after the one '|', space-separated 'label=value;warn;crit;min;max'.
+        var (text, perfdata) = line.Split('|') is [var t, var p] ? (t, p.Trim()) : throw new Xunit.Sdk.XunitException($"not one '|': {line}");
+        Assert.Matches(@"^(OK|WARNING|CRITICAL) - \S", text);
+        Assert.Matches(@"^([a-z_]+=\d+;;;0)( [a-z_]+=\d+;;;0)*$", perfdata);
+        Assert.Contains($"{(exitCode == 2 ? "failure" : exitCode == 1 ? "warning" : "ok")}=1;;;0", perfdata, StringComparison.Ordinal);
     }
 
     /// <summary>
