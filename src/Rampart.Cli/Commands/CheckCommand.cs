@@ -49,7 +49,8 @@ internal static class CheckCommand
         var watch = new Option<string?>("--watch")
         {
             Description = "Monitor: re-check the domains listed in FILE (one per line, # comments) every --interval, remember the findings " +
-                          $"({SqliteFindingHistory.FileName} in --state-dir), log the findings that appear and clear, serve --metrics, POST --webhook on change.",
+                          $"({SqliteFindingHistory.FileName} in --state-dir), log the findings that appear and clear, serve --metrics, POST --webhook on change. " +
+                          "A round in which the local resolver itself does not answer judges no domain: one warning line, the history kept.",
             HelpName = "FILE",
         };
         var interval = OptionValues.Duration("--interval", "With --watch: time between round starts, 10s to 7d (e.g. 15m, 1h). Default 1h.",
@@ -58,7 +59,8 @@ internal static class CheckCommand
             "With --watch: serve Prometheus metrics at http://IP:PORT/metrics (rampart_check_findings, rampart_check_status, rampart_check_rounds_total).",
             "127.0.0.1:9462");
         var webhook = OptionValues.HttpUrl("--webhook",
-            "With --watch: POST {domain, status, appeared: [findings], cleared: [findings]} as JSON to this http(s) URL for each domain that changed.");
+            "With --watch: POST {event: change, domain, status, appeared: [findings], cleared: [findings]} as JSON to this http(s) URL for each domain " +
+            "that changed, and {event: resolver-down|resolver-up, ...} when the local resolver stops or starts answering.");
         var stateDir = GlobalOptions.StateDir;
         var logLevel = LogLevelOption.Create();
         logLevel.Description = "With --watch: " + logLevel.Description;
