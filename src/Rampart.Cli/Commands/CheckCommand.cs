@@ -67,7 +67,7 @@ internal static class CheckCommand
         var testingLimit = OptionValues.OptionalCount("--testing-limit",
             "With --watch: warn (mta-sts.policy.testing-too-long) when a policy has been seen in mode testing for longer than this many days. Default 30.",
             1, 3650, "days", "DAYS");
-        var once = new Option<bool>("--once") { Description = "With --watch: run one round and exit (0 ok, 1 warnings, 2 failures), e.g. from cron." };
+        var once = new Option<bool>("--once") { Description = "With --watch: run one round and exit (0 ok, 1 warnings, 2 failures, 3 when the local resolver does not answer), e.g. from cron." };
         var command = new Command("check",
             "Audit receiving domains as a sender sees them: MX, DNSSEC (and RRSIG expiry), STARTTLS, TLS version and certificates on " +
             "every MX address, DANE TLSA (present, usable, matching, rollover-ready), MTA-STS (record, fetch, policy, MX coverage, " +
