@@ -13,9 +13,6 @@ namespace Rampart.Cli;
 /// </summary>
 internal static class CheckOutput
 {
-    /// <summary>A fix shown on a human line is cut here (the whole text is in --json and under -v).</summary>
-    private const int FixLength = 160;
-
     /// <summary>Nagios-style: 0 when every domain is ok, 1 when the worst is a warning, 2 when any has a failure.</summary>
     public static int ExitCode(IReadOnlyList<DomainCheckReport> reports) =>
         reports.Count == 0 ? ExitCodes.Ok : reports.Max(r => r.Status) switch
@@ -71,8 +68,9 @@ internal static class CheckOutput
 
     /// <summary>
     /// The monitoring view: domains with failures first, then warnings, then ok; per domain its verdict line and, unless
-    /// <paramref name="verbose"/>, only its failure and warning lines (each with a short fix and the docs anchor); then
-    /// one summary line across domains. <paramref name="verbose"/> shows every finding with its whole fix.
+    /// <paramref name="verbose"/>, only its failure and warning lines (each with its one-sentence fix and the docs anchor,
+    /// then the records to publish, if any, as an indented block); then one summary line across domains.
+    /// <paramref name="verbose"/> shows every finding, and each finding's detail indented under it.
     /// </summary>
     public static void WriteHuman(IReadOnlyList<DomainCheckReport> reports, bool verbose, string? unknown = null)
     {
@@ -89,8 +87,16 @@ internal static class CheckOutput
                     hidden++;
                     continue;
                 }
-                var fix = f.Fix.Length == 0 || (f.Severity < CheckSeverity.Warning && !verbose) ? "" : $" Fix: {(verbose ? f.Fix : Short(f.Fix))}";
+                var fix = f.Fix.Length == 0 ? "" : $" Fix: {f.Fix}";
                 Console.WriteLine($"  {ConsoleReport.Label(f.Severity)} {f.Id} [{f.Subject}] {f.Message.TrimEnd('.')}.{fix}" + ConsoleReport.Note($" ({CheckDocs.Anchor(f.Id)}; {f.Reference})"));
+                foreach (var record in f.Records)
+                {
+                    Console.WriteLine("      " + record);
+                }
+                if (verbose && f.Detail.Length > 0)
+                {
+                    Console.WriteLine("      " + ConsoleReport.Note(f.Detail));
+                }
             }
         }
         if (unknown is not null)
@@ -155,14 +161,6 @@ internal static class CheckOutput
         static string Worst(List<DomainCheckReport> domains, CheckSeverity severity) =>
             string.Join(", ", domains.Take(5).Select(d => $"{d.Domain} ({string.Join(" ", d.Findings.Where(f => f.Severity == severity).Select(f => f.Id).Distinct().Take(3))})"))
             + (domains.Count > 5 ? $", +{domains.Count - 5} more" : "");
-    }
-
-    /// <summary>The fix's first sentence, or its first <see cref="FixLength"/> characters.</summary>
-    internal static string Short(string fix)
-    {
-        var end = fix.IndexOf(". ", StringComparison.Ordinal);
-        var cut = end > 0 && end < FixLength ? fix[..(end + 1)] : fix.Length <= FixLength ? fix : fix[..FixLength].TrimEnd() + "…";
-        return cut;
     }
 }
 

@@ -50,7 +50,8 @@ internal static class ConsoleReport
 
     /// <summary>
     /// A finding's properties in the current JSON object: id, severity, subject, message, fix, reference (the
-    /// DESIGN.md finding shape; the caller may add more).
+    /// DESIGN.md finding shape), then docs (the docs/checks.md section), records (zone-file lines to publish, often
+    /// none) and detail (what the one-sentence fix leaves out, often empty); the caller may add more.
     /// </summary>
     public static void WriteFinding(Utf8JsonWriter w, CheckFinding finding)
     {
@@ -60,6 +61,9 @@ internal static class ConsoleReport
         w.WriteString("message", finding.Message);
         w.WriteString("fix", finding.Fix);
         w.WriteString("reference", finding.Reference);
+        w.WriteString("docs", CheckDocs.Anchor(finding.Id));
+        WriteStrings(w, "records", finding.Records);
+        w.WriteString("detail", finding.Detail);
     }
 
     /// <summary>A piece of advice as a JSON object: id, severity, message, fix.</summary>

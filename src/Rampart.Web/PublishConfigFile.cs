@@ -75,7 +75,17 @@ internal static class PublishConfigFile
             (d, v) => d with { TokenFile = v })
         .Key("basic_user", ConfigTypes.Text, "", "Require HTTP basic authentication as this user (with password_hash).", (d, v) => d with { BasicUser = v })
         .Key("password_hash", ConfigTypes.Text, "", "The hash of basic_user's password, as 'rampart dashboard --hash-password' prints it.",
-            (d, v) => d with { PasswordHash = v });
+            (d, v) => d with { PasswordHash = v })
+        .Key("max_credential_failures", ConfigTypes.Int(1, CredentialFailureLimits.MostFailures), Text(CredentialFailureLimits.Default.MaxFailures),
+            "Wrong credentials an address may send within credential_failure_window; then it gets 429 until the window ends (docs/dashboard.md).",
+            (d, v) => d with { FailureLimits = d.FailureLimits with { MaxFailures = v } })
+        .Key("credential_failure_window", ConfigTypes.Int(1, CredentialFailureLimits.MostWindowSeconds), Text((int)CredentialFailureLimits.Default.Window.TotalSeconds),
+            "Seconds, counted from an address's first wrong credential, over which max_credential_failures apply and the refusal lasts.",
+            (d, v) => d with { FailureLimits = d.FailureLimits with { Window = TimeSpan.FromSeconds(v) } })
+        .Key("credential_failure_addresses", ConfigTypes.Int(CredentialFailureLimits.FewestAddresses, CredentialFailureLimits.MostAddresses),
+            Text(CredentialFailureLimits.Default.MaxAddresses),
+            "Client addresses (IPv6: /64 networks) counted at once; when full, ended windows and then the oldest addresses not refused are dropped.",
+            (d, v) => d with { FailureLimits = d.FailureLimits with { MaxAddresses = v } });
 
     /// <summary>The <c>serve:</c> section (rampart serve).</summary>
     public static readonly ConfigSection<ServeSettings> Serve = new ConfigSection<ServeSettings>()
@@ -103,6 +113,8 @@ internal static class PublishConfigFile
 
     /// <summary>What the top level holds while it is read.</summary>
     private sealed record PublishFile(PublishDomainOptions TopLevel, List<(PublishDomainOptions Options, YamlNode Node, string Where)> Domains, ServeSettings Serve);
+
+    private static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public static PublishConfig Load(string path) =>
         ConfigReader.ReadFile(path, "publish YAML file", out var error) is { } text ? Parse(text, path) : throw new RampartException(error!);

@@ -60,8 +60,9 @@ public sealed class CheckRotationTests : IDisposable
         Assert.Equal("warning", warning.GetProperty("severity").GetString());
         Assert.Equal("mx.dane.test", warning.GetProperty("subject").GetString());
         Assert.Contains(line, warning.GetProperty("message").GetString(), StringComparison.Ordinal);
-        Assert.Contains(line, warning.GetProperty("fix").GetString(), StringComparison.Ordinal);
-        Assert.Contains("wait", warning.GetProperty("fix").GetString(), StringComparison.Ordinal);
+        Assert.Equal(line, Assert.Single(warning.GetProperty("records").EnumerateArray()).GetString());
+        Assert.Contains("wait", warning.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.True(warning.GetProperty("fix").GetString()!.Length <= 160, warning.GetProperty("fix").GetString());
         Assert.Equal("warning", report.GetProperty("status").GetString());
         Assert.Equal(1, exitCode);
         Assert.Contains(line, await Generate(file), StringComparison.Ordinal);
@@ -82,7 +83,7 @@ public sealed class CheckRotationTests : IDisposable
         var warning = Finding(report, "dane.rotation.next-not-covered");
         Assert.Contains("other-ca.pem", warning.GetProperty("message").GetString(), StringComparison.Ordinal);
         var line = $"_25._tcp.mx.dane-ta.test. IN TLSA 2 1 1 {Convert.ToHexString(SHA256.HashData(otherCa.PublicKey.ExportSubjectPublicKeyInfo()))}";
-        Assert.Contains(line, warning.GetProperty("fix").GetString(), StringComparison.Ordinal);
+        Assert.Contains(line, warning.GetProperty("records").EnumerateArray().Select(r => r.GetString()));
     }
 
     /// <summary>
@@ -113,16 +114,18 @@ public sealed class CheckRotationTests : IDisposable
     }
 
     [Fact]
-    public async Task LiveMismatch_FixNamesTheLiveRecordAndTheRunbook()
+    public async Task LiveMismatch_RecordsNameTheLiveRecord_DetailTheRunbook()
     {
         var live = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(State, "pki", "mx", "mx.dane-mismatch.test", "cert.pem")));
 
         var (_, report) = await Check("dane-mismatch.test");
 
-        var fix = Finding(report, "dane.tlsa.no-match").GetProperty("fix").GetString()!;
-        Assert.Contains($"_25._tcp.mx.dane-mismatch.test. IN TLSA 3 1 1 {Convert.ToHexString(SHA256.HashData(live.PublicKey.ExportSubjectPublicKeyInfo()))}",
-            fix, StringComparison.Ordinal);
-        Assert.Contains("Rotate in this order", fix, StringComparison.Ordinal);
+        var finding = Finding(report, "dane.tlsa.no-match");
+        Assert.Equal($"_25._tcp.mx.dane-mismatch.test. IN TLSA 3 1 1 {Convert.ToHexString(SHA256.HashData(live.PublicKey.ExportSubjectPublicKeyInfo()))}",
+            Assert.Single(finding.GetProperty("records").EnumerateArray()).GetString());
+        Assert.Contains("Rotate in this order", finding.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.True(finding.GetProperty("fix").GetString()!.Length <= 160, finding.GetProperty("fix").GetString());
+        Assert.Contains("docs/checks.md#dane", finding.GetProperty("docs").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

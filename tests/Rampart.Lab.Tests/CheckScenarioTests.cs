@@ -75,10 +75,16 @@ public class CheckScenarioTests
         }
         foreach (var f in findings)
         {
-            foreach (var key in new[] { "id", "severity", "subject", "message", "fix", "reference" })
+            foreach (var key in new[] { "id", "severity", "subject", "message", "fix", "reference", "docs", "detail" })
             {
                 Assert.Equal(JsonValueKind.String, f.GetProperty(key).ValueKind);
             }
+            Assert.All(f.GetProperty("records").EnumerateArray(), r => Assert.Contains(" IN ", r.GetString(), StringComparison.Ordinal));
+            // Fixes are one sentence (at most 160 characters in the catalogue, plus the domain named where it says <domain>), never a placeholder.
+            var fix = f.GetProperty("fix").GetString()!;
+            Assert.True(fix.Length <= Rampart.Core.Check.CheckDefinition.MaxFixLength + domain.Length, $"{f.GetProperty("id").GetString()}: {fix}");
+            Assert.DoesNotContain("<domain>", fix + f.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.StartsWith("docs/checks.md#", f.GetProperty("docs").GetString(), StringComparison.Ordinal);
         }
         Assert.Equal(domain, json.GetProperty("domain").GetString());
     }
@@ -210,7 +216,13 @@ public class CheckScenarioTests
         var result = await CliRunner.RunAsync(["check", domain, "--nagios", "--timeout", "3"], null, TimeSpan.FromSeconds(90));
 
         Assert.True(exitCode == result.ExitCode, result.ToString());
-        Assert.StartsWith(start, Assert.Single(result.Stdout.Trim().Split('\n')), StringComparison.Ordinal);
+        var line = Assert.Single(result.Stdout.Trim().Split('\n'));
+        Assert.StartsWith(start, line, StringComparison.Ordinal);
+        // Perfdata as monitoring systems parse it: after the one '|', space-separated 'label=value;warn;crit;min;max'.
+        var (text, perfdata) = line.Split('|') is [var t, var p] ? (t, p.Trim()) : throw new Xunit.Sdk.XunitException($"not one '|': {line}");
+        Assert.Matches(@"^(OK|WARNING|CRITICAL) - \S", text);
+        Assert.Matches(@"^([a-z_]+=\d+;;;0)( [a-z_]+=\d+;;;0)*$", perfdata);
+        Assert.Contains($"{(exitCode == 2 ? "failure" : exitCode == 1 ? "warning" : "ok")}=1;;;0", perfdata, StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -239,6 +251,15 @@ public class CheckScenarioTests
             foreach (var f in domain.GetProperty("findings").EnumerateArray().Where(f => f.GetProperty("severity").GetString() == "failure"))
             {
                 Assert.Contains($"FAILURE {f.GetProperty("id").GetString()} [{f.GetProperty("subject").GetString()}]", text.Stdout, StringComparison.Ordinal);
+            }
+            // Every shown finding carries its whole one-sentence fix and, as an indented block under it, the records to publish.
+            foreach (var f in domain.GetProperty("findings").EnumerateArray().Where(f => f.GetProperty("severity").GetString() is "failure" or "warning"))
+            {
+                Assert.Contains($" Fix: {f.GetProperty("fix").GetString()} (docs/checks.md#", text.Stdout, StringComparison.Ordinal);
+                foreach (var record in f.GetProperty("records").EnumerateArray())
+                {
+                    Assert.Contains("\n      " + record.GetString() + "\n", text.Stdout, StringComparison.Ordinal);
+                }
             }
         }
         Assert.DoesNotContain(lines, l => l.Contains(" ok      mx.ok ", StringComparison.Ordinal));

@@ -1,5 +1,6 @@
 using Rampart.Core;
 using Rampart.Core.MtaSts;
+using Rampart.Web.Dashboard;
 
 namespace Rampart.Web.Tests;
 
@@ -36,6 +37,10 @@ public class PublishConfigFileTests
     [InlineData("domain: example.test\nmx: mx.example.test\nserve:\n  listen: nowhere\n", "t.yml:4: serve.listen: 'nowhere' is not IP:PORT")]
     [InlineData("domains:\n  - domain: a.test\n    mx: mx.a.test\n  - domain: a.test\n    mx: mx.a.test\n", "listed twice")]
     [InlineData("domain: [unclosed\n", "invalid YAML")]
+    [InlineData("domain: example.test\nmx: mx.example.test\nserve:\n  dashboard:\n    max_credential_failures: 0\n", "t.yml:5: serve.dashboard.max_credential_failures: ")]
+    [InlineData("domain: example.test\nmx: mx.example.test\nserve:\n  dashboard:\n    credential_failure_window: 86401\n", "t.yml:5: serve.dashboard.credential_failure_window: ")]
+    [InlineData("domain: example.test\nmx: mx.example.test\nserve:\n  dashboard:\n    credential_failure_addresses: 15\n", "t.yml:5: serve.dashboard.credential_failure_addresses: ")]
+    [InlineData("domain: example.test\nmx: mx.example.test\nserve:\n  dashboard:\n    credential_failure_window: 10m\n", "t.yml:5: serve.dashboard.credential_failure_window: '10m' is not a whole number")]
     public void Parse_BadValue_OneErrorNamingTheKey(string yaml, string expected)
     {
         var ex = Assert.Throws<RampartException>(() => PublishConfigFile.Parse(yaml, "t.yml"));
@@ -78,6 +83,19 @@ public class PublishConfigFileTests
 
         Assert.Equal(["127.0.0.1:8443", "[::1]:8443"], config.Serve.Listen.Select(e => e.ToString()));
         Assert.Equal(new ServeSettings(config.Serve.Listen, "/etc/certs", "/reports", 2048, "/var/lib/x"), config.Serve);
+    }
+
+    [Fact]
+    public void Parse_DashboardCredentialLimits_ReadOrDefault()
+    {
+        var set = PublishConfigFile.Parse(
+            "domain: example.test\nmx: mx.example.test\nserve:\n  dashboard:\n    token_file: /etc/t\n    max_credential_failures: 3\n" +
+            "    credential_failure_window: 3600\n    credential_failure_addresses: 100000\n", "t.yml");
+        var unset = PublishConfigFile.Parse("domain: example.test\nmx: mx.example.test\nserve:\n  dashboard:\n    token_file: /etc/t\n", "t.yml");
+
+        Assert.Equal(new CredentialFailureLimits(3, TimeSpan.FromHours(1), 100_000), set.Serve.Dashboard!.FailureLimits);
+        Assert.Equal(CredentialFailureLimits.Default, unset.Serve.Dashboard!.FailureLimits);
+        Assert.Equal(new CredentialFailureLimits(10, TimeSpan.FromMinutes(10), 4096), CredentialFailureLimits.Default);
     }
 
     // Inputs found by fuzz/run (publish-config, daemon-config) on which YamlDotNet throws InvalidOperationException or

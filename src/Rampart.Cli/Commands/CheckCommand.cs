@@ -24,7 +24,7 @@ internal static class CheckCommand
         var domains = DomainArgument.MailDomains("domain", "Receiving domains to audit (the part after @).");
         var json = new Option<bool>("--json")
         {
-            Description = "Write the reports as JSON, one shape for one domain or many: {status, domains: [{domain, status, findings: [{id, severity, subject, message, fix, reference}]}]}.",
+            Description = "Write the reports as JSON, one shape for one domain or many: {status, domains: [{domain, status, findings: [{id, severity, subject, message, fix, reference, docs, records, detail}]}]}; fix is one sentence, records the zone-file lines to publish, detail the rest.",
         };
         var nagios = new Option<bool>("--nagios")
         {
@@ -49,7 +49,8 @@ internal static class CheckCommand
         var watch = new Option<string?>("--watch")
         {
             Description = "Monitor: re-check the domains listed in FILE (one per line, # comments) every --interval, remember the findings " +
-                          $"({SqliteFindingHistory.FileName} in --state-dir), log the findings that appear and clear, serve --metrics, POST --webhook on change.",
+                          $"({SqliteFindingHistory.FileName} in --state-dir), log the findings that appear and clear, serve --metrics, POST --webhook on change. " +
+                          "A round in which the local resolver itself does not answer judges no domain: one warning line, the history kept.",
             HelpName = "FILE",
         };
         var interval = OptionValues.Duration("--interval", "With --watch: time between round starts, 10s to 7d (e.g. 15m, 1h). Default 1h.",
@@ -58,19 +59,21 @@ internal static class CheckCommand
             "With --watch: serve Prometheus metrics at http://IP:PORT/metrics (rampart_check_findings, rampart_check_status, rampart_check_rounds_total).",
             "127.0.0.1:9462");
         var webhook = OptionValues.HttpUrl("--webhook",
-            "With --watch: POST {domain, status, appeared: [findings], cleared: [findings]} as JSON to this http(s) URL for each domain that changed.");
+            "With --watch: POST {event: change, domain, status, appeared: [findings], cleared: [findings]} as JSON to this http(s) URL for each domain " +
+            "that changed, and {event: resolver-down|resolver-up, ...} when the local resolver stops or starts answering.");
         var stateDir = GlobalOptions.StateDir;
         var logLevel = LogLevelOption.Create();
         logLevel.Description = "With --watch: " + logLevel.Description;
         var testingLimit = OptionValues.OptionalCount("--testing-limit",
             "With --watch: warn (mta-sts.policy.testing-too-long) when a policy has been seen in mode testing for longer than this many days. Default 30.",
             1, 3650, "days", "DAYS");
-        var once = new Option<bool>("--once") { Description = "With --watch: run one round and exit (0 ok, 1 warnings, 2 failures), e.g. from cron." };
+        var once = new Option<bool>("--once") { Description = "With --watch: run one round and exit (0 ok, 1 warnings, 2 failures, 3 when the local resolver does not answer), e.g. from cron." };
         var command = new Command("check",
             "Audit receiving domains as a sender sees them: MX, DNSSEC (and RRSIG expiry), STARTTLS, TLS version and certificates on " +
             "every MX address, DANE TLSA (present, usable, matching, rollover-ready), MTA-STS (record, fetch, policy, MX coverage, " +
             "enforce readiness), TLS-RPT and DANE/MTA-STS consistency; with --next-cert, whether TLSA already covers the next certificate and whether MTA-STS senders would accept it. Finding ids are listed in docs/checks.md. " +
-            "Shows failures and warnings (with a short fix and the docs/checks.md section), hides ok and info lines unless -v, and ends with " +
+            "Shows failures and warnings (each with a one-sentence fix, the docs/checks.md section and any records to publish), hides ok and info lines unless -v " +
+            "(which also prints each finding's detail), and ends with " +
             "one line across domains. Exit 0 ok, 1 warnings, 2 failures, 3 unknown (unusable input, or the local resolver does not answer).")
         {
             domains, json, nagios, timeout, concurrency, rrsigDays, certDays, port, nextCert, watch, interval, metrics, webhook, testingLimit, once, logLevel,
@@ -165,7 +168,8 @@ internal static class CheckCommand
             var checker = CreateChecker(services, settings);
             if (watching is not null)
             {
-                return await CheckWatch.RunAsync(watching, watched!, checker, services.Time, ct).ConfigureAwait(false);
+                return await CheckWatch.RunAsync(watching, watched!, checker, services.Time,
+                    (reports, token) => ResolverDownAsync(services, settings.Timeout, reports, token), ct).ConfigureAwait(false);
             }
             if (parse.GetValue(json) && parse.GetValue(nagios))
             {

@@ -26,9 +26,10 @@ internal sealed record CheckWatchOptions(string File, TimeSpan Interval, IPEndPo
 /// <summary>
 /// <c>rampart check --watch FILE</c>: the monitor. Re-checks the domains of FILE every interval (rounds never overlap),
 /// remembers the findings in <c>check-history.sqlite</c> in the state directory, logs one line per finding that appeared
-/// or cleared plus a round summary, serves Prometheus metrics and POSTs a webhook per changed domain. SIGTERM/SIGINT
-/// stop it between or within a round (an interrupted domain keeps its previous state). <c>--once</c> runs one round and
-/// exits Nagios-style like <c>rampart check</c>.
+/// or cleared plus a round summary, serves Prometheus metrics and POSTs a webhook per changed domain. A round in which
+/// the local resolver itself is down judges no domain: one warning line, one webhook event per outage, the history kept.
+/// SIGTERM/SIGINT stop it between or within a round (an interrupted domain keeps its previous state). <c>--once</c> runs
+/// one round and exits Nagios-style like <c>rampart check</c> (3 when the resolver is down).
 /// </summary>
 internal static partial class CheckWatch
 {
@@ -95,12 +96,14 @@ internal static partial class CheckWatch
     }
 
     /// <summary>Runs the monitor until a signal (or one round with <see cref="CheckWatchOptions.Once"/>).</summary>
-    public static async Task<int> RunAsync(CheckWatchOptions options, IReadOnlyList<string> domains, DomainChecker checker, TimeProvider time, CancellationToken cancellationToken)
+    /// <param name="resolverDown">Given a round's reports, why the local resolver itself is down, or null when it answers (see <see cref="WatchRound"/>).</param>
+    public static async Task<int> RunAsync(CheckWatchOptions options, IReadOnlyList<string> domains, DomainChecker checker, TimeProvider time,
+        Func<IReadOnlyList<DomainCheckReport>, CancellationToken, Task<string?>> resolverDown, CancellationToken cancellationToken)
     {
         Rampart.Hosting.StateDirectory.RequireWritable(options.StateDirectory);
         var history = await SqliteFindingHistory.OpenInDirectoryAsync(options.StateDirectory, cancellationToken).ConfigureAwait(false);
         await using var historyScope = history.ConfigureAwait(false);
-        var round = new WatchRound(checker.CheckAsync, history, time, checker.Settings.TestingLimit);
+        var round = new WatchRound(checker.CheckAsync, history, time, checker.Settings.TestingLimit, resolverDown);
         var metrics = new WatchMetrics();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         void Stop(PosixSignalContext context)
@@ -132,14 +135,16 @@ internal static partial class CheckWatch
                 options.Metrics is { } m && !options.Once ? $"http://{m}/metrics" : "off", options.Webhook?.ToString() ?? "off");
             var number = 0;
             var completed = 0;
+            var lastJudged = 0;
+            var downRounds = 0;
             while (true)
             {
                 number++;
                 var started = time.GetTimestamp();
-                IReadOnlyList<DomainWatchResult> results;
+                WatchRoundOutcome? outcome;
                 try
                 {
-                    results = await round.RunAsync(domains, stop.Token).ConfigureAwait(false);
+                    outcome = await round.RunAsync(domains, stop.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
@@ -148,10 +153,29 @@ internal static partial class CheckWatch
                 catch (RampartException ex) when (!options.Once)
                 {
                     LogRoundFailed(log, number, ex.Message);
-                    results = [];
+                    outcome = null;
                 }
-                if (results.Count > 0)
+                if (outcome is { ResolverDown: { } down })
                 {
+                    // The machine's own resolver, not the domains: one line, one event per outage, nothing compared or saved.
+                    LogResolverDown(log, number, down, lastJudged > 0 ? $"round {lastJudged}" : "the history as it stands");
+                    if (downRounds++ == 0 && webhook is not null)
+                    {
+                        await PostAsync(webhook, options.Webhook!, ResolverEventBody(ResolverDownEvent, number, down, 0), ResolverDownEvent, log, stop.Token).ConfigureAwait(false);
+                    }
+                }
+                else if (outcome is { Results: var results })
+                {
+                    if (downRounds > 0)
+                    {
+                        LogResolverBack(log, number, downRounds, lastJudged > 0 ? $"round {lastJudged}" : "the history as it stands");
+                        if (webhook is not null)
+                        {
+                            await PostAsync(webhook, options.Webhook!, ResolverEventBody(ResolverUpEvent, number, null, downRounds), ResolverUpEvent, log, stop.Token).ConfigureAwait(false);
+                        }
+                        downRounds = 0;
+                    }
+                    lastJudged = number;
                     completed++;
                     metrics.RecordRound(results, time.GetUtcNow());
                     Report(log, number, results, time.GetElapsedTime(started));
@@ -159,15 +183,15 @@ internal static partial class CheckWatch
                     {
                         foreach (var changed in results.Where(r => r.Changed))
                         {
-                            await PostAsync(webhook, options.Webhook!, changed, log, stop.Token).ConfigureAwait(false);
+                            await PostAsync(webhook, options.Webhook!, WebhookBody(changed), changed.Domain, log, stop.Token).ConfigureAwait(false);
                         }
                     }
                 }
                 if (options.Once)
                 {
-                    var reports = results.Select(r => r.Report).ToList();
-                    CheckOutput.WriteHuman(reports, verbose: false);
-                    return CheckOutput.ExitCode(reports);
+                    var reports = outcome?.Reports ?? [];
+                    CheckOutput.WriteHuman(reports, verbose: false, outcome?.ResolverDown);
+                    return outcome?.ResolverDown is not null ? ExitCodes.Unknown : CheckOutput.ExitCode(reports);
                 }
                 var wait = options.Interval - time.GetElapsedTime(started);
                 try
@@ -237,17 +261,52 @@ internal static partial class CheckWatch
             elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture));
     }
 
-    /// <summary>The webhook body: {"domain","status","appeared":[findings],"cleared":[findings]}; each finding with its first_seen time.</summary>
-    internal static byte[] WebhookBody(DomainWatchResult result)
+    /// <summary>The webhook event of a domain whose findings changed.</summary>
+    internal const string ChangeEvent = "change";
+
+    /// <summary>The webhook event of the first round of an outage of the local resolver.</summary>
+    internal const string ResolverDownEvent = "resolver-down";
+
+    /// <summary>The webhook event of the first round the resolver answers again after an outage.</summary>
+    internal const string ResolverUpEvent = "resolver-up";
+
+    /// <summary>The webhook body: {"event":"change","domain","status","appeared":[findings],"cleared":[findings]}; each finding with its first_seen time.</summary>
+    internal static byte[] WebhookBody(DomainWatchResult result) => Json(w =>
+    {
+        w.WriteString("event", ChangeEvent);
+        w.WriteString("domain", result.Domain);
+        w.WriteString("status", DomainCheckReport.StatusName(result.Report.Status));
+        WriteFindings(w, "appeared", result.Appeared);
+        WriteFindings(w, "cleared", result.Cleared);
+    });
+
+    /// <summary>
+    /// The webhook body of a resolver event: {"event":"resolver-down","round","status":"unknown","reason"} or
+    /// {"event":"resolver-up","round","down_rounds"}.
+    /// </summary>
+    internal static byte[] ResolverEventBody(string kind, int round, string? reason, int downRounds) => Json(w =>
+    {
+        w.WriteString("event", kind);
+        w.WriteNumber("round", round);
+        if (reason is not null)
+        {
+            w.WriteString("status", "unknown");
+            w.WriteString("reason", reason);
+        }
+        else
+        {
+            w.WriteNumber("down_rounds", downRounds);
+        }
+    });
+
+    /// <summary>One JSON object as unescaped UTF-8 (a webhook reader sees ', &lt; and § as they are).</summary>
+    private static byte[] Json(Action<Utf8JsonWriter> properties)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
-            w.WriteString("domain", result.Domain);
-            w.WriteString("status", DomainCheckReport.StatusName(result.Report.Status));
-            WriteFindings(w, "appeared", result.Appeared);
-            WriteFindings(w, "cleared", result.Cleared);
+            properties(w);
             w.WriteEndObject();
         }
         return buffer.ToArray();
@@ -266,16 +325,17 @@ internal static partial class CheckWatch
         w.WriteEndArray();
     }
 
-    private static async Task PostAsync(HttpClient client, Uri url, DomainWatchResult result, ILogger log, CancellationToken stop)
+    /// <summary>POSTs <paramref name="body"/>; a failure is logged naming <paramref name="about"/> (the domain or the event) and never thrown.</summary>
+    private static async Task PostAsync(HttpClient client, Uri url, byte[] body, string about, ILogger log, CancellationToken stop)
     {
         try
         {
-            using var content = new ByteArrayContent(WebhookBody(result));
+            using var content = new ByteArrayContent(body);
             content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
             using var response = await client.PostAsync(url, content, stop).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                LogWebhookFailed(log, url.ToString(), result.Domain, $"HTTP {(int)response.StatusCode}");
+                LogWebhookFailed(log, url.ToString(), about, $"HTTP {(int)response.StatusCode}");
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -285,7 +345,7 @@ internal static partial class CheckWatch
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
         {
             var why = ex is OperationCanceledException ? $"no answer within {s_webhookTimeout.TotalSeconds:0} s" : ex.Message.ReplaceLineEndings(" ");
-            LogWebhookFailed(log, url.ToString(), result.Domain, why);
+            LogWebhookFailed(log, url.ToString(), about, why);
         }
     }
 
@@ -344,4 +404,12 @@ internal static partial class CheckWatch
 
     [LoggerMessage(EventId = 408, Level = LogLevel.Information, Message = "rampart check --watch stopped after {Rounds} rounds")]
     private static partial void LogStopped(ILogger logger, int rounds);
+
+    [LoggerMessage(EventId = 410, Level = LogLevel.Warning,
+        Message = "round {Round}: {Reason}; nothing appeared or cleared, the history is kept and the next round compares with {LastJudged}")]
+    private static partial void LogResolverDown(ILogger logger, int round, string reason, string lastJudged);
+
+    [LoggerMessage(EventId = 411, Level = LogLevel.Information,
+        Message = "round {Round}: the local resolver answers again after {DownRounds} round(s) down; compared with {LastJudged}")]
+    private static partial void LogResolverBack(ILogger logger, int round, int downRounds, string lastJudged);
 }

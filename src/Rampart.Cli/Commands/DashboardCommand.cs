@@ -37,6 +37,16 @@ internal static class DashboardCommand
             HelpName = "HASH",
         };
         var hashPassword = new Option<bool>("--hash-password") { Description = "Read a password from standard input, print its hash for --password-hash, and exit." };
+        var defaults = CredentialFailureLimits.Default;
+        var maxFailures = OptionValues.Count("--max-credential-failures",
+            "With a credential: wrong ones an address may send within --credential-failure-window; then it gets 429 until the window ends.",
+            defaults.MaxFailures, 1, CredentialFailureLimits.MostFailures, "failures", "N");
+        var failureWindow = OptionValues.Count("--credential-failure-window",
+            "Seconds, from an address's first wrong credential, over which --max-credential-failures apply and the refusal lasts.",
+            (int)defaults.Window.TotalSeconds, 1, CredentialFailureLimits.MostWindowSeconds, "seconds", "SECONDS");
+        var failureAddresses = OptionValues.Count("--credential-failure-addresses",
+            "Client addresses (IPv6: /64 networks) whose wrong credentials are counted at once; the memory bound of the count.",
+            defaults.MaxAddresses, CredentialFailureLimits.FewestAddresses, CredentialFailureLimits.MostAddresses, "addresses", "N");
         var logLevel = LogLevelOption.Create();
         var command = new Command("dashboard",
             "Read-only web UI over the same stores as 'tlsrpt summary' and 'check --watch': TLS-RPT reports received per policy domain " +
@@ -45,7 +55,7 @@ internal static class DashboardCommand
             "(sessions ok and failed per day and why, from TLS-RPT sending's session store). Server-rendered HTML and SVG, " +
             "no script. Listens on 127.0.0.1:8460 by default; any other address is refused unless it has TLS and a credential. docs/dashboard.md.")
         {
-            listen, store, certificate, key, tokenFile, basicUser, passwordHash, hashPassword, logLevel,
+            listen, store, certificate, key, tokenFile, basicUser, passwordHash, hashPassword, maxFailures, failureWindow, failureAddresses, logLevel,
         };
         command.WithStateDir();
         command.SetAction((parse, ct) => Verb.RunServiceAsync(async () =>
@@ -63,7 +73,10 @@ internal static class DashboardCommand
             var settings = new DashboardSettings(
                 parse.GetValue(listen) is { Length: > 0 } addresses ? addresses : [DashboardSettings.DefaultListen],
                 parse.GetValue(certificate), parse.GetValue(key),
-                DashboardAccess.From(parse.GetValue(tokenFile), parse.GetValue(basicUser), parse.GetValue(passwordHash), DashboardAccess.CommandLineKeys));
+                DashboardAccess.From(parse.GetValue(tokenFile), parse.GetValue(basicUser), parse.GetValue(passwordHash), DashboardAccess.CommandLineKeys))
+            {
+                FailureLimits = new CredentialFailureLimits(parse.GetValue(maxFailures), TimeSpan.FromSeconds(parse.GetValue(failureWindow)), parse.GetValue(failureAddresses)),
+            };
             settings.Validate();
             var stateDirectory = parse.GetValue(stateDir);
             var storeAddress = parse.GetValue(store);

@@ -121,7 +121,7 @@ internal static class ServeCommand
                 if (dashboardAccess is not null)
                 {
                     dashboardStores = await DashboardStateStores.OpenAsync(StateDirectory.Choose(serve.StateDir), TimeProvider.System, ct).ConfigureAwait(false);
-                    pages = new DashboardPages(dashboardStores.Sources(reports!, TimeProvider.System), dashboardAccess, serve.Dashboard!.Path);
+                    pages = new DashboardPages(dashboardStores.Sources(reports!, TimeProvider.System), dashboardAccess, serve.Dashboard!.Path, serve.Dashboard.FailureLimits);
                 }
                 var server = PolicyServer.Create(file, parse.GetValue(noReports) ? null : reports, loggers, dashboard: pages);
                 await using var serverScope = server.ConfigureAwait(false);

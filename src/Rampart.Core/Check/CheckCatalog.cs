@@ -1,15 +1,25 @@
 namespace Rampart.Core.Check;
 
-/// <summary>One kind of finding: its stable id, usual severity, the fix to suggest and the rule it rests on.</summary>
+/// <summary>
+/// One kind of finding: its stable id, usual severity, the fix to suggest (one sentence of at most
+/// <see cref="MaxFixLength"/> characters, so a monitoring line stays readable), the rule it rests on, and the
+/// <see cref="Detail"/> that did not fit in the fix.
+/// </summary>
 public sealed record CheckDefinition(string Id, CheckSeverity Severity, string Fix, string Reference)
 {
+    /// <summary>The longest fix text (tested over the catalogue).</summary>
+    public const int MaxFixLength = 160;
+
+    /// <summary>What the fix leaves out: the procedure, an example, the why; empty when the fix says it all.</summary>
+    public string Detail { get; init; } = "";
+
     /// <summary>A finding of this kind about <paramref name="subject"/>; <paramref name="severity"/> overrides the usual one.</summary>
     public CheckFinding For(string subject, string message, CheckSeverity? severity = null) =>
-        new(Id, severity ?? Severity, subject, message, Fix, Reference);
+        new(Id, severity ?? Severity, subject, message, Fix, Reference) { Detail = Detail };
 
-    /// <summary>A finding whose fix is specific to it (the exact records to publish, for example) instead of the usual one.</summary>
-    public CheckFinding ForWithFix(string subject, string message, string fix, CheckSeverity? severity = null) =>
-        new(Id, severity ?? Severity, subject, message, fix, Reference);
+    /// <summary>A finding of this kind that names the exact zone-file lines to publish (<see cref="CheckFinding.Records"/>).</summary>
+    public CheckFinding ForWithRecords(string subject, string message, IReadOnlyList<string> records, CheckSeverity? severity = null) =>
+        For(subject, message, severity) with { Records = records };
 }
 
 /// <summary>
@@ -19,6 +29,9 @@ public sealed record CheckDefinition(string Id, CheckSeverity Severity, string F
 public static class CheckCatalog
 {
     private const string Docs = "docs/checks.md#";
+
+    private const string TlsRptExample =
+        "For example: _smtp._tls.<domain>. IN TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@<domain>\" (a mailbox you read; https:// URIs are allowed too, comma-separated).";
 
     // --- MX (RFC 5321 §5.1, RFC 7505)
     public static readonly CheckDefinition MxOk = new("mx.ok", CheckSeverity.Ok, "", "RFC 5321 §5.1");
@@ -75,11 +88,14 @@ public static class CheckCatalog
     // --- DANE (RFC 7672)
     public static readonly CheckDefinition DaneMatch = new("dane.tlsa.match", CheckSeverity.Ok, "", "RFC 7672 §3");
     public static readonly CheckDefinition DaneNoMatch = new("dane.tlsa.no-match", CheckSeverity.Failure,
-        "The certificate was changed before its TLSA record was published: publish the record of the certificate the server presents now " +
-        "(rampart tlsa generate --host), or put the previous certificate back until that record has been visible for a TTL; DANE senders defer until then. " +
-        RotationRunbook.Steps, "RFC 7672 §3");
+        "Publish the TLSA record of the certificate the server presents now (the records given; rampart tlsa generate --host), or put the previous certificate back.",
+        "RFC 7672 §3")
+    {
+        Detail = "The certificate was changed before its TLSA record was published: DANE senders defer until a matching record is visible, " +
+                 "or until the previous certificate is back. " + RotationRunbook.Steps,
+    };
     public static readonly CheckDefinition DaneUnverified = new("dane.tlsa.unverified", CheckSeverity.Failure,
-        "TLSA records are published but no TLS session could be made to check them; DANE senders defer. Fix STARTTLS on this address.", "RFC 7672 §2.2");
+        "Fix STARTTLS on this address: TLSA records are published but no TLS session could be made to check them, so DANE senders defer.", "RFC 7672 §2.2");
     public static readonly CheckDefinition DaneLookupError = new("dane.tlsa.lookup-error", CheckSeverity.Failure,
         "Fix the TLSA RRset's signatures (re-sign, check for a broken or stripped RRSIG); a lookup error is never treated as 'no TLSA' and senders defer.", "RFC 7672 §2.2");
     public static readonly CheckDefinition DaneNone = new("dane.tlsa.none", CheckSeverity.Info,
@@ -93,10 +109,13 @@ public static class CheckCatalog
         "Publish a second record (the next key's '3 1 1', or the issuer's '2 1 1') so a certificate change does not break delivery.", "RFC 7671 §8.1");
     public static readonly CheckDefinition DaneRotationReady = new("dane.rotation.ready", CheckSeverity.Ok, "", "RFC 7671 §8.1");
     public static readonly CheckDefinition DaneRotationNextNotCovered = new("dane.rotation.next-not-covered", CheckSeverity.Warning,
-        "Publish the next certificate's TLSA record (the exact line is in the message) before deploying it. " + RotationRunbook.Steps, "RFC 7671 §8.1");
+        "Publish the next certificate's TLSA record (the records given) beside the current one, and deploy the certificate only after the TLSA TTL has passed.",
+        "RFC 7671 §8.1")
+    {
+        Detail = RotationRunbook.Steps,
+    };
     public static readonly CheckDefinition DaneRotationNotApplicable = new("dane.rotation.not-applicable", CheckSeverity.Info,
-        "No TLSA record to update: no MX host of this domain is DANE-authenticated. Deploy the next certificate when ready " +
-        "(with MTA-STS it must be WebPKI-valid for the MX host name).", "RFC 7672 §2.2");
+        "No TLSA record to update: deploy the next certificate when ready (with MTA-STS it must be WebPKI-valid for the MX host name).", "RFC 7672 §2.2");
     public static readonly CheckDefinition DanePartial = new("dane.partial", CheckSeverity.Warning,
         "Publish TLSA records for every MX host: senders fall back to opportunistic TLS towards the hosts without them.", "RFC 7672 §2.2.1");
 
@@ -110,7 +129,7 @@ public static class CheckCatalog
     public static readonly CheckDefinition StsTxtInvalid = new("mta-sts.txt.invalid", CheckSeverity.Failure,
         "Fix the TXT record: 'v=STSv1; id=<1-32 letters and digits>;'.", "RFC 8461 §3.1");
     public static readonly CheckDefinition StsFetchFailed = new("mta-sts.fetch.failed", CheckSeverity.Failure,
-        "Serve the policy at https://mta-sts.<domain>/.well-known/mta-sts.txt: 200, text/plain, WebPKI-valid certificate, no redirect, under 64 KiB.", "RFC 8461 §3.3");
+        "Serve https://mta-sts.<domain>/.well-known/mta-sts.txt with status 200, text/plain, a WebPKI-valid certificate, no redirect, under 64 KiB.", "RFC 8461 §3.3");
     public static readonly CheckDefinition StsPolicyInvalid = new("mta-sts.policy.invalid", CheckSeverity.Failure,
         "Fix the policy text (rampart mta-sts parse FILE shows every error); senders ignore an invalid policy.", "RFC 8461 §3.2");
     public static readonly CheckDefinition StsPolicyWarning = new("mta-sts.policy.warning", CheckSeverity.Warning,
@@ -125,8 +144,10 @@ public static class CheckCatalog
     public static readonly CheckDefinition StsTestingMaxAgeLong = new("mta-sts.policy.testing-max-age-long", CheckSeverity.Warning,
         "Keep max_age short while testing (a day or so) and raise it with mode: enforce; a long testing max_age keeps senders unprotected that long.", "RFC 8461 §5");
     public static readonly CheckDefinition StsTestingTooLong = new("mta-sts.policy.testing-too-long", CheckSeverity.Warning,
-        "Move the policy to mode: enforce (and change the TXT id) once TLS-RPT reports show no failures, or record why it must stay in testing: " +
-        "a testing policy reports failures but never protects mail, so a long test leaves senders open to downgrades all that time.", "RFC 8461 §5");
+        "Move the policy to mode: enforce (and change the TXT id) once TLS-RPT reports show no failures, or record why it must stay in testing.", "RFC 8461 §5")
+    {
+        Detail = "A testing policy reports failures but never protects mail, so a long test leaves senders open to downgrades all that time.",
+    };
     public static readonly CheckDefinition StsMxNotCovered = new("mta-sts.policy.mx-not-covered", CheckSeverity.Failure,
         "Add an mx line for this host (and change the TXT id), or change the MX: policy-compliant senders refuse a host the policy does not list.", "RFC 8461 §4.1");
     public static readonly CheckDefinition StsPatternUnused = new("mta-sts.policy.pattern-unused", CheckSeverity.Warning,
@@ -137,15 +158,21 @@ public static class CheckCatalog
 
     public static readonly CheckDefinition StsRotationNextWebPkiOk = new("mta-sts.rotation.next-webpki-ok", CheckSeverity.Ok, "", "RFC 8461 §4.1");
     public static readonly CheckDefinition StsRotationNextWebPkiInvalid = new("mta-sts.rotation.next-webpki-invalid", CheckSeverity.Failure,
-        "Do not deploy this certificate on the MX host: MTA-STS senders refuse it (mode enforce) or report it (mode testing). Get one from a public CA " +
-        "with the full chain (leaf first), valid now, whose subjectAltName covers the MX host name.", "RFC 8461 §4.1");
+        "Do not deploy this certificate on the MX host; get one from a public CA, full chain leaf first, valid now, naming the MX host in its subjectAltName.",
+        "RFC 8461 §4.1")
+    {
+        Detail = "MTA-STS senders would refuse it (mode enforce) or report it (mode testing).",
+    };
     public static readonly CheckDefinition StsRotationNextWebPkiExpiring = new("mta-sts.rotation.next-webpki-expiring", CheckSeverity.Warning,
         "Deploy a certificate with a longer life (renew it again first); this one expires soon after it would be deployed.", "RFC 8461 §4.1");
 
     // --- TLS-RPT (RFC 8460)
     public static readonly CheckDefinition TlsRptOk = new("tls-rpt.ok", CheckSeverity.Ok, "", "RFC 8460 §3");
     public static readonly CheckDefinition TlsRptNone = new("tls-rpt.none", CheckSeverity.Info,
-        "Publish '_smtp._tls.<domain> TXT \"v=TLSRPTv1; rua=mailto:…\"' to hear about TLS failures.", "RFC 8460 §3");
+        "Publish a TLS-RPT record at _smtp._tls.<domain> to hear about TLS failures.", "RFC 8460 §3")
+    {
+        Detail = TlsRptExample,
+    };
     public static readonly CheckDefinition TlsRptLookupError = new("tls-rpt.lookup-error", CheckSeverity.Warning,
         "Make _smtp._tls.<domain> TXT resolvable.", "RFC 8460 §3");
     public static readonly CheckDefinition TlsRptMultiple = new("tls-rpt.multiple", CheckSeverity.Warning,
@@ -161,7 +188,10 @@ public static class CheckCatalog
     public static readonly CheckDefinition ConsistencyDaneHostFailsSts = new("consistency.dane-host-fails-sts", CheckSeverity.Warning,
         "This host is DANE-authenticated but its certificate fails WebPKI, which the MTA-STS policy requires: fix the certificate or drop the host from the policy.", "RFC 8461 §2");
     public static readonly CheckDefinition ConsistencyTlsRptMissing = new("consistency.tls-rpt-missing", CheckSeverity.Info,
-        "DANE or MTA-STS is on but no TLS-RPT record is published: you will not hear when senders fail. Publish one.", "RFC 8460 §1");
+        "Publish a TLS-RPT record at _smtp._tls.<domain>, so you hear when senders fail to deliver over TLS.", "RFC 8460 §1")
+    {
+        Detail = TlsRptExample,
+    };
 
     // --- the run itself
     public static readonly CheckDefinition DomainInvalid = new("check.domain-invalid", CheckSeverity.Failure,

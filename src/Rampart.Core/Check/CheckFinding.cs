@@ -15,10 +15,18 @@ public enum CheckSeverity
 
 /// <summary>
 /// One finding of <c>rampart check</c>: a stable <see cref="Id"/> (documented in docs/checks.md), the severity, what
-/// it is about (domain, MX host or address), what was found, how to fix it, and the RFC section or doc anchor.
+/// it is about (domain, MX host or address), what was found, how to fix it (one short sentence), and the RFC section or
+/// doc anchor. The long material lives beside the fix: <see cref="Records"/>, the exact DNS records to publish, and
+/// <see cref="Detail"/>, the procedure or the background.
 /// </summary>
 public sealed record CheckFinding(string Id, CheckSeverity Severity, string Subject, string Message, string Fix, string Reference)
 {
+    /// <summary>The longer explanation behind <see cref="Fix"/> (a procedure, an example record); empty when the fix says it all.</summary>
+    public string Detail { get; init; } = "";
+
+    /// <summary>Zone-file lines to publish for this finding (e.g. the TLSA record of the live certificate), each complete; often none.</summary>
+    public IReadOnlyList<string> Records { get; init; } = [];
+
     /// <summary>The wire name of a severity: ok, info, warning, failure.</summary>
     public static string SeverityName(CheckSeverity severity) => severity switch
     {

@@ -75,13 +75,8 @@ public sealed class DaneCheck : IDomainCheck
             }
             else
             {
-                // The rotated-too-early case: the fix names the exact record of the live chain, then the procedure for next time.
-                var lines = RotationRunbook.RecordsToPublish(dane, address.Probe.PresentedChain, port);
-                yield return lines.Count == 0
-                    ? DaneNoMatch.For(subject, match.Reason)
-                    : DaneNoMatch.ForWithFix(subject, match.Reason,
-                        $"The certificate was changed before its TLSA record was published: publish now {string.Join(" and ", lines)} (or put the previous " +
-                        $"certificate back until that record has been visible for a TTL); DANE senders defer until then. {RotationRunbook.Steps}");
+                // The rotated-too-early case: the records are the exact ones of the live chain; the detail is the procedure for next time.
+                yield return DaneNoMatch.ForWithRecords(subject, match.Reason, RotationRunbook.RecordsToPublish(dane, address.Probe.PresentedChain, port));
             }
         }
         // Ready for a rollover: besides what the live certificate matches, there is a record that survives a change of

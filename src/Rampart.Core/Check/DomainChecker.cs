@@ -73,10 +73,20 @@ public sealed class DomainChecker
     public static DomainCheckReport Evaluate(DomainObservation observation, CheckSettings settings)
     {
         ArgumentNullException.ThrowIfNull(observation);
-        // A fix names the domain where the catalogue writes <domain>: the operator copies it as it is.
-        var findings = Checks.SelectMany(c => c.Evaluate(observation, settings))
-            .Select(f => f.Fix.Contains("<domain>", StringComparison.Ordinal) ? f with { Fix = f.Fix.Replace("<domain>", observation.Domain, StringComparison.Ordinal) } : f)
-            .ToList();
+        var findings = Checks.SelectMany(c => c.Evaluate(observation, settings)).Select(f => Named(f, observation.Domain)).ToList();
         return new DomainCheckReport(observation.Domain, findings);
+    }
+
+    /// <summary>The finding with the domain where the catalogue writes <c>&lt;domain&gt;</c> (fix and detail): the operator copies it as it is.</summary>
+    private static CheckFinding Named(CheckFinding finding, string domain)
+    {
+        const string Placeholder = "<domain>";
+        return finding.Fix.Contains(Placeholder, StringComparison.Ordinal) || finding.Detail.Contains(Placeholder, StringComparison.Ordinal)
+            ? finding with
+            {
+                Fix = finding.Fix.Replace(Placeholder, domain, StringComparison.Ordinal),
+                Detail = finding.Detail.Replace(Placeholder, domain, StringComparison.Ordinal),
+            }
+            : finding;
     }
 }

@@ -4,7 +4,7 @@ using static Rampart.Core.Check.CheckCatalog;
 
 namespace Rampart.Core.Check;
 
-/// <summary>The pre-publish rotation procedure (RFC 7671 §8.1), as the fixes and docs/dane.md#rotating-a-certificate give it.</summary>
+/// <summary>The pre-publish rotation procedure (RFC 7671 §8.1), as the findings' detail and docs/dane.md#rotating-a-certificate give it.</summary>
 public static class RotationRunbook
 {
     public const string Steps =
@@ -89,10 +89,10 @@ public sealed class RotationCheck : IDomainCheck
                 }
                 var lines = RotationRunbook.RecordsToPublish(dane, next.Chain, settings.Port);
                 var publish = string.Join(" and ", lines);
-                yield return DaneRotationNextNotCovered.ForWithFix(host.Host,
+                yield return DaneRotationNextNotCovered.ForWithRecords(host.Host,
                     $"the published TLSA at {tlsaName} ({string.Join(", ", dane.UsableRecords.Select(Short))}) does not cover the next certificate " +
                     $"{next.Describe()}{unnamed}: deploying it now would make DANE senders defer; add {publish} ({match.Reason})",
-                    $"Publish now, beside the current record(s): {publish}. {RotationRunbook.Steps}");
+                    lines);
             }
         }
     }

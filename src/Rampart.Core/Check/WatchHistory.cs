@@ -38,13 +38,26 @@ public interface IWatchHistoryView
 }
 
 /// <summary>
-/// One round of the monitor: checks every domain (through <c>check</c>), adds the findings only a history can date
-/// (<see cref="TestingTooLongCheck"/>), compares each report with the history and saves the new state, one domain at a
-/// time. Rounds are run by the caller one after another, never overlapping.
+/// What one round of the monitor came to: every domain compared with the history (<see cref="Results"/>), or, when the
+/// local resolver was down (<see cref="ResolverDown"/> says how), nothing compared and nothing saved: the reports of
+/// such a round blame the machine's own resolver, not the domains, and the next round compares with the last good one.
+/// </summary>
+public sealed record WatchRoundOutcome(IReadOnlyList<DomainCheckReport> Reports, IReadOnlyList<DomainWatchResult> Results, string? ResolverDown)
+{
+    /// <summary>True when the round judged the domains (the resolver answered).</summary>
+    public bool Judged => ResolverDown is null;
+}
+
+/// <summary>
+/// One round of the monitor: checks every domain (through <c>check</c>), asks whether the local resolver itself was down
+/// (then the round stops there), adds the findings only a history can date (<see cref="TestingTooLongCheck"/>), compares
+/// each report with the history and saves the new state, one domain at a time. Rounds are run by the caller one after
+/// another, never overlapping.
 /// </summary>
 public sealed class WatchRound
 {
     private readonly Func<IReadOnlyList<string>, CancellationToken, Task<IReadOnlyList<DomainCheckReport>>> _check;
+    private readonly Func<IReadOnlyList<DomainCheckReport>, CancellationToken, Task<string?>>? _resolverDown;
     private readonly IWatchHistory _history;
     private readonly TimeProvider _time;
     private readonly TimeSpan _testingLimit;
@@ -53,8 +66,12 @@ public sealed class WatchRound
     /// <param name="history">Where the findings of the last round are remembered.</param>
     /// <param name="time">The clock of first-seen times.</param>
     /// <param name="testingLimit">How long mode testing may be seen before <c>mta-sts.policy.testing-too-long</c>; default <see cref="CheckSettings.DefaultTestingLimit"/>.</param>
+    /// <param name="resolverDown">
+    /// Given a round's reports, says why the local resolver itself is down (a probe of a name it must answer failed too), or
+    /// null when it answers; null (the default) never asks.
+    /// </param>
     public WatchRound(Func<IReadOnlyList<string>, CancellationToken, Task<IReadOnlyList<DomainCheckReport>>> check, IWatchHistory history, TimeProvider time,
-        TimeSpan? testingLimit = null)
+        TimeSpan? testingLimit = null, Func<IReadOnlyList<DomainCheckReport>, CancellationToken, Task<string?>>? resolverDown = null)
     {
         ArgumentNullException.ThrowIfNull(check);
         ArgumentNullException.ThrowIfNull(history);
@@ -64,16 +81,21 @@ public sealed class WatchRound
             throw new ArgumentOutOfRangeException(nameof(testingLimit), testingLimit, "must be positive");
         }
         _check = check;
+        _resolverDown = resolverDown;
         _history = history;
         _time = time;
         _testingLimit = testingLimit ?? CheckSettings.DefaultTestingLimit;
     }
 
-    /// <summary>Runs one round over <paramref name="domains"/>; results come back in input order.</summary>
-    public async Task<IReadOnlyList<DomainWatchResult>> RunAsync(IReadOnlyList<string> domains, CancellationToken cancellationToken)
+    /// <summary>Runs one round over <paramref name="domains"/>; reports and results come back in input order.</summary>
+    public async Task<WatchRoundOutcome> RunAsync(IReadOnlyList<string> domains, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(domains);
         var reports = await _check(domains, cancellationToken).ConfigureAwait(false);
+        if (_resolverDown is not null && await _resolverDown(reports, cancellationToken).ConfigureAwait(false) is { } down)
+        {
+            return new WatchRoundOutcome(reports, [], down);
+        }
         var results = new List<DomainWatchResult>(reports.Count);
         foreach (var report in reports)
         {
@@ -83,6 +105,6 @@ public sealed class WatchRound
             await _history.SaveAsync(report.Domain, result.Current, cancellationToken).ConfigureAwait(false);
             results.Add(result);
         }
-        return results;
+        return new WatchRoundOutcome(reports, results, null);
     }
 }

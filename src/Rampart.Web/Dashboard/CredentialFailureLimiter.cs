@@ -4,18 +4,35 @@ using System.Net.Sockets;
 namespace Rampart.Web.Dashboard;
 
 /// <summary>
-/// Wrong credentials counted per client address: after <see cref="MaxFailures"/> within <see cref="Window"/> (counted
-/// from the first of them), the address is refused (429 with Retry-After) until that window ends, even with the right
-/// credential, and no password hash is computed for it meanwhile. IPv6 clients count per /64 (one host usually has a
-/// whole /64). The table holds at most <see cref="MaxAddresses"/> addresses: when full, ended windows are dropped first,
-/// then the oldest address not refused (the oldest refused one only when all are), so memory stays bounded whatever the
-/// number of addresses and a flood of new ones does not free a refused one.
+/// How many wrong dashboard credentials an address may send (<see cref="MaxFailures"/> within <see cref="Window"/>) and
+/// how many addresses are counted at once (<see cref="MaxAddresses"/>): the settings <c>max_credential_failures</c>,
+/// <c>credential_failure_window</c> and <c>credential_failure_addresses</c> of <c>serve.dashboard</c>, and the
+/// <c>rampart dashboard</c> options of the same names.
 /// </summary>
-internal sealed class CredentialFailureLimiter(TimeProvider time)
+internal sealed record CredentialFailureLimits(int MaxFailures, TimeSpan Window, int MaxAddresses)
 {
-    public const int MaxFailures = 10;
-    public const int MaxAddresses = 4096;
-    public static readonly TimeSpan Window = TimeSpan.FromMinutes(10);
+    /// <summary>The bounds each setting is checked against (the config reader and the options name the setting out of range).</summary>
+    public const int MostFailures = 1000;
+    public const int FewestAddresses = 16;
+    public const int MostAddresses = 1 << 20;
+    public const int MostWindowSeconds = 86400;
+
+    /// <summary>10 wrong credentials per 10 minutes, 4,096 addresses.</summary>
+    public static CredentialFailureLimits Default { get; } = new(10, TimeSpan.FromMinutes(10), 4096);
+}
+
+/// <summary>
+/// Wrong credentials counted per client address: after <see cref="CredentialFailureLimits.MaxFailures"/> within
+/// <see cref="CredentialFailureLimits.Window"/> (counted from the first of them), the address is refused (429 with
+/// Retry-After) until that window ends, even with the right credential, and no password hash is computed for it
+/// meanwhile. IPv6 clients count per /64 (one host usually has a whole /64). The table holds at most
+/// <see cref="CredentialFailureLimits.MaxAddresses"/> addresses: when full, ended windows are dropped first, then the
+/// oldest address not refused (the oldest refused one only when all are), so memory stays bounded whatever the number
+/// of addresses and a flood of new ones does not free a refused one.
+/// </summary>
+internal sealed class CredentialFailureLimiter(TimeProvider time, CredentialFailureLimits? limits = null)
+{
+    private readonly CredentialFailureLimits _limits = limits ?? CredentialFailureLimits.Default;
 
     private readonly Dictionary<IPAddress, (DateTimeOffset Since, int Failures)> _clients = [];
     private readonly Lock _lock = new();
@@ -39,11 +56,11 @@ internal sealed class CredentialFailureLimiter(TimeProvider time)
         var now = time.GetUtcNow();
         lock (_lock)
         {
-            if (!_clients.TryGetValue(Key(client), out var entry) || entry.Failures < MaxFailures)
+            if (!_clients.TryGetValue(Key(client), out var entry) || entry.Failures < _limits.MaxFailures)
             {
                 return false;
             }
-            var left = entry.Since + Window - now;
+            var left = entry.Since + _limits.Window - now;
             if (left <= TimeSpan.Zero)
             {
                 _clients.Remove(Key(client));
@@ -61,12 +78,12 @@ internal sealed class CredentialFailureLimiter(TimeProvider time)
         var now = time.GetUtcNow();
         lock (_lock)
         {
-            if (_clients.TryGetValue(key, out var entry) && entry.Since + Window > now)
+            if (_clients.TryGetValue(key, out var entry) && entry.Since + _limits.Window > now)
             {
                 _clients[key] = (entry.Since, entry.Failures + 1);
                 return;
             }
-            if (!_clients.ContainsKey(key) && _clients.Count >= MaxAddresses)
+            if (!_clients.ContainsKey(key) && _clients.Count >= _limits.MaxAddresses)
             {
                 MakeRoom(now);
             }
@@ -85,14 +102,14 @@ internal sealed class CredentialFailureLimiter(TimeProvider time)
 
     private void MakeRoom(DateTimeOffset now)
     {
-        foreach (var ended in _clients.Where(c => c.Value.Since + Window <= now).Select(c => c.Key).ToList())
+        foreach (var ended in _clients.Where(c => c.Value.Since + _limits.Window <= now).Select(c => c.Key).ToList())
         {
             _clients.Remove(ended);
         }
-        if (_clients.Count >= MaxAddresses)
+        if (_clients.Count >= _limits.MaxAddresses)
         {
             // The oldest address not yet refused, so a flood of new addresses cannot free one that is.
-            var victim = _clients.Where(c => c.Value.Failures < MaxFailures).DefaultIfEmpty(_clients.MinBy(c => c.Value.Since)).MinBy(c => c.Value.Since);
+            var victim = _clients.Where(c => c.Value.Failures < _limits.MaxFailures).DefaultIfEmpty(_clients.MinBy(c => c.Value.Since)).MinBy(c => c.Value.Since);
             _clients.Remove(victim.Key);
         }
     }

@@ -10,6 +10,9 @@ namespace Rampart.Web.Dashboard;
 /// </summary>
 internal sealed record DashboardMount(string Path, string? TokenFile, string? BasicUser, string? PasswordHash)
 {
+    /// <summary><c>max_credential_failures</c>, <c>credential_failure_window</c>, <c>credential_failure_addresses</c>.</summary>
+    public CredentialFailureLimits FailureLimits { get; init; } = CredentialFailureLimits.Default;
+
     /// <summary>The mount with every key at its default: <c>/dashboard</c>, no credential yet.</summary>
     public static DashboardMount Default { get; } = new("/dashboard", null, null, null);
 

@@ -20,10 +20,10 @@ internal sealed record DashboardSources(ITlsReportStore Reports, ITlsReportHisto
 /// IP, its reports), <c>/report?key=N</c> (one report whole), <c>/monitored</c> (check --watch: verdict, findings with
 /// first-seen, appeared/cleared timeline) and <c>/style.css</c>. Only GET and HEAD; a <c>days=N</c> query limits to
 /// reports ending in the last N days. Every answer carries a strict Content-Security-Policy (no script at all). With a
-/// credential, an address that sent <see cref="CredentialFailureLimiter.MaxFailures"/> wrong ones is answered 429 for a while
-/// (<see cref="CredentialFailureLimiter"/>).
+/// credential, an address that sent <see cref="CredentialFailureLimits.MaxFailures"/> wrong ones is answered 429 for a while
+/// (<see cref="CredentialFailureLimiter"/>, with <paramref name="failureLimits"/>, by default <see cref="CredentialFailureLimits.Default"/>).
 /// </summary>
-internal sealed class DashboardPages(DashboardSources sources, DashboardAccess access, string pathBase = "")
+internal sealed class DashboardPages(DashboardSources sources, DashboardAccess access, string pathBase = "", CredentialFailureLimits? failureLimits = null)
 {
     /// <summary>No script, no plug-in, no frame; styles and images from the dashboard only; forms submit to it.</summary>
     public const string ContentSecurityPolicy =
@@ -33,7 +33,7 @@ internal sealed class DashboardPages(DashboardSources sources, DashboardAccess a
     private const int SentDays = 30;
     private const int FindingsDomains = 200;
     private static readonly byte[] s_css = Encoding.UTF8.GetBytes(DashboardStyle.Css);
-    private readonly CredentialFailureLimiter _failures = new(sources.Time);
+    private readonly CredentialFailureLimiter _failures = new(sources.Time, failureLimits);
 
     /// <summary>Where the pages are mounted (<c>/dashboard</c> in <c>rampart serve</c>); empty when they are the whole site.</summary>
     public string PathBase => pathBase;

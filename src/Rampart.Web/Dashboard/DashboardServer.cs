@@ -17,6 +17,9 @@ namespace Rampart.Web.Dashboard;
 /// </summary>
 internal sealed record DashboardSettings(IReadOnlyList<IPEndPoint> Listen, string? CertificateFile, string? KeyFile, DashboardAccess Access)
 {
+    /// <summary>How many wrong credentials an address may send before it is refused for a while, and how many addresses are counted.</summary>
+    public CredentialFailureLimits FailureLimits { get; init; } = CredentialFailureLimits.Default;
+
     /// <summary>The default address: loopback only.</summary>
     public static readonly IPEndPoint DefaultListen = new(IPAddress.Loopback, 8460);
 
@@ -105,7 +108,7 @@ internal sealed class DashboardServer : IAsyncDisposable
             }
         });
         var app = builder.Build();
-        var pages = new DashboardPages(sources, settings.Access);
+        var pages = new DashboardPages(sources, settings.Access, failureLimits: settings.FailureLimits);
         app.Run(pages.HandleAsync);
         return new DashboardServer(app) { Https = certificate is not null };
     }

@@ -3,30 +3,36 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Rampart.Cli.Tests.Support;
+using Rampart.Core.Tests.Servers;
 using Rampart.Tests.Shared;
 
 namespace Rampart.Cli.Tests.Commands;
 
 /// <summary>
 /// <c>rampart check --watch</c> offline: bad domain files and options are one line and exit 2; <c>--once</c> twice
-/// against a silent resolver shows findings appearing then persisting (the SQLite history survives the restart); a
-/// webhook is POSTed to a real HTTP listener and a dead webhook never stops the round; the long-running monitor serves
-/// /metrics and stops cleanly on SIGTERM.
+/// against a scripted resolver that fails every domain's lookups (SERVFAIL) but answers for the top-level domains, as
+/// a working resolver does for a broken zone, shows findings appearing then persisting (the SQLite history survives the
+/// restart); with the resolver silent, a round judges no domain; a webhook is POSTed to a real HTTP listener and a dead
+/// webhook never stops the round; the long-running monitor serves /metrics and stops cleanly on SIGTERM.
 /// </summary>
-public sealed class CheckWatchTests : IDisposable
+public sealed class CheckWatchTests : IAsyncDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("rampart-watch-cli-").FullName;
-    private readonly Socket _silent = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+    private readonly ScriptedDnsServer _dns;
+    private volatile bool _resolverDown;
 
-    public CheckWatchTests() => _silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+    public CheckWatchTests() => _dns = ScriptedDnsServer.Start(q =>
+        _resolverDown ? ScriptedReply.Silence
+        : q.Name.Contains('.', StringComparison.Ordinal) ? ScriptedReply.WithRcode(2) // the domains' zones are broken
+        : ScriptedReply.NxDomain()); // the resolver's probe of a top-level domain is answered
 
-    private string Resolver => _silent.LocalEndPoint!.ToString()!;
+    private string Resolver => _dns.Endpoint.ToString();
 
     private string State => Path.Combine(_dir, "state");
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        _silent.Dispose();
+        await _dns.DisposeAsync();
         Directory.Delete(_dir, recursive: true);
     }
 
@@ -182,47 +188,14 @@ public sealed class CheckWatchTests : IDisposable
     [Fact]
     public async Task Once_Webhook_PostedOnChangeOnly()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var port = LoopbackPort.Free();
-        using var listener = new HttpListener();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/hook/");
-        listener.Start();
-        var bodies = new List<(string Method, string Type, string Body)>();
-        var serving = Task.Run(async () =>
-        {
-            while (listener.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await listener.GetContextAsync();
-                }
-                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-                using var reader = new StreamReader(context.Request.InputStream);
-                var body = await reader.ReadToEndAsync(ct);
-                lock (bodies)
-                {
-                    bodies.Add((context.Request.HttpMethod, context.Request.ContentType ?? "", body));
-                }
-                context.Response.StatusCode = 204;
-                context.Response.Close();
-            }
-        }, ct);
+        await using var hook = WebhookListener.Start();
         string[] args = ["check", "--watch", DomainsFile("example.org\n"), "--once", "--state-dir", State, "--resolver", Resolver, "--timeout", "1",
-            "--webhook", $"http://127.0.0.1:{port}/hook/"];
+            "--webhook", hook.Url];
 
         var first = await CliRunner.RunAsync(args, null, TimeSpan.FromSeconds(60));
-        int afterFirst;
-        lock (bodies)
-        {
-            afterFirst = bodies.Count;
-        }
+        var afterFirst = hook.Bodies.Count;
         var second = await CliRunner.RunAsync(args, null, TimeSpan.FromSeconds(60));
-        listener.Stop();
-        await serving;
+        var bodies = await hook.StopAsync();
 
         Assert.Equal(2, first.ExitCode);
         Assert.Equal(2, second.ExitCode);
@@ -232,6 +205,7 @@ public sealed class CheckWatchTests : IDisposable
         Assert.Equal("POST", method);
         Assert.StartsWith("application/json", type, StringComparison.Ordinal);
         using var doc = JsonDocument.Parse(json);
+        Assert.Equal("change", doc.RootElement.GetProperty("event").GetString());
         Assert.Equal("example.org", doc.RootElement.GetProperty("domain").GetString());
         Assert.Equal("failure", doc.RootElement.GetProperty("status").GetString());
         Assert.Empty(doc.RootElement.GetProperty("cleared").EnumerateArray());
@@ -239,6 +213,49 @@ public sealed class CheckWatchTests : IDisposable
         Assert.Equal("failure", mx.GetProperty("severity").GetString());
         Assert.Equal("example.org", mx.GetProperty("subject").GetString());
         Assert.True(DateTimeOffset.TryParse(mx.GetProperty("first_seen").GetString(), out _));
+    }
+
+    [Fact]
+    public async Task Once_ResolverDown_OneWarnLineOneWebhookEvent_HistoryKept_ThenComparedWithTheLastGoodRound()
+    {
+        await using var hook = WebhookListener.Start();
+        string[] args = ["check", "--watch", DomainsFile("example.org\nexample.net\n"), "--once", "--state-dir", State, "--resolver", Resolver, "--timeout", "1",
+            "--webhook", hook.Url];
+
+        var good = await CliRunner.RunAsync(args, null, TimeSpan.FromSeconds(60));
+        _resolverDown = true;
+        var outage = await CliRunner.RunAsync(args, null, TimeSpan.FromSeconds(60));
+        var afterOutage = hook.Bodies;
+        _resolverDown = false;
+        var back = await CliRunner.RunAsync([.. args, "-v"], null, TimeSpan.FromSeconds(60));
+        var bodies = await hook.StopAsync();
+
+        Assert.Equal(2, good.ExitCode);
+        Assert.Contains("example.org: appeared failure mx.lookup-error [example.org]", good.Stdout, StringComparison.Ordinal);
+
+        Assert.Equal(3, outage.ExitCode);
+        Assert.False(CliRunner.HasStackTrace(outage), outage.ToString());
+        var warned = Assert.Single(outage.Stdout.Split('\n'), l => l.Contains(" warn ", StringComparison.Ordinal));
+        Assert.Contains($"round 1: the local resolver {Resolver} does not answer for 'org' either", warned, StringComparison.Ordinal);
+        Assert.Contains("the history is kept", warned, StringComparison.Ordinal);
+        Assert.DoesNotContain(": appeared ", outage.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain(": cleared ", outage.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("round 1: 2 domains", outage.Stdout, StringComparison.Ordinal);
+        Assert.Contains("UNKNOWN: the local resolver", outage.Stdout, StringComparison.Ordinal);
+        Assert.Equal(3, afterOutage.Count); // two domains appeared in the good round, then one resolver event
+        using (var down = JsonDocument.Parse(afterOutage[^1].Body))
+        {
+            Assert.Equal("resolver-down", down.RootElement.GetProperty("event").GetString());
+            Assert.Equal("unknown", down.RootElement.GetProperty("status").GetString());
+            Assert.Contains("does not answer", down.RootElement.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(2, back.ExitCode);
+        Assert.DoesNotContain(": appeared ", back.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain(": cleared ", back.Stdout, StringComparison.Ordinal);
+        Assert.Contains("example.org: persists failure mx.lookup-error [example.org] since ", back.Stdout, StringComparison.Ordinal);
+        Assert.Contains("round 1: 2 domains (0 ok, 0 warning, 2 failure); 0 appeared, ", back.Stdout, StringComparison.Ordinal);
+        Assert.Equal(3, bodies.Count); // nothing changed since the good round: no more POSTs
     }
 
     [Fact]

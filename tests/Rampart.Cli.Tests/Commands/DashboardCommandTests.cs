@@ -37,6 +37,39 @@ public sealed class DashboardCommandTests : IDisposable
         Assert.False(CliRunner.HasStackTrace(result), result.ToString());
     }
 
+    [Theory]
+    [InlineData("--max-credential-failures", "0")]
+    [InlineData("--credential-failure-window", "86401")]
+    [InlineData("--credential-failure-addresses", "many")]
+    public async Task Dashboard_BadCredentialLimit_OneLineNamingTheOption(string option, string value)
+    {
+        var result = await CliRunner.RunAsync(["dashboard", "--state-dir", _dir, option, value], null, TimeSpan.FromSeconds(60));
+
+        Assert.NotEqual(0, result.ExitCode);
+        var line = Assert.Single(result.Stderr.Trim().Split('\n'));
+        Assert.Contains($"{option}: '{value}'", line, StringComparison.Ordinal);
+        Assert.False(CliRunner.HasStackTrace(result), result.ToString());
+    }
+
+    [Fact]
+    public async Task Dashboard_CredentialLimitsAsOptions_TwoWrongThen429ForTheWindowGiven()
+    {
+        var (server, http) = await StartWithTokenAsync("--max-credential-failures", "2", "--credential-failure-window", "7200");
+        await using var serverScope = server;
+        using var httpScope = http;
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(http, HttpMethod.Get, "/", "Bearer guess-1")).StatusCode);
+        var afterOne = await SendAsync(http, HttpMethod.Get, "/", "Bearer 0123456789abcdef0123456789abcdef");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(http, HttpMethod.Get, "/", "Bearer guess-2")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(http, HttpMethod.Get, "/", "Bearer guess-3")).StatusCode);
+        var limited = await SendAsync(http, HttpMethod.Get, "/", "Bearer 0123456789abcdef0123456789abcdef");
+
+        Assert.Equal(HttpStatusCode.OK, afterOne.StatusCode); // the right credential forgets the first wrong one
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.InRange(limited.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromMinutes(100), TimeSpan.FromHours(2)); // beyond the default 10 minutes
+        Assert.Equal(0, await server.StopAsync());
+    }
+
     [Fact]
     public async Task Dashboard_BadPasswordHash_OneLine()
     {
@@ -50,12 +83,9 @@ public sealed class DashboardCommandTests : IDisposable
     [Fact]
     public async Task Dashboard_Token_WrongOrMissing401_Right200_NoStateChangingMethods()
     {
-        var tokenFile = Path.Combine(_dir, "token");
-        await File.WriteAllTextAsync(tokenFile, "0123456789abcdef0123456789abcdef\n", Ct);
-        var port = LoopbackPort.Free();
-        await using var server = RampartProcess.Start(["dashboard", "--state-dir", _dir, "--listen", $"127.0.0.1:{port}", "--token-file", tokenFile]);
-        await server.WaitForLineAsync(l => l.StartsWith("rampart dashboard on", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var (server, http) = await StartWithTokenAsync();
+        await using var serverScope = server;
+        using var httpScope = http;
 
         using var none = await http.GetAsync("/", Ct);
         Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
@@ -98,6 +128,17 @@ public sealed class DashboardCommandTests : IDisposable
     }
 
     private static string Basic(string user, string password) => "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}"));
+
+    /// <summary>A dashboard on a free loopback port behind the token 0123456789abcdef0123456789abcdef, started, and a client for it.</summary>
+    private async Task<(RampartProcess Server, HttpClient Http)> StartWithTokenAsync(params string[] extra)
+    {
+        var tokenFile = Path.Combine(_dir, "token");
+        await File.WriteAllTextAsync(tokenFile, "0123456789abcdef0123456789abcdef\n", Ct);
+        var port = LoopbackPort.Free();
+        var server = RampartProcess.Start(["dashboard", "--state-dir", _dir, "--listen", $"127.0.0.1:{port}", "--token-file", tokenFile, .. extra]);
+        await server.WaitForLineAsync(l => l.StartsWith("rampart dashboard on", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        return (server, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
+    }
 
     private static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string path, string authorization)
     {

@@ -25,6 +25,34 @@ public partial class CheckModelTests
         }
     }
 
+    [Fact]
+    public void Catalog_Fixes_OneShortSentence_LongMaterialInDetail()
+    {
+        foreach (var definition in CheckCatalog.All.Where(d => d.Fix.Length > 0))
+        {
+            Assert.True(definition.Fix.Length <= CheckDefinition.MaxFixLength, $"{definition.Id}: {definition.Fix.Length} characters: {definition.Fix}");
+            Assert.EndsWith(".", definition.Fix, StringComparison.Ordinal);
+            Assert.False(SentenceBreak().IsMatch(definition.Fix.TrimEnd('.')), $"{definition.Id}: more than one sentence: {definition.Fix}");
+        }
+        Assert.Contains(RotationRunbook.Steps, CheckCatalog.DaneNoMatch.Detail, StringComparison.Ordinal);
+        Assert.Equal(RotationRunbook.Steps, CheckCatalog.DaneRotationNextNotCovered.Detail);
+        Assert.Contains("<domain>", CheckCatalog.TlsRptNone.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Finding_CarriesTheDefinitionsDetail_RecordsOnlyWhenGiven()
+    {
+        var plain = CheckCatalog.StsTestingTooLong.For("example.org", "m");
+        var withRecords = CheckCatalog.DaneNoMatch.ForWithRecords("mx [192.0.2.1]", "m", ["_25._tcp.mx. IN TLSA 3 1 1 AB"], CheckSeverity.Warning);
+
+        Assert.Equal(CheckCatalog.StsTestingTooLong.Detail, plain.Detail);
+        Assert.Empty(plain.Records);
+        Assert.Equal(["_25._tcp.mx. IN TLSA 3 1 1 AB"], withRecords.Records);
+        Assert.Equal(CheckSeverity.Warning, withRecords.Severity);
+        Assert.Equal(CheckCatalog.DaneNoMatch.Fix, withRecords.Fix);
+        Assert.Equal(CheckCatalog.DaneNoMatch.Detail, withRecords.Detail);
+    }
+
     [Theory]
     [InlineData(new CheckSeverity[0], CheckStatus.Ok)]
     [InlineData(new[] { CheckSeverity.Ok, CheckSeverity.Info }, CheckStatus.Ok)]
@@ -78,4 +106,8 @@ public partial class CheckModelTests
 
     [GeneratedRegex("^[a-z0-9-]+(\\.[a-z0-9-]+)+$")]
     private static partial Regex IdPattern();
+
+    /// <summary>A full stop, question or exclamation mark followed by a new sentence (not "e.g. '3 1 1'" nor "docs/dane.md").</summary>
+    [GeneratedRegex("[.!?] +[A-Z]")]
+    private static partial Regex SentenceBreak();
 }

@@ -47,8 +47,9 @@ public sealed class RotationCheckTests : IDisposable
         var line = $"{TlsaName}. IN TLSA {CheckHarness.DaneEe(next)}";
         Assert.Equal(CheckSeverity.Warning, finding.Severity);
         Assert.Contains(line, finding.Message, StringComparison.Ordinal);
-        Assert.Contains(line, finding.Fix, StringComparison.Ordinal);
-        Assert.Contains(RotationRunbook.Steps, finding.Fix, StringComparison.Ordinal);
+        Assert.Equal(line, Assert.Single(finding.Records));
+        Assert.Equal(RotationRunbook.Steps, finding.Detail);
+        Assert.True(finding.Fix.Length <= CheckDefinition.MaxFixLength, finding.Fix);
         Assert.Equal(CheckStatus.Warning, report.Status);
     }
 
@@ -62,7 +63,7 @@ public sealed class RotationCheckTests : IDisposable
         var report = await CheckWith(Next(next, _h.Pki.Intermediate));
 
         var finding = report.Single("dane.rotation.next-not-covered");
-        Assert.Contains($"{TlsaName}. IN TLSA 3 0 1 {Convert.ToHexString(SHA256.HashData(next.RawData))}", finding.Fix, StringComparison.Ordinal);
+        Assert.Contains($"{TlsaName}. IN TLSA 3 0 1 {Convert.ToHexString(SHA256.HashData(next.RawData))}", finding.Records);
     }
 
     [Fact]
@@ -89,7 +90,7 @@ public sealed class RotationCheckTests : IDisposable
         var report = await CheckWith(Next(next, _h.Pki.Intermediate));
 
         var finding = report.Single("dane.rotation.next-not-covered");
-        Assert.Contains($"3 1 2 {Convert.ToHexString(SHA512.HashData(next.PublicKey.ExportSubjectPublicKeyInfo()))}", finding.Fix, StringComparison.Ordinal);
+        Assert.Contains(finding.Records, r => r.EndsWith($"3 1 2 {Convert.ToHexString(SHA512.HashData(next.PublicKey.ExportSubjectPublicKeyInfo()))}", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -112,7 +113,7 @@ public sealed class RotationCheckTests : IDisposable
         var report = await CheckWith(Next(other.Leaf(Host), other.Intermediate));
 
         var finding = report.Single("dane.rotation.next-not-covered");
-        Assert.Contains($"{TlsaName}. IN TLSA {CheckHarness.DaneTa(other.Intermediate)}", finding.Fix, StringComparison.Ordinal);
+        Assert.Contains($"{TlsaName}. IN TLSA {CheckHarness.DaneTa(other.Intermediate)}", finding.Records);
     }
 
     [Fact]
@@ -124,7 +125,7 @@ public sealed class RotationCheckTests : IDisposable
         var report = await CheckWith(Next(next));
 
         var finding = report.Single("dane.rotation.next-not-covered");
-        Assert.Contains($"{TlsaName}. IN TLSA {CheckHarness.DaneEe(next)}", finding.Fix, StringComparison.Ordinal);
+        Assert.Contains($"{TlsaName}. IN TLSA {CheckHarness.DaneEe(next)}", finding.Records);
     }
 
     [Fact]
@@ -155,7 +156,7 @@ public sealed class RotationCheckTests : IDisposable
         Assert.Equal("mx1.example.org", report.Single("dane.rotation.ready").Subject);
         var warning = report.Single("dane.rotation.next-not-covered");
         Assert.Equal("mx2.example.org", warning.Subject);
-        Assert.Contains($"_25._tcp.mx2.example.org. IN TLSA {CheckHarness.DaneEe(next2)}", warning.Fix, StringComparison.Ordinal);
+        Assert.Equal($"_25._tcp.mx2.example.org. IN TLSA {CheckHarness.DaneEe(next2)}", Assert.Single(warning.Records));
     }
 
     [Fact]
@@ -192,7 +193,7 @@ public sealed class RotationCheckTests : IDisposable
     }
 
     [Fact]
-    public async Task LiveMismatch_FixIsTheRecordOfTheLiveCertificateAndTheRunbook()
+    public async Task LiveMismatch_RecordsAreTheLiveCertificatesDetailTheRunbook_FixShort()
     {
         var old = _h.Pki.Leaf(Host);
         var live = _h.Pki.Leaf(Host);
@@ -201,9 +202,10 @@ public sealed class RotationCheckTests : IDisposable
         var report = await _h.CheckAsync("example.org");
 
         var finding = report.Single("dane.tlsa.no-match");
-        Assert.Contains($"publish now {TlsaName}. IN TLSA {CheckHarness.DaneEe(live)}", finding.Fix, StringComparison.Ordinal);
-        Assert.Contains(RotationRunbook.Steps, finding.Fix, StringComparison.Ordinal);
-        Assert.Contains(RotationRunbook.Steps, CheckCatalog.DaneNoMatch.Fix, StringComparison.Ordinal);
+        Assert.Equal($"{TlsaName}. IN TLSA {CheckHarness.DaneEe(live)}", Assert.Single(finding.Records));
+        Assert.EndsWith(RotationRunbook.Steps, finding.Detail, StringComparison.Ordinal);
+        Assert.Equal(CheckCatalog.DaneNoMatch.Fix, finding.Fix);
+        Assert.True(finding.Fix.Length <= CheckDefinition.MaxFixLength, finding.Fix);
     }
 
     [Fact]

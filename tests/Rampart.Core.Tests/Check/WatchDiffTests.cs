@@ -110,10 +110,10 @@ public sealed class WatchDiffTests
         Task<IReadOnlyList<DomainCheckReport>> Check(IReadOnlyList<string> domains, CancellationToken ct) =>
             Task.FromResult<IReadOnlyList<DomainCheckReport>>([.. domains.Select(d => new DomainCheckReport(d, findings[d]))]);
 
-        var first = await new WatchRound(Check, history, time).RunAsync(["a.example", "b.example"], TestContext.Current.CancellationToken);
+        var first = (await new WatchRound(Check, history, time).RunAsync(["a.example", "b.example"], TestContext.Current.CancellationToken)).Results;
         time.Advance(TimeSpan.FromDays(1));
         findings["b.example"] = [F("dane.mismatch", CheckSeverity.Failure, "b.example")];
-        var afterRestart = await new WatchRound(Check, history, time).RunAsync(["a.example", "b.example"], TestContext.Current.CancellationToken);
+        var afterRestart = (await new WatchRound(Check, history, time).RunAsync(["a.example", "b.example"], TestContext.Current.CancellationToken)).Results;
 
         Assert.Equal(["a.example", "b.example"], first.Select(r => r.Domain));
         Assert.Single(first[0].Appeared);
@@ -121,6 +121,48 @@ public sealed class WatchDiffTests
         Assert.Equal(T0 + TimeSpan.FromDays(1), Assert.Single(afterRestart[1].Appeared).FirstSeen);
         Assert.Equal(T0 + TimeSpan.FromDays(1), Assert.Single(history.Saved["b.example"]).FirstSeen);
         Assert.Equal(4, history.Saves);
+    }
+
+    [Fact]
+    public async Task Round_ResolverDown_NothingComparedNorSaved_NextRoundComparesWithTheLastGoodOne()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var time = new FakeTimeProvider(T0);
+        var history = new MemoryHistory();
+        var down = false;
+        var asked = 0;
+        Task<IReadOnlyList<DomainCheckReport>> Check(IReadOnlyList<string> domains, CancellationToken token) =>
+            Task.FromResult<IReadOnlyList<DomainCheckReport>>([.. domains.Select(d => new DomainCheckReport(d,
+                down ? [F("mx.lookup-error", CheckSeverity.Failure, d)] : [F("tls.weak", subject: d)]))]);
+        Task<string?> ResolverDown(IReadOnlyList<DomainCheckReport> reports, CancellationToken token)
+        {
+            asked++;
+            return Task.FromResult(down ? "the local resolver does not answer" : null);
+        }
+        var round = new WatchRound(Check, history, time, resolverDown: ResolverDown);
+
+        var first = await round.RunAsync(["a.example", "b.example"], ct);
+        time.Advance(TimeSpan.FromHours(1));
+        down = true;
+        var outage = await round.RunAsync(["a.example", "b.example"], ct);
+        time.Advance(TimeSpan.FromHours(1));
+        down = false;
+        var back = await round.RunAsync(["a.example", "b.example"], ct);
+
+        Assert.True(first.Judged);
+        Assert.False(outage.Judged);
+        Assert.Equal("the local resolver does not answer", outage.ResolverDown);
+        Assert.Empty(outage.Results);
+        Assert.All(outage.Reports, r => Assert.Equal(CheckStatus.Failure, r.Status));
+        Assert.Equal(4, history.Saves);
+        Assert.Equal(3, asked);
+        Assert.True(back.Judged);
+        Assert.All(back.Results, r =>
+        {
+            Assert.Empty(r.Appeared);
+            Assert.Empty(r.Cleared);
+            Assert.Equal(T0, Assert.Single(r.Persists).FirstSeen);
+        });
     }
 
     [Theory]
@@ -133,7 +175,7 @@ public sealed class WatchDiffTests
         await round.RunAsync(["example.org"], TestContext.Current.CancellationToken);
         time.Advance(TimeSpan.FromDays(days));
 
-        var result = Assert.Single(await round.RunAsync(["example.org"], TestContext.Current.CancellationToken));
+        var result = Assert.Single((await round.RunAsync(["example.org"], TestContext.Current.CancellationToken)).Results);
 
         Assert.Equal(warned, result.Report.Has("mta-sts.policy.testing-too-long"));
         Assert.Equal(warned ? CheckStatus.Warning : CheckStatus.Ok, result.Report.Status);
@@ -160,12 +202,12 @@ public sealed class WatchDiffTests
         time.Advance(TimeSpan.FromDays(31));
         await round.RunAsync(["example.org"], TestContext.Current.CancellationToken);
         time.Advance(TimeSpan.FromHours(1));
-        var persisting = Assert.Single(await round.RunAsync(["example.org"], TestContext.Current.CancellationToken));
+        var persisting = Assert.Single((await round.RunAsync(["example.org"], TestContext.Current.CancellationToken)).Results);
         findings.Clear();
         findings.Add(F("mta-sts.policy.ok", CheckSeverity.Ok));
         time.Advance(TimeSpan.FromHours(1));
 
-        var enforced = Assert.Single(await round.RunAsync(["example.org"], TestContext.Current.CancellationToken));
+        var enforced = Assert.Single((await round.RunAsync(["example.org"], TestContext.Current.CancellationToken)).Results);
 
         Assert.Equal(T0 + TimeSpan.FromDays(31), Assert.Single(persisting.Persists, p => p.Finding.Id == "mta-sts.policy.testing-too-long").FirstSeen);
         Assert.Equal(["mta-sts.policy.testing", "mta-sts.policy.testing-too-long"], enforced.Cleared.Select(c => c.Finding.Id).Order());
@@ -180,7 +222,7 @@ public sealed class WatchDiffTests
         await round.RunAsync(["example.org"], TestContext.Current.CancellationToken);
         time.Advance(TimeSpan.FromDays(8));
 
-        var result = Assert.Single(await round.RunAsync(["example.org"], TestContext.Current.CancellationToken));
+        var result = Assert.Single((await round.RunAsync(["example.org"], TestContext.Current.CancellationToken)).Results);
 
         Assert.Contains("7-day limit", result.Report.Findings.Single(f => f.Id == "mta-sts.policy.testing-too-long").Message, StringComparison.Ordinal);
     }

@@ -32,6 +32,7 @@ internal sealed class DelayingDnsRelay : IAsyncDisposable
     private readonly List<Query> _log = [];
     private readonly List<Task> _loops = [];
     private int _pending;
+    private bool _silent;
 
     private DelayingDnsRelay(IPEndPoint upstream, TimeSpan delay, Socket udp, TcpListener tcp)
     {
@@ -43,6 +44,16 @@ internal sealed class DelayingDnsRelay : IAsyncDisposable
 
     /// <summary>Where clients send their queries (UDP and TCP).</summary>
     public IPEndPoint Endpoint { get; }
+
+    /// <summary>
+    /// While true, every query is read and dropped, never answered (UDP and TCP): the resolver's address looks dead to
+    /// its clients, as in an outage (LAB.md: queries dropped, not a closed port).
+    /// </summary>
+    public bool Silent
+    {
+        get => Volatile.Read(ref _silent);
+        set => Volatile.Write(ref _silent, value);
+    }
 
     /// <summary>Starts relaying to <paramref name="upstream"/>, each query held for <paramref name="delay"/> first.</summary>
     public static DelayingDnsRelay Start(IPEndPoint upstream, TimeSpan delay)
@@ -138,6 +149,10 @@ internal sealed class DelayingDnsRelay : IAsyncDisposable
                 continue;
             }
 
+            if (Silent)
+            {
+                continue;
+            }
             var arrived = _clock.Elapsed;
             var query = buffer.AsSpan(0, received.ReceivedBytes).ToArray();
             var client = received.RemoteEndPoint;
@@ -156,6 +171,10 @@ internal sealed class DelayingDnsRelay : IAsyncDisposable
         {
             while (await ReadMessageAsync(stream, _stop.Token) is { } query)
             {
+                if (Silent)
+                {
+                    continue;
+                }
                 await AnswerAsync(query, _clock.Elapsed, overTcp: true, answer => WriteMessageAsync(stream, answer, _stop.Token));
             }
         }

@@ -24,13 +24,13 @@ public sealed class CheckTestingTooLongHistoryTests
             Task.FromResult<IReadOnlyList<DomainCheckReport>>([.. domains.Select(d => new DomainCheckReport(d, [testing]))]);
         await using (var history = await SqliteFindingHistory.OpenInDirectoryAsync(dir.Path, ct))
         {
-            var first = Assert.Single(await new WatchRound(Check, history, time).RunAsync(["example.org"], ct));
+            var first = Assert.Single((await new WatchRound(Check, history, time).RunAsync(["example.org"], ct)).Results);
             Assert.False(first.Report.Has(CheckCatalog.StsTestingTooLong.Id));
         }
         time.Advance(TimeSpan.FromDays(31));
 
         await using var reopened = await SqliteFindingHistory.OpenInDirectoryAsync(dir.Path, ct);
-        var later = Assert.Single(await new WatchRound(Check, reopened, time).RunAsync(["example.org"], ct));
+        var later = Assert.Single((await new WatchRound(Check, reopened, time).RunAsync(["example.org"], ct)).Results);
 
         var warning = Assert.Single(later.Appeared);
         Assert.Equal(CheckCatalog.StsTestingTooLong.Id, warning.Finding.Id);

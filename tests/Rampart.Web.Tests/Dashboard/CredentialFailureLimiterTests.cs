@@ -15,7 +15,7 @@ public sealed class CredentialFailureLimiterTests
         var limiter = new CredentialFailureLimiter(_time);
         var client = IPAddress.Parse("198.51.100.7");
 
-        for (var i = 1; i < CredentialFailureLimiter.MaxFailures; i++)
+        for (var i = 1; i < CredentialFailureLimits.Default.MaxFailures; i++)
         {
             limiter.Failed(client);
         }
@@ -23,12 +23,12 @@ public sealed class CredentialFailureLimiterTests
         limiter.Failed(client);
         _time.Advance(TimeSpan.FromSeconds(30.5));
         var atThreshold = limiter.IsBlocked(client, out var retryAfter);
-        _time.Advance(CredentialFailureLimiter.Window);
+        _time.Advance(CredentialFailureLimits.Default.Window);
         var afterWindow = limiter.IsBlocked(client, out _);
 
         Assert.False(belowThreshold);
         Assert.True(atThreshold);
-        Assert.Equal((int)CredentialFailureLimiter.Window.TotalSeconds - 30, retryAfter);
+        Assert.Equal((int)CredentialFailureLimits.Default.Window.TotalSeconds - 30, retryAfter);
         Assert.False(afterWindow);
         Assert.Equal(0, limiter.Count);
     }
@@ -39,14 +39,14 @@ public sealed class CredentialFailureLimiterTests
         var limiter = new CredentialFailureLimiter(_time);
         var client = IPAddress.Parse("198.51.100.8");
 
-        for (var i = 0; i < CredentialFailureLimiter.MaxFailures - 1; i++)
+        for (var i = 0; i < CredentialFailureLimits.Default.MaxFailures - 1; i++)
         {
             limiter.Failed(client);
         }
-        _time.Advance(CredentialFailureLimiter.Window);
+        _time.Advance(CredentialFailureLimits.Default.Window);
         limiter.Failed(client);
         var nextWindow = limiter.IsBlocked(client, out _);
-        for (var i = 0; i < CredentialFailureLimiter.MaxFailures - 2; i++)
+        for (var i = 0; i < CredentialFailureLimits.Default.MaxFailures - 2; i++)
         {
             limiter.Failed(client);
         }
@@ -62,7 +62,7 @@ public sealed class CredentialFailureLimiterTests
     {
         var limiter = new CredentialFailureLimiter(_time);
 
-        for (var i = 1; i <= CredentialFailureLimiter.MaxFailures; i++)
+        for (var i = 1; i <= CredentialFailureLimits.Default.MaxFailures; i++)
         {
             limiter.Failed(IPAddress.Parse($"2001:db8:0:7::{i:x}"));
             limiter.Failed(IPAddress.Parse($"::ffff:192.0.2.{i}"));
@@ -72,7 +72,7 @@ public sealed class CredentialFailureLimiterTests
         Assert.True(limiter.IsBlocked(IPAddress.Parse("2001:db8:0:7:ffff:ffff:ffff:ffff"), out _));
         Assert.False(limiter.IsBlocked(IPAddress.Parse("2001:db8:0:8::1"), out _));
         Assert.False(limiter.IsBlocked(IPAddress.Parse("192.0.2.1"), out _));
-        Assert.Equal(CredentialFailureLimiter.MaxFailures + 2, limiter.Count);
+        Assert.Equal(CredentialFailureLimits.Default.MaxFailures + 2, limiter.Count);
     }
 
     [Fact]
@@ -81,11 +81,11 @@ public sealed class CredentialFailureLimiterTests
         var limiter = new CredentialFailureLimiter(_time);
         var blocked = IPAddress.Parse("203.0.113.1");
         _time.Advance(TimeSpan.FromSeconds(1));
-        for (var i = 0; i < CredentialFailureLimiter.MaxAddresses + 1000; i++)
+        for (var i = 0; i < CredentialFailureLimits.Default.MaxAddresses + 1000; i++)
         {
             if (i == 10)
             {
-                for (var f = 0; f < CredentialFailureLimiter.MaxFailures; f++)
+                for (var f = 0; f < CredentialFailureLimits.Default.MaxFailures; f++)
                 {
                     limiter.Failed(blocked);
                 }
@@ -94,7 +94,33 @@ public sealed class CredentialFailureLimiterTests
             _time.Advance(TimeSpan.FromMilliseconds(1));
         }
 
-        Assert.Equal(CredentialFailureLimiter.MaxAddresses, limiter.Count);
+        Assert.Equal(CredentialFailureLimits.Default.MaxAddresses, limiter.Count);
         Assert.True(limiter.IsBlocked(blocked, out _));
+    }
+
+    [Fact]
+    public void Limits_AreSettings_ThresholdWindowAndTableSize()
+    {
+        var limiter = new CredentialFailureLimiter(_time, new CredentialFailureLimits(3, TimeSpan.FromSeconds(60), 16));
+        var client = IPAddress.Parse("198.51.100.9");
+
+        limiter.Failed(client);
+        limiter.Failed(client);
+        var atTwo = limiter.IsBlocked(client, out _);
+        limiter.Failed(client);
+        var atThree = limiter.IsBlocked(client, out var retryAfter);
+        _time.Advance(TimeSpan.FromSeconds(60));
+        var afterWindow = limiter.IsBlocked(client, out _);
+        for (var i = 0; i < 40; i++)
+        {
+            limiter.Failed(new IPAddress(0x0B000000u + (uint)i));
+            _time.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        Assert.False(atTwo);
+        Assert.True(atThree);
+        Assert.Equal(60, retryAfter);
+        Assert.False(afterWindow);
+        Assert.Equal(16, limiter.Count);
     }
 }

@@ -169,7 +169,7 @@ public sealed class DashboardPagesTests : IAsyncLifetime
         {
             Assert.Equal(401, (await GetAsync(pages, "/", client: attacker)).Status); // no credential at all: a browser's first request, not counted
         }
-        for (var i = 0; i < CredentialFailureLimiter.MaxFailures; i++)
+        for (var i = 0; i < CredentialFailureLimits.Default.MaxFailures; i++)
         {
             Assert.Equal(401, (await GetAsync(pages, "/", authorization: $"Bearer wrong-{i}", client: attacker)).Status);
         }
