@@ -93,7 +93,7 @@ public class CheckScenarioTests
     public async Task Check_SeveralDomains_JsonArrayInOrderAndWorstExitCode()
     {
         Lab.RequireLab();
-        var result = await CliRunner.RunAsync(["check", "dane.test", "nostarttls.test", "sts-enforce.test", "--json", "--timeout", "3"], null, TimeSpan.FromSeconds(120));
+        var result = await CliRunner.RunAsync(["check", "dane.test", "nostarttls.test", "sts-enforce.test", "--json", "--timeout", "10"], null, TimeSpan.FromSeconds(120));
         Assert.False(CliRunner.HasStackTrace(result), result.ToString());
         using var doc = JsonDocument.Parse(result.Stdout);
 
@@ -106,7 +106,7 @@ public class CheckScenarioTests
     public async Task Check_Human_GroupedLinesAndVerdictWithoutColourWhenRedirected()
     {
         Lab.RequireLab();
-        var result = await CliRunner.RunAsync(["check", "nostarttls.test", "--timeout", "3"], null, TimeSpan.FromSeconds(60));
+        var result = await CliRunner.RunAsync(["check", "nostarttls.test", "--timeout", "10"], null, TimeSpan.FromSeconds(60));
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("FAILURE smtp.starttls-missing [mx.nostarttls.test [127.0.1.32]]", result.Stdout, StringComparison.Ordinal);
@@ -213,7 +213,7 @@ public class CheckScenarioTests
     public async Task Check_Nagios_StatusLineAndExitCode(string domain, int exitCode, string start)
     {
         Lab.RequireLab();
-        var result = await CliRunner.RunAsync(["check", domain, "--nagios", "--timeout", "3"], null, TimeSpan.FromSeconds(90));
+        var result = await CliRunner.RunAsync(["check", domain, "--nagios", "--timeout", "10"], null, TimeSpan.FromSeconds(90));
 
         Assert.True(exitCode == result.ExitCode, result.ToString());
         var line = Assert.Single(result.Stdout.Trim().Split('\n'));
@@ -291,7 +291,7 @@ public class CheckScenarioTests
     [InlineData("dane-mismatch.test", 2)]
     public async Task Check_OneDomain_ExitCodeFollowsStatus(string domain, int exitCode)
     {
-        var (result, json) = await Check([domain, "--timeout", "3"]);
+        var (result, json) = await Check([domain, "--timeout", "10"]);
 
         Assert.Equal(exitCode, result.ExitCode);
         Assert.Equal(exitCode switch { 0 => "ok", 1 => "warning", _ => "failure" }, json.GetProperty("status").GetString());
