@@ -418,13 +418,15 @@ internal static class TlsRptCommand
     {
         var domain = new Option<string?>("--domain") { Description = "Only this policy domain.", HelpName = "DOMAIN" };
         var days = OptionValues.OptionalCount("--days", "Only reports whose date range ends within the last N days.", 1, 36500, "days", "N");
-        var json = new Option<bool>("--json") { Description = "Write the summary as JSON (keys: domains[].policy_domain, successful, failed, failure_types, reporters[].severity, days[], advice, …)." };
+        var json = new Option<bool>("--json") { Description = "Write the summary as JSON (keys: domains[].policy_domain, successful, failed, failure_types, failures_by_mx, failures_by_sending_ip (the top N) and their _not_listed counts, reporters[].severity, days[], advice, …)." };
+        var top = OptionValues.Count("--top", "Receiving MX hosts and sending IPs listed per domain, most failed sessions first; the others are counted (how many, their sessions).",
+            TlsRptSummaryQuery.DefaultTopItems, 1, TlsRptSummaryQuery.MaxTopItems, "items", "N");
         var command = new Command("summary",
             "Per policy domain and reporter: sessions ok and failed, the failure rate, a line of failed sessions per day, failures by result type, " +
             "MX host and sending IP, first and last report, and advice when the failure rate of the domain or of one reporter crosses 1 % (warning) " +
             "or 5 % (failure), a reporter goes silent or a failure type is new. Says whether an empty answer is an empty store or a filter that matches nothing.")
         {
-            domain, days, json,
+            domain, days, json, top,
         };
         command.WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
@@ -437,7 +439,7 @@ internal static class TlsRptCommand
             var store = await where.OpenAsync(parse, ct).ConfigureAwait(false);
             await using (store.ConfigureAwait(false))
             {
-                var query = new TlsRptSummaryQuery(parse.GetValue(domain), since);
+                var query = new TlsRptSummaryQuery(parse.GetValue(domain), since, parse.GetValue(top));
                 var domains = TlsRptSummaryBuilder.Build(await store.AggregateAsync(query, ct).ConfigureAwait(false));
                 var daily = await ((ITlsReportHistory)store).DailyAsync(query, ct).ConfigureAwait(false);
                 if (parse.GetValue(json))
@@ -489,9 +491,9 @@ internal static class TlsRptCommand
                 Console.WriteLine($"  {Shown(r.Organization)}: {r.Reports} report(s), {r.Successful} ok, {r.Failed} failed ({Rate(r.FailureRate)}), {r.FirstSeen:yyyy-MM-dd} .. {r.LastSeen:yyyy-MM-dd}" +
                                   (severity is null ? "" : " " + ConsoleReport.AdviceLabel(severity)));
             }
-            Line("failures by type", d.FailureTypes);
-            Line("failures by MX", d.FailuresByMx);
-            Line("failures by sending IP", d.FailuresBySendingIp);
+            Line("failures by type", d.FailureTypes, default);
+            Line("failures by MX", d.FailuresByMx, d.MxHostsNotListed);
+            Line("failures by sending IP", d.FailuresBySendingIp, d.SendingIpsNotListed);
             foreach (var advice in Advice(d, daily))
             {
                 Console.WriteLine($"  {ConsoleReport.AdviceLabel(advice.Severity)} {Shown(advice.Message, 500)}");
@@ -499,11 +501,12 @@ internal static class TlsRptCommand
             }
         }
 
-        static void Line(string title, IReadOnlyDictionary<string, long> counts)
+        static void Line(string title, IReadOnlyDictionary<string, long> counts, TlsRptNotListed notListed)
         {
+            var more = Math.Max(0, counts.Count - 10) + notListed.Items;
             if (counts.Count > 0)
             {
-                Console.WriteLine($"  {title}: {string.Join(", ", counts.Take(10).Select(kv => $"{Shown(kv.Key)} {kv.Value}"))}{(counts.Count > 10 ? $", … ({counts.Count - 10} more)" : "")}");
+                Console.WriteLine($"  {title}: {string.Join(", ", counts.Take(10).Select(kv => $"{Shown(kv.Key)} {kv.Value}"))}{(more > 0 ? $", … ({more} more)" : "")}");
             }
         }
     }
@@ -525,7 +528,9 @@ internal static class TlsRptCommand
                 Totals(w, d.Reports, d.Successful, d.Failed, d.FailureRate);
                 ConsoleReport.WriteCounts(w, "failure_types", d.FailureTypes);
                 ConsoleReport.WriteCounts(w, "failures_by_mx", d.FailuresByMx);
+                NotListed(w, "failures_by_mx_not_listed", d.MxHostsNotListed);
                 ConsoleReport.WriteCounts(w, "failures_by_sending_ip", d.FailuresBySendingIp);
+                NotListed(w, "failures_by_sending_ip_not_listed", d.SendingIpsNotListed);
                 Range(w, d.FirstSeen, d.LastSeen);
                 w.WriteStartArray("reporters");
                 foreach (var r in d.Reporters)
@@ -568,6 +573,14 @@ internal static class TlsRptCommand
             w.WriteNumber("successful", successful);
             w.WriteNumber("failed", failed);
             w.WriteNumber("failure_rate", Math.Round(failureRate, 6));
+        }
+
+        static void NotListed(Utf8JsonWriter w, string name, TlsRptNotListed notListed)
+        {
+            w.WriteStartObject(name);
+            w.WriteNumber("items", notListed.Items);
+            w.WriteNumber("sessions", notListed.Sessions);
+            w.WriteEndObject();
         }
 
         static void Range(Utf8JsonWriter w, DateTimeOffset firstSeen, DateTimeOffset lastSeen)
