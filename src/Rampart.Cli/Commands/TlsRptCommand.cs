@@ -158,6 +158,13 @@ internal static class TlsRptCommand
         public int Imported { get; private set; }
         public int Duplicates { get; private set; }
 
+        /// <summary>Counts <paramref name="count"/> duplicates the output does not list (a known file's reports, not read).</summary>
+        public void AddDuplicates(int count)
+        {
+            Debug.Assert(!listed, "a listing import reads a known file's reports");
+            Duplicates += count;
+        }
+
         public void Add(string source, TlsRptReport report, TlsRptDkimResult dkim, TlsRptStoreOutcome stored)
         {
             if (stored == TlsRptStoreOutcome.Imported)
@@ -210,13 +217,22 @@ internal static class TlsRptCommand
             var chunk = files.Skip(first).Take(FilesPerLookup).ToList();
             var hashes = new string?[chunk.Count];
             IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>> known = new Dictionary<string, IReadOnlyList<TlsRptStoredReport>>();
+            IReadOnlyDictionary<string, int> knownCounts = new Dictionary<string, int>();
             if (index is not null)
             {
                 for (var k = 0; k < chunk.Count; k++)
                 {
                     hashes[k] = await Sha256Async(chunk[k], ct).ConfigureAwait(false);
                 }
-                known = await index.KnownFilesAsync(hashes.OfType<string>().Distinct(StringComparer.Ordinal).ToList(), ct).ConfigureAwait(false);
+                var distinct = hashes.OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+                if (listed)
+                {
+                    known = await index.KnownFilesAsync(distinct, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    knownCounts = await index.KnownFileCountsAsync(distinct, ct).ConfigureAwait(false);
+                }
             }
             for (var k = 0; k < chunk.Count; k++)
             {
@@ -227,6 +243,10 @@ internal static class TlsRptCommand
                     {
                         outcome.Add(path + r.Source, r.Report, r.Dkim, TlsRptStoreOutcome.Duplicate);
                     }
+                }
+                else if (hashes[k] is { } counted && knownCounts.TryGetValue(counted, out var reports))
+                {
+                    outcome.AddDuplicates(reports);
                 }
                 else
                 {

@@ -118,6 +118,12 @@ public interface ITlsReportFileIndex
     /// </summary>
     Task<IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>>> KnownFilesAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Of <paramref name="sha256s"/>, the files remembered (the same as <see cref="KnownFilesAsync"/> finds) and how many
+    /// reports each holds, without reading the reports: for an import that counts duplicates and lists none.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, int>> KnownFileCountsAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken);
+
     /// <summary>Remembers <paramref name="files"/>, whose reports are all stored (a file already remembered is left as it is).</summary>
     Task RememberFilesAsync(IReadOnlyList<TlsRptKnownFile> files, CancellationToken cancellationToken);
 }

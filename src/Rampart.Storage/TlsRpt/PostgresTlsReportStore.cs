@@ -320,7 +320,15 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>>> KnownFilesAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken)
+    public Task<IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>>> KnownFilesAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken) =>
+        ReadKnownAsync(sha256s, (command, hashes, ct) => TlsRptFileIndexQueries.ReadAsync(Dialect, command, hashes, ct), cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyDictionary<string, int>> KnownFileCountsAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken) =>
+        ReadKnownAsync(sha256s, (command, hashes, ct) => TlsRptFileIndexQueries.CountAsync(Dialect, command, hashes, ct), cancellationToken);
+
+    /// <summary>Runs a read of the known-file index for <paramref name="sha256s"/>: a command with them bound, and the condition on <c>f.sha256</c> that selects them.</summary>
+    private async Task<T> ReadKnownAsync<T>(IReadOnlyCollection<string> sha256s, Func<Func<string, DbCommand>, string, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sha256s);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -330,7 +338,7 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
             var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                return await TlsRptFileIndexQueries.ReadAsync(Dialect, sql =>
+                return await read(sql =>
                 {
                     var command = new NpgsqlCommand(sql, connection);
                     command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = list });

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Rampart.Core;
@@ -52,6 +53,12 @@ public sealed class SqliteTlsReportStore : ITlsReportStore, ITlsReportHistory, I
         DomainWhere: "($domain IS NULL OR a.policy_domain = $domain)",
         DomainParameter: "$domain",
         Bytewise: "");
+
+    /// <summary>
+    /// The page cache of the connection, in KiB (SQLite's default is 2 MiB): an import upserts rows keyed by sending IP
+    /// all over the per-domain item table and its index, which a small cache reads again from the file page by page.
+    /// </summary>
+    private const int CacheKiB = 32 * 1024;
 
     private readonly SerializedConnection _db;
     private readonly TimeProvider _time;
@@ -329,11 +336,19 @@ public sealed class SqliteTlsReportStore : ITlsReportStore, ITlsReportHistory, I
     }
 
     /// <inheritdoc/>
-    public Task<IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>>> KnownFilesAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken)
+    public Task<IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>>> KnownFilesAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken) =>
+        ReadKnownAsync(sha256s, (command, hashes, ct) => TlsRptFileIndexQueries.ReadAsync(Dialect, command, hashes, ct), cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyDictionary<string, int>> KnownFileCountsAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken) =>
+        ReadKnownAsync(sha256s, (command, hashes, ct) => TlsRptFileIndexQueries.CountAsync(Dialect, command, hashes, ct), cancellationToken);
+
+    /// <summary>Runs a read of the known-file index for <paramref name="sha256s"/>: a command with them bound, and the condition on <c>f.sha256</c> that selects them.</summary>
+    private Task<T> ReadKnownAsync<T>(IReadOnlyCollection<string> sha256s, Func<Func<string, DbCommand>, string, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sha256s);
         var list = "[" + string.Join(",", sha256s.Select(h => "\"" + TlsRptFileIndexQueries.Checked(h) + "\"")) + "]";
-        return ReadAsync("cannot read the known files", new TlsRptSummaryQuery(), (_, ct) => TlsRptFileIndexQueries.ReadAsync(Dialect, sql =>
+        return ReadAsync("cannot read the known files", new TlsRptSummaryQuery(), (_, ct) => read(sql =>
         {
             var command = Command(sql);
             command.Parameters.AddWithValue("$hashes", list);
@@ -422,7 +437,7 @@ public sealed class SqliteTlsReportStore : ITlsReportStore, ITlsReportHistory, I
     // MX hosts and sending IPs over all time, for a summary's top N (TlsRptAggregateQueries); a version 2 store gets
     // them filled from its per-day failure table.
     private static Task InitializeAsync(SqliteConnection connection, string path, Action<string>? notice, CancellationToken cancellationToken) =>
-        StateFiles.CreateSchemaAsync(connection, "TLS-RPT store", path, "tlsrpt_schema_version", SchemaVersion, ["PRAGMA foreign_keys = ON"], """
+        StateFiles.CreateSchemaAsync(connection, "TLS-RPT store", path, "tlsrpt_schema_version", SchemaVersion, ["PRAGMA foreign_keys = ON", $"PRAGMA cache_size = -{CacheKiB}"], """
             CREATE TABLE IF NOT EXISTS tlsrpt_report (
                 id           INTEGER PRIMARY KEY,
                 organization TEXT    NOT NULL,

@@ -51,7 +51,7 @@ internal sealed partial record TlsRptSqlDialect(
 /// <summary>
 /// The aggregates of a summary, the same for both report stores, read from the per-day tables the stores keep at
 /// import (<c>tlsrpt_day</c>: reports, sessions and range per policy domain, reporter, start day and end day;
-/// <c>tlsrpt_day_failure</c>: failed sessions per the same and a failure-details key), so a summary reads a row per
+/// <c>tlsrpt_day_failure</c>: failed sessions per the same and result type), so a summary reads a row per
 /// domain, reporter and day instead of every failure detail. A summary with Since adds the reports ending on the day of
 /// Since, read from the report tables (a day's worth). A store supplies its <see cref="TlsRptSqlDialect"/> and commands
 /// with the filter's parameters bound.
@@ -63,7 +63,8 @@ internal sealed partial record TlsRptSqlDialect(
 /// come from two more tables kept at import: <c>tlsrpt_item</c> (failed sessions per dimension, policy domain and item,
 /// over all time, with an index in the order of the top N) and <c>tlsrpt_item_domain</c> (per dimension and domain:
 /// how many items, how many sessions), so the top N is an index range of N rows per domain. With Since they are ranked
-/// from the per-day rows (every item's row in the period is read: slower on a store with many distinct senders).
+/// from the failure details of the period's reports (slower on a store with many distinct senders; per-day rows of
+/// MX hosts and IPs would be about as many as the failure details, which name one each, so none are kept).
 /// </para>
 /// <para>
 /// <see cref="ScanAsync"/> computes the same from the report tables alone (every failure detail): the definition the
@@ -72,7 +73,10 @@ internal sealed partial record TlsRptSqlDialect(
 /// </remarks>
 internal static class TlsRptAggregateQueries
 {
-    /// <summary>The failure-details keys the per-day failure table keeps, by its <c>dimension</c> number.</summary>
+    /// <summary>
+    /// The failure-details keys by <c>dimension</c> number: the per-day failure table keeps result types (0), the item
+    /// tables MX hosts (1) and sending IPs (2).
+    /// </summary>
     private static readonly string[] Dimensions = ["result_type", "receiving_mx_hostname", "sending_mta_ip"];
 
     /// <summary>The dimensions a summary lists the top N of (MX hosts, sending IPs), kept in the per-domain item tables too.</summary>
@@ -103,22 +107,18 @@ internal static class TlsRptAggregateQueries
                 last_end = {dialect.Greatest}(tlsrpt_day.last_end, excluded.last_end)
             """,
         };
-        for (var dimension = 0; dimension < Dimensions.Length; dimension++)
-        {
-            var column = Dimensions[dimension];
-            statements.Add($"""
-                INSERT INTO tlsrpt_day_failure (dimension, policy_domain, organization, item, start_day, end_day, sessions)
-                SELECT {dimension}, p.policy_domain, r.organization, f.{column}, {dialect.StartDay}, {dialect.EndDay}, SUM(f.failed_session_count)
-                FROM tlsrpt_failure f
-                     JOIN tlsrpt_policy p ON {dialect.FailureJoin}
-                     JOIN tlsrpt_report r ON r.id = p.report
-                WHERE ({reports}) AND f.{column} IS NOT NULL
-                GROUP BY 2, 3, 4, 5, 6
-                ORDER BY 2, 3, 4, 5, 6
-                ON CONFLICT (dimension, policy_domain, organization, item, start_day, end_day) DO UPDATE SET
-                    sessions = tlsrpt_day_failure.sessions + excluded.sessions
-                """);
-        }
+        statements.Add($"""
+            INSERT INTO tlsrpt_day_failure (dimension, policy_domain, organization, item, start_day, end_day, sessions)
+            SELECT 0, p.policy_domain, r.organization, f.result_type, {dialect.StartDay}, {dialect.EndDay}, SUM(f.failed_session_count)
+            FROM tlsrpt_failure f
+                 JOIN tlsrpt_policy p ON {dialect.FailureJoin}
+                 JOIN tlsrpt_report r ON r.id = p.report
+            WHERE {reports}
+            GROUP BY 2, 3, 4, 5, 6
+            ORDER BY 2, 3, 4, 5, 6
+            ON CONFLICT (dimension, policy_domain, organization, item, start_day, end_day) DO UPDATE SET
+                sessions = tlsrpt_day_failure.sessions + excluded.sessions
+            """);
         foreach (var dimension in ListedDimensions)
         {
             var items = $"""
@@ -166,10 +166,16 @@ internal static class TlsRptAggregateQueries
             """;
     }
 
-    /// <summary>The statements that fill the (empty) per-domain item tables from the per-day failure table: a version 2 store's upgrade.</summary>
+    /// <summary>
+    /// The statements that fill the (empty) per-domain item tables from the per-day failure table, then delete its MX
+    /// and IP rows (version 3 keeps result types only there): a version 2 store's upgrade.
+    /// </summary>
     public static IReadOnlyList<string> FillItemsFromDays() =>
-        [.. ListedDimensions.SelectMany(dimension => AddToItems(dimension,
-            $"SELECT a.policy_domain, a.item, SUM(a.sessions) AS sessions FROM tlsrpt_day_failure a WHERE a.dimension = {dimension} GROUP BY 1, 2"))];
+        [
+            .. ListedDimensions.SelectMany(dimension => AddToItems(dimension,
+                $"SELECT a.policy_domain, a.item, SUM(a.sessions) AS sessions FROM tlsrpt_day_failure a WHERE a.dimension = {dimension} GROUP BY 1, 2")),
+            "DELETE FROM tlsrpt_day_failure WHERE dimension <> 0",
+        ];
 
     /// <summary>
     /// Reads the summary's aggregates from the per-day tables (plus, with Since, the day of Since from the report tables)
@@ -253,22 +259,20 @@ internal static class TlsRptAggregateQueries
 
     /// <summary>
     /// The top <paramref name="top"/> items of <paramref name="dimension"/> per domain of a summary with Since, ranked in
-    /// SQL from the per-day rows in the period and the day of Since (every item of the period is read once).
+    /// SQL from the failure details of the reports ending at or after Since (through the index on the range's end).
     /// </summary>
     private static async Task<(IReadOnlyList<TlsRptFailureRow>, IReadOnlyList<TlsRptNotListedRow>)> RankedAsync(
         TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, int dimension, int top, CancellationToken cancellationToken)
     {
         var column = Dimensions[dimension];
-        var items = Summed(true, "policy_domain, item", "CAST(SUM(sessions) AS bigint) AS sessions",
-            $"SELECT a.policy_domain, a.item, a.sessions FROM tlsrpt_day_failure a WHERE a.dimension = {dimension} AND {dialect.DayWhere}",
-            $"""
-            SELECT p.policy_domain, f.{column}, SUM(f.failed_session_count)
+        var items = $"""
+            SELECT p.policy_domain, f.{column} AS item, CAST(SUM(f.failed_session_count) AS bigint) AS sessions
             FROM tlsrpt_failure f
                  JOIN tlsrpt_policy p ON {dialect.FailureJoin}
                  JOIN tlsrpt_report r ON r.id = p.report
-            WHERE {dialect.SinceDayWhere} AND f.{column} IS NOT NULL
+            WHERE {dialect.Where} AND f.{column} IS NOT NULL
             GROUP BY p.policy_domain, f.{column}
-            """);
+            """;
         var listed = new List<TlsRptFailureRow>();
         var notListed = new List<TlsRptNotListedRow>();
         using var select = filtered(string.Create(CultureInfo.InvariantCulture, $"""

@@ -276,7 +276,7 @@ public abstract class TlsReportStoreContractTests
     /// <summary>
     /// Turns the storage of the last <see cref="OpenNewAsync"/> (no store open on it) into what Rampart with schema
     /// <paramref name="version"/> left: version 1, the same report tables, no per-day tables, no known-file index, no
-    /// item tables; version 2, no item tables.
+    /// item tables; version 2, no item tables but MX hosts and IPs in the per-day failure table.
     /// </summary>
     protected abstract Task MakeVersionAsync(int version);
 
@@ -284,7 +284,10 @@ public abstract class TlsReportStoreContractTests
     protected static string DowngradeSql(int version) => version switch
     {
         1 => "DROP TABLE tlsrpt_day; DROP TABLE tlsrpt_day_failure; DROP TABLE tlsrpt_file; DROP TABLE tlsrpt_item; DROP TABLE tlsrpt_item_domain; UPDATE tlsrpt_schema_version SET version = 1",
-        2 => "DROP TABLE tlsrpt_item; DROP TABLE tlsrpt_item_domain; UPDATE tlsrpt_schema_version SET version = 2",
+        // Version 2 kept MX hosts and IPs per day in tlsrpt_day_failure (dimensions 1 and 2): here all on one day.
+        2 => "INSERT INTO tlsrpt_day_failure (dimension, policy_domain, organization, item, start_day, end_day, sessions) " +
+             "SELECT dimension, policy_domain, '', item, '2025-03-01', '2025-03-01', sessions FROM tlsrpt_item; " +
+             "DROP TABLE tlsrpt_item; DROP TABLE tlsrpt_item_domain; UPDATE tlsrpt_schema_version SET version = 2",
         _ => throw new ArgumentOutOfRangeException(nameof(version)),
     };
 
@@ -344,7 +347,7 @@ public abstract class TlsReportStoreContractTests
     }
 
     [Fact]
-    public async Task KnownFiles_ARememberedFileComesBackAsStored_UnknownAndIncompleteFilesDoNot()
+    public async Task KnownFiles_ARememberedFileComesBackAsStoredOrCounted_UnknownAndIncompleteFilesDoNot()
     {
         await using var store = await OpenNewAsync();
         var index = (ITlsReportFileIndex)store;
@@ -368,6 +371,8 @@ public abstract class TlsReportStoreContractTests
         Assert.Equal(one.Report.StartDatetime, reports[0].Report.StartDatetime);
         Assert.Equal(TlsRptDkimStatus.NotChecked, reports[0].Dkim.Status);
         Assert.Empty(await index.KnownFilesAsync([], Ct));
+        Assert.Equal(new Dictionary<string, int> { [a] = 2 }, await index.KnownFileCountsAsync([a, b, c], Ct)); // c: a report not stored
+        Assert.Empty(await index.KnownFileCountsAsync([], Ct));
     }
 
     [Fact]
