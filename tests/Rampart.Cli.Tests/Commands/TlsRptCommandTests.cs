@@ -83,6 +83,9 @@ public sealed class TlsRptCommandTests : IDisposable
         Assert.Equal(5, two.RootElement.GetProperty("duplicates").GetInt32());
         Assert.All(two.RootElement.GetProperty("reports").EnumerateArray(), r => Assert.Equal("duplicate", r.GetProperty("outcome").GetString()));
         Assert.Equal(summaryAfterFirst.Stdout, summaryAfterSecond.Stdout);
+        var third = await Run("tlsrpt", "import", Reports, "--no-dkim"); // no listing: the known files' counts only
+        Assert.Equal(0, third.ExitCode);
+        Assert.Contains("4 file(s): 0 imported, 5 duplicate, 0 rejected", third.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
