@@ -158,6 +158,13 @@ internal static class TlsRptCommand
         public int Imported { get; private set; }
         public int Duplicates { get; private set; }
 
+        /// <summary>Counts <paramref name="count"/> duplicates the output does not list (a known file's reports, not read).</summary>
+        public void AddDuplicates(int count)
+        {
+            Debug.Assert(!listed, "a listing import reads a known file's reports");
+            Duplicates += count;
+        }
+
         public void Add(string source, TlsRptReport report, TlsRptDkimResult dkim, TlsRptStoreOutcome stored)
         {
             if (stored == TlsRptStoreOutcome.Imported)
@@ -210,13 +217,22 @@ internal static class TlsRptCommand
             var chunk = files.Skip(first).Take(FilesPerLookup).ToList();
             var hashes = new string?[chunk.Count];
             IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>> known = new Dictionary<string, IReadOnlyList<TlsRptStoredReport>>();
+            IReadOnlyDictionary<string, int> knownCounts = new Dictionary<string, int>();
             if (index is not null)
             {
                 for (var k = 0; k < chunk.Count; k++)
                 {
                     hashes[k] = await Sha256Async(chunk[k], ct).ConfigureAwait(false);
                 }
-                known = await index.KnownFilesAsync(hashes.OfType<string>().Distinct(StringComparer.Ordinal).ToList(), ct).ConfigureAwait(false);
+                var distinct = hashes.OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+                if (listed)
+                {
+                    known = await index.KnownFilesAsync(distinct, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    knownCounts = await index.KnownFileCountsAsync(distinct, ct).ConfigureAwait(false);
+                }
             }
             for (var k = 0; k < chunk.Count; k++)
             {
@@ -227,6 +243,10 @@ internal static class TlsRptCommand
                     {
                         outcome.Add(path + r.Source, r.Report, r.Dkim, TlsRptStoreOutcome.Duplicate);
                     }
+                }
+                else if (hashes[k] is { } counted && knownCounts.TryGetValue(counted, out var reports))
+                {
+                    outcome.AddDuplicates(reports);
                 }
                 else
                 {
@@ -418,13 +438,15 @@ internal static class TlsRptCommand
     {
         var domain = new Option<string?>("--domain") { Description = "Only this policy domain.", HelpName = "DOMAIN" };
         var days = OptionValues.OptionalCount("--days", "Only reports whose date range ends within the last N days.", 1, 36500, "days", "N");
-        var json = new Option<bool>("--json") { Description = "Write the summary as JSON (keys: domains[].policy_domain, successful, failed, failure_types, reporters[].severity, days[], advice, …)." };
+        var json = new Option<bool>("--json") { Description = "Write the summary as JSON (keys: domains[].policy_domain, successful, failed, failure_types, failures_by_mx, failures_by_sending_ip (the top N) and their _not_listed counts, reporters[].severity, days[], advice, …)." };
+        var top = OptionValues.Count("--top", "Receiving MX hosts and sending IPs listed per domain, most failed sessions first; the others are counted (how many, their sessions).",
+            TlsRptSummaryQuery.DefaultTopItems, 1, TlsRptSummaryQuery.MaxTopItems, "items", "N");
         var command = new Command("summary",
             "Per policy domain and reporter: sessions ok and failed, the failure rate, a line of failed sessions per day, failures by result type, " +
             "MX host and sending IP, first and last report, and advice when the failure rate of the domain or of one reporter crosses 1 % (warning) " +
             "or 5 % (failure), a reporter goes silent or a failure type is new. Says whether an empty answer is an empty store or a filter that matches nothing.")
         {
-            domain, days, json,
+            domain, days, json, top,
         };
         command.WithStateDir();
         command.SetAction((parse, ct) => Verb.RunAsync(async () =>
@@ -437,7 +459,7 @@ internal static class TlsRptCommand
             var store = await where.OpenAsync(parse, ct).ConfigureAwait(false);
             await using (store.ConfigureAwait(false))
             {
-                var query = new TlsRptSummaryQuery(parse.GetValue(domain), since);
+                var query = new TlsRptSummaryQuery(parse.GetValue(domain), since, parse.GetValue(top));
                 var domains = TlsRptSummaryBuilder.Build(await store.AggregateAsync(query, ct).ConfigureAwait(false));
                 var daily = await ((ITlsReportHistory)store).DailyAsync(query, ct).ConfigureAwait(false);
                 if (parse.GetValue(json))
@@ -471,10 +493,12 @@ internal static class TlsRptCommand
         return command;
     }
 
-    private static void WriteSummaryHuman(IReadOnlyList<TlsRptDomainSummary> domains, TlsRptDaily daily)
+    private static void WriteSummaryHuman(IReadOnlyList<TlsRptDomainSummary> domains, TlsRptDaily allDays)
     {
+        var perDomain = PerDomain(allDays);
         foreach (var d in domains)
         {
+            var daily = perDomain(d.PolicyDomain);
             var name = d.PolicyDomain.Length > 0 ? Shown(d.PolicyDomain) : "(no policy-domain)";
             Console.WriteLine($"{name}: {d.Successful} ok, {d.Failed} failed ({Rate(d.FailureRate)}) in {d.Reports} report(s), {d.FirstSeen:yyyy-MM-dd} .. {d.LastSeen:yyyy-MM-dd}");
             var days = daily.Days.Where(r => r.PolicyDomain == d.PolicyDomain).ToList();
@@ -489,9 +513,9 @@ internal static class TlsRptCommand
                 Console.WriteLine($"  {Shown(r.Organization)}: {r.Reports} report(s), {r.Successful} ok, {r.Failed} failed ({Rate(r.FailureRate)}), {r.FirstSeen:yyyy-MM-dd} .. {r.LastSeen:yyyy-MM-dd}" +
                                   (severity is null ? "" : " " + ConsoleReport.AdviceLabel(severity)));
             }
-            Line("failures by type", d.FailureTypes);
-            Line("failures by MX", d.FailuresByMx);
-            Line("failures by sending IP", d.FailuresBySendingIp);
+            Line("failures by type", d.FailureTypes, default);
+            Line("failures by MX", d.FailuresByMx, d.MxHostsNotListed);
+            Line("failures by sending IP", d.FailuresBySendingIp, d.SendingIpsNotListed);
             foreach (var advice in Advice(d, daily))
             {
                 Console.WriteLine($"  {ConsoleReport.AdviceLabel(advice.Severity)} {Shown(advice.Message, 500)}");
@@ -499,33 +523,49 @@ internal static class TlsRptCommand
             }
         }
 
-        static void Line(string title, IReadOnlyDictionary<string, long> counts)
+        static void Line(string title, IReadOnlyDictionary<string, long> counts, TlsRptNotListed notListed)
         {
+            var more = Math.Max(0, counts.Count - 10) + notListed.Items;
             if (counts.Count > 0)
             {
-                Console.WriteLine($"  {title}: {string.Join(", ", counts.Take(10).Select(kv => $"{Shown(kv.Key)} {kv.Value}"))}{(counts.Count > 10 ? $", … ({counts.Count - 10} more)" : "")}");
+                Console.WriteLine($"  {title}: {string.Join(", ", counts.Take(10).Select(kv => $"{Shown(kv.Key)} {kv.Value}"))}{(more > 0 ? $", … ({more} more)" : "")}");
             }
         }
+    }
+
+    /// <summary>
+    /// Each domain's own per-day series, split once: filtering every domain's rows for each domain costs domains × rows
+    /// (300 × ~100,000 over the 100,000 generated reports of docs/benchmarks.md §21).
+    /// </summary>
+    private static Func<string, TlsRptDaily> PerDomain(TlsRptDaily daily)
+    {
+        var days = daily.Days.ToLookup(r => r.PolicyDomain, StringComparer.Ordinal);
+        var types = daily.FailureTypes.ToLookup(r => r.PolicyDomain, StringComparer.Ordinal);
+        return domain => new TlsRptDaily([.. days[domain]], [.. types[domain]]);
     }
 
     /// <summary>The advice on a domain's totals, then the findings only reporters and days show (a reporter above the threshold, gone silent, a new failure type).</summary>
     private static IEnumerable<TlsRptAdvice> Advice(TlsRptDomainSummary d, TlsRptDaily daily) =>
         TlsRptAdvisor.Advise(d).Concat(TlsRptFindings.Find(d, daily.FailureTypes, null));
 
-    private static void WriteSummaryJson(IReadOnlyList<TlsRptDomainSummary> domains, TlsRptDaily daily)
+    private static void WriteSummaryJson(IReadOnlyList<TlsRptDomainSummary> domains, TlsRptDaily allDays)
     {
+        var perDomain = PerDomain(allDays);
         JsonShapes.WriteStdout(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("domains");
             foreach (var d in domains)
             {
+                var daily = perDomain(d.PolicyDomain);
                 w.WriteStartObject();
                 w.WriteString("policy_domain", d.PolicyDomain);
                 Totals(w, d.Reports, d.Successful, d.Failed, d.FailureRate);
                 ConsoleReport.WriteCounts(w, "failure_types", d.FailureTypes);
                 ConsoleReport.WriteCounts(w, "failures_by_mx", d.FailuresByMx);
+                NotListed(w, "failures_by_mx_not_listed", d.MxHostsNotListed);
                 ConsoleReport.WriteCounts(w, "failures_by_sending_ip", d.FailuresBySendingIp);
+                NotListed(w, "failures_by_sending_ip_not_listed", d.SendingIpsNotListed);
                 Range(w, d.FirstSeen, d.LastSeen);
                 w.WriteStartArray("reporters");
                 foreach (var r in d.Reporters)
@@ -568,6 +608,14 @@ internal static class TlsRptCommand
             w.WriteNumber("successful", successful);
             w.WriteNumber("failed", failed);
             w.WriteNumber("failure_rate", Math.Round(failureRate, 6));
+        }
+
+        static void NotListed(Utf8JsonWriter w, string name, TlsRptNotListed notListed)
+        {
+            w.WriteStartObject(name);
+            w.WriteNumber("items", notListed.Items);
+            w.WriteNumber("sessions", notListed.Sessions);
+            w.WriteEndObject();
         }
 
         static void Range(Utf8JsonWriter w, DateTimeOffset firstSeen, DateTimeOffset lastSeen)

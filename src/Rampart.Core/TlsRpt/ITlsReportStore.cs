@@ -24,8 +24,24 @@ public sealed record TlsRptStoreResult(TlsRptStoreOutcome Outcome, string? Rejec
     public static readonly TlsRptStoreResult Duplicate = new(TlsRptStoreOutcome.Duplicate);
 }
 
-/// <summary>Which reports a summary covers: one policy domain or all; reports whose range ends at or after <see cref="Since"/>.</summary>
-public sealed record TlsRptSummaryQuery(string? PolicyDomain = null, DateTimeOffset? Since = null);
+/// <summary>
+/// Which reports a summary covers: one policy domain or all; reports whose range ends at or after <see cref="Since"/>.
+/// Of the receiving MX hosts and the sending IPs of each domain's failure details, the <see cref="TopItems"/> with the
+/// most failed sessions are listed; the rest are counted (<see cref="TlsRptAggregates.MxHostsNotListed"/>).
+/// </summary>
+public sealed record TlsRptSummaryQuery(string? PolicyDomain = null, DateTimeOffset? Since = null, int TopItems = TlsRptSummaryQuery.DefaultTopItems)
+{
+    /// <summary>MX hosts and sending IPs listed per domain unless a query asks for another number.</summary>
+    public const int DefaultTopItems = 50;
+
+    /// <summary>The most a query may list per domain and dimension.</summary>
+    public const int MaxTopItems = 100_000;
+
+    /// <summary><see cref="TopItems"/>, checked: 1 to <see cref="MaxTopItems"/>.</summary>
+    public int CheckedTopItems => TopItems is >= 1 and <= MaxTopItems
+        ? TopItems
+        : throw new ArgumentOutOfRangeException(nameof(TopItems), TopItems, $"list 1 to {MaxTopItems} items per domain");
+}
 
 /// <summary>
 /// Where TLS-RPT reports are kept (SQLite by default, PostgreSQL for shared deployments). A report is stored whole or
@@ -59,12 +75,30 @@ public sealed record TlsRptReporterRow(
 /// <summary>Failed sessions from failure-details, per (policy domain, reporter, key): the key is a result type, an MX host or a sending IP.</summary>
 public sealed record TlsRptFailureRow(string PolicyDomain, string Organization, string Key, long Sessions);
 
-/// <summary>The aggregates a store computes; grouping into a summary is the same for every store.</summary>
+/// <summary>
+/// Of one policy domain's receiving MX hosts (or sending IPs), those a summary does not list: how many, and their failed
+/// sessions, so the listed ones and these add up to every failure detail naming one.
+/// </summary>
+public sealed record TlsRptNotListedRow(string PolicyDomain, long Items, long Sessions);
+
+/// <summary>
+/// The aggregates a store computes; grouping into a summary is the same for every store. <see cref="ByMxHost"/> and
+/// <see cref="BySendingIp"/> hold, per policy domain, the query's top items (most failed sessions first, then by the
+/// item's bytes), summed over reporters (their <see cref="TlsRptFailureRow.Organization"/> is empty); the rest of each
+/// domain's items is in <see cref="MxHostsNotListed"/> and <see cref="SendingIpsNotListed"/> (no row: nothing left out).
+/// </summary>
 public sealed record TlsRptAggregates(
     IReadOnlyList<TlsRptReporterRow> Reporters,
     IReadOnlyList<TlsRptFailureRow> ByResultType,
     IReadOnlyList<TlsRptFailureRow> ByMxHost,
-    IReadOnlyList<TlsRptFailureRow> BySendingIp);
+    IReadOnlyList<TlsRptFailureRow> BySendingIp)
+{
+    /// <summary>Per policy domain, the receiving MX hosts not in <see cref="ByMxHost"/>.</summary>
+    public IReadOnlyList<TlsRptNotListedRow> MxHostsNotListed { get; init; } = [];
+
+    /// <summary>Per policy domain, the sending IPs not in <see cref="BySendingIp"/>.</summary>
+    public IReadOnlyList<TlsRptNotListedRow> SendingIpsNotListed { get; init; } = [];
+}
 
 /// <summary>A file all of whose reports are stored: the SHA-256 of its bytes and its reports, each with the part of its source after the file's path.</summary>
 /// <param name="Sha256">The SHA-256 of the file's bytes, lower-case hex.</param>
@@ -83,6 +117,12 @@ public interface ITlsReportFileIndex
     /// source is the suffix the file was remembered with, the policies carry their counts but no failure details.
     /// </summary>
     Task<IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>>> KnownFilesAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Of <paramref name="sha256s"/>, the files remembered (the same as <see cref="KnownFilesAsync"/> finds) and how many
+    /// reports each holds, without reading the reports: for an import that counts duplicates and lists none.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, int>> KnownFileCountsAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken);
 
     /// <summary>Remembers <paramref name="files"/>, whose reports are all stored (a file already remembered is left as it is).</summary>
     Task RememberFilesAsync(IReadOnlyList<TlsRptKnownFile> files, CancellationToken cancellationToken);

@@ -38,12 +38,20 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
 {
     /// <summary>
     /// 2: the per-day tables (tlsrpt_day, tlsrpt_day_failure), filled from the reports when a version 1 store is opened,
-    /// and the known-file index (tlsrpt_file), empty until the next import.
+    /// and the known-file index (tlsrpt_file), empty until the next import. 3: the per-domain item tables (tlsrpt_item,
+    /// tlsrpt_item_domain), filled from the per-day failure table when a version 2 store is opened.
     /// </summary>
-    internal const int SchemaVersion = 2;
+    internal const int SchemaVersion = 3;
 
     /// <summary>The advisory lock held while the schema is checked and created ("RAMPTLSR").</summary>
     private const long SchemaLock = 0x52414D50_544C5352;
+
+    /// <summary>
+    /// The advisory lock a transaction holds from its per-day sums to its commit ("RAMPSUMS"): the per-domain item
+    /// count counts the items a batch adds that are not stored yet, which two importers adding the same new item at
+    /// the same time would both count. Their reports are still written side by side; only the sums wait.
+    /// </summary>
+    private const long SumsLock = 0x52414D50_53554D53;
 
     /// <summary>
     /// The same filters as the SQLite store (the range's end at or after Since, both cut to whole milliseconds) over
@@ -61,7 +69,10 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
         DayWhere: "($1::text IS NULL OR a.policy_domain = $1) AND ($3::text IS NULL OR a.end_day > $3)",
         SinceDayWhere: "$2::timestamptz IS NOT NULL AND ($1::text IS NULL OR p.policy_domain = $1) AND r.end_time >= $2 AND r.end_time < $4",
         Least: "LEAST",
-        Greatest: "GREATEST");
+        Greatest: "GREATEST",
+        DomainWhere: "($1::text IS NULL OR a.policy_domain = $1)",
+        DomainParameter: "$1",
+        Bytewise: " COLLATE \"C\"");
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgresStoreAddress _address;
@@ -228,6 +239,7 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
             if (stored.Count > 0)
             {
                 using var days = new NpgsqlBatch(connection, transaction);
+                days.BatchCommands.Add(new NpgsqlBatchCommand(string.Create(CultureInfo.InvariantCulture, $"SELECT pg_advisory_xact_lock({SumsLock})")));
                 foreach (var statement in TlsRptAggregateQueries.AddToDays(Dialect, "r.id = ANY($1)"))
                 {
                     var add = new NpgsqlBatchCommand(statement);
@@ -247,7 +259,7 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
 
     /// <inheritdoc/>
     public Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot summarise", query, (filtered, ct) => TlsRptAggregateQueries.ReadAsync(Dialect.For(query), filtered, query.Since is not null, ct), cancellationToken, summary: true);
+        ReadAsync("cannot summarise", query, (filtered, ct) => TlsRptAggregateQueries.ReadAsync(Dialect.For(query), filtered, query.Since is not null, query.CheckedTopItems, ct), cancellationToken, summary: true);
 
     /// <inheritdoc/>
     public Task<TlsRptDaily> DailyAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
@@ -255,7 +267,7 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
 
     /// <summary><see cref="AggregateAsync"/> computed from every stored failure detail instead of the per-day tables (tests).</summary>
     internal Task<TlsRptAggregates> ScanAggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot summarise", query, (filtered, ct) => TlsRptAggregateQueries.ScanAsync(Dialect.For(query), filtered, ct), cancellationToken);
+        ReadAsync("cannot summarise", query, (filtered, ct) => TlsRptAggregateQueries.ScanAsync(Dialect.For(query), filtered, query.CheckedTopItems, ct), cancellationToken);
 
     /// <summary><see cref="DailyAsync"/> computed from every stored report instead of the per-day tables (tests).</summary>
     internal Task<TlsRptDaily> ScanDailyAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
@@ -295,7 +307,15 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>>> KnownFilesAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken)
+    public Task<IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>>> KnownFilesAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken) =>
+        ReadKnownAsync(sha256s, (command, hashes, ct) => TlsRptFileIndexQueries.ReadAsync(Dialect, command, hashes, ct), cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyDictionary<string, int>> KnownFileCountsAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken) =>
+        ReadKnownAsync(sha256s, (command, hashes, ct) => TlsRptFileIndexQueries.CountAsync(Dialect, command, hashes, ct), cancellationToken);
+
+    /// <summary>Runs a read of the known-file index for <paramref name="sha256s"/>: a command with them bound, and the condition on <c>f.sha256</c> that selects them.</summary>
+    private async Task<T> ReadKnownAsync<T>(IReadOnlyCollection<string> sha256s, Func<Func<string, DbCommand>, string, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sha256s);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -305,7 +325,7 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
             var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                return await TlsRptFileIndexQueries.ReadAsync(Dialect, sql =>
+                return await read(sql =>
                 {
                     var command = new NpgsqlCommand(sql, connection);
                     command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = list });
@@ -592,6 +612,21 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
                             end_time     timestamptz NOT NULL,
                             PRIMARY KEY (sha256, ordinal)
                         );
+                        CREATE TABLE IF NOT EXISTS tlsrpt_item (
+                            dimension     integer NOT NULL,
+                            policy_domain text    NOT NULL,
+                            item          text    NOT NULL,
+                            sessions      bigint  NOT NULL,
+                            PRIMARY KEY (dimension, policy_domain, item)
+                        );
+                        CREATE INDEX IF NOT EXISTS tlsrpt_item_top ON tlsrpt_item (dimension, policy_domain, sessions DESC, item COLLATE "C");
+                        CREATE TABLE IF NOT EXISTS tlsrpt_item_domain (
+                            dimension     integer NOT NULL,
+                            policy_domain text    NOT NULL,
+                            items         bigint  NOT NULL,
+                            sessions      bigint  NOT NULL,
+                            PRIMARY KEY (dimension, policy_domain)
+                        );
                         INSERT INTO tlsrpt_schema_version (version) SELECT {SchemaVersion} WHERE NOT EXISTS (SELECT 1 FROM tlsrpt_schema_version)
                         """, connection, transaction))
                     {
@@ -599,16 +634,19 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
                     }
                     if (stored is { } old && old < SchemaVersion)
                     {
-                        // A version 1 store: the per-day tables are filled from its reports, once, under the schema lock.
+                        // A version 1 store: the per-day and item tables are filled from its reports, once, under the schema
+                        // lock; a version 2 store: the item tables from its per-day failure table.
                         var clock = System.Diagnostics.Stopwatch.StartNew();
-                        notice?.Invoke($"TLS-RPT store {Location}: schema version 1: computing the per-day sums from its reports, once (a few seconds per 100,000 reports)");
-                        foreach (var statement in TlsRptAggregateQueries.AddToDays(Dialect, "true").Append(
+                        notice?.Invoke(old < 2
+                            ? $"TLS-RPT store {Location}: schema version 1: computing the per-day sums from its reports, once (a few seconds per 100,000 reports)"
+                            : $"TLS-RPT store {Location}: schema version {old}: computing the per-domain MX and sending IP sums from the per-day sums, once");
+                        foreach (var statement in (old < 2 ? TlsRptAggregateQueries.AddToDays(Dialect, "true") : TlsRptAggregateQueries.FillItemsFromDays()).Append(
                             $"UPDATE tlsrpt_schema_version SET version = {SchemaVersion.ToString(CultureInfo.InvariantCulture)}"))
                         {
                             using var upgrade = new NpgsqlCommand(statement, connection, transaction) { CommandTimeout = 0 };
                             await upgrade.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                         }
-                        notice?.Invoke(string.Create(CultureInfo.InvariantCulture, $"TLS-RPT store {Location}: per-day sums computed in {clock.Elapsed.TotalSeconds:0.0} s"));
+                        notice?.Invoke(string.Create(CultureInfo.InvariantCulture, $"TLS-RPT store {Location}: sums computed in {clock.Elapsed.TotalSeconds:0.0} s"));
                     }
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 }

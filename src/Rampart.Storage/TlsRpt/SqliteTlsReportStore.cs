@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Rampart.Core;
@@ -30,9 +31,10 @@ public sealed class SqliteTlsReportStore : ITlsReportStore, ITlsReportHistory, I
 
     /// <summary>
     /// 2: the per-day tables (tlsrpt_day, tlsrpt_day_failure), filled from the reports when a version 1 store is opened,
-    /// and the known-file index (tlsrpt_file), empty until the next import.
+    /// and the known-file index (tlsrpt_file), empty until the next import. 3: the per-domain item tables (tlsrpt_item,
+    /// tlsrpt_item_domain), filled from the per-day failure table when a version 2 store is opened.
     /// </summary>
-    internal const int SchemaVersion = 2;
+    internal const int SchemaVersion = 3;
 
     /// <summary>Times are Unix milliseconds; policies have a row id the failure details refer to.</summary>
     private static readonly TlsRptSqlDialect Dialect = new(
@@ -47,7 +49,16 @@ public sealed class SqliteTlsReportStore : ITlsReportStore, ITlsReportHistory, I
         DayWhere: "($domain IS NULL OR a.policy_domain = $domain) AND ($sinceDay IS NULL OR a.end_day > $sinceDay)",
         SinceDayWhere: "$since IS NOT NULL AND ($domain IS NULL OR p.policy_domain = $domain) AND r.end_ms >= $since AND r.end_ms < $sinceNext",
         Least: "min",
-        Greatest: "max");
+        Greatest: "max",
+        DomainWhere: "($domain IS NULL OR a.policy_domain = $domain)",
+        DomainParameter: "$domain",
+        Bytewise: "");
+
+    /// <summary>
+    /// The page cache of the connection, in KiB (SQLite's default is 2 MiB): an import upserts rows keyed by sending IP
+    /// all over the per-domain item table and its index, which a small cache reads again from the file page by page.
+    /// </summary>
+    private const int CacheKiB = 32 * 1024;
 
     private readonly SerializedConnection _db;
     private readonly TimeProvider _time;
@@ -283,7 +294,7 @@ public sealed class SqliteTlsReportStore : ITlsReportStore, ITlsReportHistory, I
 
     /// <inheritdoc/>
     public Task<TlsRptAggregates> AggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot summarise", query, (q, ct) => TlsRptAggregateQueries.ReadAsync(Dialect.For(q), sql => Filtered(sql, q), q.Since is not null, ct), cancellationToken);
+        ReadAsync("cannot summarise", query, (q, ct) => TlsRptAggregateQueries.ReadAsync(Dialect.For(q), sql => Filtered(sql, q), q.Since is not null, q.CheckedTopItems, ct), cancellationToken);
 
     /// <inheritdoc/>
     public Task<TlsRptDaily> DailyAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
@@ -291,7 +302,7 @@ public sealed class SqliteTlsReportStore : ITlsReportStore, ITlsReportHistory, I
 
     /// <summary><see cref="AggregateAsync"/> computed from every stored failure detail instead of the per-day tables (tests).</summary>
     internal Task<TlsRptAggregates> ScanAggregateAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
-        ReadAsync("cannot summarise", query, (q, ct) => TlsRptAggregateQueries.ScanAsync(Dialect.For(q), sql => Filtered(sql, q), ct), cancellationToken);
+        ReadAsync("cannot summarise", query, (q, ct) => TlsRptAggregateQueries.ScanAsync(Dialect.For(q), sql => Filtered(sql, q), q.CheckedTopItems, ct), cancellationToken);
 
     /// <summary><see cref="DailyAsync"/> computed from every stored report instead of the per-day tables (tests).</summary>
     internal Task<TlsRptDaily> ScanDailyAsync(TlsRptSummaryQuery query, CancellationToken cancellationToken) =>
@@ -325,11 +336,19 @@ public sealed class SqliteTlsReportStore : ITlsReportStore, ITlsReportHistory, I
     }
 
     /// <inheritdoc/>
-    public Task<IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>>> KnownFilesAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken)
+    public Task<IReadOnlyDictionary<string, IReadOnlyList<TlsRptStoredReport>>> KnownFilesAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken) =>
+        ReadKnownAsync(sha256s, (command, hashes, ct) => TlsRptFileIndexQueries.ReadAsync(Dialect, command, hashes, ct), cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyDictionary<string, int>> KnownFileCountsAsync(IReadOnlyCollection<string> sha256s, CancellationToken cancellationToken) =>
+        ReadKnownAsync(sha256s, (command, hashes, ct) => TlsRptFileIndexQueries.CountAsync(Dialect, command, hashes, ct), cancellationToken);
+
+    /// <summary>Runs a read of the known-file index for <paramref name="sha256s"/>: a command with them bound, and the condition on <c>f.sha256</c> that selects them.</summary>
+    private Task<T> ReadKnownAsync<T>(IReadOnlyCollection<string> sha256s, Func<Func<string, DbCommand>, string, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sha256s);
         var list = "[" + string.Join(",", sha256s.Select(h => "\"" + TlsRptFileIndexQueries.Checked(h) + "\"")) + "]";
-        return ReadAsync("cannot read the known files", new TlsRptSummaryQuery(), (_, ct) => TlsRptFileIndexQueries.ReadAsync(Dialect, sql =>
+        return ReadAsync("cannot read the known files", new TlsRptSummaryQuery(), (_, ct) => read(sql =>
         {
             var command = Command(sql);
             command.Parameters.AddWithValue("$hashes", list);
@@ -414,9 +433,11 @@ public sealed class SqliteTlsReportStore : ITlsReportStore, ITlsReportHistory, I
     // One row per report (the de-duplication key is UNIQUE), per policy, per failure-details entry. Text lists
     // (policy-string, mx-host) are joined with newlines, which none of their entries can hold. The per-day tables sum
     // them per policy domain, reporter, start day and end day (TlsRptAggregateQueries), in the transaction that stores
-    // the reports; a version 1 store gets them filled from its reports, once, when opened.
+    // the reports; a version 1 store gets them filled from its reports, once, when opened. The per-domain item tables sum
+    // MX hosts and sending IPs over all time, for a summary's top N (TlsRptAggregateQueries); a version 2 store gets
+    // them filled from its per-day failure table.
     private static Task InitializeAsync(SqliteConnection connection, string path, Action<string>? notice, CancellationToken cancellationToken) =>
-        StateFiles.CreateSchemaAsync(connection, "TLS-RPT store", path, "tlsrpt_schema_version", SchemaVersion, ["PRAGMA foreign_keys = ON"], """
+        StateFiles.CreateSchemaAsync(connection, "TLS-RPT store", path, "tlsrpt_schema_version", SchemaVersion, ["PRAGMA foreign_keys = ON", $"PRAGMA cache_size = -{CacheKiB}"], """
             CREATE TABLE IF NOT EXISTS tlsrpt_report (
                 id           INTEGER PRIMARY KEY,
                 organization TEXT    NOT NULL,
@@ -490,15 +511,32 @@ public sealed class SqliteTlsReportStore : ITlsReportStore, ITlsReportHistory, I
                 end_ms       INTEGER NOT NULL,
                 PRIMARY KEY (sha256, ordinal)
             ) WITHOUT ROWID;
-            """, cancellationToken, async (_, ct) =>
+            CREATE TABLE IF NOT EXISTS tlsrpt_item (
+                dimension     INTEGER NOT NULL,
+                policy_domain TEXT    NOT NULL,
+                item          TEXT    NOT NULL,
+                sessions      INTEGER NOT NULL,
+                PRIMARY KEY (dimension, policy_domain, item)
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS tlsrpt_item_top ON tlsrpt_item (dimension, policy_domain, sessions DESC, item);
+            CREATE TABLE IF NOT EXISTS tlsrpt_item_domain (
+                dimension     INTEGER NOT NULL,
+                policy_domain TEXT    NOT NULL,
+                items         INTEGER NOT NULL,
+                sessions      INTEGER NOT NULL,
+                PRIMARY KEY (dimension, policy_domain)
+            ) WITHOUT ROWID;
+            """, cancellationToken, async (old, ct) =>
             {
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                notice?.Invoke($"TLS-RPT store {path}: schema version 1: computing the per-day sums from its reports, once (a few seconds per 100,000 reports)");
-                foreach (var statement in TlsRptAggregateQueries.AddToDays(Dialect, "1 = 1"))
+                notice?.Invoke(old < 2
+                    ? $"TLS-RPT store {path}: schema version 1: computing the per-day sums from its reports, once (a few seconds per 100,000 reports)"
+                    : $"TLS-RPT store {path}: schema version {old}: computing the per-domain MX and sending IP sums from the per-day sums, once");
+                foreach (var statement in old < 2 ? TlsRptAggregateQueries.AddToDays(Dialect, "1 = 1") : TlsRptAggregateQueries.FillItemsFromDays())
                 {
                     await StateFiles.ExecuteAsync(connection, statement, ct).ConfigureAwait(false);
                 }
-                notice?.Invoke(string.Create(CultureInfo.InvariantCulture, $"TLS-RPT store {path}: per-day sums computed in {clock.Elapsed.TotalSeconds:0.0} s"));
+                notice?.Invoke(string.Create(CultureInfo.InvariantCulture, $"TLS-RPT store {path}: sums computed in {clock.Elapsed.TotalSeconds:0.0} s"));
             });
 
     private RampartException Fault(string what, SqliteException ex) => StateFiles.Fault("TLS-RPT store", Location, what, ex, Advice(ex, Location));

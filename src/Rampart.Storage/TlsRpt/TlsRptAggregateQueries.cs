@@ -25,9 +25,13 @@ namespace Rampart.Storage.TlsRpt;
 /// </param>
 /// <param name="Least">The function of two values that gives the smaller (SQLite's two-argument min).</param>
 /// <param name="Greatest">The function of two values that gives the larger.</param>
+/// <param name="DomainWhere">The filter on the policy domain alone, over <c>a</c> (a row of the per-domain item tables).</param>
+/// <param name="DomainParameter">The policy domain's parameter (the first a command has bound), for a query run once per domain with it set.</param>
+/// <param name="Bytewise">What follows a text column in ORDER BY to sort it by its UTF-8 bytes, as SQLite does (PostgreSQL: COLLATE "C").</param>
 internal sealed partial record TlsRptSqlDialect(
     string Where, string StartColumn, string EndColumn, string FailureJoin, Func<DbDataReader, int, DateTimeOffset> ReadTime,
-    string StartDay, string PolicyDomains, string EndDay, string DayWhere, string SinceDayWhere, string Least, string Greatest)
+    string StartDay, string PolicyDomains, string EndDay, string DayWhere, string SinceDayWhere, string Least, string Greatest,
+    string DomainWhere, string DomainParameter, string Bytewise)
 {
     /// <summary>
     /// The dialect for <paramref name="query"/>: when it names a domain, the filters compare the domain without the
@@ -36,7 +40,7 @@ internal sealed partial record TlsRptSqlDialect(
     /// </summary>
     public TlsRptSqlDialect For(TlsRptSummaryQuery query) =>
         TlsRptAggregateQueries.Domain(query) is null ? this
-            : this with { Where = Narrow(Where), DayWhere = Narrow(DayWhere), SinceDayWhere = Narrow(SinceDayWhere) };
+            : this with { Where = Narrow(Where), DayWhere = Narrow(DayWhere), SinceDayWhere = Narrow(SinceDayWhere), DomainWhere = Narrow(DomainWhere) };
 
     private static string Narrow(string filter) => AnyDomain().Replace(filter, "$1");
 
@@ -47,19 +51,36 @@ internal sealed partial record TlsRptSqlDialect(
 /// <summary>
 /// The aggregates of a summary, the same for both report stores, read from the per-day tables the stores keep at
 /// import (<c>tlsrpt_day</c>: reports, sessions and range per policy domain, reporter, start day and end day;
-/// <c>tlsrpt_day_failure</c>: failed sessions per the same and a failure-details key), so a summary reads a row per
+/// <c>tlsrpt_day_failure</c>: failed sessions per the same and result type), so a summary reads a row per
 /// domain, reporter and day instead of every failure detail. A summary with Since adds the reports ending on the day of
 /// Since, read from the report tables (a day's worth). A store supplies its <see cref="TlsRptSqlDialect"/> and commands
 /// with the filter's parameters bound.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Receiving MX hosts and sending IPs can be as many as the failure details (a large receiver's senders), so a summary
+/// lists each domain's top N and counts the rest (<see cref="TlsRptAggregates.MxHostsNotListed"/>). Without Since they
+/// come from two more tables kept at import: <c>tlsrpt_item</c> (failed sessions per dimension, policy domain and item,
+/// over all time, with an index in the order of the top N) and <c>tlsrpt_item_domain</c> (per dimension and domain:
+/// how many items, how many sessions), so the top N is an index range of N rows per domain. With Since they are ranked
+/// from the failure details of the period's reports (slower on a store with many distinct senders; per-day rows of
+/// MX hosts and IPs would be about as many as the failure details, which name one each, so none are kept).
+/// </para>
+/// <para>
 /// <see cref="ScanAsync"/> computes the same from the report tables alone (every failure detail): the definition the
 /// per-day tables must agree with, kept for the tests that check they do.
+/// </para>
 /// </remarks>
 internal static class TlsRptAggregateQueries
 {
-    /// <summary>The failure-details keys the per-day failure table keeps, by its <c>dimension</c> number.</summary>
+    /// <summary>
+    /// The failure-details keys by <c>dimension</c> number: the per-day failure table keeps result types (0), the item
+    /// tables MX hosts (1) and sending IPs (2).
+    /// </summary>
     private static readonly string[] Dimensions = ["result_type", "receiving_mx_hostname", "sending_mta_ip"];
+
+    /// <summary>The dimensions a summary lists the top N of (MX hosts, sending IPs), kept in the per-domain item tables too.</summary>
+    private static readonly int[] ListedDimensions = [1, 2];
 
     /// <summary>
     /// The statements that add the reports <paramref name="reports"/> selects (a condition over <c>r</c>, the report
@@ -86,31 +107,82 @@ internal static class TlsRptAggregateQueries
                 last_end = {dialect.Greatest}(tlsrpt_day.last_end, excluded.last_end)
             """,
         };
-        for (var dimension = 0; dimension < Dimensions.Length; dimension++)
+        statements.Add($"""
+            INSERT INTO tlsrpt_day_failure (dimension, policy_domain, organization, item, start_day, end_day, sessions)
+            SELECT 0, p.policy_domain, r.organization, f.result_type, {dialect.StartDay}, {dialect.EndDay}, SUM(f.failed_session_count)
+            FROM tlsrpt_failure f
+                 JOIN tlsrpt_policy p ON {dialect.FailureJoin}
+                 JOIN tlsrpt_report r ON r.id = p.report
+            WHERE {reports}
+            GROUP BY 2, 3, 4, 5, 6
+            ORDER BY 2, 3, 4, 5, 6
+            ON CONFLICT (dimension, policy_domain, organization, item, start_day, end_day) DO UPDATE SET
+                sessions = tlsrpt_day_failure.sessions + excluded.sessions
+            """);
+        foreach (var dimension in ListedDimensions)
         {
-            var column = Dimensions[dimension];
-            statements.Add($"""
-                INSERT INTO tlsrpt_day_failure (dimension, policy_domain, organization, item, start_day, end_day, sessions)
-                SELECT {dimension}, p.policy_domain, r.organization, f.{column}, {dialect.StartDay}, {dialect.EndDay}, SUM(f.failed_session_count)
+            var items = $"""
+                SELECT p.policy_domain, f.{Dimensions[dimension]} AS item, SUM(f.failed_session_count) AS sessions
                 FROM tlsrpt_failure f
                      JOIN tlsrpt_policy p ON {dialect.FailureJoin}
                      JOIN tlsrpt_report r ON r.id = p.report
-                WHERE ({reports}) AND f.{column} IS NOT NULL
-                GROUP BY 2, 3, 4, 5, 6
-                ORDER BY 2, 3, 4, 5, 6
-                ON CONFLICT (dimension, policy_domain, organization, item, start_day, end_day) DO UPDATE SET
-                    sessions = tlsrpt_day_failure.sessions + excluded.sessions
-                """);
+                WHERE ({reports}) AND f.{Dimensions[dimension]} IS NOT NULL
+                GROUP BY 1, 2
+                """;
+            statements.AddRange(AddToItems(dimension, items));
         }
         return statements;
     }
+
+    /// <summary>
+    /// The statements that add <paramref name="items"/> (a query of policy_domain, item, sessions; one row per domain
+    /// and item) to the per-domain item tables: first the count of items new to each domain (before they are added),
+    /// then the items. Their writers must not run at the same time (one SQLite writer; PostgreSQL: a lock per transaction).
+    /// </summary>
+    private static IEnumerable<string> AddToItems(int dimension, string items)
+    {
+        yield return $"""
+            INSERT INTO tlsrpt_item_domain (dimension, policy_domain, items, sessions)
+            SELECT {dimension}, b.policy_domain,
+                   SUM(CASE WHEN EXISTS (SELECT 1 FROM tlsrpt_item i WHERE i.dimension = {dimension} AND i.policy_domain = b.policy_domain AND i.item = b.item)
+                            THEN 0 ELSE 1 END),
+                   SUM(b.sessions)
+            FROM ({items}) b
+            WHERE true
+            GROUP BY b.policy_domain
+            ORDER BY b.policy_domain
+            ON CONFLICT (dimension, policy_domain) DO UPDATE SET
+                items = tlsrpt_item_domain.items + excluded.items,
+                sessions = tlsrpt_item_domain.sessions + excluded.sessions
+            """;
+        yield return $"""
+            INSERT INTO tlsrpt_item (dimension, policy_domain, item, sessions)
+            SELECT {dimension}, b.policy_domain, b.item, b.sessions
+            FROM ({items}) b
+            WHERE true
+            ORDER BY 2, 3
+            ON CONFLICT (dimension, policy_domain, item) DO UPDATE SET
+                sessions = tlsrpt_item.sessions + excluded.sessions
+            """;
+    }
+
+    /// <summary>
+    /// The statements that fill the (empty) per-domain item tables from the per-day failure table, then delete its MX
+    /// and IP rows (version 3 keeps result types only there): a version 2 store's upgrade.
+    /// </summary>
+    public static IReadOnlyList<string> FillItemsFromDays() =>
+        [
+            .. ListedDimensions.SelectMany(dimension => AddToItems(dimension,
+                $"SELECT a.policy_domain, a.item, SUM(a.sessions) AS sessions FROM tlsrpt_day_failure a WHERE a.dimension = {dimension} GROUP BY 1, 2")),
+            "DELETE FROM tlsrpt_day_failure WHERE dimension <> 0",
+        ];
 
     /// <summary>
     /// Reads the summary's aggregates from the per-day tables (plus, with Since, the day of Since from the report tables)
     /// through <paramref name="filtered"/>: a command for the SQL with the query's parameters bound (domain, since, the
     /// day of since, the start of the next day).
     /// </summary>
-    public static async Task<TlsRptAggregates> ReadAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, bool since, CancellationToken cancellationToken)
+    public static async Task<TlsRptAggregates> ReadAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, bool since, int top, CancellationToken cancellationToken)
     {
         var reporters = await ReportersAsync(dialect, filtered(Summed(since,
             "policy_domain, organization", "CAST(SUM(reports) AS integer), CAST(SUM(successful) AS bigint), CAST(SUM(failed) AS bigint), MIN(first_start), MAX(last_end)",
@@ -121,22 +193,122 @@ internal static class TlsRptAggregateQueries
             WHERE {dialect.SinceDayWhere}
             GROUP BY p.policy_domain, r.organization
             """)), cancellationToken).ConfigureAwait(false);
-        var failures = new IReadOnlyList<TlsRptFailureRow>[Dimensions.Length];
-        for (var dimension = 0; dimension < Dimensions.Length; dimension++)
+        var types = await FailureRowsAsync(filtered(Summed(since, "policy_domain, organization, item", "CAST(SUM(sessions) AS bigint)",
+            $"SELECT a.policy_domain, a.organization, a.item, a.sessions FROM tlsrpt_day_failure a WHERE a.dimension = 0 AND {dialect.DayWhere}",
+            $"""
+            SELECT p.policy_domain, r.organization, f.result_type, SUM(f.failed_session_count)
+            FROM tlsrpt_failure f
+                 JOIN tlsrpt_policy p ON {dialect.FailureJoin}
+                 JOIN tlsrpt_report r ON r.id = p.report
+            WHERE {dialect.SinceDayWhere}
+            GROUP BY p.policy_domain, r.organization, f.result_type
+            """)), cancellationToken).ConfigureAwait(false);
+        var (mx, otherMx) = since
+            ? await RankedAsync(dialect, filtered, 1, top, cancellationToken).ConfigureAwait(false)
+            : await TopAsync(dialect, filtered, 1, top, cancellationToken).ConfigureAwait(false);
+        var (ips, otherIps) = since
+            ? await RankedAsync(dialect, filtered, 2, top, cancellationToken).ConfigureAwait(false)
+            : await TopAsync(dialect, filtered, 2, top, cancellationToken).ConfigureAwait(false);
+        return new TlsRptAggregates(reporters, types, mx, ips) { MxHostsNotListed = otherMx, SendingIpsNotListed = otherIps };
+    }
+
+    /// <summary>
+    /// The top <paramref name="top"/> items of <paramref name="dimension"/> per domain from the per-domain item tables:
+    /// the domains with their counts, then an index range of at most <paramref name="top"/> rows for each (the command
+    /// run again with the domain parameter set), so the cost grows with domains × N, not with the items stored.
+    /// </summary>
+    private static async Task<(IReadOnlyList<TlsRptFailureRow>, IReadOnlyList<TlsRptNotListedRow>)> TopAsync(
+        TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, int dimension, int top, CancellationToken cancellationToken)
+    {
+        var domains = new List<(string Domain, long Items, long Sessions)>();
+        using (var select = filtered($"SELECT a.policy_domain, a.items, a.sessions FROM tlsrpt_item_domain a WHERE a.dimension = {dimension} AND {dialect.DomainWhere}"))
+        using (var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
-            var column = Dimensions[dimension];
-            failures[dimension] = await FailureRowsAsync(filtered(Summed(since, "policy_domain, organization, item", "CAST(SUM(sessions) AS bigint)",
-                $"SELECT a.policy_domain, a.organization, a.item, a.sessions FROM tlsrpt_day_failure a WHERE a.dimension = {dimension} AND {dialect.DayWhere}",
-                $"""
-                SELECT p.policy_domain, r.organization, f.{column}, SUM(f.failed_session_count)
-                FROM tlsrpt_failure f
-                     JOIN tlsrpt_policy p ON {dialect.FailureJoin}
-                     JOIN tlsrpt_report r ON r.id = p.report
-                WHERE {dialect.SinceDayWhere} AND f.{column} IS NOT NULL
-                GROUP BY p.policy_domain, r.organization, f.{column}
-                """)), cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                domains.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+            }
         }
-        return new TlsRptAggregates(reporters, failures[0], failures[1], failures[2]);
+        var listed = new List<TlsRptFailureRow>();
+        var notListed = new List<TlsRptNotListedRow>();
+        using var each = filtered(string.Create(CultureInfo.InvariantCulture, $"""
+            SELECT a.item, a.sessions FROM tlsrpt_item a
+            WHERE a.dimension = {dimension} AND a.policy_domain = {dialect.DomainParameter}
+            ORDER BY a.sessions DESC, a.item{dialect.Bytewise}
+            LIMIT {top}
+            """));
+        foreach (var (domain, items, sessions) in domains)
+        {
+            each.Parameters[0].Value = domain;
+            var (count, sum) = (0L, 0L);
+            using (var reader = await each.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    listed.Add(new TlsRptFailureRow(domain, "", reader.GetString(0), reader.GetInt64(1)));
+                    (count, sum) = (count + 1, sum + reader.GetInt64(1));
+                }
+            }
+            if (items > count)
+            {
+                notListed.Add(new TlsRptNotListedRow(domain, items - count, sessions - sum));
+            }
+        }
+        return (listed, notListed);
+    }
+
+    /// <summary>
+    /// The top <paramref name="top"/> items of <paramref name="dimension"/> per domain of a summary with Since, ranked in
+    /// SQL from the failure details of the reports ending at or after Since (through the index on the range's end).
+    /// </summary>
+    private static async Task<(IReadOnlyList<TlsRptFailureRow>, IReadOnlyList<TlsRptNotListedRow>)> RankedAsync(
+        TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, int dimension, int top, CancellationToken cancellationToken)
+    {
+        var column = Dimensions[dimension];
+        var items = $"""
+            SELECT p.policy_domain, f.{column} AS item, CAST(SUM(f.failed_session_count) AS bigint) AS sessions
+            FROM tlsrpt_failure f
+                 JOIN tlsrpt_policy p ON {dialect.FailureJoin}
+                 JOIN tlsrpt_report r ON r.id = p.report
+            WHERE {dialect.Where} AND f.{column} IS NOT NULL
+            GROUP BY p.policy_domain, f.{column}
+            """;
+        var listed = new List<TlsRptFailureRow>();
+        var notListed = new List<TlsRptNotListedRow>();
+        using var select = filtered(string.Create(CultureInfo.InvariantCulture, $"""
+            SELECT policy_domain, item, sessions, items, total FROM (
+                SELECT policy_domain, item, sessions,
+                       ROW_NUMBER() OVER (PARTITION BY policy_domain ORDER BY sessions DESC, item{dialect.Bytewise}) AS place,
+                       CAST(COUNT(*) OVER (PARTITION BY policy_domain) AS bigint) AS items,
+                       CAST(SUM(sessions) OVER (PARTITION BY policy_domain) AS bigint) AS total
+                FROM ({items}) g
+            ) ranked
+            WHERE place <= {top}
+            ORDER BY policy_domain, place
+            """));
+        using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var (current, count, sum, itemsOfDomain, total) = ((string?)null, 0L, 0L, 0L, 0L);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var domain = reader.GetString(0);
+            if (domain != current)
+            {
+                Rest();
+                (current, count, sum, itemsOfDomain, total) = (domain, 0, 0, reader.GetInt64(3), reader.GetInt64(4));
+            }
+            listed.Add(new TlsRptFailureRow(domain, "", reader.GetString(1), reader.GetInt64(2)));
+            (count, sum) = (count + 1, sum + reader.GetInt64(2));
+        }
+        Rest();
+        return (listed, notListed);
+
+        void Rest()
+        {
+            if (current is not null && itemsOfDomain > count)
+            {
+                notListed.Add(new TlsRptNotListedRow(current, itemsOfDomain - count, total - sum));
+            }
+        }
     }
 
     /// <summary>
@@ -171,8 +343,11 @@ internal static class TlsRptAggregateQueries
         return (day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), new DateTimeOffset(day.AddDays(1), TimeSpan.Zero));
     }
 
-    /// <summary>The same aggregates computed from every stored failure detail, with the two-parameter filter of <see cref="TlsRptSqlDialect.Where"/>.</summary>
-    public static async Task<TlsRptAggregates> ScanAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, CancellationToken cancellationToken)
+    /// <summary>
+    /// The same aggregates computed from every stored failure detail, with the two-parameter filter of
+    /// <see cref="TlsRptSqlDialect.Where"/>; the top items by <see cref="TlsRptSummaryBuilder.Top"/>, their definition.
+    /// </summary>
+    public static async Task<TlsRptAggregates> ScanAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, int top, CancellationToken cancellationToken)
     {
         var reporters = await ReportersAsync(dialect, filtered($"""
             SELECT p.policy_domain, r.organization, CAST(COUNT(DISTINCT r.id) AS integer), CAST(SUM(p.successful) AS bigint), CAST(SUM(p.failed) AS bigint),
@@ -181,11 +356,13 @@ internal static class TlsRptAggregateQueries
             WHERE {dialect.Where}
             GROUP BY p.policy_domain, r.organization
             """), cancellationToken).ConfigureAwait(false);
-        return new TlsRptAggregates(
-            reporters,
-            await FailuresAsync(dialect, "result_type", filtered, cancellationToken).ConfigureAwait(false),
-            await FailuresAsync(dialect, "receiving_mx_hostname", filtered, cancellationToken).ConfigureAwait(false),
-            await FailuresAsync(dialect, "sending_mta_ip", filtered, cancellationToken).ConfigureAwait(false));
+        var (mx, otherMx) = TlsRptSummaryBuilder.Top(await FailuresAsync(dialect, "receiving_mx_hostname", filtered, cancellationToken).ConfigureAwait(false), top);
+        var (ips, otherIps) = TlsRptSummaryBuilder.Top(await FailuresAsync(dialect, "sending_mta_ip", filtered, cancellationToken).ConfigureAwait(false), top);
+        return new TlsRptAggregates(reporters, await FailuresAsync(dialect, "result_type", filtered, cancellationToken).ConfigureAwait(false), mx, ips)
+        {
+            MxHostsNotListed = otherMx,
+            SendingIpsNotListed = otherIps,
+        };
     }
 
     private static async Task<IReadOnlyList<TlsRptReporterRow>> ReportersAsync(TlsRptSqlDialect dialect, DbCommand command, CancellationToken cancellationToken)

@@ -58,6 +58,33 @@ internal static class TlsRptFileIndexQueries
         return known;
     }
 
+    /// <summary>
+    /// Of the files <paramref name="hashes"/> selects, those known (every report they were remembered with still
+    /// stored) and how many reports each holds: what an import that lists no report needs, without reading the reports.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<string, int>> CountAsync(
+        TlsRptSqlDialect dialect, Func<string, DbCommand> command, string hashes, CancellationToken cancellationToken)
+    {
+        var known = new Dictionary<string, int>(StringComparer.Ordinal);
+        using var select = command($"""
+            SELECT f.sha256, CAST(COUNT(*) AS integer), CAST(COUNT(r.id) AS integer)
+            FROM tlsrpt_file f
+                 LEFT JOIN tlsrpt_report r ON r.organization = f.organization AND r.report_id = f.report_id
+                                           AND r.{dialect.StartColumn} = f.{dialect.StartColumn} AND r.{dialect.EndColumn} = f.{dialect.EndColumn}
+            WHERE {hashes}
+            GROUP BY f.sha256
+            """);
+        using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (reader.GetInt32(1) == reader.GetInt32(2))
+            {
+                known[reader.GetString(0)] = reader.GetInt32(1);
+            }
+        }
+        return known;
+    }
+
     /// <summary>A SHA-256 as the index keeps it (64 lower-case hex digits), else an argument error: hashes are written into a JSON list.</summary>
     public static string Checked(string sha256)
     {

@@ -83,6 +83,9 @@ public sealed class TlsRptCommandTests : IDisposable
         Assert.Equal(5, two.RootElement.GetProperty("duplicates").GetInt32());
         Assert.All(two.RootElement.GetProperty("reports").EnumerateArray(), r => Assert.Equal("duplicate", r.GetProperty("outcome").GetString()));
         Assert.Equal(summaryAfterFirst.Stdout, summaryAfterSecond.Stdout);
+        var third = await Run("tlsrpt", "import", Reports, "--no-dkim"); // no listing: the known files' counts only
+        Assert.Equal(0, third.ExitCode);
+        Assert.Contains("4 file(s): 0 imported, 5 duplicate, 0 rejected", third.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -113,6 +116,33 @@ public sealed class TlsRptCommandTests : IDisposable
         Assert.Equal(10, b.GetProperty("failures_by_sending_ip").GetProperty("192.0.2.1").GetInt64());
         Assert.Equal("failure", b.GetProperty("advice").EnumerateArray().First(x => x.GetProperty("id").GetString() == "failure-rate").GetProperty("severity").GetString());
         Assert.Equal("2025-03-01T00:00:00Z", b.GetProperty("first_seen").GetString());
+    }
+
+    [Fact]
+    public async Task Summary_Top_ListsTheTopNSendingIps_CountsTheRest()
+    {
+        Directory.CreateDirectory(Reports);
+        File.WriteAllText(Path.Combine(Reports, "a1.json"), Report("a1", "a.example", 95, 5));
+        File.WriteAllText(Path.Combine(Reports, "a3.json"), Report("a3", "a.example", 0, 7).Replace("192.0.2.1", "192.0.2.7", StringComparison.Ordinal));
+        await Run("tlsrpt", "import", Reports, "--no-dkim");
+
+        var all = await Run("tlsrpt", "summary", "--json");
+        var top = await Run("tlsrpt", "summary", "--json", "--top", "1");
+        var human = await Run("tlsrpt", "summary", "--top", "1");
+
+        using var allJson = JsonDocument.Parse(all.Stdout);
+        var a = Assert.Single(allJson.RootElement.GetProperty("domains").EnumerateArray());
+        Assert.Equal(["192.0.2.7", "192.0.2.1"], a.GetProperty("failures_by_sending_ip").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(0, a.GetProperty("failures_by_sending_ip_not_listed").GetProperty("items").GetInt64());
+        Assert.Equal(0, a.GetProperty("failures_by_sending_ip_not_listed").GetProperty("sessions").GetInt64());
+        using var topJson = JsonDocument.Parse(top.Stdout);
+        var b = Assert.Single(topJson.RootElement.GetProperty("domains").EnumerateArray());
+        Assert.Equal(7, Assert.Single(b.GetProperty("failures_by_sending_ip").EnumerateObject()).Value.GetInt64());
+        Assert.Equal(1, b.GetProperty("failures_by_sending_ip_not_listed").GetProperty("items").GetInt64());
+        Assert.Equal(5, b.GetProperty("failures_by_sending_ip_not_listed").GetProperty("sessions").GetInt64());
+        Assert.Equal(0, b.GetProperty("failures_by_mx_not_listed").GetProperty("items").GetInt64()); // one MX host: listed
+        Assert.Equal(0, human.ExitCode);
+        Assert.Contains("failures by sending IP: 192.0.2.7 7, … (1 more)", human.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -286,6 +316,7 @@ public sealed class TlsRptCommandTests : IDisposable
     [Theory]
     [InlineData("tlsrpt", "import")]
     [InlineData("tlsrpt", "summary", "--days", "0")]
+    [InlineData("tlsrpt", "summary", "--top", "0")]
     [InlineData("tlsrpt", "import", "x", "--max-report-size", "0")]
     public async Task BadUsage_ExitTwo(params string[] args)
     {

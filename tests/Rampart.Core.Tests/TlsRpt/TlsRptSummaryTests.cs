@@ -48,6 +48,33 @@ public sealed class TlsRptSummaryTests
     }
 
     [Fact]
+    public void Top_PerDomainOverReporters_TopNByBytesOnTies_TheRestCounted_AndTheSummaryCarriesIt()
+    {
+        TlsRptFailureRow[] rows =
+        [
+            new("a.example", "Google", "192.0.2.1", 3), new("a.example", "Microsoft", "192.0.2.1", 4), // 7 over two reporters
+            new("a.example", "Google", "192.0.2.9", 5), new("a.example", "Google", "192.0.2.10", 5),  // a tie: "…10" < "…9"
+            new("a.example", "Google", "192.0.2.2", 1),
+            new("b.example", "Google", "192.0.2.1", 2),
+        ];
+
+        var (listed, notListed) = TlsRptSummaryBuilder.Top(rows, 2);
+
+        Assert.Equal(["a.example 192.0.2.1 7", "a.example 192.0.2.10 5", "b.example 192.0.2.1 2"], listed.Select(r => $"{r.PolicyDomain} {r.Key} {r.Sessions}"));
+        Assert.All(listed, r => Assert.Empty(r.Organization));
+        Assert.Equal([new TlsRptNotListedRow("a.example", 2, 6)], notListed);
+        var summary = TlsRptSummaryBuilder.Build(new TlsRptAggregates(
+            [new TlsRptReporterRow("a.example", "Google", 1, 10, 18, s_day, s_day), new TlsRptReporterRow("b.example", "Google", 1, 1, 2, s_day, s_day)], [], [], listed)
+        {
+            SendingIpsNotListed = notListed,
+        });
+        Assert.Equal(new TlsRptNotListed(2, 6), summary[0].SendingIpsNotListed);
+        Assert.Equal(default, summary[0].MxHostsNotListed);
+        Assert.Equal(default, summary[1].SendingIpsNotListed);
+        Assert.Equal(18, summary[0].FailuresBySendingIp.Values.Sum() + summary[0].SendingIpsNotListed.Sessions);
+    }
+
+    [Fact]
     public void Advise_NoFailures_NoAdvice()
     {
         Assert.Empty(TlsRptAdvisor.Advise(Domain(1000, 0)));

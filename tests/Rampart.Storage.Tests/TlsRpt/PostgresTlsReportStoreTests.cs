@@ -42,8 +42,7 @@ public sealed class PostgresTlsReportStoreTests(PostgresServerFixture fixture) :
     protected override async Task<(TlsRptAggregates Aggregates, TlsRptDaily Daily)> ScanAsync(ITlsReportStore store, TlsRptSummaryQuery query) =>
         (await ((PostgresTlsReportStore)store).ScanAggregateAsync(query, Ct), await ((PostgresTlsReportStore)store).ScanDailyAsync(query, Ct));
 
-    protected override Task MakeVersion1Async() => Server.ExecuteAsync(Database,
-        "DROP TABLE tlsrpt_day; DROP TABLE tlsrpt_day_failure; DROP TABLE tlsrpt_file; UPDATE tlsrpt_schema_version SET version = 1");
+    protected override Task MakeVersionAsync(int version) => Server.ExecuteAsync(Database, DowngradeSql(version));
 
     protected override int PropertyIterations => 12;
 

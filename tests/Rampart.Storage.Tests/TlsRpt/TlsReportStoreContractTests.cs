@@ -125,6 +125,53 @@ public abstract class TlsReportStoreContractTests
     }
 
     [Fact]
+    public async Task Aggregate_MoreIpsAndMxThanTheTopN_ListsTheTopN_CountsTheRest_TotalsAddUp()
+    {
+        await using var store = await OpenNewAsync();
+        // a.example: seven sending IPs over two reporters and two days (192.0.2.4 and .5 tie at 6 sessions: the
+        // tie is broken by the item's bytes), three MX hosts; b.example: two IPs, fewer than the top N.
+        await store.AddBatchAsync(
+        [
+            Stored("Google", "g1", details:
+            [
+                Detail("192.0.2.1", "mx1.a.example", 50), Detail("192.0.2.2", "mx1.a.example", 20), Detail("192.0.2.5", "mx2.a.example", 6),
+                Detail("192.0.2.6", "mx3.a.example", 2), Detail("192.0.2.7", null, 1),
+            ]),
+            Stored("Microsoft", "m1", start: Day.AddDays(3), details:
+            [
+                Detail("192.0.2.2", "mx2.a.example", 25), Detail("192.0.2.4", "mx2.a.example", 6), Detail("192.0.2.3", "mx3.a.example", 5),
+                Detail(null, "mx3.a.example", 4),
+            ]),
+            Stored("Google", "b1", domain: "b.example", details: [Detail("192.0.2.9", "mx.b.example", 3), Detail("192.0.2.8", "mx.b.example", 3)]),
+        ], Ct);
+
+        foreach (var query in new TlsRptSummaryQuery[] { new(null, null, 3), new(null, Day.AddHours(-1), 3), new("a.example", null, 3), new("A.example", Day.AddHours(-1), 3) })
+        {
+            var domains = TlsRptSummaryBuilder.Build(await store.AggregateAsync(query, Ct));
+
+            var a = domains.Single(d => d.PolicyDomain == "a.example");
+            Assert.Equal(new Dictionary<string, long> { ["192.0.2.1"] = 50, ["192.0.2.2"] = 45, ["192.0.2.4"] = 6 }, a.FailuresBySendingIp); // .4 and .5 tie: .4
+            Assert.Equal(["192.0.2.1", "192.0.2.2", "192.0.2.4"], a.FailuresBySendingIp.Keys);
+            Assert.Equal(new TlsRptNotListed(4, 6 + 5 + 2 + 1), a.SendingIpsNotListed); // .5, .3, .6, .7
+            Assert.Equal(50 + 20 + 6 + 2 + 1 + 25 + 6 + 5, a.FailuresBySendingIp.Values.Sum() + a.SendingIpsNotListed.Sessions);
+            Assert.Equal(new Dictionary<string, long> { ["mx1.a.example"] = 70, ["mx2.a.example"] = 37, ["mx3.a.example"] = 11 }, a.FailuresByMx);
+            Assert.Equal(default, a.MxHostsNotListed);
+            if (query.PolicyDomain is null)
+            {
+                var b = domains.Single(d => d.PolicyDomain == "b.example");
+                Assert.Equal(["192.0.2.8", "192.0.2.9"], b.FailuresBySendingIp.Keys);
+                Assert.Equal(default, b.SendingIpsNotListed);
+            }
+        }
+        var one = Assert.Single(TlsRptSummaryBuilder.Build(await store.AggregateAsync(new TlsRptSummaryQuery("a.example", null, 1), Ct)));
+        Assert.Equal(new Dictionary<string, long> { ["192.0.2.1"] = 50 }, one.FailuresBySendingIp);
+        Assert.Equal(new TlsRptNotListed(6, 45 + 6 + 6 + 5 + 2 + 1), one.SendingIpsNotListed);
+        Assert.Equal(new TlsRptNotListed(2, 37 + 11), one.MxHostsNotListed);
+
+        static TlsRptFailureDetail Detail(string? ip, string? mx, long sessions) => new("certificate-expired", ip, mx, null, null, sessions, null, null);
+    }
+
+    [Fact]
     public async Task Daily_PerDomainAndStartDay_ExactSums_AndTypesPerDay()
     {
         await using var store = await OpenNewAsync();
@@ -228,9 +275,21 @@ public abstract class TlsReportStoreContractTests
 
     /// <summary>
     /// Turns the storage of the last <see cref="OpenNewAsync"/> (no store open on it) into what Rampart with schema
-    /// version 1 left: the same report tables, no per-day tables, no known-file index, version 1.
+    /// <paramref name="version"/> left: version 1, the same report tables, no per-day tables, no known-file index, no
+    /// item tables; version 2, no item tables but MX hosts and IPs in the per-day failure table.
     /// </summary>
-    protected abstract Task MakeVersion1Async();
+    protected abstract Task MakeVersionAsync(int version);
+
+    /// <summary>The SQL that turns a store of the current version into one of <paramref name="version"/> (1 or 2), for both stores.</summary>
+    protected static string DowngradeSql(int version) => version switch
+    {
+        1 => "DROP TABLE tlsrpt_day; DROP TABLE tlsrpt_day_failure; DROP TABLE tlsrpt_file; DROP TABLE tlsrpt_item; DROP TABLE tlsrpt_item_domain; UPDATE tlsrpt_schema_version SET version = 1",
+        // Version 2 kept MX hosts and IPs per day in tlsrpt_day_failure (dimensions 1 and 2): here all on one day.
+        2 => "INSERT INTO tlsrpt_day_failure (dimension, policy_domain, organization, item, start_day, end_day, sessions) " +
+             "SELECT dimension, policy_domain, '', item, '2025-03-01', '2025-03-01', sessions FROM tlsrpt_item; " +
+             "DROP TABLE tlsrpt_item; DROP TABLE tlsrpt_item_domain; UPDATE tlsrpt_schema_version SET version = 2",
+        _ => throw new ArgumentOutOfRangeException(nameof(version)),
+    };
 
     /// <summary>How many random stores the property test fills (each store is fresh).</summary>
     protected abstract int PropertyIterations { get; }
@@ -288,7 +347,7 @@ public abstract class TlsReportStoreContractTests
     }
 
     [Fact]
-    public async Task KnownFiles_ARememberedFileComesBackAsStored_UnknownAndIncompleteFilesDoNot()
+    public async Task KnownFiles_ARememberedFileComesBackAsStoredOrCounted_UnknownAndIncompleteFilesDoNot()
     {
         await using var store = await OpenNewAsync();
         var index = (ITlsReportFileIndex)store;
@@ -312,12 +371,14 @@ public abstract class TlsReportStoreContractTests
         Assert.Equal(one.Report.StartDatetime, reports[0].Report.StartDatetime);
         Assert.Equal(TlsRptDkimStatus.NotChecked, reports[0].Dkim.Status);
         Assert.Empty(await index.KnownFilesAsync([], Ct));
+        Assert.Equal(new Dictionary<string, int> { [a] = 2 }, await index.KnownFileCountsAsync([a, b, c], Ct)); // c: a report not stored
+        Assert.Empty(await index.KnownFileCountsAsync([], Ct));
     }
 
     [Fact]
     public async Task Aggregates_EqualAFullScan_ForRandomReportsBatchesAndFilters()
     {
-        await Gen.Select(Gen.Int[0, 60], Gen.Int, Gen.Int[1, 15], Gen.Int[0, 62 * 24 * 60]).SampleAsync(async (count, seed, batch, sinceMinutes) =>
+        await Gen.Select(Gen.Int[0, 60], Gen.Int, Gen.Int[1, 15], Gen.Int[0, 62 * 24 * 60], Gen.Int[1, 4]).SampleAsync(async (count, seed, batch, sinceMinutes, top) =>
         {
             await using var store = await OpenNewAsync();
             foreach (var chunk in Varied(count, seed).Chunk(batch))
@@ -325,7 +386,10 @@ public abstract class TlsReportStoreContractTests
                 await store.AddBatchAsync(chunk, Ct);
             }
             var since = Day.AddMinutes(sinceMinutes).AddTicks(seed & 0xFFFF);
-            foreach (var query in new TlsRptSummaryQuery[] { new(), new("a.example"), new(null, since), new("", since), new("b.example", Day.AddDays(sinceMinutes % 62)) })
+            foreach (var query in new TlsRptSummaryQuery[]
+            {
+                new(), new("a.example"), new(null, since), new("", since), new("b.example", Day.AddDays(sinceMinutes % 62)), new(null, null, top), new(null, since, top),
+            })
             {
                 var (aggregates, daily) = await ScanAsync(store, query);
                 Assert.Equal(Canonical(aggregates), Canonical(await store.AggregateAsync(query, Ct)));
@@ -344,7 +408,7 @@ public abstract class TlsReportStoreContractTests
             await store.AddBatchAsync(reports[..50], Ct);
             expected = (await ScanAsync(store, new TlsRptSummaryQuery())).Aggregates;
         }
-        await MakeVersion1Async();
+        await MakeVersionAsync(1);
 
         await using var reopened = await ReopenAsync();
 
@@ -354,8 +418,27 @@ public abstract class TlsReportStoreContractTests
         var (aggregates, daily) = await ScanAsync(reopened, query);
         Assert.Equal(Canonical(aggregates), Canonical(await reopened.AggregateAsync(query, Ct)));
         Assert.Equal(Canonical(daily), Canonical(await ((ITlsReportHistory)reopened).DailyAsync(query, Ct)));
-        await using var third = await ReopenAsync(); // version 2 now: opened without filling again
+        await using var third = await ReopenAsync(); // the current version now: opened without filling again
         Assert.Equal(Canonical((await ScanAsync(third, new TlsRptSummaryQuery())).Aggregates), Canonical(await third.AggregateAsync(new TlsRptSummaryQuery(), Ct)));
+    }
+
+    [Fact]
+    public async Task Open_AVersion2Store_ItemTablesFilledFromTheDays_SameTopNAfter()
+    {
+        var reports = Varied(80, 12);
+        await using (var store = await OpenNewAsync())
+        {
+            await store.AddBatchAsync(reports[..50], Ct);
+        }
+        await MakeVersionAsync(2);
+
+        await using var reopened = await ReopenAsync();
+
+        await reopened.AddBatchAsync(reports[50..], Ct);
+        foreach (var query in new TlsRptSummaryQuery[] { new(), new(null, null, 1), new("a.example", null, 2) })
+        {
+            Assert.Equal(Canonical((await ScanAsync(reopened, query)).Aggregates), Canonical(await reopened.AggregateAsync(query, Ct)));
+        }
     }
 
     /// <summary>Every row of the aggregates, sorted (the stores return them in no particular order), one line each.</summary>
@@ -364,6 +447,8 @@ public abstract class TlsReportStoreContractTests
             .Concat(a.ByResultType.Select(r => Row("type", r)))
             .Concat(a.ByMxHost.Select(r => Row("mx", r)))
             .Concat(a.BySendingIp.Select(r => Row("ip", r)))
+            .Concat(a.MxHostsNotListed.Select(r => FormattableString.Invariant($"mx-rest '{r.PolicyDomain}' {r.Items} {r.Sessions}")))
+            .Concat(a.SendingIpsNotListed.Select(r => FormattableString.Invariant($"ip-rest '{r.PolicyDomain}' {r.Items} {r.Sessions}")))
             .Order(StringComparer.Ordinal));
 
     private static string Row(string kind, TlsRptFailureRow r) => FormattableString.Invariant($"{kind} '{r.PolicyDomain}' '{r.Organization}' '{r.Key}' {r.Sessions}");

@@ -42,12 +42,12 @@ public sealed class TlsRptSqliteStoreTests : TlsReportStoreContractTests, IDispo
     protected override async Task<(TlsRptAggregates Aggregates, TlsRptDaily Daily)> ScanAsync(ITlsReportStore store, TlsRptSummaryQuery query) =>
         (await ((SqliteTlsReportStore)store).ScanAggregateAsync(query, Ct), await ((SqliteTlsReportStore)store).ScanDailyAsync(query, Ct));
 
-    protected override async Task MakeVersion1Async()
+    protected override async Task MakeVersionAsync(int version)
     {
         await using var connection = new SqliteConnection($"Data Source={ExpectedLocation};Pooling=False");
         await connection.OpenAsync(Ct);
         using var command = connection.CreateCommand();
-        command.CommandText = "DROP TABLE tlsrpt_day; DROP TABLE tlsrpt_day_failure; DROP TABLE tlsrpt_file; UPDATE tlsrpt_schema_version SET version = 1";
+        command.CommandText = DowngradeSql(version);
         await command.ExecuteNonQueryAsync(Ct);
     }
 
