@@ -74,9 +74,11 @@ public sealed class SenderPolicyCache(
 {
     /// <summary>
     /// A remembered decision, kept compact (the reply, the decision's own evidence line; not the policy, nor every
-    /// record, fetch and DANE result that led to it), and when a refresh may next be tried after one failed.
+    /// record, fetch and DANE result that led to it), and when a refresh may next be tried after one failed. A struct
+    /// held in the dictionary's node, with its times as UTC <see cref="DateTime"/>s (8 bytes each, not 16): no object of
+    /// its own per domain, about 40 bytes less per entry.
     /// </summary>
-    private sealed record Entry(SenderPolicyDecision Decision, DateTimeOffset DecidedAt, DateTimeOffset RetryAt);
+    private readonly record struct Entry(SenderPolicyDecision Decision, DateTime DecidedAt, DateTime RetryAt);
 
     /// <summary>
     /// What the cache keeps of a decision: enough to answer and to log why. The requirement and the evidence line are
@@ -140,7 +142,7 @@ public sealed class SenderPolicyCache(
     /// <param name="domain">The destination domain, parsed once where it entered (the socketmap key).</param>
     public async ValueTask<SenderPolicyDecision> GetAsync(DomainName domain, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
+        var now = time.GetUtcNow().UtcDateTime;
         if (_entries.TryGetValue(domain, out var entry))
         {
             var age = now - entry.DecidedAt;
@@ -220,7 +222,7 @@ public sealed class SenderPolicyCache(
         await Task.Yield();
         Counters.Refresh();
         var decision = await resolver.DecideAsync(domain, CancellationToken.None).ConfigureAwait(false);
-        var now = time.GetUtcNow();
+        var now = time.GetUtcNow().UtcDateTime;
         if (decision.Kind == SenderPolicyKind.TempFail && _entries.TryGetValue(domain, out var previous)
             && previous.Decision.Kind != SenderPolicyKind.TempFail && now - previous.DecidedAt < settings.MaxStale)
         {
@@ -237,7 +239,7 @@ public sealed class SenderPolicyCache(
         return decision;
     }
 
-    private void Trim(DateTimeOffset now)
+    private void Trim(DateTime now)
     {
         foreach (var (key, value) in _entries)
         {
