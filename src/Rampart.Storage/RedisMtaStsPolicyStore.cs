@@ -316,10 +316,12 @@ public sealed class RedisMtaStsPolicyStore : IPersistentMtaStsPolicyStore
         return purged;
     }
 
-    /// <summary>Every entry still valid by the injected clock; unreadable values are deleted and left out.</summary>
-    public async ValueTask<IReadOnlyList<CachedMtaStsPolicy>> LoadAllValidAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Every entry still valid by the injected clock, a SCAN batch at a time (only one batch of values is in memory);
+    /// unreadable values are deleted and left out.
+    /// </summary>
+    public async IAsyncEnumerable<CachedMtaStsPolicy> EnumerateValidAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var valid = new List<CachedMtaStsPolicy>();
         var now = _time.GetUtcNow();
         await foreach (var batch in ScanAsync("loading", cancellationToken).ConfigureAwait(false))
         {
@@ -340,12 +342,10 @@ public sealed class RedisMtaStsPolicyStore : IPersistentMtaStsPolicyStore
                 }
                 else if (entry.IsValidAt(now))
                 {
-                    valid.Add(entry);
+                    yield return entry;
                 }
             }
         }
-
-        return valid;
     }
 
     /// <summary>Closes the connection. Later calls throw <see cref="ObjectDisposedException"/>.</summary>

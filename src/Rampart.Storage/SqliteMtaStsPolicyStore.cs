@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Rampart.Core;
 using Rampart.Core.MtaSts;
@@ -257,23 +258,56 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
         }
     }
 
+    /// <summary>How many rows one page of <see cref="EnumerateValidAsync"/> reads while it holds the connection.</summary>
+    internal const int ValidPageSize = 1000;
+
     /// <summary>
-    /// Every entry still valid now, to warm an in-memory front at start-up so cached policies are enforced before
-    /// any network is reachable. Unreadable rows are deleted and left out.
+    /// Every entry still valid now, in domain order, read <see cref="ValidPageSize"/> rows at a time: the connection is
+    /// held while a page is read, never while the caller works on its entries (a proactive sweep looks up and writes
+    /// policies meanwhile), and only one page is in memory (100,000 parsed policies at once were about 50 MiB).
+    /// Unreadable rows are deleted and left out. An entry written during the walk may or may not be seen.
     /// </summary>
-    public async ValueTask<IReadOnlyList<CachedMtaStsPolicy>> LoadAllValidAsync(CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<CachedMtaStsPolicy> EnumerateValidAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        object? after = null; // the last domain read: the next page starts after it (keyset paging on the primary key)
+        while (true)
+        {
+            var (page, last, full) = await ReadValidPageAsync(after, cancellationToken).ConfigureAwait(false);
+            foreach (var entry in page)
+            {
+                yield return entry;
+            }
+            if (!full)
+            {
+                yield break;
+            }
+            after = last;
+        }
+    }
+
+    private async Task<(List<CachedMtaStsPolicy> Valid, object? Last, bool Full)> ReadValidPageAsync(object? after, CancellationToken cancellationToken)
     {
         await _db.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var valid = new List<CachedMtaStsPolicy>();
             var bad = new List<long>();
-            using (var select = Command($"SELECT {Columns} FROM mta_sts_policy WHERE expires_ms > $now OR typeof(expires_ms) <> 'integer'"))
+            object? last = null;
+            int rows = 0;
+            using (var select = Command($"SELECT {Columns} FROM mta_sts_policy WHERE {(after is null ? "" : "domain > $after AND ")}" +
+                "(expires_ms > $now OR typeof(expires_ms) <> 'integer') ORDER BY domain LIMIT $limit"))
             {
                 select.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+                select.Parameters.AddWithValue("$limit", ValidPageSize);
+                if (after is not null)
+                {
+                    select.Parameters.AddWithValue("$after", after);
+                }
                 using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
+                    rows++;
+                    last = reader.GetValue(1); // as stored, whatever its type: SQLite orders mistyped keys too
                     if (TryRead(reader) is { } entry)
                     {
                         valid.Add(entry);
@@ -286,7 +320,7 @@ public sealed class SqliteMtaStsPolicyStore : IPersistentMtaStsPolicyStore
             }
 
             await DeleteRowsAsync(bad, cancellationToken).ConfigureAwait(false);
-            return valid;
+            return (valid, last, rows == ValidPageSize);
         }
         catch (SqliteException ex)
         {

@@ -82,7 +82,7 @@ public abstract class MtaStsPolicyStoreContractTests : IAsyncDisposable
         AssertSameEntry(besideDane, await store.GetAsync("dane.example", Ct));
         await store.SetDaneVerdictAsync("sts.example", decidedWithoutDane: false, Ct); // the domain turned to DANE
         Assert.False((await store.GetAsync("sts.example", Ct))!.DecidedWithoutDane);
-        Assert.Equal([false, false], (await store.LoadAllValidAsync(Ct)).Select(e => e.DecidedWithoutDane));
+        Assert.Equal([false, false], (await store.EnumerateValidAsync(Ct).ToListAsync(Ct)).Select(e => e.DecidedWithoutDane));
         await store.SetDaneVerdictAsync("dane.example", decidedWithoutDane: true, Ct); // and this one away from it
         AssertSameEntry(besideDane with { DecidedWithoutDane = true }, await store.GetAsync("dane.example", Ct));
     }
@@ -169,7 +169,7 @@ public abstract class MtaStsPolicyStoreContractTests : IAsyncDisposable
         var refreshedBy2 = Entry("fleet.example", Enforce, id: "two", fetched: T0.AddHours(1));
         await mta2.SetAsync(refreshedBy2, Ct);
         AssertSameEntry(refreshedBy2, await mta1.GetAsync("fleet.example", Ct));
-        Assert.Equal(["fleet.example"], (await mta1.LoadAllValidAsync(Ct)).Select(e => e.Domain));
+        Assert.Equal(["fleet.example"], (await mta1.EnumerateValidAsync(Ct).ToListAsync(Ct)).Select(e => e.Domain));
     }
 
     [Fact]

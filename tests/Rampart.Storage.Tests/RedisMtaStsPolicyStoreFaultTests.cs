@@ -111,7 +111,7 @@ public sealed class RedisMtaStsPolicyStoreFaultTests
         }
 
         await AssertFailsQuicklyAsync(() => store.CountAsync(_ct).AsTask(), store.Location);
-        await AssertFailsQuicklyAsync(() => store.LoadAllValidAsync(_ct).AsTask(), store.Location);
+        await AssertFailsQuicklyAsync(() => store.EnumerateValidAsync(_ct).ToListAsync(_ct).AsTask(), store.Location);
 
         await server.RestartAsync(); // empty: nothing was saved
         await EventuallyAsync(() => store.SetAsync(Entry("after.example", fetched: DateTimeOffset.UtcNow), _ct).AsTask()); // reconnected in the background

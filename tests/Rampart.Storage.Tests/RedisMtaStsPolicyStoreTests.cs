@@ -193,7 +193,7 @@ public sealed class RedisMtaStsPolicyStoreTests(RedisServerFixture fixture) : Mt
     }
 
     [Fact]
-    public async Task LoadAllValidAsync_CorruptAndExpiredEntries_ReturnsOnlyTheValidOnes()
+    public async Task EnumerateValidAsync_CorruptAndExpiredEntries_ReturnsOnlyTheValidOnes()
     {
         var store = await OpenAsync();
         await store.SetAsync(Entry("a.example", maxAge: TimeSpan.FromDays(1)), Ct);
@@ -202,7 +202,7 @@ public sealed class RedisMtaStsPolicyStoreTests(RedisServerFixture fixture) : Mt
         await Raw.StringSetAsync(_prefix + "UPPER.example", "1 0 9999999999999 0 0\nversion: STSv1\nmode: none\nmax_age: 1");
         Time.Advance(TimeSpan.FromDays(2)); // a.example is expired by the clock, though Redis still holds it
 
-        var valid = await store.LoadAllValidAsync(Ct);
+        var valid = await store.EnumerateValidAsync(Ct).ToListAsync(Ct);
 
         Assert.Equal(["b.example"], valid.Select(e => e.Domain));
         Assert.Equal(EnforceCrlf, valid[0].Policy.Text);
@@ -250,7 +250,7 @@ public sealed class RedisMtaStsPolicyStoreTests(RedisServerFixture fixture) : Mt
         Assert.Equal("ours", (await ours.GetAsync("shared-name.example", Ct))?.Id);
         Assert.Equal("theirs", (await theirs.GetAsync("shared-name.example", Ct))?.Id);
         Assert.Equal(2, await ours.CountAsync(Ct));
-        Assert.Equal(["ours.example", "shared-name.example"], (await ours.LoadAllValidAsync(Ct)).Select(e => e.Domain).Order());
+        Assert.Equal(["ours.example", "shared-name.example"], (await ours.EnumerateValidAsync(Ct).ToListAsync(Ct)).Select(e => e.Domain).Order());
         Assert.Equal(0, ours.DroppedEntries);
     }
 
@@ -265,11 +265,11 @@ public sealed class RedisMtaStsPolicyStoreTests(RedisServerFixture fixture) : Mt
         await neighbour.SetAsync(Entry("two.example"), Ct);
 
         Assert.Equal(1, await store.CountAsync(Ct));
-        Assert.Equal(["one.example"], (await store.LoadAllValidAsync(Ct)).Select(e => e.Domain));
+        Assert.Equal(["one.example"], (await store.EnumerateValidAsync(Ct).ToListAsync(Ct)).Select(e => e.Domain));
     }
 
     [Fact]
-    public async Task CountAndLoadAllValid_ThreeThousandEntries_PageThroughScanBatches()
+    public async Task CountAndEnumerateValid_ThreeThousandEntries_PageThroughScanBatches()
     {
         var store = await OpenAsync(scanBatch: 100);
         const int Entries = 3000;
@@ -286,7 +286,7 @@ public sealed class RedisMtaStsPolicyStoreTests(RedisServerFixture fixture) : Mt
         Time.Advance(TimeSpan.FromHours(2)); // every third entry is now expired by the clock
 
         Assert.Equal(Entries, await store.CountAsync(Ct));
-        var valid = await store.LoadAllValidAsync(Ct);
+        var valid = await store.EnumerateValidAsync(Ct).ToListAsync(Ct);
 
         Assert.Equal(Entries - (Entries / 3), valid.Count);
         Assert.Equal(valid.Count, valid.Select(e => e.Domain).Distinct().Count());

@@ -222,7 +222,7 @@ public sealed class SqliteMtaStsPolicyStoreTests : MtaStsPolicyStoreContractTest
     }
 
     [Fact]
-    public async Task LoadAllValidAsync_MixedEntries_ReturnsOnlyUnexpired()
+    public async Task EnumerateValidAsync_MixedEntries_ReturnsOnlyUnexpired()
     {
         await using var store = await OpenAsync();
         await store.SetAsync(Entry("a.example", maxAge: TimeSpan.FromDays(1)), Ct);
@@ -230,7 +230,7 @@ public sealed class SqliteMtaStsPolicyStoreTests : MtaStsPolicyStoreContractTest
         await store.SetAsync(Entry("c.example", maxAge: TimeSpan.FromHours(1)), Ct);
         Time.Advance(TimeSpan.FromDays(2));
 
-        var valid = await store.LoadAllValidAsync(Ct);
+        var valid = await store.EnumerateValidAsync(Ct).ToListAsync(Ct);
 
         Assert.Equal(["b.example"], valid.Select(e => e.Domain));
         Assert.Equal(EnforceCrlf, valid[0].Policy.Text);
@@ -325,7 +325,7 @@ public sealed class SqliteMtaStsPolicyStoreTests : MtaStsPolicyStoreContractTest
     }
 
     [Fact]
-    public async Task LoadAllValidAsync_CorruptRows_SkipsAndDeletesThem()
+    public async Task EnumerateValidAsync_CorruptRows_SkipsAndDeletesThem()
     {
         await using var store = await OpenAsync();
         await store.SetAsync(Entry("good.example"), Ct);
@@ -335,11 +335,56 @@ public sealed class SqliteMtaStsPolicyStoreTests : MtaStsPolicyStoreContractTest
             INSERT INTO mta_sts_policy (domain, policy_id, policy_text, fetched_ms, expires_ms, checked_ms) VALUES ('UPPER.example', 'x', 'version: STSv1' || char(10) || 'mode: none' || char(10) || 'max_age: 1', 0, 9999999999999, 0);
             """);
 
-        var valid = await store.LoadAllValidAsync(Ct);
+        var valid = await store.EnumerateValidAsync(Ct).ToListAsync(Ct);
 
         Assert.Equal(["good.example"], valid.Select(e => e.Domain));
         Assert.Equal(1, await store.CountAsync(Ct));
         Assert.Equal(3, store.DroppedEntries);
+    }
+
+    [Fact]
+    public async Task EnumerateValidAsync_MorePagesThanOne_EachValidEntryOnceInDomainOrder()
+    {
+        await using var store = await OpenAsync();
+        await store.SetAsync(Entry("d0000.example", maxAge: TimeSpan.FromDays(1)), Ct);
+        // 3,499 copies (every third one expired) and one unparsable row past the first page
+        Execute(DbPath, """
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3499)
+            INSERT INTO mta_sts_policy (domain, policy_id, policy_text, fetched_ms, expires_ms, checked_ms)
+            SELECT printf('d%04d.example', i), policy_id, policy_text, fetched_ms, CASE WHEN i % 3 = 0 THEN fetched_ms ELSE expires_ms END, checked_ms
+            FROM n, (SELECT * FROM mta_sts_policy WHERE domain = 'd0000.example');
+            UPDATE mta_sts_policy SET policy_text = 'mode: enforce' WHERE domain = 'd2101.example';
+            """);
+        var expected = Enumerable.Range(0, 3500).Where(i => i == 0 || (i % 3 != 0 && i != 2101)).Select(i => $"d{i:D4}.example").ToList();
+        Assert.True(expected.Count > 2 * SqliteMtaStsPolicyStore.ValidPageSize, "the walk must cross pages");
+
+        var valid = await store.EnumerateValidAsync(Ct).ToListAsync(Ct);
+
+        Assert.Equal(expected, valid.Select(e => e.Domain));
+        Assert.Equal(1, store.DroppedEntries);
+    }
+
+    [Fact]
+    public async Task EnumerateValidAsync_CallerWritesBetweenEntries_TheStoreIsNotHeld()
+    {
+        await using var store = await OpenAsync();
+        foreach (var i in Enumerable.Range(0, 5))
+        {
+            await store.SetAsync(Entry($"d{i}.example"), Ct);
+        }
+
+        var seen = new List<string>();
+        await foreach (var entry in store.EnumerateValidAsync(Ct))
+        {
+            // what a sweep does with each entry: read it and write it back (one connection: this would wait forever
+            // if the walk held it)
+            var current = await store.GetAsync(entry.Domain, Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            await store.SetAsync(current! with { CheckedAt = T0.AddHours(1) }, Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            seen.Add(entry.Domain);
+        }
+
+        Assert.Equal(["d0.example", "d1.example", "d2.example", "d3.example", "d4.example"], seen);
+        Assert.Equal(T0.AddHours(1), (await store.GetAsync("d3.example", Ct))!.CheckedAt);
     }
 
     [Fact]
@@ -375,7 +420,7 @@ public sealed class SqliteMtaStsPolicyStoreTests : MtaStsPolicyStoreContractTest
         await Task.WhenAll(tasks);
 
         Assert.Equal(51, await store.CountAsync(Ct));
-        Assert.Equal(50, (await store.LoadAllValidAsync(Ct)).Count(e => e.Domain.StartsWith("task", StringComparison.Ordinal)));
+        Assert.Equal(50, (await store.EnumerateValidAsync(Ct).ToListAsync(Ct)).Count(e => e.Domain.StartsWith("task", StringComparison.Ordinal)));
         Assert.Equal(0, store.DroppedEntries);
     }
 

@@ -119,7 +119,7 @@ public sealed class FallbackMtaStsPolicyStore(
 
     public ValueTask<int> PurgeExpiredAsync(CancellationToken cancellationToken = default) => shared.PurgeExpiredAsync(cancellationToken);
 
-    public ValueTask<IReadOnlyList<CachedMtaStsPolicy>> LoadAllValidAsync(CancellationToken cancellationToken = default) => shared.LoadAllValidAsync(cancellationToken);
+    public IAsyncEnumerable<CachedMtaStsPolicy> EnumerateValidAsync(CancellationToken cancellationToken = default) => shared.EnumerateValidAsync(cancellationToken);
 
     public ValueTask DisposeAsync() => shared.DisposeAsync();
 

@@ -59,8 +59,12 @@ public interface IPersistentMtaStsPolicyStore : IMtaStsPolicyStore, IAsyncDispos
     /// <summary>Deletes entries expired now; returns how many (0 where the store expires entries itself).</summary>
     ValueTask<int> PurgeExpiredAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Every entry still valid now; unreadable entries are dropped and left out.</summary>
-    ValueTask<IReadOnlyList<CachedMtaStsPolicy>> LoadAllValidAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Every entry still valid now, read a page at a time: only one page is held in memory, and the store is not held
+    /// while the caller works on an entry (it may read and write the store meanwhile). Unreadable entries are dropped
+    /// and left out.
+    /// </summary>
+    IAsyncEnumerable<CachedMtaStsPolicy> EnumerateValidAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>A process-local store. Bounded: when full, expired entries are purged first, then the oldest fetched.</summary>

@@ -44,20 +44,33 @@ public sealed class MtaStsPolicyRefresher(MtaStsPolicyProvider provider, MtaStsR
 {
     public MtaStsRefreshSettings Settings => settings;
 
-    /// <summary>The policies of <paramref name="cached"/> a sweep now would check.</summary>
-    public IReadOnlyList<CachedMtaStsPolicy> Due(IEnumerable<CachedMtaStsPolicy> cached)
+    /// <summary>Whether a sweep now would check <paramref name="entry"/>.</summary>
+    public bool IsDue(CachedMtaStsPolicy entry)
     {
-        ArgumentNullException.ThrowIfNull(cached);
+        ArgumentNullException.ThrowIfNull(entry);
         var now = time.GetUtcNow();
-        return cached.Where(e => e.IsValidAt(now) && (now - e.CheckedAt >= settings.SweepPeriod || e.ExpiresAt - now <= settings.RefetchWithin)).ToList();
+        return entry.IsValidAt(now) && (now - entry.CheckedAt >= settings.SweepPeriod || entry.ExpiresAt - now <= settings.RefetchWithin);
     }
 
-    public async Task<MtaStsRefreshSummary> SweepAsync(IReadOnlyCollection<CachedMtaStsPolicy> cached, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks every due policy of <paramref name="cached"/> (the store's valid entries, read as the sweep goes: a store
+    /// reads them a page at a time, so a sweep over 100,000 policies holds a page and the checks running, not them all).
+    /// </summary>
+    public async Task<MtaStsRefreshSummary> SweepAsync(IAsyncEnumerable<CachedMtaStsPolicy> cached, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cached);
-        var due = Due(cached);
-        int refetched = 0, failed = 0;
-        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = settings.ConcurrencyLimit, CancellationToken = cancellationToken },
+        int seen = 0, due = 0, refetched = 0, failed = 0;
+        var checks = cached.Where(entry =>
+        {
+            seen++; // one enumerator, advanced by one worker at a time (Parallel.ForEachAsync)
+            if (!IsDue(entry))
+            {
+                return false;
+            }
+            due++;
+            return true;
+        });
+        await Parallel.ForEachAsync(checks, new ParallelOptions { MaxDegreeOfParallelism = settings.ConcurrencyLimit, CancellationToken = cancellationToken },
             async (entry, token) =>
             {
                 var result = await provider.RevalidateAsync(entry.Domain, settings.RefetchWithin, token).ConfigureAwait(false);
@@ -70,6 +83,6 @@ public sealed class MtaStsPolicyRefresher(MtaStsPolicyProvider provider, MtaStsR
                     Interlocked.Increment(ref failed);
                 }
             }).ConfigureAwait(false);
-        return new(cached.Count, due.Count, refetched, failed);
+        return new(seen, due, refetched, failed);
     }
 }

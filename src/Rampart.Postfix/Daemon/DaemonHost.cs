@@ -384,7 +384,7 @@ internal static partial class DaemonHost
                 delay = refresher.Settings.SweepPeriod;
                 try
                 {
-                    var summary = await refresher.SweepAsync(await store.LoadAllValidAsync(stop).ConfigureAwait(false), stop).ConfigureAwait(false);
+                    var summary = await refresher.SweepAsync(store.EnumerateValidAsync(stop), stop).ConfigureAwait(false);
                     metrics.RecordSweep(summary);
                     LogSwept(log, summary.Cached, summary.Due, summary.Refetched, summary.Failed);
                     ReturnSweepMemory();
@@ -401,10 +401,10 @@ internal static partial class DaemonHost
     }
 
     /// <summary>
-    /// A sweep reads every valid policy of the store at once (100,000 parsed policies: about 50 MiB), all garbage when
-    /// it ends; left to the GC, the heap keeps that size (docs/benchmarks.md section 19: 135 → 188 MiB RSS after the
-    /// first sweep over 100,000 policies). One blocking, compacting collection that hands the free memory back to the
-    /// system costs a pause of some milliseconds per sweep period (12 h by default) instead.
+    /// A sweep reads the store a page at a time, but over 100,000 policies the checks it runs (and a burst of lookups
+    /// before it) grow the heap, and left to the GC the heap keeps that size (docs/benchmarks.md section 19: 135 → 188
+    /// MiB RSS after the first sweep when it still read every policy at once). One blocking, compacting collection that
+    /// hands the free memory back to the system costs a pause of some milliseconds per sweep period (12 h by default).
     /// </summary>
     private static void ReturnSweepMemory() =>
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);

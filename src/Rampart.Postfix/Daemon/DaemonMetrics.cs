@@ -88,6 +88,8 @@ internal sealed class DaemonMetrics
         text.Sample("rampart_decision_cache_total", [("result", "stale")], cache.Stale);
         text.Sample("rampart_decision_cache_total", [("result", "policy_cache")], cache.FromPolicyCache);
         text.Sample("rampart_decision_cache_total", [("result", "miss")], cache.Misses);
+        text.Family("rampart_decision_refreshes_skipped_total", "counter", "Background refreshes not started because the most allowed were already waiting (the next lookup or the sweep refreshes the domain).");
+        text.Sample("rampart_decision_refreshes_skipped_total", cache.RefreshesSkipped);
         text.Family("rampart_policy_fetches_total", "counter", "MTA-STS policy fetches by result (ok or the error class).");
         foreach (var (result, fetches) in _fetches.OrderBy(e => e.Key))
         {

@@ -40,7 +40,7 @@ public class MtaStsPolicyRefresherTests
     }
 
     private Task<MtaStsRefreshSummary> SweepAsync(MtaStsRefreshSettings settings, params string[] domains) =>
-        CachedAsync(domains).ContinueWith(t => new MtaStsPolicyRefresher(_provider, settings, _time).SweepAsync([.. t.Result], TestContext.Current.CancellationToken),
+        CachedAsync(domains).ContinueWith(t => new MtaStsPolicyRefresher(_provider, settings, _time).SweepAsync(t.Result.ToAsyncEnumerable(), TestContext.Current.CancellationToken),
             TestContext.Current.CancellationToken, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
 
     [Fact]
@@ -141,7 +141,7 @@ public class MtaStsPolicyRefresherTests
     }
 
     [Fact]
-    public async Task Sweep_ManyDue_AtMostConcurrencyLimitAtOnce()
+    public async Task Sweep_ManyDue_AtMostConcurrencyLimitAtOnceAndTheStoreReadAsItGoes()
     {
         var domains = Enumerable.Range(0, 20).Select(i => $"d{i}.example").ToArray();
         foreach (var domain in domains)
@@ -152,15 +152,31 @@ public class MtaStsPolicyRefresherTests
         _time.Advance(TimeSpan.FromHours(23));
         var gated = new GatedFetcher(_fetcher);
         var provider = new MtaStsPolicyProvider(_dns, gated, _store, new MtaStsPolicySettings(), _time);
+        var cached = await CachedAsync(domains);
+        int read = 0;
 
         var sweep = new MtaStsPolicyRefresher(provider, s_settings with { ConcurrencyLimit = 3 }, _time)
-            .SweepAsync([.. await CachedAsync(domains)], TestContext.Current.CancellationToken);
+            .SweepAsync(Counted(), TestContext.Current.CancellationToken);
         await gated.HeldAsync(3); // three fetches wait at once: the sweep is not serial
+        int readWhileHeld = Volatile.Read(ref read);
         gated.ReleaseAll();
         var summary = await sweep;
 
-        Assert.Equal(20, summary.Refetched);
+        Assert.Equal(new MtaStsRefreshSummary(20, 20, 20, 0), summary);
         Assert.Equal(3, gated.MaxConcurrent); // and never more than the limit
+        // the three being checked, and at most one read ahead for the next free check: not all twenty first (a store
+        // hands them over a page at a time)
+        Assert.InRange(readWhileHeld, 3, 4);
+
+        async IAsyncEnumerable<CachedMtaStsPolicy> Counted()
+        {
+            foreach (var entry in cached)
+            {
+                await Task.Yield();
+                Interlocked.Increment(ref read);
+                yield return entry;
+            }
+        }
     }
 
     /// <summary>Holds each fetch until released and records how many ran at once.</summary>

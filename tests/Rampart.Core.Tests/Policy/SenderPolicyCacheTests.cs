@@ -69,6 +69,40 @@ public class SenderPolicyCacheTests
     }
 
     [Fact]
+    public async Task Get_ManyStale_PastTheWaitingBound_NoRefreshIsQueued_AndTheNextLookupRefreshes()
+    {
+        var domains = Enumerable.Range(0, 6).Select(i => $"w{i}.example").ToList();
+        foreach (var domain in domains)
+        {
+            _dns.Mx(domain, (10, "mx." + domain));
+        }
+        var cache = NewCache(new SenderPolicyCacheSettings { MaxBackgroundRefreshes = 1, MaxWaitingRefreshes = 2 });
+        foreach (var domain in domains)
+        {
+            await cache.GetAsync(domain, Ct);
+        }
+        _time.Advance(TimeSpan.FromMinutes(6));
+        _gate.Close();
+
+        foreach (var domain in domains)
+        {
+            Assert.Equal(TlsRequirement.NoPolicy, (await cache.GetAsync(domain, Ct)).Requirement); // stale, answered at once
+        }
+
+        Assert.Equal(3, cache.Counters.RefreshesSkipped); // one runs, two wait, the other three start nothing
+        Assert.Equal(TlsRequirement.NoPolicy, (await cache.GetAsync(domains[1], Ct)).Requirement); // waiting: joined, not skipped
+        Assert.Equal(3, cache.Counters.RefreshesSkipped);
+        _gate.Open();
+        await Task.WhenAll(domains.Select(cache.WhenRefreshedAsync));
+        Assert.Equal(domains.Count + 3, cache.Counters.Refreshes);
+
+        await cache.GetAsync(domains[5], Ct); // skipped before, still stale: its next lookup refreshes it
+        await cache.WhenRefreshedAsync(domains[5]);
+        Assert.Equal(domains.Count + 4, cache.Counters.Refreshes);
+        Assert.Equal(3, cache.Counters.RefreshesSkipped);
+    }
+
+    [Fact]
     public async Task Decided_ToldOncePerDecision_NotPerAnswer_AndOfAFailedRefreshThatKeepsTheOldAnswer()
     {
         // a domain without any policy: during an outage its refresh fails (TEMP), the old answer is kept
