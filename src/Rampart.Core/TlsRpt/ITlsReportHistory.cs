@@ -37,4 +37,10 @@ public interface ITlsReportHistory
 
     /// <summary>The report stored under <paramref name="key"/>, as it was stored; null when there is none.</summary>
     Task<TlsRptStoredReport?> ReadAsync(long key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The report stored under <paramref name="key"/> with its policies and their counts, but no failure-details rows
+    /// (what the findings read: a large report's details are most of it); null when there is none.
+    /// </summary>
+    Task<TlsRptStoredReport?> ReadWithoutFailureDetailsAsync(long key, CancellationToken cancellationToken);
 }

@@ -278,9 +278,14 @@ public sealed class PostgresTlsReportStore : ITlsReportStore, ITlsReportHistory,
         ReadAsync("cannot list reports", query, (filtered, ct) => TlsRptHistoryQueries.ListAsync(Dialect.For(query), filtered, limit, ct), cancellationToken);
 
     /// <inheritdoc/>
-    public Task<TlsRptStoredReport?> ReadAsync(long key, CancellationToken cancellationToken) =>
+    public Task<TlsRptStoredReport?> ReadAsync(long key, CancellationToken cancellationToken) => ReadAsync(key, true, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<TlsRptStoredReport?> ReadWithoutFailureDetailsAsync(long key, CancellationToken cancellationToken) => ReadAsync(key, false, cancellationToken);
+
+    private Task<TlsRptStoredReport?> ReadAsync(long key, bool failureDetails, CancellationToken cancellationToken) =>
         ReadAsync($"cannot read report {key}", new TlsRptSummaryQuery(),
-            (filtered, ct) => TlsRptHistoryQueries.ReadAsync(Dialect, filtered, key, ct), cancellationToken);
+            (filtered, ct) => TlsRptHistoryQueries.ReadAsync(Dialect, filtered, key, failureDetails, ct), cancellationToken);
 
     /// <summary>
     /// Runs <paramref name="read"/> on a connection of its own, with commands filtered by <paramref name="query"/>: the

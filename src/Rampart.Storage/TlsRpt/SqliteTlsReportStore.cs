@@ -313,9 +313,14 @@ public sealed class SqliteTlsReportStore : ITlsReportStore, ITlsReportHistory, I
         ReadAsync("cannot list reports", query, (q, ct) => TlsRptHistoryQueries.ListAsync(Dialect.For(q), sql => Filtered(sql, q), limit, ct), cancellationToken);
 
     /// <inheritdoc/>
-    public Task<TlsRptStoredReport?> ReadAsync(long key, CancellationToken cancellationToken) =>
+    public Task<TlsRptStoredReport?> ReadAsync(long key, CancellationToken cancellationToken) => ReadAsync(key, true, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<TlsRptStoredReport?> ReadWithoutFailureDetailsAsync(long key, CancellationToken cancellationToken) => ReadAsync(key, false, cancellationToken);
+
+    private Task<TlsRptStoredReport?> ReadAsync(long key, bool failureDetails, CancellationToken cancellationToken) =>
         ReadAsync($"cannot read report {key}", new TlsRptSummaryQuery(),
-            (q, ct) => TlsRptHistoryQueries.ReadAsync(Dialect, sql => Filtered(sql, q), key, ct), cancellationToken);
+            (q, ct) => TlsRptHistoryQueries.ReadAsync(Dialect, sql => Filtered(sql, q), key, failureDetails, ct), cancellationToken);
 
     private async Task<T> ReadAsync<T>(string what, TlsRptSummaryQuery query, Func<TlsRptSummaryQuery, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {

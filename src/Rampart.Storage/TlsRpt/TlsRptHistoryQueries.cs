@@ -101,26 +101,31 @@ internal static class TlsRptHistoryQueries
         return reports;
     }
 
-    public static async Task<TlsRptStoredReport?> ReadAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, long key, CancellationToken cancellationToken)
+    /// <summary>The report under <paramref name="key"/>; its policies' failure-details rows only with <paramref name="failureDetails"/>.</summary>
+    public static async Task<TlsRptStoredReport?> ReadAsync(TlsRptSqlDialect dialect, Func<string, DbCommand> filtered, long key, bool failureDetails, CancellationToken cancellationToken)
     {
         var id = key.ToString(CultureInfo.InvariantCulture);
         var failures = new List<(int Policy, TlsRptFailureDetail Detail)>();
-        using (var select = filtered($"""
-            SELECT p.ordinal, f.result_type, f.sending_mta_ip, f.receiving_mx_hostname, f.receiving_mx_helo, f.receiving_ip,
-                   f.failed_session_count, f.additional_information, f.failure_reason_code
-            FROM tlsrpt_failure f
-                 JOIN tlsrpt_policy p ON {dialect.FailureJoin}
-                 JOIN tlsrpt_report r ON r.id = p.report
-            WHERE {dialect.Where} AND r.id = {id}
-            """))
+        if (failureDetails)
         {
-            using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            using (var select = filtered($"""
+                SELECT p.ordinal, f.result_type, f.sending_mta_ip, f.receiving_mx_hostname, f.receiving_mx_helo, f.receiving_ip,
+                       f.failed_session_count, f.additional_information, f.failure_reason_code
+                FROM tlsrpt_failure f
+                     JOIN tlsrpt_policy p ON {dialect.FailureJoin}
+                     JOIN tlsrpt_report r ON r.id = p.report
+                WHERE {dialect.Where} AND r.id = {id}
+                """))
             {
-                failures.Add((reader.GetInt32(0), new TlsRptFailureDetail(
-                    reader.GetString(1), Text(reader, 2), Text(reader, 3), Text(reader, 4), Text(reader, 5), reader.GetInt64(6), Text(reader, 7), Text(reader, 8))));
+                using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    failures.Add((reader.GetInt32(0), new TlsRptFailureDetail(
+                        reader.GetString(1), Text(reader, 2), Text(reader, 3), Text(reader, 4), Text(reader, 5), reader.GetInt64(6), Text(reader, 7), Text(reader, 8))));
+                }
             }
         }
+        var byPolicy = failures.ToLookup(f => f.Policy, f => f.Detail);
         var policies = new List<TlsRptPolicyResult>();
         using (var select = filtered($"""
             SELECT p.ordinal, p.policy_type, p.policy_domain, p.policy_string, p.mx_host, p.successful, p.failed
@@ -135,7 +140,7 @@ internal static class TlsRptHistoryQueries
                 var ordinal = reader.GetInt32(0);
                 policies.Add(new TlsRptPolicyResult(
                     reader.GetString(1), Lines(reader.GetString(3)), reader.GetString(2), Lines(reader.GetString(4)), reader.GetInt64(5), reader.GetInt64(6),
-                    failures.Where(f => f.Policy == ordinal).Select(f => f.Detail).ToList()));
+                    byPolicy[ordinal].ToList()));
             }
         }
         using (var select = filtered($"""

@@ -359,7 +359,7 @@ internal sealed class DashboardPages(DashboardSources sources, DashboardAccess a
     private async Task<IReadOnlyList<TlsRptAdvice>> FindingsAsync(TlsRptDomainSummary d, TlsRptDaily daily, DateTimeOffset? since, CancellationToken ct)
     {
         var newest = await sources.History.ListAsync(new TlsRptSummaryQuery(d.PolicyDomain, since), 1, ct).ConfigureAwait(false);
-        var report = newest.Count == 0 ? null : (await sources.History.ReadAsync(newest[0].Key, ct).ConfigureAwait(false))?.Report;
+        var report = newest.Count == 0 ? null : (await sources.History.ReadWithoutFailureDetailsAsync(newest[0].Key, ct).ConfigureAwait(false))?.Report;
         return [.. TlsRptAdvisor.Advise(d).Where(a => a.Id == "failure-rate"), .. TlsRptFindings.Find(d, daily.FailureTypes, report)];
     }
 

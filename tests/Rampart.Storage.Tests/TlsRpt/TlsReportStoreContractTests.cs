@@ -237,6 +237,14 @@ public abstract class TlsReportStoreContractTests
         Assert.Equal(["a.example", "b.example"], two!.Report.Policies.Select(p => p.PolicyDomain));
         Assert.All(two.Report.Policies, p => Assert.Single(p.FailureDetails));
         Assert.Null(await history.ReadAsync(listed.Max(r => r.Key) + 1000, Ct));
+
+        // What the findings read: the same report and policies with their counts, no failure-details rows.
+        var bare = await history.ReadWithoutFailureDetailsAsync(listed[1].Key, Ct);
+        Assert.Equal((two.Report.ReportId, two.Source), (bare!.Report.ReportId, bare.Source));
+        Assert.Equal(two.Report.Policies.Select(p => (p.PolicyDomain, p.PolicyString.Count, p.TotalSuccessfulSessionCount, p.TotalFailureSessionCount)),
+            bare.Report.Policies.Select(p => (p.PolicyDomain, p.PolicyString.Count, p.TotalSuccessfulSessionCount, p.TotalFailureSessionCount)));
+        Assert.All(bare.Report.Policies, p => Assert.Empty(p.FailureDetails));
+        Assert.Null(await history.ReadWithoutFailureDetailsAsync(listed.Max(r => r.Key) + 1000, Ct));
     }
 
     [Fact]
