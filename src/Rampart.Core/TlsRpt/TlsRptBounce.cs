@@ -191,13 +191,18 @@ public sealed class TlsRptBounceHandler(ITlsRptOutbox outbox, TimeProvider time,
         {
             return [];
         }
-        var entries = await outbox.ListAsync(TlsRptBounceReader.DayOf(bounce.ReportId), cancellationToken).ConfigureAwait(false);
+        // Our report-ids start with their day: only that day's reports are read. Without one the bounce cannot be tied
+        // to a report of ours, and nothing is changed (nor is the whole outbox read to guess).
+        if (TlsRptBounceReader.DayOf(bounce.ReportId) is not { } day)
+        {
+            return [.. bounce.Recipients.Select(r => new TlsRptBounceOutcome(r, null, false))];
+        }
+        var entries = await outbox.ListAsync(day, cancellationToken).ConfigureAwait(false);
         var outcomes = new List<TlsRptBounceOutcome>();
         foreach (var recipient in bounce.Recipients)
         {
             var sent = entries
-                .Where(e => e.SentTo is { } rua && IsMailedTo(rua, recipient.Address)
-                            && (bounce.ReportId is null || e.Report.Report.ReportId == bounce.ReportId))
+                .Where(e => e.SentTo is { } rua && IsMailedTo(rua, recipient.Address) && e.Report.Report.ReportId == bounce.ReportId)
                 .ToList();
             if (sent.Count == 0)
             {
@@ -209,7 +214,7 @@ public sealed class TlsRptBounceHandler(ITlsRptOutbox outbox, TimeProvider time,
             var reason = $"bounced {recipient.Status}" + (recipient.Diagnostic is { } why ? ": " + why : "");
             await outbox.SuppressAsync(new TlsRptSuppression(rua, now + suppressFor, reason), cancellationToken).ConfigureAwait(false);
             var requeued = false;
-            foreach (var entry in sent.Where(e => e.State == TlsRptOutboxState.Sent && bounce.ReportId is not null))
+            foreach (var entry in sent.Where(e => e.State == TlsRptOutboxState.Sent))
             {
                 await outbox.UpdateAsync(entry.Id, TlsRptOutboxState.Pending, now, entry.Attempts, $"{rua} {reason}", null, cancellationToken).ConfigureAwait(false);
                 requeued = true;

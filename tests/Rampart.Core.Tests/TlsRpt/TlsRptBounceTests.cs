@@ -198,6 +198,7 @@ public sealed class TlsRptBounceTests : IAsyncDisposable
     [Theory]
     [InlineData("someone-else@a.example", "20261206.0a1b2c3d.a.example@sender.example")] // a rua we never sent to
     [InlineData("r@a.example", "20261206.ffffffff.a.example@sender.example")]              // not the report sent there
+    [InlineData("r@a.example", "someone-elses-id@sender.example")]                         // not a report-id of ours: no day to look in
     public async Task Apply_BounceNotAboutAReportWeSentThere_NothingChanges(string recipient, string reportId)
     {
         _dns.Txt("_smtp._tls.a.example", "v=TLSRPTv1; rua=mailto:r@a.example,https://rpt.a.example/v1");
